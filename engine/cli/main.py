@@ -1,0 +1,84 @@
+"""The `duban` command: global options, command registration and the one error path.
+
+A user's mistake is one line on stderr and exit status 2; a failure that is not the user's is one
+line and exit status 1. A traceback is shown only with DUBAN_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib import import_module
+
+import click
+
+from engine import __version__
+from engine.cli.context import AppContext
+from engine.errors import DubanError
+
+# Each module registers its commands on `cli` when imported; one module per group of commands.
+COMMAND_MODULES = [
+    "engine.cli.cmd_import",
+    "engine.cli.cmd_tasks",
+    "engine.cli.cmd_service",
+    "engine.cli.cmd_notify",
+    "engine.cli.cmd_ledger",
+    "engine.cli.cmd_doctor",
+]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", "db_url", envvar="DUBAN_DATABASE_URL", help="数据库地址（默认 ./var/duban.db）")
+@click.option("--config", "config_path", envvar="DUBAN_CONFIG", help="配置文件（TOML）")
+@click.option("--now", "now_text", envvar="DUBAN_NOW", help="当前时间（ISO 格式），用于试运行和测试")
+@click.version_option(__version__, "--version", prog_name="duban", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, db_url: str | None, config_path: str | None, now_text: str | None) -> None:
+    """duban（督办）：分工方案任务督办系统。"""
+    ctx.obj = AppContext(db_url=db_url, config_path=config_path, now_text=now_text)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _register_commands() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a real import error inside the module must surface
+                raise
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"duban: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    _register_commands()
+    debug = os.environ.get("DUBAN_DEBUG") == "1"
+    try:
+        cli.main(args=argv, prog_name="duban", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        _fail("已中止", 1)
+    except click.UsageError as exc:
+        _fail(exc.format_message(), 2)
+    except click.ClickException as exc:
+        _fail(exc.format_message(), 2)
+    except DubanError as exc:
+        if debug:
+            raise
+        _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("已中断", 130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 1
+        if debug:
+            raise
+        _fail(f"内部错误：{type(exc).__name__}: {exc}（设置 DUBAN_DEBUG=1 可查看详细信息）", 1)
+
+
+if __name__ == "__main__":
+    main()

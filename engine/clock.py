@@ -1,0 +1,55 @@
+"""The one place that reads the wall clock; a fixed clock for tests and trials.
+
+The domain never reads the clock: it takes `now`. The service and the CLI own one `Clock`,
+set from `--now` / `DUBAN_NOW` when given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from engine.errors import UserError
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current moment, timezone-aware."""
+        ...
+
+
+class SystemClock:
+    """Reads the wall clock, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class FixedClock:
+    """Always the same moment, unless a test moves it."""
+
+    moment: datetime
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def set(self, moment: datetime) -> None:
+        self.moment = moment
+
+
+def parse_now(text: str, tz: tzinfo | None = None) -> datetime:
+    """Read `--now` / `DUBAN_NOW`: an ISO date or datetime; a naive value is in the plan zone."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(
+            f"--now/DUBAN_NOW 的值“{text}”不是有效的时间，应为 ISO 格式，例如 2021-06-01T09:00:00+08:00"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz or ZoneInfo(DEFAULT_TIMEZONE))
+    return moment

@@ -1,0 +1,297 @@
+"""Configuration: TOML files validated into typed settings.
+
+An unknown key is an error that suggests the nearest known one; a wrong type names the file, the
+key and what was expected. `include` pulls in more files (usually the `[units.*]` contact
+directory) relative to the including file. `${NAME}` in a value is read from the environment only
+when the value is used, so that secrets never sit in the settings object.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from engine.errors import UserError
+
+DEFAULT_DATABASE_URL = "sqlite:///var/duban.db"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(value: str, *, where: str = "") -> str:
+    """Replace `${NAME}` with the environment's value; a missing variable is a user error."""
+
+    def repl(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise UserError(f"环境变量 {name} 未设置{f'（{where} 需要它）' if where else ''}")
+        return os.environ[name]
+
+    return _ENV_REF.sub(repl, value)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = DEFAULT_DATABASE_URL
+
+
+class ServiceSettings(_Section):
+    timezone: str = "Asia/Shanghai"
+    tick_seconds: int = Field(default=60, ge=1)
+    plans_dir: str = "workflows"
+    log_level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"未知的时区“{value}”，例如 Asia/Shanghai") from None
+        return value
+
+
+class EscalationLevel(_Section):
+    after_working_days: int = Field(ge=0)
+    notify: list[Literal["lead", "co_units", "coordinator", "leader"]]
+    every_working_days: int = Field(default=0, ge=0)
+    recipients: list[str] = Field(default_factory=list)
+    """Named units for a higher level (a leader's office); used with notify = ["leader"]."""
+
+
+def _default_escalation() -> list[EscalationLevel]:
+    return [
+        EscalationLevel(after_working_days=0, notify=["lead", "co_units"], every_working_days=3),
+        EscalationLevel(after_working_days=5, notify=["coordinator"], every_working_days=5),
+    ]
+
+
+class PolicySettings(_Section):
+    send_at: time = time(9, 0)
+    remind_before_days: list[int] = Field(default_factory=lambda: [30, 14, 7, 3, 1])
+    yellow_within_days: int = Field(default=30, ge=0)
+    report_every: Literal["monthly", "quarterly", "none"] = "monthly"
+    report_day: int = Field(default=25, ge=1, le=28)
+    report_notice_working_days: int = Field(default=5, ge=0)
+    auto_start_on_progress: bool = True
+    digest_weekday: int = Field(default=1, ge=1, le=7)
+    """ISO weekday of the coordinator's weekly digest (1 = Monday)."""
+    escalation: list[EscalationLevel] = Field(default_factory=_default_escalation)
+
+    @field_validator("remind_before_days")
+    @classmethod
+    def _positive(cls, value: list[int]) -> list[int]:
+        if any(d < 0 for d in value):
+            raise ValueError("提前天数不能为负数")
+        return sorted(set(value), reverse=True)
+
+
+class CalendarSettings(_Section):
+    extra_holidays: list[date] = Field(default_factory=list)
+    extra_workdays: list[date] = Field(default_factory=list)
+
+
+class EmailSettings(_Section):
+    host: str
+    port: int = 465
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    username: str | None = None
+    password_env: str | None = None
+    from_: str = Field(alias="from")
+    timeout_seconds: float = 30.0
+
+
+class WecomSettings(_Section):
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["qyapi.weixin.qq.com"])
+    per_robot_per_minute: int = Field(default=20, ge=1)
+    timeout_seconds: float = 10.0
+
+
+class FileChannelSettings(_Section):
+    dir: str = "var/outbox"
+
+
+class ChannelSettings(_Section):
+    email: EmailSettings | None = None
+    wecom: WecomSettings | None = None
+    file: FileChannelSettings = Field(default_factory=FileChannelSettings)
+
+
+class UnitContact(_Section):
+    aliases: list[str] = Field(default_factory=list)
+    email: list[str] = Field(default_factory=list)
+    wecom: str | None = None
+    mobiles: list[str] = Field(default_factory=list)
+    file: bool = False
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @property
+    def has_contact(self) -> bool:
+        return bool(self.email or self.wecom or self.file)
+
+
+class TemplateSettings(_Section):
+    dir: str | None = None
+
+
+class Settings(_Section):
+    include: list[str] = Field(default_factory=list)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    calendar: CalendarSettings = Field(default_factory=CalendarSettings)
+    channels: ChannelSettings = Field(default_factory=ChannelSettings)
+    templates: TemplateSettings = Field(default_factory=TemplateSettings)
+    units: dict[str, UnitContact] = Field(default_factory=dict)
+
+    source: Path | None = Field(default=None, exclude=True)
+    """The file these settings came from (None: built-in defaults)."""
+
+    @property
+    def configured(self) -> bool:
+        """True when a config file was given; without one every unit uses the file channel."""
+        return self.source is not None
+
+    def resolve_path(self, value: str) -> Path:
+        """A path from the config, relative to the config file's folder (else to the cwd)."""
+        path = Path(value)
+        if path.is_absolute() or self.source is None:
+            return path
+        return self.source.parent / path
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise UserError(f"配置文件 {path} 不存在") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"配置文件 {path} 不是有效的 TOML：{exc}") from None
+    except OSError as exc:
+        raise UserError(f"无法读取配置文件 {path}：{exc.strerror or exc}") from None
+
+
+def _known_keys(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items() if name != "source"]
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The settings model that sits at a location, to suggest its keys."""
+    model: Any = Settings
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part) or next(
+            (f for f in model.model_fields.values() if f.alias == part), None
+        )
+        if field is None:
+            if model is Settings or part in ("units",):
+                return None
+            return model
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [a for a in (annotation, *args) if isinstance(a, type)]
+        inner = [
+            c for c in candidates if issubclass(c, BaseModel)
+        ] or [a for arg in args for a in getattr(arg, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
+        model = inner[0] if inner else None
+        if part == "units":
+            model = UnitContact
+    return model
+
+
+_EXPECTED = {
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "int_from_float": "应为整数",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "string_type": "应为文本（用引号括起）",
+    "list_type": "应为列表，例如 [\"a\", \"b\"]",
+    "dict_type": "应为表（[section]）",
+    "model_type": "应为表（[section]）",
+    "model_attributes_type": "应为表（[section]）",
+    "time_parsing": "应为时间，例如 \"09:00\"",
+    "time_type": "应为时间，例如 \"09:00\"",
+    "date_parsing": "应为日期，例如 2024-10-01",
+    "date_from_datetime_parsing": "应为日期，例如 2024-10-01",
+    "date_type": "应为日期，例如 2024-10-01",
+}
+
+
+def _describe(error: dict[str, Any], path: Path) -> str:
+    loc = tuple(error["loc"])
+    key = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
+    if error["type"] == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        known = _known_keys(parent) if parent else _known_keys(Settings)
+        near = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
+        hint = f"，您是否想写“{near[0]}”？" if near else f"（可用的键：{', '.join(known)}）"
+        return f"配置文件 {path}：未知的键 {key}{hint}"
+    if error["type"] == "missing":
+        return f"配置文件 {path}：缺少必填的键 {key}"
+    got = error.get("input")
+    msg = _EXPECTED.get(error["type"]) or error["msg"].removeprefix("Value error, ")
+    ctx = error.get("ctx") or {}
+    if error["type"] == "literal_error":
+        msg = f"应为 {ctx.get('expected', '')} 之一"
+    elif error["type"] in ("greater_than_equal", "less_than_equal"):
+        bound = ctx.get("ge", ctx.get("le"))
+        msg = f"应{'不小于' if error['type'] == 'greater_than_equal' else '不大于'} {bound}"
+    return f"配置文件 {path}：键 {key} 的值 {got!r} 无效：{msg}"
+
+
+def _merge_includes(doc: dict[str, Any], path: Path, seen: set[Path]) -> dict[str, Any]:
+    includes = doc.get("include", [])
+    if isinstance(includes, str):
+        includes = [includes]
+    if not isinstance(includes, list):
+        raise UserError(f"配置文件 {path}：键 include 应为文件名的列表")
+    for name in includes:
+        if not isinstance(name, str):
+            raise UserError(f"配置文件 {path}：键 include 应为文件名的列表")
+        sub = (path.parent / name).resolve()
+        if sub in seen:
+            raise UserError(f"配置文件 {path}：include 循环引用了 {sub}")
+        seen.add(sub)
+        part = _merge_includes(_read_toml(sub), sub, seen)
+        extra = set(part) - {"units", "include"}
+        if extra:
+            raise UserError(f"配置文件 {sub}：被 include 的文件只能包含 [units.*]，而不是 {', '.join(sorted(extra))}")
+        units = doc.setdefault("units", {})
+        for unit, contact in part.get("units", {}).items():
+            if unit in units:
+                raise UserError(f"配置文件 {sub}：单位“{unit}”已在 {path} 中配置过")
+            units[unit] = contact
+    return doc
+
+
+def load_settings(path: str | Path | None) -> Settings:
+    """Read and validate the config; with no path, the built-in defaults."""
+    if path is None:
+        return Settings()
+    path = Path(path)
+    doc = _merge_includes(_read_toml(path), path, {path.resolve()})
+    try:
+        settings = Settings.model_validate(doc)
+    except ValidationError as exc:
+        raise UserError(_describe(exc.errors()[0], path)) from None
+    return settings.model_copy(update={"source": path})
