@@ -124,7 +124,7 @@ class FileChannelSettings(_Section):
 
 class ChannelSettings(_Section):
     email: EmailSettings | None = None
-    wecom: WecomSettings | None = None
+    wecom: WecomSettings = Field(default_factory=WecomSettings)
     file: FileChannelSettings = Field(default_factory=FileChannelSettings)
 
 

@@ -48,7 +48,7 @@ def reach(name: str, settings: Settings) -> Reach:
     if contact:
         if contact.email and settings.channels.email:
             channels.append(EMAIL)
-        if contact.wecom and settings.channels.wecom is not None:
+        if contact.wecom:
             channels.append(WECOM)
         if contact.file:
             channels.append(FILE)
