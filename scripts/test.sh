@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Install duban with its test extra into .venv and run the test suite (what CI runs).
+# Install duban with its test extra into .venv, start a loopback PostgreSQL for the store's
+# contract tests, lint, and run the test suite. This is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
-.venv/bin/pip install --quiet -e '.[test]'
+.venv/bin/pip install --quiet -e '.[test,postgres]'
+if url=$(bash scripts/postgres.sh); then
+  export DUBAN_TEST_POSTGRES_URL="$url"
+else
+  echo "warning: no PostgreSQL server; the PostgreSQL tests will be skipped" >&2
+fi
 .venv/bin/ruff check engine tests benchmarks
 .venv/bin/pytest "$@"
