@@ -276,6 +276,7 @@ def _merge_includes(doc: dict[str, Any], path: Path, seen: set[Path]) -> dict[st
         extra = set(part) - {"units", "include"}
         if extra:
             raise UserError(f"配置文件 {sub}：被 include 的文件只能包含 [units.*]，而不是 {', '.join(sorted(extra))}")
+        _validate(part, sub)  # so that a mistake in an included file names that file
         units = doc.setdefault("units", {})
         for unit, contact in part.get("units", {}).items():
             if unit in units:
@@ -290,8 +291,13 @@ def load_settings(path: str | Path | None) -> Settings:
         return Settings()
     path = Path(path)
     doc = _merge_includes(_read_toml(path), path, {path.resolve()})
+    return _validate(doc, path).model_copy(update={"source": path})
+
+
+def _validate(doc: dict[str, Any], path: Path) -> Settings:
     try:
-        settings = Settings.model_validate(doc)
+        return Settings.model_validate(doc)
     except ValidationError as exc:
-        raise UserError(_describe(exc.errors()[0], path)) from None
-    return settings.model_copy(update={"source": path})
+        # An unknown key explains a "missing" one next to it (a typo of a required key): say it first.
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        raise UserError(_describe(errors[0], path)) from None
