@@ -298,6 +298,6 @@ def _validate(doc: dict[str, Any], path: Path) -> Settings:
     try:
         return Settings.model_validate(doc)
     except ValidationError as exc:
-        # An unknown key explains a "missing" one next to it (a typo of a required key): say it first.
+        # An unknown key explains a "missing" one beside it (a misspelt required key): say it first.
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         raise UserError(_describe(errors[0], path)) from None
