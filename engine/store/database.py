@@ -1,0 +1,205 @@
+"""Opening the database: engine, connection settings, migrations to head, transactions.
+
+SQLite (the default, a file under ./var/) runs in WAL mode with a busy timeout and foreign keys
+on; a write transaction starts with BEGIN IMMEDIATE so that two writers queue on the lock instead
+of one failing when it upgrades a read snapshot. The SQL itself stays portable to PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.errors import DubanError, ServiceError, UserError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BUSY_TIMEOUT_SECONDS = 30
+_PG_MIGRATION_LOCK = 0x64756261  # "duba": one migrator at a time across service instances
+
+
+class Database:
+    """A database brought up to date; hands out sessions and transactions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._writer = engine.execution_options(duban_write=True)
+        self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(bind=self._writer, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def display_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def session(self) -> Session:
+        """A session for reading; the caller closes it."""
+        return self._sessions()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading; rolled back and closed at the end."""
+        with self._guard(), self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One write transaction: committed when the block ends, rolled back when it raises."""
+        with self._guard(), self._write_sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn a database failure into one line that names the database."""
+        try:
+            yield
+        except DubanError:
+            raise
+        except DBAPIError as exc:
+            raise ServiceError(describe_failure(self.display_url, exc)) from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def describe_failure(url: str, exc: SQLAlchemyError) -> str:
+    raw = str(getattr(exc, "orig", None) or exc).strip()
+    detail = raw.splitlines()[0] if raw else type(exc).__name__
+    lowered = detail.lower()
+    if "readonly" in lowered or "read-only" in lowered:
+        return f"数据库 {url} 是只读的，无法写入（{detail}）"
+    if "locked" in lowered or "busy" in lowered:
+        return f"数据库 {url} 正被其他进程占用，请稍后重试（{detail}）"
+    if "unable to open" in lowered:
+        return f"无法打开数据库 {url}（{detail}）"
+    return f"数据库 {url} 操作失败：{detail}"
+
+
+def _prepare_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own handling defers it).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            # A read-only file keeps the journal mode it has.
+            with contextlib.suppress(Exception):
+                cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        write = conn.get_execution_options().get("duban_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def create_database_engine(url: str) -> Engine:
+    """An engine for `url`; for a SQLite file, its folder is created first."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise UserError(f"数据库地址“{url}”无效，例如 sqlite:///var/duban.db") from None
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            folder = Path(database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ServiceError(
+                    f"无法创建数据库目录 {folder}：{exc.strerror or exc}"
+                ) from None
+        kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_SECONDS}
+    else:
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except NoSuchModuleError:
+        raise UserError(
+            f"数据库地址“{parsed.render_as_string(hide_password=True)}”的类型不受支持，"
+            "应为 sqlite:///… 或 postgresql+psycopg://…"
+        ) from None
+    except ModuleNotFoundError as exc:
+        raise UserError(
+            f"数据库驱动 {exc.name} 未安装（PostgreSQL 请安装 duban[postgres]）"
+        ) from None
+    if engine.dialect.name == "sqlite":
+        _prepare_sqlite(engine)
+    return engine
+
+
+# --- migrations ------------------------------------------------------------------------------
+
+_REVISION = re.compile(r"^revision(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN = re.compile(r"^down_revision(?::[^=]*)?=\s*(.+)$", re.M)
+
+
+def _script_heads() -> set[str]:
+    """The head revisions of the shipped migrations, read without importing Alembic (fast path)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        found = _REVISION.search(source)
+        if not found:
+            continue
+        revisions.add(found.group(1))
+        down = _DOWN.search(source)
+        if down:
+            parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
+    return revisions - parents
+
+
+def _current_heads(engine: Engine) -> set[str] | None:
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
+            return set(rows)
+    except DBAPIError:
+        return None
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration, inside one transaction."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    with engine.execution_options(duban_write=True).begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def open_database(url: str) -> Database:
+    """Open the database at `url`, creating it or upgrading its schema as needed."""
+    engine = create_database_engine(url)
+    display = engine.url.render_as_string(hide_password=True)
+    try:
+        if _current_heads(engine) != _script_heads():
+            upgrade(engine)
+    except DubanError:
+        engine.dispose()
+        raise
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise ServiceError(describe_failure(display, exc)) from exc
+    return Database(engine)
