@@ -1,0 +1,205 @@
+"""Rendering notices with Jinja: one template per kind and part, any of them overridable.
+
+Undefined names are errors (StrictUndefined); HTML templates are autoescaped; the WeCom body is
+rendered from a context whose every text has been neutralised by `md_escape`, and is cut into
+messages of at most 4,096 bytes at task boundaries ("另有 N 项" closes each message but the last).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+)
+
+from engine.config import Settings
+from engine.errors import UserError
+from engine.notify import kinds
+from engine.notify.context import NoticeContext
+from engine.paths import templates_dir
+
+WECOM_LIMIT = 4096
+"""WeCom rejects a markdown body longer than this many bytes of UTF-8 (errcode 40058)."""
+
+_TRUNCATED = "\n……（内容过长，已截断）"
+
+# Characters that make WeCom markdown: links, emphasis, code, headings, quotes, @-mentions, tags and
+# entities. Full-width forms keep the text readable in Chinese and can never become markup.
+_MD_TABLE = str.maketrans(
+    {
+        "[": "［",
+        "]": "］",
+        "(": "（",
+        ")": "）",
+        "<": "＜",
+        ">": "＞",
+        "`": "｀",
+        "*": "＊",
+        "_": "＿",
+        "#": "＃",
+        "@": "＠",
+        "~": "～",
+        "|": "｜",
+        "\\": "＼",
+        "&": "＆",
+        "!": "！",
+        "\r": " ",
+        "\n": " ",
+        "\t": " ",
+    }
+)
+
+
+def md_escape(value: object) -> str:
+    """Text that WeCom shows as written: no link, mention, heading or emphasis can come of it."""
+    text = str(value).translate(_MD_TABLE)
+    # a bare URL is made clickable by the client: break the scheme separator
+    return text.replace("://", "：//")
+
+
+def cn_date(value: date | datetime | str | None) -> str:
+    """2021年6月30日, as documents write dates (an ISO string from stored JSON is read first)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def clip(value: str, limit: int = 200) -> str:
+    """At most `limit` characters, with an ellipsis when cut."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def book(title: str) -> str:
+    """A title between 《》; a title inside it takes 〈〉, as documents nest them."""
+    inner = str(title).strip().removeprefix("《").removesuffix("》")
+    return "《" + inner.replace("《", "〈").replace("》", "〉") + "》"
+
+
+def wecom_color(light: str) -> str:
+    """WeCom markdown knows three colours: warning (orange-red), info (green), comment (grey)."""
+    return {"red": "warning", "yellow": "warning", "green": "info"}.get(light, "comment")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One notice ready for a channel: email/file use subject, text and html; WeCom its messages."""
+
+    subject: str
+    text: str = ""
+    html: str = ""
+    markdown: tuple[str, ...] = ()
+
+
+def _loaders(override: str | None) -> list[BaseLoader]:
+    loaders: list[BaseLoader] = []
+    if override:
+        loaders.append(FileSystemLoader(override))
+    loaders.append(FileSystemLoader(str(templates_dir())))
+    return loaders
+
+
+@lru_cache(maxsize=8)
+def environment(override: str | None = None) -> Environment:
+    """The Jinja environment; a file in `override` replaces the bundled one of the same name."""
+    env = Environment(
+        loader=ChoiceLoader(_loaders(override)),
+        undefined=StrictUndefined,
+        autoescape=lambda name: bool(name and name.endswith(".html.j2")),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(cn_date=cn_date, clip=clip, md=md_escape, book=book, wecom_color=wecom_color)
+    return env
+
+
+def environment_for(settings: Settings) -> Environment:
+    override = settings.templates.dir
+    return environment(str(settings.resolve_path(override)) if override else None)
+
+
+def _render(env: Environment, ctx: NoticeContext, template: str, **extra: Any) -> str:
+    name = kinds.template_name(ctx.kind, template)
+    try:
+        return env.get_template(name).render(ctx.template_vars(**extra)).strip()
+    except TemplateError as exc:
+        # an operator's override can be wrong: say which template and why, in one line
+        raise UserError(f"通知模板 {name} 无法渲染：{exc}") from exc
+
+
+def render_notice(ctx: NoticeContext, env: Environment) -> Rendered:
+    """Render the parts the notice's channel needs."""
+    if ctx.kind not in kinds.KINDS:
+        raise UserError(f"未知的通知类型“{ctx.kind}”，应为 {'、'.join(kinds.KINDS)} 之一")
+    subject = " ".join(_render(env, ctx, kinds.SUBJECT).split())
+    if ctx.channel == "wecom":
+        return Rendered(subject=subject, markdown=tuple(split_wecom(ctx, env)))
+    return Rendered(
+        subject=subject,
+        text=_render(env, ctx, kinds.TEXT) + "\n",
+        html=_render(env, ctx, kinds.HTML) + "\n",
+    )
+
+
+def _fits(text: str, limit: int) -> bool:
+    return len(text.encode("utf-8")) <= limit
+
+
+def _cut(text: str, limit: int) -> str:
+    """A body that is too long even with one task: cut at a line, then a character, boundary."""
+    room = limit - len(_TRUNCATED.encode("utf-8"))
+    raw = text.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+    if "\n" in raw:
+        raw = raw[: raw.rindex("\n")]
+    return raw + _TRUNCATED
+
+
+def split_wecom(ctx: NoticeContext, env: Environment, limit: int = WECOM_LIMIT) -> list[str]:
+    """The WeCom messages of one notice: as many tasks per message as fit, cut between tasks."""
+    safe = ctx.escaped(md_escape)
+    tasks = safe.tasks
+    messages: list[str] = []
+    start, part = 0, 1
+    while True:
+        left = len(tasks) - start
+
+        def attempt(count: int, start: int = start, left: int = left, part: int = part) -> str:
+            chunk = tasks[start : start + count]
+            return _render(env, safe, kinds.WECOM, tasks=chunk, part=part, more=left - count)
+
+        body = attempt(left)
+        if _fits(body, limit) or left <= 1:
+            messages.append(body if _fits(body, limit) else _cut(body, limit))
+            return messages
+        # the largest count that fits; lengths grow with the count, so bisect
+        low, high = 1, left - 1
+        best = attempt(1)
+        if not _fits(best, limit):
+            messages.append(_cut(best, limit))
+            start, part = start + 1, part + 1
+            continue
+        count = 1
+        while low <= high:
+            mid = (low + high) // 2
+            candidate = attempt(mid)
+            if _fits(candidate, limit):
+                best, count, low = candidate, mid, mid + 1
+            else:
+                high = mid - 1
+        messages.append(best)
+        start, part = start + count, part + 1

@@ -1,0 +1,117 @@
+"""A sample notice of every kind, for `duban preview` without data and for the template tests."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+from engine.notify.context import NoticeContext, TaskLine
+
+SAMPLE_PLAN_TITLE = (
+    "珠海市人民政府落实《珠海市人民代表大会常务委员会关于促进市人民政府建设粤港澳大湾区"
+    "优质公共法律服务体系的决定》实施方案分工推进情况汇总表"
+)
+
+SAMPLE_TASKS: tuple[TaskLine, ...] = (
+    TaskLine(
+        no=1,
+        title="宽视野高标准统筹谋划公共法律服务体系建设",
+        deadline_text="2021年6月30日前",
+        due=date(2021, 6, 30),
+        status="in_progress",
+        status_label="推进中",
+        light="yellow",
+        lead="市发改局",
+        co_units=("市财政局", "市司法局"),
+        progress="已起草《关于加快推进公共法律服务体系建设的意见》征求意见稿。",
+        days_left=7,
+    ),
+    TaskLine(
+        no=3,
+        title="将仲裁、公证、调解、律师、法律援助等纳入涉及粤港澳大湾区和“一带一路”建设的工作体系",
+        deadline_text="2021年6月30日前",
+        due=date(2021, 6, 30),
+        status="not_started",
+        status_label="未启动",
+        light="yellow",
+        lead="市发改局",
+        co_units=("市人社局", "市司法局"),
+        days_left=7,
+    ),
+)
+
+
+def _extra(kind: str) -> dict[str, object]:
+    if kind == "approval_request":
+        return {
+            "request_id": 12,
+            "type": "extension",
+            "unit": "市发改局",
+            "to_label": "",
+            "until": date(2021, 9, 30),
+            "reason": "意见稿需提请市政府常务会议审议，会期安排在9月。",
+        }
+    if kind == "approval_decision":
+        return {
+            "request_id": 12,
+            "type": "extension",
+            "decision": "approved",
+            "to_label": "",
+            "until": date(2021, 9, 30),
+            "reason": "同意延期，请确保9月底前完成。",
+            "by": "市司法局",
+        }
+    if kind == "delivery_failure":
+        return {
+            "failed_id": 57,
+            "failed_kind_label": "到期提醒",
+            "failed_recipient": "市发改局",
+            "failed_channel_label": "企业微信",
+            "error": "企业微信返回 93000：invalid webhook url",
+            "attempts": 1,
+        }
+    return {}
+
+
+_TO_COORDINATOR = {"escalation", "approval_request", "digest", "delivery_failure"}
+
+
+def sample_context(
+    kind: str,
+    channel: str = "file",
+    *,
+    tasks: tuple[TaskLine, ...] = SAMPLE_TASKS,
+    recipient: str | None = None,
+    is_copy: bool = False,
+) -> NoticeContext:
+    """A notice of `kind` as it would go out on 2021-06-23 about tasks 1 and 3 of the seed plan."""
+    coordinator = "市司法局"
+    if kind in ("overdue", "escalation") and tasks is SAMPLE_TASKS:
+        tasks = tuple(
+            dataclasses.replace(
+                t,
+                light="red",
+                days_left=-12,
+                due=date(2021, 6, 11),
+                deadline_text="2021年6月11日前",
+            )
+            for t in tasks
+        )
+    if recipient is None:
+        recipient = coordinator if kind in _TO_COORDINATOR else "市发改局"
+    return NoticeContext(
+        kind=kind,
+        recipient=recipient,
+        channel=channel,
+        level=1 if kind == "escalation" else 0,
+        is_copy=is_copy,
+        plan_id="zhuhai-gba-legal-services",
+        plan_title=SAMPLE_PLAN_TITLE,
+        coordinator=coordinator,
+        notice_date=date(2021, 6, 23),
+        tasks=tasks,
+        notice_id=None,
+        occurrence="2021-06-23",
+        reply_by=date(2021, 6, 25) if kind == "progress_request" else None,
+        extra=_extra(kind),
+    )
