@@ -1,0 +1,171 @@
+"""What the board, a task's page and the request list show, in the JSON shapes of DESIGN.md.
+
+Only reads. A row's `at` is given in the plan's time zone, with its offset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from engine.config import Settings
+from engine.model.lights import attention, light
+from engine.model.states import parse_status
+from engine.store import Database
+from engine.store.models import Plan
+from engine.store.repository import (
+    BoardTask,
+    UnitDirectory,
+    board_tasks,
+    choose_plan,
+    co_units_of,
+    get_task,
+    history_of,
+    lead_of,
+    pending_requests,
+    progress_reports_of,
+)
+
+
+def _zones(session: Any) -> dict[str, ZoneInfo]:
+    return {pid: ZoneInfo(tz) for pid, tz in session.execute(select(Plan.id, Plan.timezone))}
+
+
+def _row(task: BoardTask, now: datetime, settings: Settings, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "plan": task.plan_id,
+        "no": task.no,
+        "title": task.title,
+        "lead": task.lead,
+        "co_units": list(task.co_units or []),
+        "deadline_text": task.deadline_text,
+        "kind": task.kind,
+        "due": task.due.isoformat() if task.due else None,  # type: ignore[attr-defined]
+        "status": task.status,
+        "light": str(
+            light(
+                task.status,
+                task.due,
+                now,
+                settings.policy.yellow_within_days,  # type: ignore[arg-type]
+                str(zone),
+                kind=task.kind,
+            )
+        ),
+        "progress": task.progress,
+        "attention": attention(
+            lead=task.lead, kind=task.kind, deadline_text=task.deadline_text, in_plan=task.in_plan
+        ),
+    }
+
+
+def board_rows(
+    db: Database,
+    *,
+    plan_id: str | None,
+    unit: str | None,
+    status: str | None,
+    now: datetime,
+    settings: Settings,
+) -> list[dict[str, Any]]:
+    """The board: one row per task, in plan order."""
+    wanted_status = str(parse_status(status, where="--status")) if status else None
+    with db.read() as session:
+        if plan_id is not None:
+            choose_plan(session, plan_id)
+        unit_id = UnitDirectory.read(session).find(unit).id if unit else None
+        zones = _zones(session)
+        tasks = board_tasks(session, plan_id=plan_id, unit_id=unit_id, status=wanted_status)
+        return [_row(t, now, settings, zones[t.plan_id]) for t in tasks]
+
+
+@dataclass
+class TaskDetail:
+    """One task: the board's fields, its history, and what a person reading it wants besides."""
+
+    row: dict[str, Any]
+    history: list[dict[str, Any]]
+    content: str = ""
+    section: str | None = None
+    original_due: str | None = None
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+    def json(self) -> dict[str, Any]:
+        return {**self.row, "history": self.history}
+
+
+def task_detail(
+    db: Database, *, plan_id: str | None, no: int, now: datetime, settings: Settings
+) -> TaskDetail:
+    with db.read() as session:
+        plan = choose_plan(session, plan_id)
+        zone = ZoneInfo(plan.timezone)
+        task = get_task(session, plan, no)
+        board = BoardTask(
+            plan_id=plan.id,
+            no=task.no,
+            title=task.title,
+            deadline_text=task.deadline_text,
+            kind=task.deadline_kind,
+            due=task.due,
+            status=task.status,
+            progress=task.progress,
+            in_plan=task.in_plan,
+            original_due=task.original_due,
+            lead=lead_of(task),
+            co_units=co_units_of(task),
+        )
+        history = [
+            {
+                "at": h.at.astimezone(zone).isoformat(),
+                "actor": h.actor,
+                "action": h.action,
+                "from": h.from_value,
+                "to": h.to_value,
+                "reason": h.reason,
+            }
+            for h in history_of(session, task)
+        ]
+        reports = [
+            {"at": r.at.astimezone(zone).isoformat(), "unit": r.unit.name, "text": r.text}
+            for r in progress_reports_of(session, task)
+        ]
+        pending = [r for r in _request_rows(session) if r["plan"] == plan.id and r["no"] == no]
+        return TaskDetail(
+            row=_row(board, now, settings, zone),
+            history=history,
+            content=task.content,
+            section=task.section_no,
+            original_due=task.original_due.isoformat() if task.original_due else None,
+            reports=reports,
+            pending=pending,
+        )
+
+
+def _request_rows(session: Any) -> list[dict[str, Any]]:
+    zones = _zones(session)
+    return [
+        {
+            "id": request.id,
+            "plan": plan_id,
+            "no": no,
+            "unit": unit,
+            "type": request.type,
+            "to": request.to_status,
+            "until": request.until.isoformat() if request.until else None,
+            "reason": request.reason,
+            "at": request.created_at.astimezone(zones[plan_id]).isoformat(),
+        }
+        for request, plan_id, no, unit in pending_requests(session)
+    ]
+
+
+def pending_request_rows(db: Database) -> list[dict[str, Any]]:
+    """Requests waiting for the coordinator, oldest first."""
+    with db.read() as session:
+        return _request_rows(session)

@@ -1,0 +1,360 @@
+"""The store's queries: units and aliases, plans, tasks, requests, history, the board.
+
+Everything here takes an open session and leaves committing to the caller, so that a use case
+is one transaction. Lookups a user can get wrong raise UserError naming what was given and what
+exists.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from engine.errors import UserError
+from engine.store.models import (
+    History,
+    Plan,
+    ProgressReport,
+    Request,
+    Task,
+    TaskUnit,
+    Unit,
+    UnitAlias,
+)
+
+# --- units -----------------------------------------------------------------------------------
+
+
+@dataclass
+class UnitDirectory:
+    """Every unit name and alias known to the database."""
+
+    units: dict[str, Unit]
+    aliases: dict[str, str]
+
+    @classmethod
+    def read(cls, session: Session) -> UnitDirectory:
+        units = {u.name: u for u in session.scalars(select(Unit))}
+        aliases = {
+            a.alias: name
+            for a, name in session.execute(
+                select(UnitAlias, Unit.name).join(Unit, Unit.id == UnitAlias.unit_id)
+            ).tuples()
+        }
+        return cls(units, aliases)
+
+    def canonical(self, name: str) -> str:
+        """The unit's own name for `name` (an alias or the name itself)."""
+        seen: set[str] = set()
+        while name in self.aliases and name not in seen:
+            seen.add(name)
+            name = self.aliases[name]
+        return name
+
+    def find(self, name: str, *, where: str = "--unit") -> Unit:
+        """The unit called `name` (or one of its aliases); else a UserError with near names."""
+        wanted = name.strip()
+        unit = self.units.get(self.canonical(wanted))
+        if unit is not None:
+            return unit
+        known = sorted({*self.units, *self.aliases})
+        near = difflib.get_close_matches(wanted, known, n=3, cutoff=0.5)
+        if near:
+            hint = "，您是否指：" + "、".join(near) + "？"
+        elif known:
+            hint = "；已知的单位有：" + "、".join(sorted(self.units)[:8]) + (
+                " 等" if len(self.units) > 8 else ""
+            )
+        else:
+            hint = "；数据库中还没有任何单位，请先用 duban load 载入计划"
+        raise UserError(f"{where} 的值“{name}”不是已知的单位{hint}")
+
+    def ensure(self, session: Session, name: str) -> Unit:
+        """The unit called `name`, created when new."""
+        canonical = self.canonical(name.strip())
+        unit = self.units.get(canonical)
+        if unit is None:
+            unit = Unit(name=canonical)
+            session.add(unit)
+            session.flush()
+            self.units[canonical] = unit
+        return unit
+
+    def add_alias(self, session: Session, alias: str, canonical: str, *, where: str) -> None:
+        """Record that `alias` is another name of `canonical`."""
+        alias, canonical = alias.strip(), self.canonical(canonical.strip())
+        if not alias or alias == canonical:
+            return
+        if self.aliases.get(alias) == canonical:
+            return
+        if alias in self.units:
+            raise UserError(
+                f"{where}：“{alias}”已作为独立单位载入，不能再作为“{canonical}”的别名；"
+                "请在计划文件中统一写作一个名称"
+            )
+        unit = self.ensure(session, canonical)
+        row = session.get(UnitAlias, alias)
+        if row is None:
+            session.add(UnitAlias(alias=alias, unit_id=unit.id))
+        else:
+            row.unit_id = unit.id
+        self.aliases[alias] = canonical
+
+
+# --- plans and tasks -------------------------------------------------------------------------
+
+
+def plan_ids(session: Session) -> list[str]:
+    return list(session.scalars(select(Plan.id).order_by(Plan.id)))
+
+
+def choose_plan(session: Session, plan_id: str | None) -> Plan:
+    """The plan named by --plan, or the only plan in the database."""
+    ids = plan_ids(session)
+    if plan_id is not None:
+        plan = session.get(Plan, plan_id)
+        if plan is None:
+            listed = "、".join(ids) if ids else "（无，请先用 duban load 载入计划）"
+            raise UserError(f"--plan 的值“{plan_id}”不是已载入的计划；已载入的计划：{listed}")
+        return plan
+    if not ids:
+        raise UserError("数据库中还没有计划，请先用 duban load 载入计划文件")
+    if len(ids) > 1:
+        raise UserError(f"数据库中有多个计划，请用 --plan 指定其一：{'、'.join(ids)}")
+    plan = session.get(Plan, ids[0])
+    assert plan is not None
+    return plan
+
+
+def get_task(session: Session, plan: Plan, no: int, *, lock: bool = False) -> Task:
+    """Task `no` of `plan`, its units loaded; `lock` holds its row until the transaction ends."""
+    query = (
+        select(Task)
+        .where(Task.plan_id == plan.id, Task.no == no)
+        .options(selectinload(Task.units).selectinload(TaskUnit.unit))
+    )
+    if lock:
+        query = query.with_for_update()
+    task = session.scalars(query).one_or_none()
+    if task is None:
+        numbers = list(session.scalars(select(Task.no).where(Task.plan_id == plan.id)))
+        span = f"{min(numbers)}–{max(numbers)}" if numbers else "无"
+        raise UserError(f"计划 {plan.id} 中没有序号为 {no} 的任务（现有序号：{span}）")
+    return task
+
+
+def lead_of(task: Task) -> str | None:
+    return next((tu.unit.name for tu in task.units if tu.role == "lead"), None)
+
+
+def co_units_of(task: Task) -> list[str]:
+    return [tu.unit.name for tu in task.units if tu.role != "lead"]
+
+
+def tasks_of_plan(session: Session, plan_id: str) -> dict[int, Task]:
+    query = (
+        select(Task)
+        .where(Task.plan_id == plan_id)
+        .options(selectinload(Task.units).selectinload(TaskUnit.unit))
+    )
+    return {t.no: t for t in session.scalars(query)}
+
+
+def add_history(
+    session: Session,
+    task: Task,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    from_value: str | None = None,
+    to_value: str | None = None,
+    reason: str = "",
+    request: Request | None = None,
+) -> History:
+    entry = History(
+        task_id=task.id,
+        at=at,
+        actor=actor,
+        action=action,
+        from_value=from_value,
+        to_value=to_value,
+        reason=reason,
+        request_id=request.id if request is not None else None,
+    )
+    session.add(entry)
+    return entry
+
+
+def history_of(session: Session, task: Task) -> Sequence[History]:
+    return session.scalars(
+        select(History).where(History.task_id == task.id).order_by(History.at, History.id)
+    ).all()
+
+
+def progress_reports_of(session: Session, task: Task) -> Sequence[ProgressReport]:
+    return session.scalars(
+        select(ProgressReport)
+        .where(ProgressReport.task_id == task.id)
+        .options(selectinload(ProgressReport.unit))
+        .order_by(ProgressReport.at, ProgressReport.id)
+    ).all()
+
+
+# --- requests --------------------------------------------------------------------------------
+
+
+def get_request(session: Session, request_id: int) -> Request:
+    query = (
+        select(Request)
+        .where(Request.id == request_id)
+        .options(
+            selectinload(Request.unit),
+            selectinload(Request.task).selectinload(Task.plan).selectinload(Plan.coordinator),
+        )
+    )
+    request = session.scalars(query).one_or_none()
+    if request is None:
+        raise UserError(f"申请 #{request_id} 不存在；待审批的申请可用 duban requests 查看")
+    return request
+
+
+def pending_request(
+    session: Session, task: Task, type_: str, to_status: str | None = None
+) -> Request | None:
+    query = select(Request).where(
+        Request.task_id == task.id, Request.type == type_, Request.state == "pending"
+    )
+    if to_status is not None:
+        query = query.where(Request.to_status == to_status)
+    return session.scalars(query.order_by(Request.id).limit(1)).first()
+
+
+def claim_decision(
+    session: Session, request: Request, *, state: str, by: str, at: datetime, reason: str | None
+) -> bool:
+    """Decide `request` if it is still pending; False when another decision got there first.
+
+    A conditional UPDATE, so that of two deciders racing on any back end exactly one wins.
+    """
+    result = session.execute(
+        update(Request)
+        .where(Request.id == request.id, Request.state == "pending")
+        .values(state=state, decided_by=by, decided_at=at, decision_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    won = result.rowcount == 1  # type: ignore[attr-defined]
+    session.refresh(request)
+    return won
+
+
+def pending_requests(session: Session) -> list[Row[tuple[Request, str, int, str]]]:
+    query = (
+        select(Request, Task.plan_id, Task.no, Unit.name)
+        .join(Task, Task.id == Request.task_id)
+        .join(Unit, Unit.id == Request.unit_id)
+        .where(Request.state == "pending")
+        .order_by(Request.created_at, Request.id)
+    )
+    return list(session.execute(query).all())
+
+
+# --- the board -------------------------------------------------------------------------------
+
+
+@dataclass
+class BoardTask:
+    """What one board row needs, read without loading whole task objects."""
+
+    plan_id: str
+    no: int
+    title: str
+    deadline_text: str
+    kind: str
+    due: object
+    status: str
+    progress: str
+    in_plan: bool
+    original_due: object
+    lead: str | None = None
+    co_units: list[str] | None = None
+
+
+def board_tasks(
+    session: Session,
+    *,
+    plan_id: str | None = None,
+    unit_id: int | None = None,
+    status: str | None = None,
+) -> list[BoardTask]:
+    """The tasks of the board, in plan order, with their units' names."""
+    query = select(
+        Task.id,
+        Task.plan_id,
+        Task.no,
+        Task.title,
+        Task.deadline_text,
+        Task.deadline_kind,
+        Task.due,
+        Task.status,
+        Task.progress,
+        Task.in_plan,
+        Task.original_due,
+    ).order_by(Task.plan_id, Task.position, Task.no)
+    if plan_id is not None:
+        query = query.where(Task.plan_id == plan_id)
+    if status is not None:
+        query = query.where(Task.status == status)
+    if unit_id is not None:
+        query = query.where(
+            Task.id.in_(select(TaskUnit.task_id).where(TaskUnit.unit_id == unit_id))
+        )
+    rows = session.execute(query).all()
+    units = _units_by_task(session, plan_id)
+    out = []
+    for row in rows:
+        lead, co = units.get(row.id, (None, []))
+        out.append(
+            BoardTask(
+                plan_id=row.plan_id,
+                no=row.no,
+                title=row.title,
+                deadline_text=row.deadline_text,
+                kind=row.deadline_kind,
+                due=row.due,
+                status=row.status,
+                progress=row.progress,
+                in_plan=row.in_plan,
+                original_due=row.original_due,
+                lead=lead,
+                co_units=co,
+            )
+        )
+    return out
+
+
+def _units_by_task(
+    session: Session, plan_id: str | None
+) -> dict[int, tuple[str | None, list[str]]]:
+    query = (
+        select(TaskUnit.task_id, TaskUnit.role, Unit.name)
+        .join(Unit, Unit.id == TaskUnit.unit_id)
+        .order_by(TaskUnit.task_id, TaskUnit.position)
+    )
+    if plan_id is not None:
+        query = query.join(Task, Task.id == TaskUnit.task_id).where(Task.plan_id == plan_id)
+    leads: dict[int, str | None] = {}
+    cos: dict[int, list[str]] = defaultdict(list)
+    for task_id, role, name in session.execute(query).tuples():
+        if role == "lead":
+            leads[task_id] = name
+        else:
+            cos[task_id].append(name)
+    return {tid: (leads.get(tid), cos.get(tid, [])) for tid in {*leads, *cos}}
+

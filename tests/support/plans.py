@@ -1,0 +1,70 @@
+"""Small plan files for tests, written with the real plan-file writer."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+from engine.deadlines.deadline import Deadline, DeadlineKind, Milestone
+from engine.model.plan import Plan, Section, Task
+from engine.planfile import write_plan
+
+COORDINATOR = "市司法局"
+
+
+def small_plan(plan_id: str = "trial-plan", coordinator: str = COORDINATOR) -> Plan:
+    """Five tasks covering every kind of deadline, one without a lead or a deadline."""
+    return Plan(
+        id=plan_id,
+        title="试点分工方案",
+        coordinator=coordinator,
+        sections=[Section("一", "完善体系"), Section("二", "加强保障")],
+        tasks=[
+            Task(1, "一", "统筹谋划体系建设", "在支持澳门经济适度多元发展……", "市发改局",
+                 ["市财政局", "市司法局"], "市发改局、市财政局、市司法局",
+                 Deadline("2021年6月30日前", DeadlineKind.DATE, date(2021, 6, 30))),
+            Task(2, "一", "建设法律服务中心", "", "市市场监督管理局", ["市商务局"],
+                 "市市场监督管理局、市商务局",
+                 Deadline("2021年10月前启动，2022年底前完成", DeadlineKind.MILESTONES,
+                          date(2022, 12, 31),
+                          (Milestone("2021年10月前启动", date(2021, 9, 30)),
+                           Milestone("2022年底前完成", date(2022, 12, 31))))),
+            Task(3, "二", "持续开展普法宣传", "", "市司法局", [], "市司法局",
+                 Deadline("长期推进", DeadlineKind.LONG_TERM)),
+            Task(4, "二", "按季度报送情况", "", "市商务局", ["市发改局"], "市商务局、市发改局",
+                 Deadline("每季度末", DeadlineKind.RECURRING, None,
+                          rrule="FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=-1")),
+            Task(5, "二", "其他工作", "", None, [], "",
+                 Deadline("", DeadlineKind.UNKNOWN)),
+        ],
+        aliases={"市市场监督管理局": "市市场监管局"},
+    )
+
+
+def write_small_plan(path: Path, plan: Plan | None = None) -> Path:
+    write_plan(plan or small_plan(), path)
+    return path
+
+
+def with_task(plan: Plan, no: int, **changes: object) -> Plan:
+    """A copy of `plan` with task `no` changed."""
+    tasks = [replace(t, **changes) if t.no == no else t for t in plan.tasks]  # type: ignore[arg-type]
+    return replace(plan, tasks=tasks)
+
+
+def big_plan(tasks: int, plan_id: str = "big-plan") -> Plan:
+    """A generated plan with `tasks` dated tasks over a handful of units (for benchmarks)."""
+    units = [f"市第{i}局" for i in range(1, 41)]
+    return Plan(
+        id=plan_id,
+        title="生成的大型分工方案",
+        coordinator=COORDINATOR,
+        sections=[Section("一", "生成")],
+        tasks=[
+            Task(n, "一", f"第{n}项任务", "", units[n % 40], [units[(n + 7) % 40], COORDINATOR],
+                 "", Deadline(f"{2021 + n % 5}年{n % 12 + 1}月底前", DeadlineKind.DATE,
+                              date(2021 + n % 5, n % 12 + 1, 28)))
+            for n in range(1, tasks + 1)
+        ],
+    )
