@@ -1,0 +1,210 @@
+"""The ledger as a Word document: landscape A4, a table that prints like a government 汇总表.
+
+The title above the table, the source's header row repeated on every page, 项目 merged down its
+tasks (or a full-width section row when the source had no 项目 column), 仿宋_GB2312 text, and each
+task's light as the shading of its 推进情况 cell, explained by a legend under the table.
+"""
+
+from __future__ import annotations
+
+import io
+
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_ALIGN_VERTICAL, WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+from docx.table import _Cell
+
+from engine.ledger.model import (
+    LIGHT_FILLS,
+    LIGHT_WORDS,
+    LIGHTS,
+    ColumnKind,
+    Ledger,
+    format_day,
+    light_meanings,
+)
+
+SUFFIX = ".docx"
+
+TITLE_FONT = "方正小标宋简体"
+HEADER_FONT = "黑体"
+BODY_FONT = "仿宋_GB2312"
+LATIN_FONT = "Times New Roman"
+
+PAGE_WIDTH, PAGE_HEIGHT, MARGIN = Mm(297), Mm(210), Mm(20)
+
+# Relative widths: the long 具体内容 and 推进情况 texts get the room, numbers and dates little.
+_WEIGHTS = {
+    ColumnKind.SECTION: 2.6,
+    ColumnKind.NO: 0.9,
+    ColumnKind.TITLE: 3.4,
+    ColumnKind.CONTENT: 8.8,
+    ColumnKind.UNITS: 3.2,
+    ColumnKind.PROGRESS: 4.6,
+    ColumnKind.DEADLINE: 2.2,
+    ColumnKind.OTHER: 2.4,
+}
+_CENTRED = {ColumnKind.NO, ColumnKind.DEADLINE, ColumnKind.SECTION}
+
+
+def _fonts(run, east_asian: str, size: float, *, bold: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Set a run's Latin and East-Asian fonts: Word picks w:eastAsia for Chinese characters."""
+    run.font.name = LATIN_FONT
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), east_asian)
+
+
+def _shade(element, fill: str) -> None:  # type: ignore[no-untyped-def]
+    """Give a cell (w:tcPr) or a run (w:rPr) a background colour."""
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    element.append(shd)
+
+
+def _write(cell: _Cell, text: str, *, font: str = BODY_FONT, size: float = 10.5,
+           bold: bool = False, align: WD_ALIGN_PARAGRAPH = WD_ALIGN_PARAGRAPH.LEFT) -> None:
+    """Put text in a cell, one paragraph per line, so that the cell reads back as written."""
+    lines = text.split("\n")
+    first = cell.paragraphs[0]
+    for extra in cell.paragraphs[1:]:  # a merged cell keeps its parts' paragraphs
+        extra._element.getparent().remove(extra._element)
+    for i, line in enumerate(lines):
+        paragraph = first if i == 0 else cell.add_paragraph()
+        paragraph.alignment = align
+        paragraph.paragraph_format.space_before = paragraph.paragraph_format.space_after = Pt(0)
+        if line:
+            _fonts(paragraph.add_run(line), font, size, bold=bold)
+
+
+def _repeat_as_header(row) -> None:  # type: ignore[no-untyped-def]
+    flag = OxmlElement("w:tblHeader")
+    flag.set(qn("w:val"), "true")
+    row._tr.get_or_add_trPr().append(flag)
+
+
+def _fixed_layout(table) -> None:  # type: ignore[no-untyped-def]
+    """Word otherwise re-flows the columns to their content and ignores the widths."""
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    table._tbl.tblPr.append(layout)
+
+
+def _setup_page(document) -> None:  # type: ignore[no-untyped-def]
+    section = document.sections[0]
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = PAGE_WIDTH, PAGE_HEIGHT
+    section.left_margin = section.right_margin = MARGIN
+    section.top_margin = section.bottom_margin = Mm(18)
+    normal = document.styles["Normal"]
+    normal.font.name = LATIN_FONT
+    normal.font.size = Pt(10.5)
+    normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), BODY_FONT)
+
+
+def _title(document, ledger: Ledger) -> None:  # type: ignore[no-untyped-def]
+    # One paragraph: the importer reads the paragraphs above the table as the plan's title.
+    paragraph = document.add_paragraph()
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    paragraph.paragraph_format.space_after = Pt(12)
+    _fonts(paragraph.add_run(ledger.title), TITLE_FONT, 18)
+
+
+def _legend(document, ledger: Ledger) -> None:  # type: ignore[no-untyped-def]
+    paragraph = document.add_paragraph()
+    paragraph.paragraph_format.space_before = Pt(6)
+    _fonts(paragraph.add_run("说明：“推进情况”栏底色为督办灯号——"), BODY_FONT, 10.5)
+    meanings = light_meanings(ledger.yellow_within_days)
+    for code in LIGHTS:
+        fill = LIGHT_FILLS[code]
+        swatch = paragraph.add_run("\u3000\u3000" if fill else "无底色")
+        _fonts(swatch, BODY_FONT, 10.5)
+        if fill:
+            _shade(swatch._element.get_or_add_rPr(), fill)
+        end = "；" if code != LIGHTS[-1] else "。"
+        _fonts(paragraph.add_run(f" {LIGHT_WORDS[code]} {meanings[code]}{end}"), BODY_FONT, 10.5)
+    notes = [f"灯号按{format_day(ledger.as_of)}计算。"]
+    if ledger.unit:
+        notes.append(f"本表仅列{ledger.unit}牵头或配合的任务。")
+    notes.extend(ledger.notes)
+    _fonts(paragraph.add_run("".join(notes)), BODY_FONT, 10.5)
+
+
+def render(ledger: Ledger) -> bytes:
+    """The .docx file's bytes."""
+    document = Document()
+    _setup_page(document)
+    document.core_properties.title = ledger.title
+    _title(document, ledger)
+
+    columns = ledger.columns
+    groups = ledger.groups()
+    section_rows = not ledger.has_section_column and any(s for s, _ in groups)
+    n_rows = 1 + len(ledger.rows) + (sum(1 for s, _ in groups if s) if section_rows else 0)
+    table = document.add_table(rows=n_rows, cols=len(columns))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    _fixed_layout(table)
+    usable = PAGE_WIDTH - 2 * MARGIN
+    total = sum(_WEIGHTS[c.kind] for c in columns)
+    widths = [int(usable * _WEIGHTS[c.kind] / total) for c in columns]
+    for i, width in enumerate(widths):
+        table.columns[i].width = width
+        for cell in table.columns[i].cells:
+            cell.width = width
+
+    header = table.rows[0]
+    _repeat_as_header(header)
+    for i, column in enumerate(columns):
+        if column.joined:
+            continue
+        cell = header.cells[i]
+        span = 1
+        while i + span < len(columns) and columns[i + span].joined:
+            span += 1
+        if span > 1:
+            cell = cell.merge(header.cells[i + span - 1])
+        _write(cell, column.header, font=HEADER_FONT, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+        cell.vertical_alignment = WD_ALIGN_VERTICAL.CENTER
+
+    r = 1
+    for section, rows in groups:
+        if section and section_rows:
+            merged = table.cell(r, 0).merge(table.cell(r, len(columns) - 1))
+            _write(merged, section.heading, font=HEADER_FONT, bold=True)
+            r += 1
+        first = r
+        for row in rows:
+            for i, column in enumerate(columns):
+                if column.kind is ColumnKind.SECTION:
+                    continue
+                cell = table.cell(r, i)
+                centred = column.kind in _CENTRED
+                _write(cell, row.cell(column.kind),
+                       align=WD_ALIGN_PARAGRAPH.CENTER if centred else WD_ALIGN_PARAGRAPH.JUSTIFY)
+                cell.vertical_alignment = (
+                    WD_ALIGN_VERTICAL.CENTER if centred else WD_ALIGN_VERTICAL.TOP
+                )
+                fill = LIGHT_FILLS.get(row.light)
+                if column.kind is ColumnKind.PROGRESS and fill:
+                    _shade(cell._tc.get_or_add_tcPr(), fill)
+            r += 1
+        for i, column in enumerate(columns):
+            if column.kind is ColumnKind.SECTION:
+                cell = table.cell(first, i)
+                if r - 1 > first:
+                    cell = cell.merge(table.cell(r - 1, i))
+                _write(cell, section.heading if section else "", align=WD_ALIGN_PARAGRAPH.CENTER)
+                cell.vertical_alignment = WD_ALIGN_VERTICAL.CENTER
+
+    _legend(document, ledger)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()

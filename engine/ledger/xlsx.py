@@ -1,0 +1,167 @@
+"""The ledger as an Excel workbook: a title row, a frozen and filtered header, wrapped text.
+
+Sections are merged cells as in the source (项目 merged down its tasks, or a full-width section
+row); each task's light is the fill of its 推进情况 cell (Excel can filter by cell colour), with a
+legend under the table. Printing is set up too: landscape A4, one page wide, header on every page.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from engine.ledger.model import (
+    LIGHT_FILLS,
+    LIGHT_WORDS,
+    LIGHTS,
+    ColumnKind,
+    Ledger,
+    format_day,
+    light_meanings,
+)
+
+SUFFIX = ".xlsx"
+
+# Widths in Excel's character units; a Chinese character takes about two.
+_WIDTHS = {
+    ColumnKind.SECTION: 16,
+    ColumnKind.NO: 6,
+    ColumnKind.TITLE: 22,
+    ColumnKind.CONTENT: 60,
+    ColumnKind.UNITS: 22,
+    ColumnKind.PROGRESS: 36,
+    ColumnKind.DEADLINE: 14,
+    ColumnKind.OTHER: 14,
+}
+_CENTRED = {ColumnKind.NO, ColumnKind.DEADLINE, ColumnKind.SECTION}
+_LINE_HEIGHT = 14.5  # points per line of 11-point text
+
+_THIN = Side(style="thin", color="000000")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_TITLE_FONT = Font(name="方正小标宋简体", size=16)
+_HEADER_FONT = Font(name="黑体", size=11, bold=True)
+_BODY_FONT = Font(name="仿宋_GB2312", size=11)
+_HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+def _lines(text: str, width: int) -> int:
+    """How many lines a wrapped cell needs, so that printed rows are tall enough."""
+    per_line = max(width - 1, 1)
+    return sum(max(1, math.ceil(_display_width(part) / per_line)) for part in text.split("\n"))
+
+
+def _put(ws: Worksheet, row: int, col: int, value: str | int, *, centred: bool = False,
+         font: Font = _BODY_FONT) -> None:
+    cell = ws.cell(row=row, column=col, value=value)
+    cell.font = font
+    cell.border = _BORDER
+    cell.alignment = Alignment(
+        wrap_text=True, vertical="center", horizontal="center" if centred else "left"
+    )
+
+
+def _legend(ws: Worksheet, ledger: Ledger, start: int, width: int) -> None:
+    last = get_column_letter(width)
+    meanings = light_meanings(ledger.yellow_within_days)
+    ws.cell(row=start, column=1, value="说明：“推进情况”栏底色为督办灯号。").font = _BODY_FONT
+    ws.merge_cells(f"A{start}:{last}{start}")
+    for offset, code in enumerate(LIGHTS, start=1):
+        row = start + offset
+        swatch = ws.cell(row=row, column=1, value=LIGHT_WORDS[code])
+        swatch.font = _BODY_FONT
+        swatch.alignment = Alignment(horizontal="center")
+        if LIGHT_FILLS[code]:
+            swatch.fill = PatternFill("solid", fgColor=LIGHT_FILLS[code])
+        ws.cell(row=row, column=2, value=meanings[code]).font = _BODY_FONT
+        if width > 2:
+            ws.merge_cells(f"B{row}:{last}{row}")
+    notes = [f"灯号按{format_day(ledger.as_of)}计算。"]
+    if ledger.unit:
+        notes.append(f"本表仅列{ledger.unit}牵头或配合的任务。")
+    notes.extend(ledger.notes)
+    end = start + len(LIGHTS) + 1
+    ws.cell(row=end, column=1, value="".join(notes)).font = _BODY_FONT
+    ws.merge_cells(f"A{end}:{last}{end}")
+
+
+def render(ledger: Ledger) -> bytes:
+    """The .xlsx file's bytes."""
+    workbook = Workbook()
+    ws = workbook.active
+    assert ws is not None
+    ws.title = "推进情况汇总表"
+    columns = ledger.columns
+    width = len(columns)
+    last = get_column_letter(width)
+    widths = [_WIDTHS[c.kind] for c in columns]
+    for i, chars in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = chars
+
+    title = ws.cell(row=1, column=1, value=ledger.title)
+    title.font = _TITLE_FONT
+    title.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    ws.merge_cells(f"A1:{last}1")
+    # The title's font is larger than the body's: fewer characters fit on one line.
+    ws.row_dimensions[1].height = max(36, 26 * _lines(ledger.title, sum(widths) * 11 // 16))
+
+    for i, column in enumerate(columns, start=1):
+        _put(ws, 2, i, "" if column.joined else column.header, centred=True, font=_HEADER_FONT)
+        ws.cell(row=2, column=i).fill = _HEADER_FILL
+        if column.joined:
+            start = i - 1
+            while start > 1 and columns[start - 1].joined:
+                start -= 1
+            ws.merge_cells(start_row=2, start_column=start, end_row=2, end_column=i)
+
+    groups = ledger.groups()
+    section_rows = not ledger.has_section_column and any(s for s, _ in groups)
+    r = 3
+    for section, rows in groups:
+        if section and section_rows:
+            _put(ws, r, 1, section.heading, font=_HEADER_FONT)
+            for i in range(2, width + 1):
+                ws.cell(row=r, column=i).border = _BORDER
+            ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=width)
+            r += 1
+        first = r
+        for row in rows:
+            lines = 1
+            for i, column in enumerate(columns, start=1):
+                if column.kind is ColumnKind.SECTION:
+                    _put(ws, r, i, section.heading if section and r == first else "", centred=True)
+                    continue
+                text = row.cell(column.kind)
+                _put(ws, r, i, row.no if column.kind is ColumnKind.NO else text,
+                     centred=column.kind in _CENTRED)
+                lines = max(lines, _lines(text, widths[i - 1]))
+                fill = LIGHT_FILLS.get(row.light)
+                if column.kind is ColumnKind.PROGRESS and fill:
+                    ws.cell(row=r, column=i).fill = PatternFill("solid", fgColor=fill)
+            ws.row_dimensions[r].height = lines * _LINE_HEIGHT + 4
+            r += 1
+        for i, column in enumerate(columns, start=1):
+            if column.kind is ColumnKind.SECTION and r - 1 > first:
+                ws.merge_cells(start_row=first, start_column=i, end_row=r - 1, end_column=i)
+
+    ws.freeze_panes = "A3"
+    ws.auto_filter.ref = f"A2:{last}{max(r - 1, 2)}"
+    ws.print_title_rows = "2:2"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    _legend(ws, ledger, r + 1, width)
+
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
