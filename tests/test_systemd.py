@@ -1,0 +1,160 @@
+"""The systemd unit, the install script and the `sudo duban` wrapper, checked with real tools."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from engine.config import load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+UNIT = REPO / "systemd" / "duban.service"
+INSTALL = REPO / "systemd" / "install.sh"
+ADMIN = REPO / "systemd" / "duban-admin"
+EXEC_START = "/opt/duban/venv/bin/duban"
+
+needs_systemd_analyze = pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed"
+)
+
+
+def unit_settings() -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for line in UNIT.read_text(encoding="utf-8").splitlines():
+        if "=" in line and not line.startswith(("#", "[")):
+            key, value = line.split("=", 1)
+            values.setdefault(key.strip(), []).append(value.strip())
+    return values
+
+
+def verifiable_copy(tmp_path: Path) -> Path:
+    """The unit with ExecStart pointing at an executable that exists here (verify checks it)."""
+    program = tmp_path / "duban"
+    program.write_text("#!/bin/sh\n", encoding="utf-8")
+    program.chmod(0o755)
+    unit = tmp_path / "duban.service"
+    unit.write_text(UNIT.read_text(encoding="utf-8").replace(EXEC_START, str(program)), "utf-8")
+    return unit
+
+
+@needs_systemd_analyze
+def test_the_unit_passes_systemd_analyze_verify(tmp_path):
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(verifiable_copy(tmp_path))],
+        capture_output=True, text=True, check=False,
+    )
+    # verify exits 0 even for an unknown key; any output is a finding.
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "" and result.stderr.strip() == "", result.stderr
+
+
+@needs_systemd_analyze
+def test_the_unit_is_hardened(tmp_path):
+    result = subprocess.run(
+        ["systemd-analyze", "security", "--offline=yes", str(verifiable_copy(tmp_path))],
+        capture_output=True, text=True, check=False,
+    )
+    found = re.search(r"Overall exposure level for duban\.service: ([0-9.]+)", result.stdout)
+    if found is None and "--offline" in result.stderr:
+        pytest.skip("this systemd-analyze cannot assess a unit file offline")
+    assert found, result.stdout + result.stderr
+    assert float(found.group(1)) <= 2.0  # "OK"; an unhardened service scores 9.6
+
+
+def test_the_unit_runs_duban_unprivileged_with_state_config_and_secrets():
+    unit = unit_settings()
+    assert unit["ExecStart"] == [f"{EXEC_START} run"]
+    assert unit["User"] == ["duban"]
+    assert unit["StateDirectory"] == ["duban"]
+    assert unit["WorkingDirectory"] == ["/var/lib/duban"]
+    assert unit["ConfigurationDirectory"] == ["duban"]
+    assert "DUBAN_CONFIG=/etc/duban/duban.toml" in unit["Environment"]
+    assert unit["EnvironmentFile"] == ["-/etc/duban/secrets.env"]
+    for key in ("NoNewPrivileges", "ProtectHome", "PrivateTmp"):
+        assert unit[key] == ["yes"], key
+    assert unit["ProtectSystem"] == ["strict"]
+    assert unit["Restart"] == ["on-failure"]
+    assert unit["KillSignal"] == ["SIGTERM"]
+
+
+def test_the_example_config_writes_only_inside_the_state_directory(tmp_path):
+    """Under ProtectSystem=strict only the StateDirectory is writable."""
+    shutil.copy(REPO / "config" / "duban.example.toml", tmp_path / "duban.toml")
+    shutil.copy(REPO / "config" / "units.example.toml", tmp_path / "units.toml")
+    settings = load_settings(tmp_path / "duban.toml")
+    assert settings.channels.file.dir.startswith("/var/lib/duban/")
+    assert settings.database.url.startswith("sqlite:////var/lib/duban/")
+
+
+def run_install(dest: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DESTDIR": str(dest), "DUBAN_SKIP_VENV": "1"}
+    return subprocess.run(["sh", str(INSTALL)], env=env, capture_output=True, text=True,
+                          check=False)
+
+
+def test_install_lays_out_config_secrets_and_unit(tmp_path):
+    dest = tmp_path / "root"
+    result = run_install(dest)
+    assert result.returncode == 0, result.stderr
+    etc = dest / "etc" / "duban"
+    assert (etc / "duban.toml").read_bytes() == (REPO / "config/duban.example.toml").read_bytes()
+    assert (etc / "units.toml").read_bytes() == (REPO / "config/units.example.toml").read_bytes()
+    assert (dest / "etc/systemd/system/duban.service").read_bytes() == UNIT.read_bytes()
+    assert os.access(dest / "usr/local/bin/duban", os.X_OK)
+    for plan in (REPO / "workflows").glob("*.yaml"):
+        assert (etc / "workflows" / plan.name).exists()
+
+    secrets = etc / "secrets.env"
+    assert secrets.stat().st_mode & 0o077 == 0  # root only
+    names = {line.split("=")[0] for line in secrets.read_text("utf-8").splitlines()
+             if line and not line.startswith("#")}
+    assert "DUBAN_SMTP_PASSWORD" in names and "DUBAN_WECOM_SFJ" in names
+    assert all(re.fullmatch(r"[A-Z_][A-Z0-9_]*", name) for name in names)
+
+    settings = load_settings(etc / "duban.toml")
+    assert "市司法局" in settings.units
+
+
+def test_install_again_keeps_the_operators_files(tmp_path):
+    dest = tmp_path / "root"
+    assert run_install(dest).returncode == 0
+    edited = dest / "etc/duban/units.toml"
+    edited.write_text('[units."市司法局"]\nemail = "real@example.gov.cn"\n', encoding="utf-8")
+    secrets = dest / "etc/duban/secrets.env"
+    secrets.write_text("DUBAN_SMTP_PASSWORD=s3cret\n", encoding="utf-8")
+    result = run_install(dest)
+    assert result.returncode == 0, result.stderr
+    assert "real@example.gov.cn" in edited.read_text("utf-8")
+    assert secrets.read_text("utf-8") == "DUBAN_SMTP_PASSWORD=s3cret\n"
+    assert "保留已有的" in result.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("runuser") is None,
+                    reason="the wrapper switches user: needs root and runuser")
+def test_the_admin_wrapper_passes_secrets_as_data_not_code(tmp_path):
+    probe = tmp_path / "probe"
+    probe.write_text('#!/bin/sh\nprintf "%s|%s|%s|%s|%s\\n" "$DUBAN_SMTP_PASSWORD" '
+                     '"$DUBAN_WECOM_SFJ" "$DUBAN_CONFIG" "$(pwd)" "$*"\n', encoding="utf-8")
+    probe.chmod(0o755)
+    secrets = tmp_path / "secrets.env"
+    marker = tmp_path / "pwned"
+    secrets.write_text(
+        f'# comment\n\nDUBAN_SMTP_PASSWORD="pa ss"\nDUBAN_WECOM_SFJ=$(touch {marker})\n',
+        encoding="utf-8",
+    )
+    state = tmp_path / "state"
+    state.mkdir()
+    env = {"PATH": os.environ["PATH"], "DUBAN_BIN": str(probe), "DUBAN_SECRETS": str(secrets),
+           "DUBAN_STATE": str(state), "DUBAN_USER": "root"}
+    result = subprocess.run(["sh", str(ADMIN), "doctor", "--network"], env=env,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        f"pa ss|$(touch {marker})|/etc/duban/duban.toml|{state}|doctor --network"
+    )
+    assert not marker.exists()
