@@ -113,6 +113,12 @@ def dump_plan(plan: Plan) -> str:
     )
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Write a file so that a reader sees the old content or the new, never a part."""
     path = Path(path)
@@ -123,11 +129,17 @@ def write_atomically(path: Path, data: bytes) -> None:
     except OSError as exc:
         raise UserError(f"无法写入文件 {path}：{exc.strerror or exc}") from None
     try:
+        # mkstemp makes the file private (0600); give it the mode the replaced file had, or the
+        # one a new file would get, so that the service user can still read a regenerated plan.
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk, a directory in the way: the old file stays as it was
+        Path(tmp).unlink(missing_ok=True)
+        raise UserError(f"无法写入文件 {path}：{exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -1,0 +1,178 @@
+"""Import a plan table file into a `Plan`: read, find the table, read units and deadlines, warn.
+
+Nothing here writes a file: the caller writes the plan file only once the whole import succeeded.
+Every problem with the input that stops the import is a `UserError` naming the file (and the row
+and column where there is one); every problem that does not stop it is an `ImportWarning` naming
+the task, so that a person reviewing the plan file sees it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from engine.deadlines.deadline import Deadline, DeadlineKind
+from engine.deadlines.grammar import parse_deadline
+from engine.errors import UserError
+from engine.importers.base import reader_for
+from engine.importers.table import PlanTable, TaskRow, read_table
+from engine.importers.units import parse_units
+from engine.model.plan import ImportWarning, Plan, Source, Status, Task
+
+PLAN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+COORDINATOR_MISSING = (
+    "未指定统筹（督办）单位：请在导入时用 --coordinator 指定，或在计划文件 plan.coordinator 中填写"
+)
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .doc/.xls, and password-protected Office files
+_ATTACHMENT = re.compile(r"^附\s*件\s*[0-9０-９一二三四五六七八九十]*\s*[:：]?$")
+_NOT_TITLE = re.compile(r"^(填报|填表|制表|报送|单位[:：]|时间[:：]|日期[:：])")
+_TITLE_END = re.compile(r"(表|方案|清单|台账|计划|安排)$")
+
+
+def read_source(path: Path) -> bytes:
+    """The file's bytes, after the checks every format shares."""
+    if not path.exists():
+        raise UserError(f"文件 {path} 不存在")
+    if path.is_dir():
+        raise UserError(f"{path} 是文件夹，应为分工表文件（.docx、.xlsx 或 .txt）")
+    reader_for(path)  # an unsupported format is reported before anything is read
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"无法读取文件 {path}：{exc.strerror or exc}") from None
+    if not data.strip():
+        raise UserError(f"{path}：文件是空的")
+    if data.startswith(_OLE_MAGIC):
+        word = path.suffix.lower() == ".docx"
+        hint = "请用 Word 另存为 .docx" if word else "请用 Excel 另存为 .xlsx"
+        raise UserError(f"{path}：文件是旧版 Office 格式或设置了打开密码，{hint}（不设密码）")
+    return data
+
+
+def plan_id_for(path: Path) -> str:
+    """A plan id from the file name: an ASCII slug, or a stable "plan-…" for a Chinese name."""
+    stem = path.stem
+    if stem.isascii():
+        slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
+        if slug:
+            return slug
+    return "plan-" + hashlib.sha256(stem.encode("utf-8")).hexdigest()[:8]
+
+
+def plan_title(lines: list[str]) -> str:
+    """The table's title from the lines above it.
+
+    A title split over lines is joined; an "附件1" line and filler lines (填报单位：…) are
+    skipped; a preamble after the title (a line not ending in 表/方案/清单…) is dropped.
+    """
+    kept = [ln.strip() for ln in lines if not _ATTACHMENT.match(ln.strip())]
+    kept = [ln for ln in kept if ln and not _NOT_TITLE.match(ln)]
+    ends = [i for i, ln in enumerate(kept) if _TITLE_END.search(ln)]
+    if ends:
+        kept = kept[: ends[-1] + 1]
+    return "".join(kept)
+
+
+def _deadline_warning(deadline: Deadline, label: str) -> str | None:
+    if deadline.kind is not DeadlineKind.UNKNOWN:
+        return None
+    if not deadline.text.strip():
+        return f"缺少{label}"
+    return f"{label}“{deadline.text.strip()}”无法识别，已记为待定，请人工确认"
+
+
+def _task(row: TaskRow, no: int, table: PlanTable, warnings: list[ImportWarning]) -> Task:
+    units_label, deadline_label = table.labels["units"], table.labels["deadline"]
+    units = parse_units(row.units_text)
+    deadline = parse_deadline(row.deadline)
+    if row.cut_off:
+        cut = f"该行（源文件{row.ref}起）不完整：原表在此处截断，请对照原件补全"
+        warnings.append(ImportWarning(no, cut))
+    if not row.title:
+        warnings.append(ImportWarning(no, f"缺少{table.labels['task']}名称"))
+    missing_deadline = _deadline_warning(deadline, deadline_label)
+    if units.lead is None and missing_deadline == f"缺少{deadline_label}":
+        warnings.append(ImportWarning(no, f"缺少{units_label}和{deadline_label}"))
+    else:
+        if units.lead is None:
+            warnings.append(ImportWarning(no, f"缺少{units_label}"))
+        if missing_deadline:
+            warnings.append(ImportWarning(no, missing_deadline))
+    for name in units.repeated:
+        warnings.append(ImportWarning(no, f"{units_label}中“{name}”重复出现，已合并"))
+    return Task(
+        no=no,
+        section=row.section,
+        title=row.title,
+        content=row.content,
+        lead=units.lead,
+        co_units=units.co_units,
+        units_text=row.units_text,
+        deadline=deadline,
+        status=Status.NOT_STARTED,
+        progress=row.progress,
+    )
+
+
+def _numbers(table: PlanTable) -> list[tuple[int, str | None]]:
+    """Each row's task number, with why it was changed: unnumbered tables are numbered 1..N; a
+    missing or repeated number gets the next free one, so that every task keeps one identity."""
+    if not table.numbered:
+        return [(i, None) for i in range(1, len(table.tasks) + 1)]
+    used = {t.no for t in table.tasks if t.no is not None}
+    next_free = max(used) + 1
+    seen: set[int] = set()
+    out: list[tuple[int, str | None]] = []
+    for row in table.tasks:
+        if row.no is not None and row.no not in seen:
+            seen.add(row.no)
+            out.append((row.no, None))
+            continue
+        why = (
+            f"任务序号 {row.no} 与前面的任务重复，已改编为 {next_free}"
+            if row.no is not None
+            else f"{row.ref}没有任务序号，已编为 {next_free}"
+        )
+        out.append((next_free, why))
+        next_free += 1
+    return out
+
+
+def import_plan(
+    path: Path,
+    *,
+    plan_id: str | None = None,
+    coordinator: str | None = None,
+    aliases: dict[str, str] | None = None,
+) -> Plan:
+    """Read a plan table file (.txt seed layout, .docx, .xlsx) into a plan, with its warnings."""
+    path = Path(path)
+    if plan_id is not None and not PLAN_ID.fullmatch(plan_id):
+        raise UserError(
+            f"计划标识“{plan_id}”无效：应由字母、数字和连字符组成，例如 zhuhai-gba-legal-services"
+        )
+    data = read_source(path)
+    table = read_table(reader_for(path)(path), path)
+    if not table.tasks:
+        raise UserError(f"{path}：表头之下没有任何任务行")
+    warnings: list[ImportWarning] = []
+    coordinator = (coordinator or "").strip()
+    if not coordinator:
+        warnings.append(ImportWarning(None, COORDINATOR_MISSING))
+    tasks = []
+    for row, (no, renumbered) in zip(table.tasks, _numbers(table), strict=True):
+        if renumbered:
+            warnings.append(ImportWarning(no, renumbered))
+        tasks.append(_task(row, no, table, warnings))
+    return Plan(
+        id=plan_id or plan_id_for(path),
+        title=plan_title(table.title_lines),
+        coordinator=coordinator,
+        source=Source(file=path.name, sha256=hashlib.sha256(data).hexdigest()),
+        sections=table.sections,
+        tasks=tasks,
+        aliases=dict(aliases or {}),
+        warnings=warnings,
+        columns=table.columns,
+    )
