@@ -14,13 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-LIGHT_LABELS: dict[str, str] = {
-    "red": "红灯",
-    "yellow": "黄灯",
-    "green": "绿灯",
-    "done": "已完成",
-    "none": "无时限",
-}
+from engine.model.lights import LIGHT_LABELS
 
 SYSTEM_NAME = "督办系统"
 

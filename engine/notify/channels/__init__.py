@@ -1,0 +1,1 @@
+"""Delivery channels, one module per kind behind `base.Channel`: email, wecom, file."""

@@ -1,0 +1,76 @@
+"""The one small interface every channel implements: send a message, say how it went.
+
+A `Delivery` classifies the outcome for the dispatcher: `sent`; `transient` (try again later, with
+backoff); `permanent` (dead-letter it and tell the coordinator); or `deferred` (not tried at all,
+e.g. the robot's rate limit: come back at `retry_at`, without counting an attempt). Channels never
+raise for a delivery problem; they return a Delivery whose `detail` is safe to store and log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Protocol
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+    DEFERRED = "deferred"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One notice rendered for one channel, with where it goes."""
+
+    notice_id: int | None
+    kind: str
+    recipient: str
+    subject: str
+    text: str = ""
+    html: str = ""
+    markdown: tuple[str, ...] = ()
+    send_date: date | None = None
+    emails: tuple[str, ...] = ()
+    webhook: str | None = None
+    """The WeCom robot URL as configured, `${NAME}` unexpanded (expanded only when sending)."""
+    mobiles: tuple[str, ...] = ()
+    first_part: int = 0
+    """For a WeCom notice of several messages: how many were already accepted before."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    outcome: Outcome
+    detail: str = ""
+    """The provider's answer or the error, with secrets masked."""
+    retry_at: datetime | None = None
+    parts_sent: int = 0
+    """Messages accepted so far (WeCom notices may be several messages)."""
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.SENT
+
+    @classmethod
+    def sent(cls, detail: str = "", **kw: object) -> Delivery:
+        return cls(Outcome.SENT, detail, **kw)  # type: ignore[arg-type]
+
+    @classmethod
+    def transient(cls, detail: str, **kw: object) -> Delivery:
+        return cls(Outcome.TRANSIENT, detail, **kw)  # type: ignore[arg-type]
+
+    @classmethod
+    def permanent(cls, detail: str, **kw: object) -> Delivery:
+        return cls(Outcome.PERMANENT, detail, **kw)  # type: ignore[arg-type]
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, message: Message, now: datetime) -> Delivery:
+        """Deliver `message`; never raises for a delivery problem."""
+        ...

@@ -1,0 +1,151 @@
+"""The `email` channel: SMTP over SSL, STARTTLS or plain, text with an HTML alternative.
+
+Subjects and display names are UTF-8 encoded words (RFC 2047), which Chinese mail servers accept;
+the envelope sender is the login (some servers refuse any other), else the From address. The
+password is read from the variable named by `password_env` when sending and is never kept. SMTP 4xx
+answers, timeouts and dropped connections are transient; 5xx answers and certificate or login
+problems are permanent.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from typing import Any
+
+from engine.config import EmailSettings
+from engine.notify.channels.base import Delivery, Message
+from engine.notify.secrets import mask, remember
+
+
+class _KeepsReply:
+    """Keeps the server's answer to DATA ("250 OK queued as …"), which sendmail discards."""
+
+    last_reply: tuple[int, bytes] | None = None
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        reply = super().data(msg)  # type: ignore[misc]
+        self.last_reply = reply
+        return reply  # type: ignore[no-any-return]
+
+
+class _SMTP(_KeepsReply, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_KeepsReply, smtplib.SMTP_SSL):
+    pass
+
+
+def sender_address(from_: str) -> Address:
+    """The From header as an Address, e.g. `督办系统 <duban@example.gov.cn>`."""
+    name, addr = parseaddr(from_)
+    username, _, domain = addr.partition("@")
+    return Address(display_name=name, username=username, domain=domain)
+
+
+def build_message(message: Message, settings: EmailSettings, now: datetime) -> EmailMessage:
+    sender = sender_address(settings.from_)
+    mail = EmailMessage()
+    mail["Subject"] = message.subject
+    mail["From"] = sender
+    mail["To"] = [
+        Address(display_name=message.recipient, addr_spec=address) for address in message.emails
+    ]
+    mail["Date"] = format_datetime(now)
+    mail["Message-ID"] = make_msgid(
+        idstring=f"duban.{message.notice_id}" if message.notice_id is not None else "duban.test",
+        domain=sender.domain or None,
+    )
+    mail.set_content(message.text, charset="utf-8")
+    if message.html:
+        mail.add_alternative(message.html, subtype="html", charset="utf-8")
+    return mail
+
+
+class EmailChannel:
+    name = "email"
+
+    def __init__(self, settings: EmailSettings, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.settings = settings
+        self.ssl_context = ssl_context
+
+    def _context(self) -> ssl.SSLContext:
+        # the system's trust store (SSL_CERT_FILE is honoured), with hostname checks
+        return self.ssl_context or ssl.create_default_context()
+
+    def _password(self) -> str | None:
+        name = self.settings.password_env
+        if not name:
+            return None
+        if name not in os.environ:
+            raise LookupError(
+                f"环境变量 {name}（channels.email.password_env）未设置，无法登录邮件服务器"
+            )
+        password = os.environ[name]
+        remember(password)
+        return password
+
+    def _connect(self) -> _SMTP:
+        s = self.settings
+        if s.security == "ssl":
+            return _SMTPSSL(s.host, s.port, timeout=s.timeout_seconds, context=self._context())
+        smtp = _SMTP(s.host, s.port, timeout=s.timeout_seconds)
+        if s.security == "starttls":
+            smtp.starttls(context=self._context())
+        return smtp
+
+    def send(self, message: Message, now: datetime) -> Delivery:
+        if not message.emails:
+            return Delivery.permanent(f"单位“{message.recipient}”未配置电子邮箱")
+        s = self.settings
+        try:
+            password = self._password()
+        except LookupError as exc:
+            return Delivery.permanent(str(exc))
+        mail = build_message(message, s, now)
+        envelope = s.username or sender_address(s.from_).addr_spec
+        where = f"{s.host}:{s.port}"
+        try:
+            with self._connect() as smtp:
+                if s.username and password is not None:
+                    smtp.login(s.username, password)
+                refused = smtp.send_message(mail, from_addr=envelope, to_addrs=list(message.emails))
+                reply = smtp.last_reply
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            text = "；".join(f"{a}：{c} {_text(m)}" for a, (c, m) in exc.recipients.items())
+            return _by_code(min(codes) if codes else 550, f"邮件服务器拒收全部收件人：{text}")
+        except smtplib.SMTPResponseException as exc:
+            return _by_code(
+                exc.smtp_code, f"邮件服务器 {where} 返回 {exc.smtp_code} {_text(exc.smtp_error)}"
+            )
+        except ssl.SSLCertVerificationError as exc:
+            return Delivery.permanent(f"邮件服务器 {where} 的证书校验失败：{exc.verify_message}")
+        except smtplib.SMTPNotSupportedError as exc:
+            return Delivery.permanent(f"邮件服务器 {where} 不支持所需功能：{exc}")
+        except TimeoutError:
+            return Delivery.transient(f"邮件服务器 {where} 超时（{s.timeout_seconds:g} 秒）")
+        except (smtplib.SMTPException, OSError) as exc:
+            return Delivery.transient(
+                mask(f"无法连接邮件服务器 {where}：{type(exc).__name__}: {exc}")
+            )
+        answer = f"{reply[0]} {_text(reply[1])}" if reply else "已接受"
+        detail = f"邮件服务器 {where} 已接受：{answer}"
+        if refused:
+            detail += "；被拒收的地址：" + "、".join(refused)
+        return Delivery.sent(mask(detail))
+
+
+def _text(raw: bytes | str) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    return mask(" ".join(text.split()))
+
+
+def _by_code(code: int, detail: str) -> Delivery:
+    return Delivery.transient(detail) if 400 <= code < 500 else Delivery.permanent(detail)

@@ -1,0 +1,152 @@
+"""The `wecom` channel: a WeCom (企业微信) group robot, through its webhook.
+
+POST `{"msgtype": "markdown", "markdown": {"content": …}}` to the robot's URL. WeCom answers HTTP
+200 for errors too: only `errcode == 0` is success. 45009 (too many messages) and -1 (system busy),
+HTTP 5xx, timeouts and refused connections are transient; 93000 (invalid robot URL), 40058 (bad
+content), 44004 (empty content) and any other code are permanent. A notice may be several messages
+(bodies are cut at 4,096 bytes) plus, when the unit lists mobiles, a text message @-mentioning them
+(markdown cannot mention by mobile number); `Message.first_part` skips those already accepted.
+
+The robot key is a secret: the URL is expanded only here, and every error text is masked.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from engine.config import WecomSettings
+from engine.errors import UserError
+from engine.notify.channels.base import Delivery, Message, Outcome
+from engine.notify.ratelimit import RobotLimiter
+from engine.notify.secrets import expand_secret, mask
+
+TRANSIENT_CODES = frozenset({-1, 45009})
+MENTION_TEXT = "请以上单位相关负责同志及时查阅并办理督办通知。"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_robot_url(url: str, allowed_hosts: list[str]) -> str | None:
+    """Why this robot URL may not be used, or None. Plain http only to a listed loopback host."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host not in {h.lower() for h in allowed_hosts}:
+        allowed = "、".join(allowed_hosts) or "（无）"
+        return (
+            f"企业微信机器人地址的主机 {host or '（空）'} 不在 channels.wecom.allowed_hosts 中"
+            f"（允许：{allowed}）"
+        )
+    if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(host)):
+        return f"企业微信机器人地址应使用 https，而不是 {parts.scheme or '（空）'}"
+    return None
+
+
+class WecomChannel:
+    name = "wecom"
+
+    def __init__(self, settings: WecomSettings, limiter: RobotLimiter | None = None) -> None:
+        self.settings = settings
+        self.limiter = limiter or RobotLimiter(settings.per_robot_per_minute)
+        self._local = threading.local()
+
+    @property
+    def session(self) -> requests.Session:
+        # one session per thread: connection reuse without sharing a Session across threads
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    def payloads(self, message: Message) -> list[dict[str, Any]]:
+        """Every message this notice is made of, in order."""
+        out: list[dict[str, Any]] = [
+            {"msgtype": "markdown", "markdown": {"content": body}} for body in message.markdown
+        ]
+        if message.mobiles:
+            out.append(
+                {
+                    "msgtype": "text",
+                    "text": {
+                        "content": MENTION_TEXT,
+                        "mentioned_mobile_list": list(message.mobiles),
+                    },
+                }
+            )
+        return out
+
+    def send(self, message: Message, now: datetime) -> Delivery:
+        if not message.webhook:
+            return Delivery.permanent(f"单位“{message.recipient}”未配置企业微信群机器人地址")
+        try:
+            url = expand_secret(message.webhook, where=f"单位“{message.recipient}”的企业微信地址")
+        except UserError as exc:
+            return Delivery.permanent(mask(exc))
+        refused = check_robot_url(url, self.settings.allowed_hosts)
+        if refused:
+            return Delivery.permanent(refused)
+        payloads = self.payloads(message)
+        sent = message.first_part
+        answers: list[str] = []
+        while sent < len(payloads):
+            wait_until = self.limiter.take(url, now)
+            if wait_until is not None:
+                return Delivery(
+                    Outcome.DEFERRED,
+                    f"机器人每分钟最多 {self.settings.per_robot_per_minute} 条，已推迟",
+                    retry_at=wait_until,
+                    parts_sent=sent,
+                )
+            result = self._post(url, payloads[sent])
+            if not result.ok:
+                return Delivery(result.outcome, result.detail, parts_sent=sent)
+            answers.append(result.detail)
+            sent += 1
+        return Delivery.sent("；".join(answers) or "无需发送", parts_sent=sent)
+
+    def _post(self, url: str, payload: dict[str, Any]) -> Delivery:
+        timeout = self.settings.timeout_seconds
+        try:
+            response = self.session.post(url, json=payload, timeout=timeout)
+        except requests.Timeout:
+            return Delivery.transient(f"企业微信请求超时（{timeout:g} 秒）")
+        except requests.ConnectionError as exc:
+            return Delivery.transient(mask(f"无法连接企业微信服务器：{_reason(exc)}"))
+        except requests.RequestException as exc:
+            return Delivery.transient(mask(f"企业微信请求失败：{_reason(exc)}"))
+        if response.status_code >= 500 or response.status_code == 429:
+            return Delivery.transient(f"企业微信服务器返回 HTTP {response.status_code}")
+        if response.status_code != 200:
+            return Delivery.permanent(f"企业微信服务器返回 HTTP {response.status_code}")
+        try:
+            answer = response.json()
+            code = int(answer.get("errcode"))
+        except (ValueError, TypeError, AttributeError):
+            return Delivery.transient(mask(f"企业微信返回了无法识别的应答：{response.text[:200]}"))
+        text = mask(f"errcode={code} errmsg={answer.get('errmsg', '')}")
+        if code == 0:
+            return Delivery.sent(text)
+        detail = f"企业微信返回 {text}"
+        if code in TRANSIENT_CODES:
+            return Delivery.transient(detail)
+        return Delivery.permanent(detail)
+
+
+def _reason(exc: Exception) -> str:
+    """The root cause of a requests error in a few words (its repr embeds the full URL)."""
+    root: BaseException = exc
+    while root.__cause__ is not None or root.__context__ is not None:
+        root = root.__cause__ or root.__context__  # type: ignore[assignment]
+    return type(root).__name__ + (f": {root}" if str(root) else "")
