@@ -1,0 +1,106 @@
+"""Per-pass answers that depend only on a date, computed once per date and pass.
+
+Every task due on the same day shares its reminder day and its escalation days, so a pass asks the
+calendar once per distinct date, not once per task.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+
+from dateutil.rrule import rrulestr
+
+from engine.deadlines.calendar import WorkCalendar
+from engine.planner.policy import EscalationStep, Policy
+
+
+class DayTable:
+    """Reminder, escalation and report days as seen from one working day, `today`."""
+
+    def __init__(self, today: date, policy: Policy, calendar: WorkCalendar) -> None:
+        self.today = today
+        self.policy = policy
+        self.calendar = calendar
+        self._reminders: dict[date, tuple[date, int] | None] = {}
+        self._escalations: dict[tuple[date, int], date | None] = {}
+        self.horizon = self._reminder_horizon()
+
+    def _reminder_day(self, due: date, days_before: int) -> date:
+        return self.calendar.workday_on_or_before(due - timedelta(days=days_before))
+
+    def _reminder_horizon(self) -> date:
+        """The last due date whose earliest reminder day is already today or before."""
+        offsets = self.policy.remind_before_days
+        if not offsets:
+            return self.today - timedelta(days=1)
+        longest = max(offsets)
+        due = self.today + timedelta(days=longest)
+        # A reminder day on a rest day moves back, so a due date a little further out can already
+        # have its first reminder today; walk forward until it cannot.
+        while self._reminder_day(due + timedelta(days=1), longest) <= self.today:
+            due += timedelta(days=1)
+        return due
+
+    def latest_reminder(self, due: date) -> tuple[date, int] | None:
+        """The latest reminder day for `due` that is today or before, with its days-before.
+
+        None once the deadline has passed (no reminder then: the overdue chase starts) or before
+        the first reminder day. When two offsets land on one day, the nearer one names it.
+        """
+        if due in self._reminders:
+            return self._reminders[due]
+        found: tuple[date, int] | None = None
+        if self.today <= due <= self.horizon:
+            for days_before in sorted(self.policy.remind_before_days):
+                day = self._reminder_day(due, days_before)
+                if day <= self.today and (found is None or day > found[0]):
+                    found = (day, days_before)
+        self._reminders[due] = found
+        return found
+
+    def latest_escalation(self, due: date, step: EscalationStep) -> date | None:
+        """The latest day this level fired for a deadline on `due`, today included; None if not yet.
+
+        A level with after_working_days = N first fires on the (N+1)-th working day after the due
+        date, then every `every_working_days` working days (once when that is 0).
+        """
+        memo = (due, step.level)
+        if memo in self._escalations:
+            return self._escalations[memo]
+        found: date | None = None
+        elapsed = self.calendar.workdays_between(due, self.today)
+        first = step.after_working_days + 1
+        if elapsed >= first:
+            nth = first
+            if step.every_working_days > 0:
+                nth += (elapsed - first) // step.every_working_days * step.every_working_days
+            found = self.calendar.add_workdays(due, nth)
+        self._escalations[memo] = found
+        return found
+
+    def working_days_overdue(self, due: date) -> int:
+        return self.calendar.workdays_between(due, self.today)
+
+    def recurring_dues(self, rule: str, start: date | None) -> list[date]:
+        """The occurrences of a recurring deadline from today to the reminder horizon."""
+        first = max(self.today, start) if start else self.today
+        if first > self.horizon:
+            return []
+        return list(_occurrences(rule, first, self.horizon))
+
+    def workdays_before(self, day: date, n: int) -> date:
+        """The n-th working day before `day` (n = 0: `day` itself, or the working day before)."""
+        if n <= 0:
+            return self.calendar.workday_on_or_before(day)
+        for _ in range(n):
+            day = self.calendar.previous_workday(day)
+        return day
+
+
+@lru_cache(maxsize=4096)
+def _occurrences(rule: str, first: date, last: date) -> tuple[date, ...]:
+    start = datetime.combine(first, time())
+    parsed = rrulestr(rule, dtstart=start)
+    end = datetime.combine(last, time())
+    return tuple(d.date() for d in parsed.between(start, end, inc=True))

@@ -1,0 +1,154 @@
+"""Planned notices, their dedupe keys, what was already sent, and grouping into messages."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.planner.snapshot import TaskKey
+
+REMINDER = "reminder"
+PROGRESS_REQUEST = "progress_request"
+PROGRESS_MISSING = "progress_missing"
+DELIVERY_FAILURE = "delivery_failure"
+
+
+@dataclass(frozen=True)
+class NoticeKey:
+    """One task's share of one notice; the same key is never planned twice."""
+
+    plan_id: str
+    task_no: int
+    recipient: str
+    channel: str
+    kind: str
+    level: int
+    occurrence: str
+
+    @property
+    def text(self) -> str:
+        return "|".join(
+            (self.plan_id, str(self.task_no), self.recipient, self.channel, self.kind,
+             str(self.level), self.occurrence)
+        )
+
+    @classmethod
+    def parse(cls, text: str) -> NoticeKey:
+        plan_id, no, recipient, channel, kind, level, occurrence = text.split("|", 6)
+        return cls(plan_id, int(no), recipient, channel, kind, int(level), occurrence)
+
+
+class SentIndex:
+    """The keys already in the outbox, indexed so that a pass can skip whole groups of tasks."""
+
+    def __init__(self, keys: Iterable[str | NoticeKey] = ()) -> None:
+        self._keys: set[str] = set()
+        self._tasks: dict[tuple[str, int, str], set[TaskKey]] = {}
+        for key in keys:
+            self.add(key)
+
+    def add(self, key: str | NoticeKey) -> None:
+        parsed = NoticeKey.parse(key) if isinstance(key, str) else key
+        self._keys.add(parsed.text)
+        bucket = (parsed.kind, parsed.level, parsed.occurrence)
+        self._tasks.setdefault(bucket, set()).add((parsed.plan_id, parsed.task_no))
+
+    def __contains__(self, key: NoticeKey) -> bool:
+        return key.text in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def tasks(self, kind: str, level: int, occurrence: str) -> set[TaskKey]:
+        """The tasks that already have some notice of this kind, level and occurrence."""
+        return self._tasks.get((kind, level, occurrence), _EMPTY)
+
+
+_EMPTY: set[TaskKey] = set()
+
+
+@dataclass(frozen=True)
+class Item:
+    """One task for one recipient on one channel: the unit the planner decides, before grouping."""
+
+    key: NoticeKey
+    is_copy: bool
+    detail: dict[str, Any] = field(default_factory=dict)
+    """Per-task facts for the message (due date, days overdue, …)."""
+
+
+@dataclass(frozen=True)
+class PlannedNotice:
+    """One message to one recipient on one channel, listing every task concerned."""
+
+    plan_id: str
+    kind: str
+    recipient: str
+    channel: str
+    level: int
+    is_copy: bool
+    tasks: tuple[int, ...]
+    occurrence: str
+    keys: tuple[str, ...]
+    send_at: datetime
+    context: dict[str, Any]
+
+    @property
+    def dedupe_key(self) -> str:
+        """Stable for the same set of task keys: a second pass cannot insert the row again."""
+        digest = hashlib.sha256("\n".join(sorted(self.keys)).encode()).hexdigest()[:24]
+        return f"{self.plan_id}|{self.kind}|{self.recipient}|{self.channel}|{digest}"
+
+
+def group(items: Iterable[Item], send_at: datetime) -> list[PlannedNotice]:
+    """One notice per plan, kind, recipient and channel (one send time per pass), stably ordered."""
+    buckets: dict[tuple[str, str, str, str], list[Item]] = {}
+    for item in items:
+        k = item.key
+        buckets.setdefault((k.plan_id, k.kind, k.recipient, k.channel), []).append(item)
+    notices = [_notice(bucket, items, send_at) for bucket, items in buckets.items()]
+    notices.sort(key=lambda n: (n.plan_id, n.kind, n.recipient, n.channel, n.level))
+    return notices
+
+
+def _notice(
+    bucket: tuple[str, str, str, str], items: list[Item], send_at: datetime
+) -> PlannedNotice:
+    plan_id, kind, recipient, channel = bucket
+    items.sort(key=lambda i: (i.key.task_no, i.key.level, i.key.occurrence))
+    occurrences = {i.key.occurrence for i in items}
+    occurrence = occurrences.pop() if len(occurrences) == 1 else send_at.date().isoformat()
+    context: dict[str, Any] = {
+        "tasks": {str(i.key.task_no): i.detail for i in items},
+        "copy_tasks": sorted({i.key.task_no for i in items if i.is_copy}),
+        "occurrences": {str(i.key.task_no): i.key.occurrence for i in items},
+    }
+    for item in items:  # facts shared by the whole notice (redirects, missing units)
+        for name in ("redirected_from", "report_day", "period_start"):
+            if name in item.detail:
+                context[name] = item.detail[name]
+        if item.detail.get("reason") == "missing_contact":
+            context["reason"] = "missing_contact"
+            units = context.setdefault("missing_contacts", [])
+            if item.detail["unit"] not in units:
+                units.append(item.detail["unit"])
+        if "missing_units" in item.detail:
+            units = context.setdefault("missing_units", {})
+            for unit, nos in item.detail["missing_units"].items():
+                units[unit] = sorted(set(units.get(unit, [])) | set(nos))
+    return PlannedNotice(
+        plan_id=plan_id,
+        kind=kind,
+        recipient=recipient,
+        channel=channel,
+        level=max(i.key.level for i in items),
+        is_copy=all(i.is_copy for i in items),
+        tasks=tuple(sorted({i.key.task_no for i in items})),
+        occurrence=occurrence,
+        keys=tuple(i.key.text for i in items),
+        send_at=send_at,
+        context=context,
+    )

@@ -1,0 +1,115 @@
+"""What the planner reads: plans, tasks with their state, and how each unit is reached.
+
+The service builds a `Snapshot` from the store once per pass; tests build one by hand. The indexes
+are made once, at construction, so that a pass only looks at the tasks a date makes relevant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from engine.deadlines.deadline import Deadline, DeadlineKind
+from engine.model.plan import Status
+
+TaskKey = tuple[str, int]
+"""(plan id, task number)"""
+
+FILE_CHANNEL = "file"
+_DEADLINE_STATUSES = frozenset({Status.NOT_STARTED.value, Status.IN_PROGRESS.value})
+
+
+@dataclass(frozen=True)
+class PlanState:
+    id: str
+    coordinator: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class TaskState:
+    """One task as the planner sees it."""
+
+    plan_id: str
+    no: int
+    lead: str | None
+    co_units: tuple[str, ...]
+    status: str
+    deadline: Deadline
+    tracked_since: date | None = None
+    """The day duban first knew the task: report periods that ended before it are not chased."""
+    last_reports: Mapping[str, datetime] = field(default_factory=dict)
+    """The latest progress report of each unit on this task."""
+
+    @property
+    def key(self) -> TaskKey:
+        return (self.plan_id, self.no)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != Status.COMPLETED.value
+
+    @property
+    def copies(self) -> tuple[str, ...]:
+        """The co-units that get their own copy: each once, never the lead."""
+        seen: dict[str, None] = {}
+        for unit in self.co_units:
+            if unit and unit != self.lead:
+                seen.setdefault(unit)
+        return tuple(seen)
+
+    @property
+    def lead_reported_at(self) -> datetime | None:
+        return self.last_reports.get(self.lead) if self.lead else None
+
+
+@dataclass(frozen=True)
+class Contact:
+    channels: tuple[str, ...] = (FILE_CHANNEL,)
+    missing: bool = False
+    """No contact configured: notices fall back to the file channel; the coordinator is told."""
+
+
+class Snapshot:
+    """Plans and tasks at one moment, indexed by the dates that make a task relevant."""
+
+    def __init__(
+        self,
+        plans: Iterable[PlanState],
+        tasks: Iterable[TaskState],
+        contacts: Mapping[str, Contact] | None = None,
+    ) -> None:
+        self.plans: dict[str, PlanState] = {p.id: p for p in plans}
+        self.tasks: tuple[TaskState, ...] = tuple(tasks)
+        self._contacts = dict(contacts or {})
+        self.by_final_due: dict[date, dict[TaskKey, TaskState]] = {}
+        """Open tasks whose deadline is chased, by their final due date."""
+        self.several_dues: dict[TaskKey, TaskState] = {}
+        """Open tasks reminded of several dates (milestones, recurring deadlines): few, so each
+        pass looks at all of them to find the latest reminder across their dates."""
+        self.open_with_lead: dict[TaskKey, TaskState] = {}
+        """Open tasks that have a lead unit: the progress cadence asks them."""
+        for task in self.tasks:
+            self._index(task)
+
+    def _index(self, task: TaskState) -> None:
+        if not task.is_open:
+            return
+        if task.lead:
+            self.open_with_lead[task.key] = task
+        if task.status not in _DEADLINE_STATUSES:
+            return  # long_term tasks get no deadline notices
+        deadline = task.deadline
+        if deadline.kind in (DeadlineKind.DATE, DeadlineKind.MILESTONES) and deadline.due:
+            self.by_final_due.setdefault(deadline.due, {})[task.key] = task
+            if len(deadline.milestones) > 1:
+                self.several_dues[task.key] = task
+        elif deadline.kind == DeadlineKind.RECURRING and deadline.rrule:
+            self.several_dues[task.key] = task
+
+    def contact(self, unit: str) -> Contact:
+        return self._contacts.get(unit) or Contact()
+
+    def coordinator(self, plan_id: str) -> str | None:
+        plan = self.plans.get(plan_id)
+        return plan.coordinator if plan else None
