@@ -177,7 +177,7 @@ def _step_recipients(
 
 def _unit_recipients(task: TaskState) -> list[Recipient]:
     """The lead unit, and each co-unit with its own copy."""
-    lead = [(task.lead, False, None)] if task.lead else []
+    lead: list[Recipient] = [(task.lead, False, None)] if task.lead else []
     return lead + [(unit, True, None) for unit in task.copies]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 from engine.planner.days import DayTable
 from engine.planner.notices import PROGRESS_MISSING, PROGRESS_REQUEST, Item, NoticeKey, SentIndex
@@ -102,7 +103,7 @@ def _missing(
 
 def _to(
     snapshot: Snapshot, task: TaskState, unit: str, kind: str, level: int, occurrence: str,
-    detail: dict[str, object],
+    detail: dict[str, Any],
 ) -> Iterator[Item]:
     for channel in snapshot.contact(unit).channels:
         key = NoticeKey(task.plan_id, task.no, unit, channel, kind, level, occurrence)
