@@ -1,0 +1,539 @@
+"""The deadline grammar (DESIGN.md, Deadline grammar) and the occurrences the planner reads."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from dateutil.rrule import rrulestr
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.deadlines.deadline import Deadline, DeadlineKind, Milestone
+from engine.deadlines.grammar import parse_deadline
+from engine.deadlines.recurrence import occurrences
+
+# --- date ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "due"),
+    [
+        # a day, by the end of that day, 前 or not
+        ("2021年6月30日前", date(2021, 6, 30)),
+        ("2021年6月30日", date(2021, 6, 30)),
+        ("2021年6月30日之前", date(2021, 6, 30)),
+        ("2021年6月30日以前", date(2021, 6, 30)),
+        ("2021年6月30号前", date(2021, 6, 30)),
+        ("截至2021年6月30日", date(2021, 6, 30)),
+        ("截止2021年6月30日", date(2021, 6, 30)),
+        ("2021年12月31日前完成", date(2021, 12, 31)),
+        ("力争2022年6月30日前完成", date(2022, 6, 30)),
+        ("于2021年6月30日前完成", date(2021, 6, 30)),
+        ("2021年06月05日", date(2021, 6, 5)),
+        ("2024年2月29日前", date(2024, 2, 29)),
+        # numeric forms
+        ("2021-06-30", date(2021, 6, 30)),
+        ("2021.6.30", date(2021, 6, 30)),
+        ("2021/6/30", date(2021, 6, 30)),
+        ("2021-6-30前", date(2021, 6, 30)),
+        ("2021.06", date(2021, 6, 30)),
+        # month: 底/末/nothing is its last day, 前 the day before it begins
+        ("2021年9月底前", date(2021, 9, 30)),
+        ("2021年6月底", date(2021, 6, 30)),
+        ("2021年6月末", date(2021, 6, 30)),
+        ("2021年6月", date(2021, 6, 30)),
+        ("2021年6月份", date(2021, 6, 30)),
+        ("2021年6月内", date(2021, 6, 30)),
+        ("2021年2月底前", date(2021, 2, 28)),
+        ("2024年2月底前", date(2024, 2, 29)),
+        ("2021年6月前", date(2021, 5, 31)),
+        ("2021年6月以前", date(2021, 5, 31)),
+        ("2021年6月份前", date(2021, 5, 31)),
+        ("2021年1月前", date(2020, 12, 31)),
+        ("2021年10月前完成", date(2021, 9, 30)),
+        # 旬
+        ("2021年6月上旬", date(2021, 6, 10)),
+        ("2021年6月中旬", date(2021, 6, 20)),
+        ("2021年6月下旬", date(2021, 6, 30)),
+        ("2021年6月中旬前", date(2021, 6, 10)),
+        # year
+        ("2023年底前", date(2023, 12, 31)),
+        ("2023年底", date(2023, 12, 31)),
+        ("2021年年底前", date(2021, 12, 31)),
+        ("2021年末", date(2021, 12, 31)),
+        ("2023年", date(2023, 12, 31)),
+        ("2023年内", date(2023, 12, 31)),
+        ("2023年度", date(2023, 12, 31)),
+        ("2023年完成", date(2023, 12, 31)),
+        ("2024年前", date(2023, 12, 31)),
+        ("2024年以前", date(2023, 12, 31)),
+        ("到2025年", date(2025, 12, 31)),
+        # half-year
+        ("2022年上半年", date(2022, 6, 30)),
+        ("2022年下半年", date(2022, 12, 31)),
+        ("2022年上半年前", date(2021, 12, 31)),
+        ("2022年下半年前", date(2022, 6, 30)),
+        ("2022年上半年底前", date(2022, 6, 30)),
+        # quarter
+        ("2022年第三季度", date(2022, 9, 30)),
+        ("2022年三季度", date(2022, 9, 30)),
+        ("2022年第3季度", date(2022, 9, 30)),
+        ("2022年第一季度末", date(2022, 3, 31)),
+        ("2022年四季度", date(2022, 12, 31)),
+        ("2022年Q2", date(2022, 6, 30)),
+        ("2022Q3", date(2022, 9, 30)),
+        ("2022年第三季度前", date(2022, 6, 30)),
+        # full-width digits, Chinese numerals, whitespace
+        ("２０２１年６月３０日前", date(2021, 6, 30)),
+        ("２０２１．６．３０", date(2021, 6, 30)),
+        ("二〇二三年六月底前", date(2023, 6, 30)),
+        ("二〇二三年十二月", date(2023, 12, 31)),
+        ("二○二一年六月三十日前", date(2021, 6, 30)),
+        ("二零二三年底前", date(2023, 12, 31)),
+        ("二〇二一年十二月三十一日", date(2021, 12, 31)),
+        ("2021 年 6 月 30 日前", date(2021, 6, 30)),
+        (" 2023年底前\n", date(2023, 12, 31)),
+        ("2021年6月\n30日前", date(2021, 6, 30)),
+        ("2021\u3000年6月30日前", date(2021, 6, 30)),
+        # a range: due at its end
+        ("2021年6月至2022年6月", date(2022, 6, 30)),
+        ("2021-2023年", date(2023, 12, 31)),
+        ("2021—2023年", date(2023, 12, 31)),
+        ("2021年至2023年底", date(2023, 12, 31)),
+        # a year in the free text that names a report, not a date
+        ("2021年6月30日前完成2020年度报告", date(2021, 6, 30)),
+        ("2021年底前完成，并形成报告", date(2021, 12, 31)),
+        ("2021年底前初步建成", date(2021, 12, 31)),
+    ],
+)
+def test_date(text: str, due: date) -> None:
+    assert parse_deadline(text) == Deadline(text=text.strip(), kind=DeadlineKind.DATE, due=due)
+
+
+def test_excel_date_cell() -> None:
+    assert parse_deadline(date(2021, 6, 30)) == Deadline(
+        text="2021-06-30", kind=DeadlineKind.DATE, due=date(2021, 6, 30)
+    )
+
+
+def test_excel_datetime_cell_keeps_the_day() -> None:
+    deadline = parse_deadline(datetime(2021, 6, 30, 0, 0))
+    assert deadline.kind is DeadlineKind.DATE
+    assert deadline.due == date(2021, 6, 30)
+    assert type(deadline.due) is date
+
+
+# --- milestones ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "milestones"),
+    [
+        (
+            "2021年10月前启动，2022年底前完成",
+            [("2021年10月前启动", date(2021, 9, 30)), ("2022年底前完成", date(2022, 12, 31))],
+        ),
+        (
+            "2021年10月前启动,2022年底前完成",
+            [("2021年10月前启动", date(2021, 9, 30)), ("2022年底前完成", date(2022, 12, 31))],
+        ),
+        (
+            "2021年6月底前制定方案；2021年12月底前全面实施",
+            [
+                ("2021年6月底前制定方案", date(2021, 6, 30)),
+                ("2021年12月底前全面实施", date(2021, 12, 31)),
+            ],
+        ),
+        (
+            "2021年6月底前出台方案、2022年6月底前完成建设",
+            [
+                ("2021年6月底前出台方案", date(2021, 6, 30)),
+                ("2022年6月底前完成建设", date(2022, 6, 30)),
+            ],
+        ),
+        (
+            "2021年10月前启动 2022年底前完成",
+            [("2021年10月前启动", date(2021, 9, 30)), ("2022年底前完成", date(2022, 12, 31))],
+        ),
+        (
+            "二〇二一年六月底前启动，二〇二二年底前完成。",
+            [
+                ("二〇二一年六月底前启动", date(2021, 6, 30)),
+                ("二〇二二年底前完成", date(2022, 12, 31)),
+            ],
+        ),
+        (
+            "2021年3月底前完成调研；2021年6月底前出台方案；2021年底前完成，并总结经验",
+            [
+                ("2021年3月底前完成调研", date(2021, 3, 31)),
+                ("2021年6月底前出台方案", date(2021, 6, 30)),
+                ("2021年底前完成，并总结经验", date(2021, 12, 31)),
+            ],
+        ),
+    ],
+)
+def test_milestones(text: str, milestones: list[tuple[str, date]]) -> None:
+    deadline = parse_deadline(text)
+    assert deadline.kind is DeadlineKind.MILESTONES
+    assert deadline.milestones == tuple(Milestone(text=t, due=due) for t, due in milestones)
+    assert deadline.due == milestones[-1][1]
+    assert deadline.text == text
+
+
+def test_milestones_out_of_order_are_due_at_the_latest() -> None:
+    deadline = parse_deadline("2022年底前完成，2021年10月前启动")
+    assert deadline.kind is DeadlineKind.MILESTONES
+    assert deadline.due == date(2022, 12, 31)
+
+
+# --- recurring ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "rrule", "start", "first_dues"),
+    [
+        (
+            "每季度末",
+            "FREQ=MONTHLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1",
+            None,
+            [date(2022, 3, 31), date(2022, 6, 30), date(2022, 9, 30), date(2022, 12, 31)],
+        ),
+        (
+            "每个季度",
+            "FREQ=MONTHLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1",
+            None,
+            [date(2022, 3, 31), date(2022, 6, 30), date(2022, 9, 30), date(2022, 12, 31)],
+        ),
+        (
+            "每月25日前",
+            "FREQ=MONTHLY;BYMONTHDAY=25",
+            None,
+            [date(2022, 1, 25), date(2022, 2, 25), date(2022, 3, 25)],
+        ),
+        (
+            "每月二十五日前",
+            "FREQ=MONTHLY;BYMONTHDAY=25",
+            None,
+            [date(2022, 1, 25), date(2022, 2, 25), date(2022, 3, 25)],
+        ),
+        (
+            "每月底",
+            "FREQ=MONTHLY;BYMONTHDAY=-1",
+            None,
+            [date(2022, 1, 31), date(2022, 2, 28), date(2022, 3, 31)],
+        ),
+        (
+            "每月末报送进展情况",
+            "FREQ=MONTHLY;BYMONTHDAY=-1",
+            None,
+            [date(2022, 1, 31), date(2022, 2, 28), date(2022, 3, 31)],
+        ),
+        (
+            "每月30日前",
+            "FREQ=MONTHLY;BYMONTHDAY=28,29,30;BYSETPOS=-1",
+            None,
+            [date(2022, 1, 30), date(2022, 2, 28), date(2022, 3, 30)],
+        ),
+        (
+            "每月31日",
+            "FREQ=MONTHLY;BYMONTHDAY=-1",
+            None,
+            [date(2022, 1, 31), date(2022, 2, 28), date(2022, 3, 31)],
+        ),
+        (
+            "每年12月底前",
+            "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=-1",
+            None,
+            [date(2022, 12, 31), date(2023, 12, 31)],
+        ),
+        (
+            "每年底",
+            "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=-1",
+            None,
+            [date(2022, 12, 31), date(2023, 12, 31)],
+        ),
+        (
+            "每年7月前",
+            "FREQ=YEARLY;BYMONTH=6;BYMONTHDAY=-1",
+            None,
+            [date(2022, 6, 30), date(2023, 6, 30)],
+        ),
+        (
+            "每年1月10日前",
+            "FREQ=YEARLY;BYMONTH=1;BYMONTHDAY=10",
+            None,
+            [date(2022, 1, 10), date(2023, 1, 10)],
+        ),
+        (
+            "每半年",
+            "FREQ=MONTHLY;BYMONTH=6,12;BYMONTHDAY=-1",
+            None,
+            [date(2022, 6, 30), date(2022, 12, 31), date(2023, 6, 30)],
+        ),
+        (
+            "每周五前",
+            "FREQ=WEEKLY;BYDAY=FR",
+            None,
+            [date(2022, 1, 7), date(2022, 1, 14), date(2022, 1, 21)],
+        ),
+        (
+            "每季度结束后10日内",
+            "FREQ=MONTHLY;BYMONTH=1,4,7,10;BYMONTHDAY=10",
+            None,
+            [date(2022, 1, 10), date(2022, 4, 10), date(2022, 7, 10)],
+        ),
+        (
+            "2022年3月起每月25日前",
+            "FREQ=MONTHLY;BYMONTHDAY=25",
+            date(2022, 3, 1),
+            [date(2022, 3, 25), date(2022, 4, 25), date(2022, 5, 25)],
+        ),
+        (
+            "自2022年3月起，每月25日前",
+            "FREQ=MONTHLY;BYMONTHDAY=25",
+            date(2022, 3, 1),
+            [date(2022, 3, 25), date(2022, 4, 25), date(2022, 5, 25)],
+        ),
+        (
+            "2022年第二季度起每季度末",
+            "FREQ=MONTHLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1",
+            date(2022, 4, 1),
+            [date(2022, 6, 30), date(2022, 9, 30)],
+        ),
+        (
+            "2022年3月至2022年5月每月25日前",
+            "FREQ=MONTHLY;BYMONTHDAY=25;UNTIL=20220531",
+            date(2022, 3, 1),
+            [date(2022, 3, 25), date(2022, 4, 25), date(2022, 5, 25)],
+        ),
+    ],
+)
+def test_recurring(text: str, rrule: str, start: date | None, first_dues: list[date]) -> None:
+    deadline = parse_deadline(text)
+    assert deadline == Deadline(text=text, kind=DeadlineKind.RECURRING, rrule=rrule, start=start)
+    window = occurrences(deadline, date(2022, 1, 1), date(2023, 12, 31))
+    assert window[: len(first_dues)] == first_dues
+
+
+def test_recurring_with_long_term_wording_is_recurring() -> None:
+    deadline = parse_deadline("持续推进，每季度末报送进展")
+    assert deadline.kind is DeadlineKind.RECURRING
+    assert deadline.rrule == "FREQ=MONTHLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1"
+
+
+# --- long term ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "长期推进",
+        "持续推进",
+        "长期坚持",
+        "长期",
+        "持续开展",
+        "常态化推进",
+        "常态化",
+        "长期开展",
+        "持续",
+        "长期性工作",
+        "长期任务",
+        "常抓不懈",
+        "长期推进。",
+        " 长期 推进 ",
+    ],
+)
+def test_long_term(text: str) -> None:
+    assert parse_deadline(text) == Deadline(text=text.strip(), kind=DeadlineKind.LONG_TERM)
+
+
+def test_long_term_from_a_start() -> None:
+    assert parse_deadline("2021年起长期推进") == Deadline(
+        text="2021年起长期推进", kind=DeadlineKind.LONG_TERM, start=date(2021, 1, 1)
+    )
+
+
+# --- unknown ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "根据上级部署",
+        "按上级要求",
+        "待定",
+        "已完成",
+        "xyz",
+        "十四五期间",
+        # impossible dates
+        "2021年2月30日",
+        "2021年2月29日前",
+        "2021年13月",
+        "2021年0月",
+        "2021-13-01",
+        "2021年第5季度",
+        "0000年底前",
+        "9999年",
+        # no year: never guess one
+        "6月底前",
+        "12月31日前",
+        # not a deadline: after, from, about
+        "2021年6月后启动",
+        "2021年6月起实施",
+        "2021年6月左右",
+        "2021年6月前后",
+        # a qualifier we cannot read
+        "2021年春节前",
+        "2022年汛期前完成",
+        "2021年年中",
+        "2021年6月初",
+        # half-readable cells
+        "2021年底前完成，6月底前启动",
+        "2021年6月、12月底前",
+        "2021年6月30日前，长期推进",
+        "2021年6月30日前长期推进",
+        "2021年至2023年持续推进",
+        "2021年底前完成，此后每年12月底前报送",
+        "根据上级部署，2022年底前完成",
+        "2022年3月起",
+        "每月前",
+        "每月32日",
+        "每年2月30日",
+        "每月25日前，每季度末",
+        "2021年6月底日",
+        "2021年6月年底",
+    ],
+)
+def test_unknown(text: str) -> None:
+    assert parse_deadline(text) == Deadline(text=text.strip(), kind=DeadlineKind.UNKNOWN)
+
+
+def test_none_is_unknown() -> None:
+    assert parse_deadline(None) == Deadline(text="", kind=DeadlineKind.UNKNOWN)
+
+
+def test_a_value_of_another_type_is_unknown() -> None:
+    assert parse_deadline(44377) == Deadline(text="44377", kind=DeadlineKind.UNKNOWN)  # type: ignore[arg-type]
+
+
+# --- occurrences --------------------------------------------------------------------------------
+
+
+def test_occurrences_honour_the_start() -> None:
+    deadline = parse_deadline("2022年3月起每月25日前")
+    assert occurrences(deadline, date(2022, 1, 1), date(2022, 5, 31)) == [
+        date(2022, 3, 25),
+        date(2022, 4, 25),
+        date(2022, 5, 25),
+    ]
+
+
+def test_occurrences_include_both_ends() -> None:
+    deadline = parse_deadline("每月25日前")
+    assert occurrences(deadline, date(2022, 3, 25), date(2022, 4, 25)) == [
+        date(2022, 3, 25),
+        date(2022, 4, 25),
+    ]
+
+
+def test_occurrences_of_an_empty_window() -> None:
+    deadline = parse_deadline("2022年3月起每月25日前")
+    assert occurrences(deadline, date(2022, 1, 1), date(2022, 2, 28)) == []
+    assert occurrences(deadline, date(2022, 5, 1), date(2022, 4, 1)) == []
+
+
+def test_occurrences_of_dated_and_milestone_deadlines() -> None:
+    dated = parse_deadline("2021年6月30日前")
+    assert occurrences(dated, date(2021, 1, 1), date(2021, 12, 31)) == [date(2021, 6, 30)]
+    assert occurrences(dated, date(2021, 7, 1), date(2021, 12, 31)) == []
+    milestones = parse_deadline("2021年10月前启动，2022年底前完成")
+    assert occurrences(milestones, date(2021, 1, 1), date(2023, 1, 1)) == [
+        date(2021, 9, 30),
+        date(2022, 12, 31),
+    ]
+    assert occurrences(milestones, date(2022, 1, 1), date(2023, 1, 1)) == [date(2022, 12, 31)]
+
+
+def test_occurrences_of_long_term_and_unknown_are_empty() -> None:
+    window = (date(2021, 1, 1), date(2030, 1, 1))
+    assert occurrences(parse_deadline("长期推进"), *window) == []
+    assert occurrences(parse_deadline("根据上级部署"), *window) == []
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+_PIECES = st.sampled_from(
+    [
+        *"0123456789０１２３４５６７８９〇○零一二三四五六七八九十百千两",
+        *"年月日号前底末内止起至到后上下中旬半季度第每周QQ",
+        *"-./~—，,；;、。 \n\u3000",
+        "长期",
+        "持续推进",
+        "常态化",
+        "之前",
+        "以前",
+        "截至",
+        "力争",
+        "完成",
+        "启动",
+        "2021",
+        "2022年",
+        "13月",
+        "30日",
+        "二〇二三",
+        "每月",
+        "每季度",
+        "每年",
+    ]
+)
+_CELLS = st.one_of(
+    st.text(),
+    st.text(alphabet="0123456789年月日前底末上下半季度第每起至，、；长期 "),
+    st.lists(_PIECES, max_size=12).map("".join),
+)
+
+
+def _assert_well_formed(deadline: Deadline) -> None:
+    if deadline.kind in (DeadlineKind.DATE, DeadlineKind.MILESTONES):
+        assert type(deadline.due) is date
+        assert all(type(milestone.due) is date for milestone in deadline.milestones)
+    else:
+        assert deadline.due is None
+    if deadline.kind is DeadlineKind.RECURRING:
+        assert deadline.rrule is not None
+        rrulestr(deadline.rrule, dtstart=datetime(2022, 1, 1))
+        dues = occurrences(deadline, date(2022, 1, 1), date(2023, 12, 31))
+        assert all(date(2022, 1, 1) <= due <= date(2023, 12, 31) for due in dues)
+
+
+@given(_CELLS)
+def test_no_cell_makes_the_parser_raise(cell: str) -> None:
+    deadline = parse_deadline(cell)
+    assert deadline.text == cell.strip()
+    _assert_well_formed(deadline)
+
+
+@given(st.integers(0, 3000), st.integers(0, 14), st.integers(0, 33), st.sampled_from(["", "前"]))
+def test_a_written_day_is_that_day_or_unknown(year: int, month: int, day: int, suffix: str) -> None:
+    deadline = parse_deadline(f"{year}年{month}月{day}日{suffix}")
+    try:
+        expected = date(year, month, day) if 1900 <= year <= 2199 else None
+    except ValueError:
+        expected = None
+    if expected is None:
+        assert deadline.kind is DeadlineKind.UNKNOWN
+    else:
+        assert (deadline.kind, deadline.due) == (DeadlineKind.DATE, expected)
+
+
+@given(st.integers(1900, 2199), st.integers(1, 12))
+def test_month_end_and_before_month(year: int, month: int) -> None:
+    end = parse_deadline(f"{year}年{month}月底前").due
+    before = parse_deadline(f"{year}年{month}月前").due
+    assert end is not None and before is not None
+    assert (end.year, end.month) == (year, month)
+    assert (end + timedelta(days=1)).day == 1
+    assert before.toordinal() == date(year, month, 1).toordinal() - 1
