@@ -1,0 +1,174 @@
+"""The outbox: every notice decided, one row per message, and its delivery state.
+
+The planner's notices are written here in the transaction that decided them; the dispatcher
+(engine.notify.dispatcher) sends `pending` rows whose `send_at` has come and records the outcome.
+`notice_key` holds one row per task share of a notice (plan, task, recipient, channel, kind, level,
+occurrence), so that a task is never notified twice even when a later pass groups differently.
+
+Status: `pending` (not tried yet) · `sent` · `failed` (a transient failure, tried again at
+`next_attempt_at`) · `dead` (a permanent failure; `duban retry` puts it back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from engine.store.models import Base, UTCDateTime
+
+PENDING = "pending"
+SENT = "sent"
+FAILED = "failed"
+DEAD = "dead"
+STATUSES = (PENDING, SENT, FAILED, DEAD)
+
+
+class OutboxNotice(Base):
+    """One message to one recipient on one channel, listing the tasks it concerns."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_send_at", "status", "send_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(20))
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    is_copy: Mapped[bool] = mapped_column(Boolean, default=False)
+    tasks: Mapped[list[int]] = mapped_column(JSON, default=list)
+    occurrence: Mapped[str] = mapped_column(String(200), default="")
+    dedupe_key: Mapped[str] = mapped_column(String(400), unique=True)
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    provider_response: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    keys: Mapped[list[NoticeKeyRecord]] = relationship(
+        back_populates="notice", cascade="all, delete-orphan"
+    )
+
+
+class NoticeKeyRecord(Base):
+    """One task's share of a notice: the key the planner never plans again."""
+
+    __tablename__ = "notice_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(600), unique=True)
+    notice_id: Mapped[int] = mapped_column(
+        ForeignKey("outbox.id", ondelete="CASCADE"), index=True
+    )
+
+    notice: Mapped[OutboxNotice] = relationship(back_populates="keys")
+
+
+class Planned(Protocol):
+    """What `enqueue` needs of a planned notice (engine.planner.PlannedNotice)."""
+
+    plan_id: str
+    kind: str
+    recipient: str
+    channel: str
+    level: int
+    is_copy: bool
+    tasks: tuple[int, ...]
+    occurrence: str
+    keys: tuple[str, ...]
+    send_at: datetime
+    context: dict[str, Any]
+
+    @property
+    def dedupe_key(self) -> str: ...
+
+
+def _task_of(key: str) -> int:
+    return int(key.split("|", 2)[1])
+
+
+def enqueue(session: Session, notices: Iterable[Planned], now: datetime) -> list[OutboxNotice]:
+    """Insert the notices not yet in the outbox, in the caller's transaction.
+
+    A task share whose key exists already is left out of its notice; a notice left with no task
+    is not inserted. Returns the rows inserted (flushed, with their ids).
+    """
+    notices = list(notices)
+    wanted = [key for notice in notices for key in notice.keys]
+    existing = _existing(session, wanted)
+    added: list[OutboxNotice] = []
+    for notice in notices:
+        keys = [k for k in dict.fromkeys(notice.keys) if k not in existing]
+        if not keys:
+            continue
+        tasks = sorted({_task_of(k) for k in keys})
+        dedupe = notice.dedupe_key if len(keys) == len(notice.keys) else f"{notice.dedupe_key}~"
+        row = OutboxNotice(
+            plan_id=notice.plan_id,
+            kind=notice.kind,
+            recipient=notice.recipient,
+            channel=notice.channel,
+            level=notice.level,
+            is_copy=notice.is_copy,
+            tasks=tasks,
+            occurrence=notice.occurrence,
+            dedupe_key=dedupe,
+            context=notice.context,
+            send_at=notice.send_at,
+            status=PENDING,
+            attempts=0,
+            created_at=now,
+            keys=[NoticeKeyRecord(key=k) for k in keys],
+        )
+        session.add(row)
+        existing.update(keys)
+        added.append(row)
+    session.flush()
+    return added
+
+
+def _existing(session: Session, keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):  # stay under the database's parameter limit
+        chunk = keys[start : start + 500]
+        found.update(
+            session.scalars(select(NoticeKeyRecord.key).where(NoticeKeyRecord.key.in_(chunk)))
+        )
+    return found
+
+
+def sent_keys(session: Session) -> list[str]:
+    """Every key already in the outbox, whatever its delivery state: the planner's memory."""
+    return list(session.scalars(select(NoticeKeyRecord.key)))
+
+
+def list_notices(session: Session, status: str | None = None) -> list[OutboxNotice]:
+    """The outbox, oldest first, optionally only one delivery state."""
+    query = select(OutboxNotice).order_by(OutboxNotice.send_at, OutboxNotice.id)
+    if status:
+        query = query.where(OutboxNotice.status == status)
+    return list(session.scalars(query))
+
+
+def mark_sent(session: Session, rows: Iterable[OutboxNotice], at: datetime) -> None:
+    """Record rows as delivered without sending them (the simulator's copy of the outbox)."""
+    for row in rows:
+        row.status = SENT
+        row.sent_at = at
