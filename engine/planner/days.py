@@ -6,12 +6,11 @@ calendar once per distinct date, not once per task.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-
-from dateutil.rrule import rrulestr
+from datetime import date, timedelta
 
 from engine.deadlines.calendar import WorkCalendar
+from engine.deadlines.deadline import Deadline
+from engine.deadlines.recurrence import occurrences
 from engine.planner.policy import EscalationStep, Policy
 
 
@@ -82,12 +81,9 @@ class DayTable:
     def working_days_overdue(self, due: date) -> int:
         return self.calendar.workdays_between(due, self.today)
 
-    def recurring_dues(self, rule: str, start: date | None) -> list[date]:
-        """The occurrences of a recurring deadline from today to the reminder horizon."""
-        first = max(self.today, start) if start else self.today
-        if first > self.horizon:
-            return []
-        return list(_occurrences(rule, first, self.horizon))
+    def dues_ahead(self, deadline: Deadline) -> list[date]:
+        """A deadline's due dates (milestones, recurring occurrences) from today to the horizon."""
+        return occurrences(deadline, self.today, self.horizon)
 
     def workdays_before(self, day: date, n: int) -> date:
         """The n-th working day before `day` (n = 0: `day` itself, or the working day before)."""
@@ -96,11 +92,3 @@ class DayTable:
         for _ in range(n):
             day = self.calendar.previous_workday(day)
         return day
-
-
-@lru_cache(maxsize=4096)
-def _occurrences(rule: str, first: date, last: date) -> tuple[date, ...]:
-    start = datetime.combine(first, time())
-    parsed = rrulestr(rule, dtstart=start)
-    end = datetime.combine(last, time())
-    return tuple(d.date() for d in parsed.between(start, end, inc=True))

@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from engine.deadlines.calendar import WorkCalendar
-from engine.deadlines.deadline import DeadlineKind
 from engine.planner.days import DayTable
 from engine.planner.notices import (
     DELIVERY_FAILURE,
@@ -88,11 +87,7 @@ def _reminders(snapshot: Snapshot, days: DayTable, sent: SentIndex) -> Iterator[
 
 
 def _several_dues_reminder(snapshot: Snapshot, task: TaskState, days: DayTable) -> Iterator[Item]:
-    deadline = task.deadline
-    if deadline.kind == DeadlineKind.RECURRING and deadline.rrule:
-        dues = days.recurring_dues(deadline.rrule, deadline.start)
-    else:
-        dues = [m.due for m in deadline.milestones]
+    dues = days.dues_ahead(task.deadline)
     hits = [(hit, due) for due in dues if (hit := days.latest_reminder(due))]
     if not hits:
         return
