@@ -45,7 +45,7 @@ class UnitDirectory:
             a.alias: name
             for a, name in session.execute(
                 select(UnitAlias, Unit.name).join(Unit, Unit.id == UnitAlias.unit_id)
-            ).tuples()
+            )
         }
         return cls(units, aliases)
 
@@ -351,7 +351,7 @@ def _units_by_task(
         query = query.join(Task, Task.id == TaskUnit.task_id).where(Task.plan_id == plan_id)
     leads: dict[int, str | None] = {}
     cos: dict[int, list[str]] = defaultdict(list)
-    for task_id, role, name in session.execute(query).tuples():
+    for task_id, role, name in session.execute(query):
         if role == "lead":
             leads[task_id] = name
         else:

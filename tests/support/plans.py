@@ -21,22 +21,60 @@ def small_plan(plan_id: str = "trial-plan", coordinator: str = COORDINATOR) -> P
         coordinator=coordinator,
         sections=[Section("一", "完善体系"), Section("二", "加强保障")],
         tasks=[
-            Task(1, "一", "统筹谋划体系建设", "在支持澳门经济适度多元发展……", "市发改局",
-                 ["市财政局", "市司法局"], "市发改局、市财政局、市司法局",
-                 Deadline("2021年6月30日前", DeadlineKind.DATE, date(2021, 6, 30))),
-            Task(2, "一", "建设法律服务中心", "", "市市场监督管理局", ["市商务局"],
-                 "市市场监督管理局、市商务局",
-                 Deadline("2021年10月前启动，2022年底前完成", DeadlineKind.MILESTONES,
-                          date(2022, 12, 31),
-                          (Milestone("2021年10月前启动", date(2021, 9, 30)),
-                           Milestone("2022年底前完成", date(2022, 12, 31))))),
-            Task(3, "二", "持续开展普法宣传", "", "市司法局", [], "市司法局",
-                 Deadline("长期推进", DeadlineKind.LONG_TERM)),
-            Task(4, "二", "按季度报送情况", "", "市商务局", ["市发改局"], "市商务局、市发改局",
-                 Deadline("每季度末", DeadlineKind.RECURRING, None,
-                          rrule="FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=-1")),
-            Task(5, "二", "其他工作", "", None, [], "",
-                 Deadline("", DeadlineKind.UNKNOWN)),
+            Task(
+                1,
+                "一",
+                "统筹谋划体系建设",
+                "在支持澳门经济适度多元发展……",
+                "市发改局",
+                ["市财政局", "市司法局"],
+                "市发改局、市财政局、市司法局",
+                Deadline("2021年6月30日前", DeadlineKind.DATE, date(2021, 6, 30)),
+            ),
+            Task(
+                2,
+                "一",
+                "建设法律服务中心",
+                "",
+                "市市场监督管理局",
+                ["市商务局"],
+                "市市场监督管理局、市商务局",
+                Deadline(
+                    "2021年10月前启动，2022年底前完成",
+                    DeadlineKind.MILESTONES,
+                    date(2022, 12, 31),
+                    (
+                        Milestone("2021年10月前启动", date(2021, 9, 30)),
+                        Milestone("2022年底前完成", date(2022, 12, 31)),
+                    ),
+                ),
+            ),
+            Task(
+                3,
+                "二",
+                "持续开展普法宣传",
+                "",
+                "市司法局",
+                [],
+                "市司法局",
+                Deadline("长期推进", DeadlineKind.LONG_TERM),
+            ),
+            Task(
+                4,
+                "二",
+                "按季度报送情况",
+                "",
+                "市商务局",
+                ["市发改局"],
+                "市商务局、市发改局",
+                Deadline(
+                    "每季度末",
+                    DeadlineKind.RECURRING,
+                    None,
+                    rrule="FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=-1",
+                ),
+            ),
+            Task(5, "二", "其他工作", "", None, [], "", Deadline("", DeadlineKind.UNKNOWN)),
         ],
         aliases={"市市场监督管理局": "市市场监管局"},
     )
@@ -62,9 +100,49 @@ def big_plan(tasks: int, plan_id: str = "big-plan") -> Plan:
         coordinator=COORDINATOR,
         sections=[Section("一", "生成")],
         tasks=[
-            Task(n, "一", f"第{n}项任务", "", units[n % 40], [units[(n + 7) % 40], COORDINATOR],
-                 "", Deadline(f"{2021 + n % 5}年{n % 12 + 1}月底前", DeadlineKind.DATE,
-                              date(2021 + n % 5, n % 12 + 1, 28)))
+            Task(
+                n,
+                "一",
+                f"第{n}项任务",
+                "",
+                units[n % 40],
+                [units[(n + 7) % 40], COORDINATOR],
+                "",
+                Deadline(
+                    f"{2021 + n % 5}年{n % 12 + 1}月底前",
+                    DeadlineKind.DATE,
+                    date(2021 + n % 5, n % 12 + 1, 28),
+                ),
+            )
             for n in range(1, tasks + 1)
         ],
     )
+
+
+def dump(database: Path) -> list[str]:
+    """Every row of a SQLite file as SQL text, to show that a refused command changed nothing."""
+    import sqlite3
+
+    conn = sqlite3.connect(database)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def decide_in_process(args: list[str], barrier: object, results: object) -> None:
+    """Run `duban ARGS…` in this (child) process once every racer is ready; report the outcome."""
+    import contextlib
+    import io
+
+    from engine.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    barrier.wait()  # type: ignore[attr-defined]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(args)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    results.put((code, out.getvalue(), err.getvalue()))  # type: ignore[attr-defined]

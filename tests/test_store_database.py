@@ -1,0 +1,120 @@
+"""Opening the database: migrations to head, SQLite settings, aware datetimes, failures."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from engine.errors import ServiceError, UserError
+from engine.store import open_database
+from engine.store.database import _script_heads
+from engine.store.models import Plan
+
+
+def test_a_new_file_is_created_under_var_and_brought_to_head(workdir: Path):
+    db = open_database("sqlite:///var/duban.db")
+    try:
+        with db.read() as session:
+            version = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            assert {version} == _script_heads()
+            assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert session.execute(text("PRAGMA busy_timeout")).scalar() >= 1000
+    finally:
+        db.close()
+    assert (workdir / "var" / "duban.db").is_file()
+
+
+def test_opening_twice_keeps_the_data(workdir: Path):
+    moment = datetime(2021, 6, 10, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+    db = open_database("sqlite:///x.db")
+    with db.transaction() as session:
+        session.add(Plan(id="p", title="t", loaded_at=moment))
+    db.close()
+    db = open_database("sqlite:///x.db")
+    with db.read() as session:
+        plan = session.scalars(select(Plan)).one()
+        assert plan.loaded_at == moment
+        assert plan.loaded_at.tzinfo is not None
+        assert plan.loaded_at.utcoffset() == timedelta(0)
+        stored = session.execute(text("SELECT loaded_at FROM plan")).scalar()
+        assert str(stored).startswith("2021-06-10 01:00:00")
+    db.close()
+
+
+def test_a_naive_datetime_is_refused(workdir: Path):
+    db = open_database("sqlite:///x.db")
+    with pytest.raises(Exception, match="naive"), db.transaction() as session:
+        session.add(Plan(id="p", title="t", loaded_at=datetime(2021, 1, 1)))
+        session.flush()
+    with db.read() as session:
+        assert session.scalars(select(Plan)).all() == []
+    db.close()
+
+
+def test_a_failed_transaction_leaves_nothing(workdir: Path):
+    db = open_database("sqlite:///x.db")
+    with pytest.raises(RuntimeError), db.transaction() as session:
+        session.add(Plan(id="p", title="t", loaded_at=datetime.now(UTC)))
+        session.flush()
+        raise RuntimeError("boom")
+    with db.read() as session:
+        assert session.scalars(select(Plan)).all() == []
+    db.close()
+
+
+def _read_only_copy(workdir: Path) -> Path:
+    db = open_database("sqlite:///ro.db")
+    with db.transaction() as session:
+        session.add(Plan(id="kept", title="t", loaded_at=datetime.now(UTC)))
+    db.close()
+    # Leave WAL mode so that a read-only file can still be read without its -shm file.
+    conn = sqlite3.connect(workdir / "ro.db")
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.close()
+    return workdir / "ro.db"
+
+
+def _assert_write_refused(url: str) -> None:
+    db = open_database(url)
+    try:
+        with pytest.raises(ServiceError) as caught, db.transaction() as session:
+            session.add(Plan(id="p", title="t", loaded_at=datetime.now(UTC)))
+        assert "只读" in str(caught.value) and "\n" not in str(caught.value)
+        with db.read() as session:
+            assert [p.id for p in session.scalars(select(Plan))] == ["kept"]
+    finally:
+        db.close()
+
+
+def test_a_database_opened_read_only_is_one_clear_failure(workdir: Path):
+    _read_only_copy(workdir)
+    _assert_write_refused("sqlite:///file:ro.db?mode=ro&uri=true")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to a read-only file anyway")
+def test_a_read_only_file_is_one_clear_failure(workdir: Path):
+    path = _read_only_copy(workdir)
+    path.chmod(0o444)
+    try:
+        _assert_write_refused("sqlite:///ro.db")
+    finally:
+        path.chmod(0o644)
+
+
+def test_a_database_folder_that_cannot_be_created_is_a_failure(workdir: Path):
+    (workdir / "var").write_text("not a folder")
+    with pytest.raises(ServiceError, match="无法创建数据库目录"):
+        open_database("sqlite:///var/duban.db")
+
+
+def test_an_unknown_kind_of_database_is_a_user_error(workdir: Path):
+    with pytest.raises(UserError, match="不受支持"):
+        open_database("mongodb://localhost/duban")
+    with pytest.raises(UserError, match="无效"):
+        open_database("not a url")

@@ -1,0 +1,148 @@
+"""Loading plan files: create, re-load idempotently, file changes, extensions, missing tasks."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from support.plans import COORDINATOR, dump, small_plan, with_task
+
+from engine.actions.loading import load_plan
+from engine.actions.tasks import decide, record_progress, request_extension
+from engine.actions.views import board_rows, task_detail
+from engine.config import Settings
+from engine.deadlines.deadline import Deadline, DeadlineKind
+from engine.errors import UserError
+from engine.store import open_database
+
+NOW = datetime(2021, 6, 10, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+LATER = datetime(2021, 6, 20, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+SETTINGS = Settings()
+
+
+@pytest.fixture
+def db(workdir: Path):
+    database = open_database("sqlite:///var/duban.db")
+    yield database
+    database.close()
+
+
+def rows(db, **filters):
+    args = {"plan_id": None, "unit": None, "status": None} | filters
+    return {r["no"]: r for r in board_rows(db, now=NOW, settings=SETTINGS, **args)}
+
+
+def test_first_load_creates_every_task_with_its_units(db):
+    report = load_plan(db, small_plan(), SETTINGS, NOW, path="plan.yaml")
+    assert report.plan_created and report.created == [1, 2, 3, 4, 5]
+    board = rows(db)
+    assert board[1]["lead"] == "市发改局" and board[1]["co_units"] == ["市财政局", "市司法局"]
+    assert board[2]["lead"] == "市市场监管局"  # the plan's alias resolved at load
+    assert board[5]["attention"] == ["缺少牵头单位", "缺少完成时限"]
+    assert [
+        h["action"] for h in task_detail(db, plan_id=None, no=1, now=NOW, settings=SETTINGS).history
+    ] == ["created"]
+
+
+def test_reloading_the_same_file_changes_nothing(db, workdir):
+    load_plan(db, small_plan(), SETTINGS, NOW)
+    before = dump(workdir / "var" / "duban.db")
+    report = load_plan(db, small_plan(), SETTINGS, NOW)
+    assert not report.plan_created and report.unchanged == [1, 2, 3, 4, 5]
+    assert report.updated == [] and report.deadline_changed == []
+    assert dump(workdir / "var" / "duban.db") == before
+
+
+def test_reloading_keeps_status_progress_and_history(db):
+    load_plan(db, small_plan(), SETTINGS, NOW)
+    record_progress(
+        db, plan_id=None, no=1, unit="市发改局", text="已起草", now=NOW, settings=SETTINGS
+    )
+    changed = with_task(small_plan(), 1, title="统筹谋划（修订）")
+    report = load_plan(db, changed, SETTINGS, LATER)
+    assert report.updated == [1]
+    row = rows(db)[1]
+    assert (row["title"], row["status"], row["progress"]) == (
+        "统筹谋划（修订）",
+        "in_progress",
+        "已起草",
+    )
+    actions = [
+        h["action"] for h in task_detail(db, plan_id=None, no=1, now=NOW, settings=SETTINGS).history
+    ]
+    assert actions == ["created", "progress", "status"]
+
+
+def test_a_deadline_changed_in_the_file_is_applied_and_recorded(db):
+    load_plan(db, small_plan(), SETTINGS, NOW)
+    new = Deadline("2021年12月31日前", DeadlineKind.DATE, date(2021, 12, 31))
+    report = load_plan(db, with_task(small_plan(), 1, deadline=new), SETTINGS, LATER)
+    assert report.deadline_changed == [1]
+    assert rows(db)[1]["due"] == "2021-12-31"
+    last = task_detail(db, plan_id=None, no=1, now=NOW, settings=SETTINGS).history[-1]
+    assert last["action"] == "deadline_changed" and last["actor"] == "system"
+    assert "2021-06-30" in last["from"] and "2021-12-31" in last["to"]
+
+
+def _extend_task_2(db):
+    request_id = request_extension(
+        db,
+        plan_id=None,
+        no=2,
+        unit="市商务局",
+        until=date(2023, 3, 31),
+        reason="受疫情影响",
+        now=NOW,
+    )
+    decide(db, request_id=request_id, by=COORDINATOR, approve=True, reason="同意", now=NOW)
+
+
+def test_an_approved_extension_survives_a_reload_of_the_unchanged_file(db):
+    load_plan(db, small_plan(), SETTINGS, NOW)
+    _extend_task_2(db)
+    load_plan(db, small_plan(), SETTINGS, LATER)
+    detail = task_detail(db, plan_id=None, no=2, now=NOW, settings=SETTINGS)
+    assert detail.row["due"] == "2023-03-31" and detail.original_due == "2022-12-31"
+
+
+def test_a_file_that_changes_an_extended_deadline_wins(db):
+    load_plan(db, small_plan(), SETTINGS, NOW)
+    _extend_task_2(db)
+    new = Deadline("2024年底前", DeadlineKind.DATE, date(2024, 12, 31))
+    load_plan(db, with_task(small_plan(), 2, deadline=new), SETTINGS, LATER)
+    detail = task_detail(db, plan_id=None, no=2, now=NOW, settings=SETTINGS)
+    assert detail.row["due"] == "2024-12-31" and detail.original_due is None
+
+
+def test_a_task_missing_from_the_new_file_is_kept_and_reported(db):
+    load_plan(db, small_plan(), SETTINGS, NOW)
+    shorter = replace(small_plan(), tasks=[t for t in small_plan().tasks if t.no != 3])
+    report = load_plan(db, shorter, SETTINGS, LATER)
+    assert report.missing == [3]
+    assert "计划文件中已无此任务" in rows(db)[3]["attention"]
+    again = load_plan(db, shorter, SETTINGS, LATER)
+    assert again.missing == [3]
+    history = task_detail(db, plan_id=None, no=3, now=NOW, settings=SETTINGS).history
+    assert [h["action"] for h in history].count("missing_from_plan") == 1
+    load_plan(db, small_plan(), SETTINGS, LATER)
+    assert rows(db)[3]["attention"] == []
+
+
+def test_aliases_from_the_config_resolve_at_load(db):
+    settings = Settings.model_validate({"units": {"市发改局": {"aliases": ["市发展改革局"]}}})
+    plan = with_task(small_plan(), 1, lead="市发展改革局")
+    load_plan(db, plan, settings, NOW)
+    assert rows(db)[1]["lead"] == "市发改局"
+    assert rows(db, unit="市发展改革局").keys() == {1, 4}
+
+
+def test_an_alias_that_is_already_a_unit_is_refused_and_nothing_changes(db, workdir):
+    load_plan(db, small_plan(), SETTINGS, NOW)
+    before = dump(workdir / "var" / "duban.db")
+    plan = replace(small_plan(), aliases={"市商务局": "市发改局"})
+    with pytest.raises(UserError, match="市商务局"):
+        load_plan(db, plan, SETTINGS, LATER)
+    assert dump(workdir / "var" / "duban.db") == before
