@@ -21,7 +21,7 @@ SYSTEM_NAME = "督办系统"
 # Codes that templates compare (`light == "red"`); they never hold anyone's text, so they are not
 # escaped. Anything a person wrote goes into other names.
 CODE_NAMES = frozenset(
-    {"kind", "channel", "status", "light", "type", "decision", "to", "failed_kind"}
+    {"kind", "channel", "status", "light", "type", "decision", "to", "failed_kind", "reason"}
 )
 
 

@@ -125,6 +125,7 @@ def environment(override: str | None = None) -> Environment:
         keep_trailing_newline=False,
     )
     env.filters.update(cn_date=cn_date, clip=clip, md=md_escape, book=book, wecom_color=wecom_color)
+    env.globals["kind_labels"] = kinds.KIND_LABELS
     return env
 
 

@@ -41,6 +41,15 @@ SAMPLE_TASKS: tuple[TaskLine, ...] = (
 )
 
 
+def missing_contact_extra() -> dict[str, object]:
+    """What the planner puts in a delivery_failure notice for units without any contact."""
+    return {
+        "reason": "missing_contact",
+        "missing_contacts": ["珠海仲裁委"],
+        "failed_kind": "reminder",
+    }
+
+
 def _extra(kind: str) -> dict[str, object]:
     if kind == "approval_request":
         return {
@@ -49,7 +58,7 @@ def _extra(kind: str) -> dict[str, object]:
             "unit": "市发改局",
             "to_label": "",
             "until": date(2021, 9, 30),
-            "reason": "意见稿需提请市政府常务会议审议，会期安排在9月。",
+            "request_reason": "意见稿需提请市政府常务会议审议，会期安排在9月。",
         }
     if kind == "approval_decision":
         return {
@@ -58,13 +67,13 @@ def _extra(kind: str) -> dict[str, object]:
             "decision": "approved",
             "to_label": "",
             "until": date(2021, 9, 30),
-            "reason": "同意延期，请确保9月底前完成。",
+            "decision_reason": "同意延期，请确保9月底前完成。",
             "by": "市司法局",
         }
     if kind == "delivery_failure":
         return {
             "failed_id": 57,
-            "failed_kind_label": "到期提醒",
+            "failed_kind": "reminder",
             "failed_recipient": "市发改局",
             "failed_channel_label": "企业微信",
             "error": "企业微信返回 93000：invalid webhook url",

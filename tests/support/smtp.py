@@ -1,0 +1,157 @@
+"""A loopback SMTP server (aiosmtpd) for tests: plain, STARTTLS or implicit TLS, optional login.
+
+The certificate is self-signed for 127.0.0.1, generated in the test with `cryptography`; clients
+trust it through a CA file. `hold()` makes the next DATA wait until released, so that a test can
+kill a dispatcher while a message is in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import socket
+import ssl
+import threading
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def self_signed_cert(folder: Path) -> tuple[Path, Path]:
+    """A certificate and key for 127.0.0.1 and localhost; the certificate is its own CA."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "duban test smtp")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def _free_port() -> int:
+    # aiosmtpd's Controller connects to its own port to check it is up, so it cannot take port 0
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+
+@dataclass
+class _Handler:
+    received: list[Received] = field(default_factory=list)
+    hold_next: bool = False
+    holding: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    reject_with: str | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.hold_next:
+            self.hold_next = False
+            self.holding.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.released.wait)
+        if self.reject_with:
+            return self.reject_with
+        parsed = message_from_bytes(envelope.original_content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
+        return "250 2.0.0 Ok: queued as DUBAN42"
+
+
+class SmtpServer:
+    """mode: "none" (plain), "starttls" or "ssl"."""
+
+    def __init__(
+        self,
+        mode: str,
+        folder: Path,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
+        self.mode = mode
+        self.handler = _Handler()
+        self.cafile: Path | None = None
+        kwargs: dict[str, Any] = {"hostname": "127.0.0.1", "port": _free_port()}
+        if mode in ("starttls", "ssl"):
+            cert, key = self_signed_cert(folder)
+            self.cafile = cert
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(cert, key)
+            if mode == "ssl":
+                kwargs["ssl_context"] = context
+            else:
+                kwargs["tls_context"] = context
+                kwargs["require_starttls"] = True
+        if username is not None:
+
+            def authenticate(server: Any, session: Any, envelope: Any, mechanism: str,
+                             auth_data: Any) -> AuthResult:
+                ok = isinstance(auth_data, LoginPassword) and (
+                    auth_data.login.decode() == username and auth_data.password.decode() == password
+                )
+                return AuthResult(success=ok)
+
+            kwargs["authenticator"] = authenticate
+            kwargs["auth_require_tls"] = mode == "starttls"
+        else:
+            kwargs["auth_require_tls"] = False
+        self.controller = Controller(self.handler, **kwargs)
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
+
+    @property
+    def port(self) -> int:
+        return int(self.controller.port)
+
+    def client_context(self) -> ssl.SSLContext:
+        assert self.cafile is not None
+        return ssl.create_default_context(cafile=str(self.cafile))
+
+    def start(self) -> SmtpServer:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.handler.released.set()
+        self.controller.stop()
