@@ -57,7 +57,7 @@ def light_meanings(yellow_within_days: int) -> dict[str, str]:
         "red": "逾期未完成",
         "yellow": f"{yellow_within_days}日内到期",
         "green": "正常推进（含长期推进、定期任务）",
-        "done": "已完成",
+        "done": "已办结（经统筹单位确认）",
         "none": "完成时限无法识别，请核实",
     }
 

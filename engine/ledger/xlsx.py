@@ -70,27 +70,30 @@ def _put(ws: Worksheet, row: int, col: int, value: str | int, *, centred: bool =
 
 
 def _legend(ws: Worksheet, ledger: Ledger, start: int, width: int) -> None:
+    """The key to the colours, under the 推进情况 column: one cell of each colour, as in the table.
+
+    Laid out so that importing the workbook again reads no task from it: the 说明 line is a note
+    (merged across, starting with 说明) and each sample sits alone in the 推进情况 column.
+    """
     last = get_column_letter(width)
-    meanings = light_meanings(ledger.yellow_within_days)
-    ws.cell(row=start, column=1, value="说明：“推进情况”栏底色为督办灯号。").font = _BODY_FONT
-    ws.merge_cells(f"A{start}:{last}{start}")
-    for offset, code in enumerate(LIGHTS, start=1):
-        row = start + offset
-        swatch = ws.cell(row=row, column=1, value=LIGHT_WORDS[code])
-        swatch.font = _BODY_FONT
-        swatch.alignment = Alignment(horizontal="center")
-        if LIGHT_FILLS[code]:
-            swatch.fill = PatternFill("solid", fgColor=LIGHT_FILLS[code])
-        ws.cell(row=row, column=2, value=meanings[code]).font = _BODY_FONT
-        if width > 2:
-            ws.merge_cells(f"B{row}:{last}{row}")
-    notes = [f"灯号按{format_day(ledger.as_of)}计算。"]
+    notes = f"说明：“推进情况”栏底色表示督办灯号，按{format_day(ledger.as_of)}计算，各色含义见下。"
     if ledger.unit:
-        notes.append(f"本表仅列{ledger.unit}牵头或配合的任务。")
-    notes.extend(ledger.notes)
-    end = start + len(LIGHTS) + 1
-    ws.cell(row=end, column=1, value="".join(notes)).font = _BODY_FONT
-    ws.merge_cells(f"A{end}:{last}{end}")
+        notes += f"本表仅列{ledger.unit}牵头或配合的任务。"
+    notes += "".join(ledger.notes)
+    note = ws.cell(row=start, column=1, value=notes)
+    note.font = _BODY_FONT
+    note.alignment = Alignment(wrap_text=True, vertical="center")
+    ws.merge_cells(f"A{start}:{last}{start}")
+    column = next(
+        (i for i, c in enumerate(ledger.columns, start=1) if c.kind is ColumnKind.PROGRESS), width
+    )
+    meanings = light_meanings(ledger.yellow_within_days)
+    for offset, code in enumerate(LIGHTS, start=1):
+        _put(ws, start + offset, column, f"{LIGHT_WORDS[code]}：{meanings[code]}")
+        if LIGHT_FILLS[code]:
+            ws.cell(row=start + offset, column=column).fill = PatternFill(
+                "solid", fgColor=LIGHT_FILLS[code]
+            )
 
 
 def render(ledger: Ledger) -> bytes:
