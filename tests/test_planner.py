@@ -297,4 +297,5 @@ def test_a_unit_without_contact_falls_back_to_file_and_the_coordinator_is_told()
         ("reminder", "市发改局", "file"),
     ]
     assert notices[0].context["missing_contacts"] == ["市发改局"]
+    assert notices[0].context["failed_kind"] == "reminder"
     assert run.at(at("2021-06-29", 10)) == []

@@ -132,6 +132,7 @@ def _notice(
                 context[name] = item.detail[name]
         if item.detail.get("reason") == "missing_contact":
             context["reason"] = "missing_contact"
+            context.setdefault("failed_kind", item.detail["failed_kind"])
             units = context.setdefault("missing_contacts", [])
             if item.detail["unit"] not in units:
                 units.append(item.detail["unit"])
