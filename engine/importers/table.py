@@ -236,10 +236,9 @@ def _title_lines(grid: Grid, header: int) -> list[str]:
     lines = list(grid.title_lines)
     for row in grid.rows[:header]:
         texts = [text_of(cell.value) for cell, _ in _collapse(row)]
-        line = "".join(dict.fromkeys(t for t in texts if t))
-        if line:
-            lines.append(line)
-    return lines
+        lines.append("".join(dict.fromkeys(t for t in texts if t)))
+    # A cell or paragraph may hold several lines (the seed's title is split over two).
+    return [part.strip() for line in lines for part in line.splitlines() if part.strip()]
 
 
 class _Sections:
@@ -270,8 +269,6 @@ def _section_heading(layout: _Layout, row: Row) -> str | None:
     """The heading a row stands for, when it is a section row rather than a task."""
     collapsed = [(cell, cols) for cell, cols in _collapse(row) if text_of(cell.value)]
     texts = list(dict.fromkeys(text_of(cell.value) for cell, _ in collapsed))
-    if not texts or any(layout.value(row, r) not in (None, "") for r in ("units", "deadline")):
-        return None
     if len(texts) == 1:
         text = texts[0]
         if task_number(text) is not None or _NON_TASK.match(text):
@@ -282,9 +279,11 @@ def _section_heading(layout: _Layout, row: Row) -> str | None:
         if spans or first_or_item or _HEADING.match(text):
             return text
         return None
+    if any(text_of(layout.value(row, r)) for r in ("units", "deadline", "content")):
+        return None
     # 序号 "一" with the heading in the 任务 column: a bare numeral numbers a section, not a task.
     marker = text_of(layout.value(row, "item"))
-    if _BARE_NUMERAL.match(marker) and not text_of(layout.value(row, "content")):
+    if _BARE_NUMERAL.match(marker):
         rest = [t for t in texts if t != marker]
         return f"{marker.rstrip('、.．')}、{rest[0]}" if rest else None
     return None

@@ -64,11 +64,14 @@ def _grid(sheet: Any, name: str) -> Grid:
             for c in range(left, max_col):
                 origins[(r, c)] = (top, left)
                 row[c] = values[top][left] if left < len(values[top]) else None
+    for row in values:
+        while row and row[-1] in (None, ""):
+            row.pop()  # formatted but empty columns to the right
+    width = max((len(row) for row in values), default=0)
     rows: list[Row] = []
     for r, row in enumerate(values):
-        while row and row[-1] in (None, ""):
-            row.pop()
         if row:
+            row.extend([None] * (width - len(row)))
             cells = [Cell(v, origins.get((r, c), (r, c))) for c, v in enumerate(row)]
             rows.append(Row(cells, f"第 {r + 1} 行"))
     return Grid(name=name, rows=rows, column_letters=True)

@@ -1,0 +1,1 @@
+"""Helpers shared by tests: plan tables and plan files built with the real libraries."""
