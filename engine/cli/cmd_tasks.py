@@ -118,7 +118,7 @@ def board_table(rows: list[dict[str, Any]], *, colour: bool) -> str:
         )
         row_style: list[dict[str, Any] | None] = [None] * len(headers)
         if fg:
-            row_style[-2] = {"fg": fg, "bold": r["light"] == "red"}
+            row_style[-2] = {"fg": fg, "bold": True} if r["light"] == "red" else {"fg": fg}
         styles.append(row_style)
     return render_table(headers, cells, styles=styles if colour else None)
 
