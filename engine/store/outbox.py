@@ -61,6 +61,12 @@ class OutboxNotice(Base):
     error: Mapped[str | None] = mapped_column(Text)
     provider_response: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The dispatcher's claim (migration 0003): who sends the row now and until when; a claim
+    # whose lease has passed belongs to a dispatcher that died, and the row is due again.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """WeCom messages of this notice already accepted (a long notice is several messages)."""
 
     keys: Mapped[list[NoticeKeyRecord]] = relationship(
         back_populates="notice", cascade="all, delete-orphan"
