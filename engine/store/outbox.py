@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -28,6 +28,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from engine.store.models import Base, UTCDateTime
+
+if TYPE_CHECKING:
+    from engine.planner import PlannedNotice
 
 PENDING = "pending"
 SENT = "sent"
@@ -87,30 +90,13 @@ class NoticeKeyRecord(Base):
     notice: Mapped[OutboxNotice] = relationship(back_populates="keys")
 
 
-class Planned(Protocol):
-    """What `enqueue` needs of a planned notice (engine.planner.PlannedNotice)."""
-
-    plan_id: str
-    kind: str
-    recipient: str
-    channel: str
-    level: int
-    is_copy: bool
-    tasks: tuple[int, ...]
-    occurrence: str
-    keys: tuple[str, ...]
-    send_at: datetime
-    context: dict[str, Any]
-
-    @property
-    def dedupe_key(self) -> str: ...
-
-
 def _task_of(key: str) -> int:
     return int(key.split("|", 2)[1])
 
 
-def enqueue(session: Session, notices: Iterable[Planned], now: datetime) -> list[OutboxNotice]:
+def enqueue(
+    session: Session, notices: Iterable[PlannedNotice], now: datetime
+) -> list[OutboxNotice]:
     """Insert the notices not yet in the outbox, in the caller's transaction.
 
     A task share whose key exists already is left out of its notice; a notice left with no task
