@@ -1,0 +1,299 @@
+"""The service: each tick reads the store, plans the notices due, writes them to the outbox and
+lets the dispatcher send them; `serve()` runs ticks on APScheduler until SIGTERM or SIGINT.
+
+APScheduler holds nothing of ours: its one job lives in memory and is recreated at every start,
+coalesced (missed ticks after a suspend run once), never two at a time. The planner decides from
+the store alone, so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from types import FrameType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from loguru import logger
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.clock import Clock
+from engine.config import Settings
+from engine.deadlines.calendar import WorkCalendar
+from engine.deadlines.deadline import Deadline, DeadlineKind, Milestone
+from engine.notify.directory import reach
+from engine.planner import (
+    Contact,
+    PlannedNotice,
+    PlanState,
+    Policy,
+    SentIndex,
+    Snapshot,
+    TaskState,
+    plan_notices,
+)
+from engine.store import Database
+from engine.store.models import Plan, ProgressReport, Task, TaskUnit, Unit
+from engine.store.outbox import OutboxNotice, enqueue, mark_sent, sent_keys
+
+
+def make_calendar(settings: Settings) -> WorkCalendar:
+    return WorkCalendar(settings.calendar.extra_holidays, settings.calendar.extra_workdays)
+
+
+def make_policy(settings: Settings) -> Policy:
+    return Policy.from_settings(settings.policy, settings.service.timezone)
+
+
+# --- the snapshot the planner reads ------------------------------------------------------------
+
+
+def read_snapshot(session: Session, settings: Settings) -> Snapshot:
+    """Plans and the tasks still in their plan files, with units, reports and contacts."""
+    zone = ZoneInfo(settings.service.timezone)
+    plans = [
+        PlanState(plan_id, coordinator)
+        for plan_id, coordinator in session.execute(
+            select(Plan.id, Unit.name).outerjoin(Unit, Plan.coordinator_id == Unit.id)
+        )
+    ]
+    units: dict[int, list[tuple[str, str]]] = {}
+    for task_id, role, name in session.execute(
+        select(TaskUnit.task_id, TaskUnit.role, Unit.name)
+        .join(Unit, TaskUnit.unit_id == Unit.id)
+        .order_by(TaskUnit.task_id, TaskUnit.position)
+    ):
+        units.setdefault(task_id, []).append((role, name))
+    reports: dict[int, dict[str, datetime]] = {}
+    for task_id, name, at in session.execute(
+        select(ProgressReport.task_id, Unit.name, func.max(ProgressReport.at))
+        .join(Unit, ProgressReport.unit_id == Unit.id)
+        .group_by(ProgressReport.task_id, Unit.name)
+    ):
+        reports.setdefault(task_id, {})[name] = _aware(at)
+    tasks = []
+    for row in session.execute(select(Task).where(Task.in_plan.is_(True))).scalars():
+        roles = units.get(row.id, [])
+        lead = next((name for role, name in roles if role == "lead"), None)
+        tasks.append(
+            TaskState(
+                plan_id=row.plan_id,
+                no=row.no,
+                lead=lead,
+                co_units=tuple(name for role, name in roles if role != "lead"),
+                status=row.status,
+                deadline=_deadline(row),
+                tracked_since=row.created_at.astimezone(zone).date(),
+                last_reports=reports.get(row.id, {}),
+            )
+        )
+    names = {p.coordinator for p in plans if p.coordinator}
+    for task in tasks:
+        names.update(task.co_units)
+        if task.lead:
+            names.add(task.lead)
+    for step in settings.policy.escalation:
+        names.update(step.recipients)
+    return Snapshot(plans, tasks, contacts(names, settings))
+
+
+def contacts(names: Iterable[str], settings: Settings) -> dict[str, Contact]:
+    found = {}
+    for name in names:
+        unit = reach(name, settings)
+        found[name] = Contact(unit.channels, unit.missing)
+    return found
+
+
+def _aware(moment: datetime) -> datetime:
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _deadline(row: Task) -> Deadline:
+    milestones = tuple(
+        Milestone(m["text"], date.fromisoformat(m["due"])) for m in row.milestones or ()
+    )
+    return Deadline(
+        text=row.deadline_text,
+        kind=DeadlineKind(row.deadline_kind),
+        due=row.due,
+        milestones=milestones,
+        rrule=row.rrule,
+        start=row.start,
+    )
+
+
+# --- one tick ----------------------------------------------------------------------------------
+
+
+@dataclass
+class TickSummary:
+    at: datetime
+    planned: list[OutboxNotice] = field(default_factory=list)
+    dispatch: Any = None
+
+    def describe(self) -> str:
+        planned = f"本次生成通知 {len(self.planned)} 条"
+        return f"{planned}；{self.dispatch.describe()}" if hasattr(
+            self.dispatch, "describe"
+        ) else planned
+
+
+def plan_and_enqueue(
+    database: Database,
+    settings: Settings,
+    now: datetime,
+    calendar: WorkCalendar,
+    policy: Policy,
+    *,
+    simulated: bool = False,
+) -> list[OutboxNotice]:
+    """One planner pass: decide and write to the outbox in one transaction.
+
+    `simulated`: the rows are recorded as sent at once and not logged (the simulator's copy).
+    """
+    with database.transaction() as session:
+        snapshot = read_snapshot(session, settings)
+        sent = SentIndex(sent_keys(session))
+        notices: list[PlannedNotice] = plan_notices(snapshot, now, policy, calendar, sent)
+        rows = enqueue(session, notices, now)
+        if simulated:
+            mark_sent(session, rows, now)
+            return rows
+        for row in rows:
+            logger.bind(
+                notice=row.id, kind=row.kind, recipient=row.recipient, channel=row.channel,
+                level=row.level, tasks=",".join(map(str, row.tasks)), plan=row.plan_id,
+            ).info("已生成通知")
+        return rows
+
+
+class Service:
+    """The planner and the dispatcher on one clock, one database and one set of settings."""
+
+    def __init__(self, settings: Settings, database: Database, clock: Clock) -> None:
+        self.settings = settings
+        self.database = database
+        self.clock = clock
+        self.zone = ZoneInfo(settings.service.timezone)
+        self.calendar = make_calendar(settings)
+        self.policy = make_policy(settings)
+        self._warned = 0
+
+    def now(self) -> datetime:
+        return self.clock.now().astimezone(self.zone)
+
+    def tick(self, now: datetime | None = None) -> TickSummary:
+        """One planner pass and one dispatch pass at `now` (default: the clock)."""
+        from engine.notify.dispatcher import dispatch_due
+
+        now = now or self.now()
+        summary = TickSummary(now)
+        summary.planned = plan_and_enqueue(
+            self.database, self.settings, now, self.calendar, self.policy
+        )
+        self.log_calendar_warnings()
+        summary.dispatch = dispatch_due(self.database, self.settings, now)
+        return summary
+
+    def safe_tick(self) -> None:
+        """A tick for the scheduler: a failure is logged and the next tick tries again."""
+        try:
+            self.tick()
+        except Exception as exc:  # the service must outlive one bad tick
+            logger.opt(exception=exc).error("本轮督办检查失败，将在下一轮重试：{}", exc)
+
+    def log_calendar_warnings(self) -> None:
+        """Each year without official holiday data is said once."""
+        for warning in self.calendar.warnings[self._warned :]:
+            logger.warning(warning)
+        self._warned = len(self.calendar.warnings)
+
+    def next_send_time(self, now: datetime | None = None) -> datetime:
+        """When notices next go out: today's send_at if still ahead on a working day, else the
+        next working day's."""
+        local = (now or self.now()).astimezone(self.zone)
+        today = local.date()
+        if self.calendar.is_workday(today) and local.time() < self.policy.send_at:
+            return self.policy.send_time(today)
+        return self.policy.send_time(self.calendar.next_workday(today))
+
+    def describe_start(self) -> list[str]:
+        """What a person starting the service wants to see: what, where, when."""
+        with self.database.read() as session:
+            plans = session.scalar(select(func.count()).select_from(Plan)) or 0
+            tasks = session.scalar(
+                select(func.count()).select_from(Task).where(Task.in_plan.is_(True))
+            ) or 0
+        now = self.now()
+        # Touch this year and next so that a year without official data is said at start.
+        for year in (now.year, now.year + 1):
+            self.calendar.is_workday(date(year, 1, 1))
+        channels = ["文件（" + str(self.settings.resolve_path(self.settings.channels.file.dir))
+                    + "）"]
+        if self.settings.channels.email:
+            channels.append(f"电子邮件（{self.settings.channels.email.host}）")
+        if any(c.wecom for c in self.settings.units.values()):
+            channels.append("企业微信群机器人")
+        return [
+            f"已载入计划 {plans} 个、任务 {tasks} 项；数据库 {self.database.display_url}",
+            f"通知渠道：{'、'.join(channels)}",
+            f"下一批通知发送时间：{self.next_send_time(now).isoformat(timespec='minutes')}",
+        ]
+
+    def serve(self) -> int:
+        """Run ticks every `service.tick_seconds` until SIGTERM or SIGINT; returns the exit code."""
+        from apscheduler.events import EVENT_SCHEDULER_STARTED
+        from apscheduler.jobstores.memory import MemoryJobStore
+        from apscheduler.schedulers.blocking import BlockingScheduler
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        scheduler = BlockingScheduler(
+            jobstores={"default": MemoryJobStore()},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=self.zone,
+        )
+        seconds = self.settings.service.tick_seconds
+        scheduler.add_job(
+            self.safe_tick,
+            IntervalTrigger(seconds=seconds, timezone=self.zone),
+            id="tick",
+            name="督办检查",
+            next_run_time=datetime.now(self.zone) + timedelta(milliseconds=10),
+            replace_existing=True,
+        )
+        stopping: list[int] = []
+
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            if stopping:
+                return
+            stopping.append(signum)
+            logger.info("收到信号 {}，等待当前检查结束后停止", signal.Signals(signum).name)
+            if scheduler.running:
+                scheduler.shutdown(wait=True)
+
+        def started(_event: object) -> None:
+            # Said from inside start(), once the scheduler can be shut down: a signal that came
+            # earlier stops it here, one that comes later stops it in `stop`.
+            if stopping:
+                scheduler.shutdown(wait=False)
+                return
+            logger.info("督办服务已启动，每 {} 秒检查一次（SIGTERM 或 Ctrl-C 停止）", seconds)
+
+        scheduler.add_listener(started, EVENT_SCHEDULER_STARTED)
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            for line in self.describe_start():
+                logger.info(line)
+            self.log_calendar_warnings()
+            scheduler.start()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        logger.info("督办服务已停止")
+        return 0
