@@ -72,5 +72,9 @@ class Channel(Protocol):
     name: str
 
     def send(self, message: Message, now: datetime) -> Delivery:
-        """Deliver `message`; never raises for a delivery problem."""
+        """Deliver `message`; never raises for a delivery problem. Safe to call from threads."""
+        ...
+
+    def close(self) -> None:
+        """Release connections kept between sends."""
         ...

@@ -100,6 +100,9 @@ class EmailChannel:
             smtp.starttls(context=self._context())
         return smtp
 
+    def close(self) -> None:
+        return None
+
     def send(self, message: Message, now: datetime) -> Delivery:
         if not message.emails:
             return Delivery.permanent(f"单位“{message.recipient}”未配置电子邮箱")

@@ -48,6 +48,9 @@ class FileChannel:
         stem = f"{ident}-{message.kind}-{_safe(message.recipient)}-{self.name}"
         return self.folder / day / f"{stem}.txt"
 
+    def close(self) -> None:
+        return None
+
     def send(self, message: Message, now: datetime) -> Delivery:
         path = self.path_for(message, now)
         header = f"主题：{message.subject}\n收件单位：{message.recipient}\n\n"

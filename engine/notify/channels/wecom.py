@@ -61,6 +61,8 @@ class WecomChannel:
         self.settings = settings
         self.limiter = limiter or RobotLimiter(settings.per_robot_per_minute)
         self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
 
     @property
     def session(self) -> requests.Session:
@@ -68,7 +70,15 @@ class WecomChannel:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
+            with self._sessions_lock:
+                self._sessions.append(session)
         return session
+
+    def close(self) -> None:
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
     def payloads(self, message: Message) -> list[dict[str, Any]]:
         """Every message this notice is made of, in order."""

@@ -1,0 +1,272 @@
+"""The dispatcher: takes due notices from the outbox, renders and sends them, records the outcome.
+
+One pass claims due rows in batches (a lease, see `queue.py`), renders each in the main thread
+(the store is read there), sends them from a small thread pool (network only) and records each
+outcome as soon as its send returns:
+
+- sent → `sent`, with the time and the provider's answer;
+- transient → `failed`, tried again after an exponential backoff with jitter (about 1 minute,
+  doubling, at most 1 hour), dead after `MAX_ATTEMPTS`;
+- permanent → `dead`, and the plan's coordinator gets a `delivery_failure` notice (never about a
+  `delivery_failure` notice itself, so that failures cannot loop);
+- deferred (a robot's rate limit) → back in the queue at the moment a message may go, no attempt
+  counted.
+
+Guarantee: at-least-once. A notice is sent again only when the process dies between the provider
+accepting it and duban recording that (the claim's lease then runs out and the row is due again);
+a WeCom notice of several messages resumes after the last message recorded as accepted.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from loguru import logger
+from sqlalchemy.orm import Session
+
+from engine.config import Settings
+from engine.errors import DubanError
+from engine.notify import queue
+from engine.notify.channels.base import Channel, Delivery, Message, Outcome
+from engine.notify.channels.email import EmailChannel
+from engine.notify.channels.file import FileChannel
+from engine.notify.channels.wecom import WecomChannel
+from engine.notify.compose import NoticeSpec, build_context
+from engine.notify.directory import contact_of
+from engine.notify.ratelimit import RobotLimiter
+from engine.notify.render import environment_for, render_notice
+from engine.notify.secrets import mask
+from engine.store import Database
+from engine.store.models import Plan
+from engine.store.outbox import FAILED, SENT, OutboxNotice
+
+FIRST_RETRY = timedelta(minutes=1)
+LAST_RETRY = timedelta(hours=1)
+MAX_ATTEMPTS = 10
+"""About seven hours of transient failures (1, 2, 4, … 60, 60 minutes) before a notice is dead."""
+
+_limiters: dict[int, RobotLimiter] = {}
+
+
+def robot_limiter(per_minute: int) -> RobotLimiter:
+    """The process's token buckets: they must outlive one pass to count a minute."""
+    return _limiters.setdefault(per_minute, RobotLimiter(per_minute))
+
+
+def backoff(attempts: int, rng: random.Random) -> timedelta:
+    """The wait after the `attempts`-th failed attempt: doubling from a minute, capped at an hour,
+    times a random factor in [0.8, 1.2) so that notices failing together do not retry together."""
+    base = FIRST_RETRY * (2 ** max(0, attempts - 1))
+    return min(LAST_RETRY, min(base, LAST_RETRY) * rng.uniform(0.8, 1.2))
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    channels: dict[str, Channel] = {
+        "file": FileChannel(settings.resolve_path(settings.channels.file.dir)),
+        "wecom": WecomChannel(
+            settings.channels.wecom,
+            robot_limiter(settings.channels.wecom.per_robot_per_minute),
+        ),
+    }
+    if settings.channels.email is not None:
+        channels["email"] = EmailChannel(settings.channels.email)
+    return channels
+
+
+@dataclass
+class DispatchSummary:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    deferred: int = 0
+    lost_claims: int = 0
+    """Rows whose lease another dispatcher took over before the outcome could be recorded."""
+
+    def __str__(self) -> str:
+        return (
+            f"发送通知 {self.claimed} 条：成功 {self.sent}，待重试 {self.failed}，"
+            f"失败 {self.dead}，限流推迟 {self.deferred}"
+        )
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        channels: Mapping[str, Channel] | None = None,
+        rng: random.Random | None = None,
+        workers: int = 8,
+        batch: int = 64,
+        lease: timedelta = queue.LEASE,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.own_channels = channels is None
+        self.channels = dict(channels) if channels is not None else build_channels(settings)
+        self.rng = rng or random.Random()
+        self.workers = workers
+        self.batch = batch
+        self.lease = lease
+        self.env = environment_for(settings)
+
+    def close(self) -> None:
+        if self.own_channels:
+            for channel in self.channels.values():
+                channel.close()
+
+    # -- one pass ---------------------------------------------------------------------------
+
+    def dispatch_due(self, now: datetime) -> DispatchSummary:
+        summary = DispatchSummary()
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="duban-send") as pool:
+            while True:
+                token = queue.new_token()
+                ids = queue.claim(self.db, now, limit=self.batch, token=token, lease=self.lease)
+                if not ids:
+                    return summary
+                summary.claimed += len(ids)
+                self._send_batch(pool, ids, token, now, summary)
+
+    def _send_batch(
+        self,
+        pool: ThreadPoolExecutor,
+        ids: list[int],
+        token: str,
+        now: datetime,
+        summary: DispatchSummary,
+    ) -> None:
+        pending: dict[Future[Delivery], int] = {}
+        ready: list[tuple[int, Delivery]] = []
+        for notice_id in ids:
+            try:
+                message, channel = self._prepare(notice_id, now)
+            except DubanError as exc:
+                ready.append((notice_id, Delivery.permanent(mask(exc))))
+                continue
+            pending[pool.submit(_send_safely, channel, message, now)] = notice_id
+        if ready:
+            self._record(ready, token, now, summary)
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            # every send that has returned is recorded at once: the window for a duplicate
+            # (accepted by the provider, not yet recorded) stays as small as the work allows
+            self._record([(pending.pop(f), f.result()) for f in done], token, now, summary)
+
+    def _prepare(self, notice_id: int, now: datetime) -> tuple[Message, Channel]:
+        with self.db.read() as session:
+            row = session.get(OutboxNotice, notice_id)
+            if row is None:
+                raise DubanError(f"通知 {notice_id} 已不存在")
+            channel = self.channels.get(row.channel)
+            if channel is None:
+                raise DubanError(
+                    f"渠道 {row.channel} 未配置（配置文件缺少 [channels.{row.channel}]）"
+                )
+            ctx = build_context(session, NoticeSpec.of_row(row), self.settings, now)
+            rendered = render_notice(ctx, self.env)
+            plan = session.get(Plan, row.plan_id) if row.plan_id else None
+            zone = ZoneInfo(plan.timezone if plan else self.settings.service.timezone)
+            contact = contact_of(row.recipient, self.settings)
+            message = Message(
+                notice_id=row.id,
+                kind=row.kind,
+                recipient=row.recipient,
+                subject=rendered.subject,
+                text=rendered.text,
+                html=rendered.html,
+                markdown=rendered.markdown,
+                send_date=row.send_at.astimezone(zone).date(),
+                emails=tuple(contact.email) if contact else (),
+                webhook=contact.wecom if contact else None,
+                mobiles=tuple(contact.mobiles) if contact else (),
+                first_part=row.parts_sent or 0,
+            )
+            return message, channel
+
+    def _record(
+        self,
+        outcomes: list[tuple[int, Delivery]],
+        token: str,
+        now: datetime,
+        summary: DispatchSummary,
+    ) -> None:
+        with self.db.transaction() as session:
+            for notice_id, delivery in outcomes:
+                row = queue.held(session, notice_id, token)
+                if row is None:
+                    summary.lost_claims += 1
+                    logger.warning("通知的发送权已被其他进程接管，结果未记录", notice=notice_id)
+                    continue
+                self._apply(session, row, delivery, now, summary)
+
+    def _apply(
+        self,
+        session: Session,
+        row: OutboxNotice,
+        delivery: Delivery,
+        now: datetime,
+        summary: DispatchSummary,
+    ) -> None:
+        detail = mask(delivery.detail)
+        row.parts_sent = max(row.parts_sent or 0, delivery.parts_sent)
+        log = logger.bind(
+            notice=row.id, kind=row.kind, recipient=row.recipient, channel=row.channel
+        )
+        if delivery.outcome is Outcome.SENT:
+            row.status, row.sent_at, row.provider_response, row.error = SENT, now, detail, None
+            row.next_attempt_at = None
+            queue.release(row)
+            summary.sent += 1
+            log.info("通知已发送")
+        elif delivery.outcome is Outcome.DEFERRED:
+            row.attempts = max(0, row.attempts - 1)  # nothing was tried
+            row.next_attempt_at = delivery.retry_at
+            queue.release(row)
+            summary.deferred += 1
+            log.debug("通知因限流推迟", until=delivery.retry_at)
+        elif delivery.outcome is Outcome.TRANSIENT and row.attempts < MAX_ATTEMPTS:
+            row.status, row.error = FAILED, detail
+            row.next_attempt_at = now + backoff(row.attempts, self.rng)
+            queue.release(row)
+            summary.failed += 1
+            log.warning("通知发送失败，将重试：{}", detail, retry_at=row.next_attempt_at)
+        else:
+            if delivery.outcome is Outcome.TRANSIENT:
+                detail = f"{detail}（已重试 {row.attempts} 次，不再重试）"
+            queue.mark_dead(row, detail)
+            summary.dead += 1
+            log.error("通知无法送达：{}", detail)
+            queue.report_failure(session, row, detail, self.settings, now)
+
+
+def _send_safely(channel: Channel, message: Message, now: datetime) -> Delivery:
+    """A channel must not raise; if one does anyway, the notice is retried, not lost."""
+    try:
+        return channel.send(message, now)
+    except Exception as exc:  # recorded as a transient failure, never dropped
+        return Delivery.transient(mask(f"发送时出错：{type(exc).__name__}: {exc}"))
+
+
+def dispatch_due(
+    db: Database,
+    settings: Settings,
+    now: datetime,
+    *,
+    channels: Mapping[str, Channel] | None = None,
+    rng: random.Random | None = None,
+    workers: int = 8,
+) -> DispatchSummary:
+    """Send every notice due at `now`; returns what happened (see the module's docstring)."""
+    dispatcher = Dispatcher(db, settings, channels=channels, rng=rng, workers=workers)
+    try:
+        return dispatcher.dispatch_due(now)
+    finally:
+        dispatcher.close()

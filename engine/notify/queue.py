@@ -1,0 +1,196 @@
+"""The dispatcher's side of the outbox: claim due rows, record outcomes, requeue, report failures.
+
+A claim is a conditional UPDATE that sets `claimed_by` and a lease: of two dispatchers racing for
+a row exactly one gets it, and a row claimed by a dispatcher that died is due again once its lease
+has passed. An outcome is recorded only by the dispatcher that still holds the claim.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from engine.config import Settings
+from engine.notify.directory import reach
+from engine.notify.kinds import KIND_LABELS
+from engine.store import Database
+from engine.store.models import Plan
+from engine.store.outbox import DEAD, FAILED, PENDING, OutboxNotice, enqueue
+
+LEASE = timedelta(minutes=10)
+"""Longer than any one send can take (every network call has a timeout well below it)."""
+
+CHANNEL_LABELS = {"email": "电子邮件", "wecom": "企业微信", "file": "文件"}
+
+
+def due(now: datetime) -> ColumnElement[bool]:
+    """Rows that should be sent at `now` and that nobody holds."""
+    o = OutboxNotice
+    return and_(
+        o.status.in_((PENDING, FAILED)),
+        o.send_at <= now,
+        or_(o.next_attempt_at.is_(None), o.next_attempt_at <= now),
+        or_(o.lease_until.is_(None), o.lease_until <= now),
+    )
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+def claim(
+    db: Database, now: datetime, *, limit: int, token: str, lease: timedelta = LEASE
+) -> list[int]:
+    """Claim up to `limit` due rows for `token`, oldest first; counts an attempt on each."""
+    with db.transaction() as session:
+        ids = list(
+            session.scalars(
+                select(OutboxNotice.id)
+                .where(due(now))
+                .order_by(OutboxNotice.send_at, OutboxNotice.id)
+                .limit(limit)
+            )
+        )
+        if not ids:
+            return []
+        session.execute(
+            update(OutboxNotice)
+            .where(OutboxNotice.id.in_(ids), due(now))
+            .values(claimed_by=token, lease_until=now + lease, attempts=OutboxNotice.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return list(
+            session.scalars(
+                select(OutboxNotice.id)
+                .where(OutboxNotice.id.in_(ids), OutboxNotice.claimed_by == token)
+                .order_by(OutboxNotice.send_at, OutboxNotice.id)
+            )
+        )
+
+
+def held(session: Session, notice_id: int, token: str) -> OutboxNotice | None:
+    """The row if `token` still holds it (its lease may not have been taken over)."""
+    return session.scalars(
+        select(OutboxNotice).where(OutboxNotice.id == notice_id, OutboxNotice.claimed_by == token)
+    ).one_or_none()
+
+
+def release(row: OutboxNotice) -> None:
+    row.claimed_by = None
+    row.lease_until = None
+
+
+def requeue(session: Session, notice_id: int, now: datetime) -> OutboxNotice | None:
+    """Put a notice back in the queue to be sent at once (`duban retry`); None if unknown."""
+    row = session.get(OutboxNotice, notice_id)
+    if row is None:
+        return None
+    row.status = PENDING
+    row.next_attempt_at = now
+    row.send_at = min(row.send_at, now)
+    row.attempts = 0
+    release(row)
+    return row
+
+
+@dataclass(frozen=True)
+class SimpleNotice:
+    """A notice the planner did not decide (failure reports, approvals), as `enqueue` takes it."""
+
+    plan_id: str
+    kind: str
+    recipient: str
+    channel: str
+    tasks: tuple[int, ...]
+    occurrence: str
+    send_at: datetime
+    context: dict[str, Any] = field(default_factory=dict)
+    level: int = 0
+    is_copy: bool = False
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        # the planner's key format (plan|task|recipient|channel|kind|level|occurrence)
+        return tuple(
+            "|".join(
+                (
+                    self.plan_id,
+                    str(no),
+                    self.recipient,
+                    self.channel,
+                    self.kind,
+                    str(self.level),
+                    self.occurrence,
+                )
+            )
+            for no in (self.tasks or (0,))
+        )
+
+    @property
+    def dedupe_key(self) -> str:
+        return "|".join((self.plan_id, self.kind, self.recipient, self.channel, self.occurrence))
+
+
+def notify_unit(
+    session: Session,
+    settings: Settings,
+    *,
+    plan_id: str,
+    unit: str,
+    kind: str,
+    tasks: tuple[int, ...],
+    occurrence: str,
+    now: datetime,
+    context: dict[str, Any],
+) -> list[OutboxNotice]:
+    """Queue one notice to `unit` on each of its channels, in the caller's transaction."""
+    notices = [
+        SimpleNotice(plan_id, kind, unit, channel, tasks, occurrence, now, context)
+        for channel in reach(unit, settings).channels
+    ]
+    return enqueue(session, notices, now)
+
+
+def report_failure(
+    session: Session, row: OutboxNotice, error: str, settings: Settings, now: datetime
+) -> list[OutboxNotice]:
+    """Tell the plan's coordinator that `row` went dead; never about a failure report itself."""
+    if row.kind == "delivery_failure" or not row.plan_id:
+        return []
+    plan = session.get(Plan, row.plan_id)
+    if plan is None or plan.coordinator is None:
+        return []
+    context = {
+        "failed_id": row.id,
+        "failed_kind": row.kind,
+        "failed_kind_label": KIND_LABELS.get(row.kind, row.kind),
+        "failed_recipient": row.recipient,
+        "failed_channel": row.channel,
+        "failed_channel_label": CHANNEL_LABELS.get(row.channel, row.channel),
+        "error": error,
+        "attempts": row.attempts,
+    }
+    return notify_unit(
+        session,
+        settings,
+        plan_id=plan.id,
+        unit=plan.coordinator.name,
+        kind="delivery_failure",
+        tasks=tuple(row.tasks or ()),
+        # one report per death: a notice retried by hand and dead again is reported again
+        occurrence=f"failed/{row.id}/{now.isoformat()}",
+        now=now,
+        context=context,
+    )
+
+
+def mark_dead(row: OutboxNotice, error: str) -> None:
+    row.status = DEAD
+    row.error = error
+    row.next_attempt_at = None
+    release(row)
