@@ -153,7 +153,12 @@ def import_plan(
             f"计划标识“{plan_id}”无效：应由字母、数字和连字符组成，例如 zhuhai-gba-legal-services"
         )
     data = read_source(path)
-    table = read_table(reader_for(path)(path), path)
+    grids = reader_for(path)(path)
+    try:
+        table = read_table(grids, path)
+    finally:
+        # A reader may hold the file open (openpyxl's read-only mode) until it is closed.
+        getattr(grids, "close", lambda: None)()
     if not table.tasks:
         raise UserError(f"{path}：表头之下没有任何任务行")
     warnings: list[ImportWarning] = []

@@ -39,6 +39,8 @@ ROLE_LABELS = {
     "item": "项目",
 }
 REQUIRED = ("task", "units")
+# What an error message offers as the names a required column may have.
+REQUIRED_EXAMPLES = {"task": "任务、工作任务、主要任务", "units": "责任部门、责任单位、牵头单位"}
 _HEADER_SCAN_ROWS = 50
 _SPACES = re.compile(r"\s+")
 _NOTE = re.compile(r"[（(][^）)]*[）)]")
@@ -180,9 +182,7 @@ class _Layout:
         missing = [r for r in REQUIRED if r not in self.roles]
         if missing:
             names = "和".join(f"“{ROLE_LABELS[r]}”" for r in missing)
-            expected = "；".join(
-                f"{ROLE_LABELS[r]}列名应含 {'、'.join(ROLE_NAMES[r])} 之一" for r in missing
-            )
+            expected = "；".join(f"列名如 {REQUIRED_EXAMPLES[r]}" for r in missing)
             where = f"{grid.name}{self.header.ref}"
             raise UserError(f"{path}：{where}的表头缺少{names}列（{expected}）")
         self.width = len(self.header.cells)
