@@ -23,7 +23,12 @@ class AppContext:
 
     @cached_property
     def settings(self) -> Settings:
-        return load_settings(self._config_path)
+        settings = load_settings(self._config_path)
+        # the notices that requests and decisions write reach units through this directory
+        from engine.store import hooks
+
+        hooks.configure(settings)
+        return settings
 
     @cached_property
     def timezone(self) -> ZoneInfo:

@@ -1,19 +1,60 @@
 """Where notices attach to approvals: called inside the transaction that creates or decides.
 
-The notify side fills these in: it writes an `approval_request` / `approval_decision` row into
-the outbox with the given session, so that the notice commits (or rolls back) together with the
-request or decision it announces. Until then they do nothing. They must not commit the session.
+A request writes an `approval_request` notice to the plan's coordinator, a decision an
+`approval_decision` notice to the requesting unit, into the outbox with the given session, so that
+the notice commits (or rolls back) together with what it announces. They never commit.
+
+Which channels reach a unit comes from the settings; the CLI hands them over with `configure()`
+when it loads the config (without it: the defaults, i.e. the file channel).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+
+from engine.config import Settings
+from engine.model.plan import Status
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from engine.store.models import Request
+
+_settings: Settings | None = None
+
+
+def configure(settings: Settings) -> None:
+    """Use these settings (the contact directory) for the notices the hooks write."""
+    global _settings
+    _settings = settings
+
+
+def _current() -> Settings:
+    return _settings if _settings is not None else Settings()
+
+
+def _status_label(code: str | None) -> str:
+    if not code:
+        return ""
+    try:
+        return Status(code).label
+    except ValueError:
+        return code
+
+
+def _request_facts(request: Request) -> dict[str, Any]:
+    return {
+        "request_id": request.id,
+        "type": request.type,
+        "unit": request.unit.name,
+        "to": request.to_status or "",
+        "to_label": _status_label(request.to_status),
+        "until": request.until.isoformat() if request.until else "",
+        "request_reason": request.reason or "",
+    }
 
 
 def on_request_created(session: Session, request: Request, now: datetime) -> None:
@@ -21,8 +62,44 @@ def on_request_created(session: Session, request: Request, now: datetime) -> Non
 
     `request.task` (with `.plan`, `.plan.coordinator`) and `request.unit` are loaded.
     """
+    from engine.notify.queue import notify_unit
+
+    plan = request.task.plan
+    if plan.coordinator is None:
+        logger.warning("计划未设置统筹单位，审批请示无人接收", plan=plan.id, request=request.id)
+        return
+    notify_unit(
+        session,
+        _current(),
+        plan_id=plan.id,
+        unit=plan.coordinator.name,
+        kind="approval_request",
+        tasks=(request.task.no,),
+        occurrence=f"request/{request.id}",
+        now=now,
+        context=_request_facts(request),
+    )
 
 
 def on_request_decided(session: Session, request: Request, now: datetime) -> None:
     """The coordinator approved or rejected `request` (`request.state`, `.decided_by`,
     `.decision_reason`); tell the requesting unit (`request.unit`)."""
+    from engine.notify.queue import notify_unit
+
+    facts = _request_facts(request)
+    facts.update(
+        decision=request.state,
+        decision_reason=request.decision_reason or "",
+        by=request.decided_by or "",
+    )
+    notify_unit(
+        session,
+        _current(),
+        plan_id=request.task.plan.id,
+        unit=request.unit.name,
+        kind="approval_decision",
+        tasks=(request.task.no,),
+        occurrence=f"decision/{request.id}",
+        now=now,
+        context=facts,
+    )
