@@ -82,12 +82,19 @@ def chinese_number(text: str) -> int | None:
 
 
 def chinese_numeral(n: int) -> str:
-    """1 → 一, 12 → 十二, 20 → 二十 (sections numbered by duban when the table did not)."""
+    """1 → 一, 12 → 十二, 20 → 二十, 105 → 一百零五 (sections numbered by duban when the table
+    did not); from 1000 on, Arabic digits."""
     digits = "零一二三四五六七八九"
     if n < 10:
         return digits[n]
-    tens, ones = divmod(n, 10)
-    return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
+    if n < 1000:
+        hundreds, rest = divmod(n, 100)
+        tail = "" if not rest else ("零" + digits[rest] if rest < 10 else "一" * (rest < 20))
+        return digits[hundreds] + "百" + tail + (chinese_numeral(rest) if rest >= 10 else "")
+    return str(n)
 
 
 def task_number(value: CellValue) -> int | None:
