@@ -1,0 +1,343 @@
+"""`duban doctor`: one line per problem, exit 1 when there is any, "检查通过" otherwise."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from engine.deadlines.deadline import Deadline, DeadlineKind
+from tests.support.plans import small_plan, with_task, write_small_plan
+from tests.support.smtp import SmtpServer
+from tests.support.wecom import WecomServer, closed_port
+
+NOW = "2021-06-01T09:30:00+08:00"
+UNITS = ["市发改局", "市财政局", "市司法局", "市市场监管局", "市商务局"]
+
+
+def clean_plan():
+    """The small plan without its task that lacks a lead and a deadline."""
+    plan = small_plan()
+    return replace(plan, tasks=[t for t in plan.tasks if t.no != 5])
+
+
+def write_config(folder: Path, *, units: list[str] = UNITS, email: str | None = None,
+                 extra: str = "", unit_extra: dict[str, str] | None = None,
+                 contact: str = "file = true") -> Path:
+    """A config with a plans folder, a file outbox and a contact for each of `units`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "plans").mkdir(exist_ok=True)
+    lines = ['[service]', 'plans_dir = "plans"', '[channels.file]', 'dir = "outbox"']
+    if email:
+        lines += ["[channels.email]", email]
+    lines.append(extra)
+    for unit in units:
+        lines += [f'[units."{unit}"]', contact]
+        lines.append((unit_extra or {}).get(unit, ""))
+    path = folder / "duban.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def problems(result) -> list[str]:
+    return [line for line in result.out.splitlines() if line.startswith("问题：")]
+
+
+def doctor(duban, config: Path, *args: str):
+    return duban("--now", NOW, "--config", str(config), "doctor", *args)
+
+
+def test_a_clean_config_passes(duban, workdir):
+    config = write_config(workdir / "etc")
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+    result = doctor(duban, config)
+    assert problems(result) == []
+    assert result.out.strip() == "检查通过"
+    assert result.code == 0
+    assert not (workdir / "var" / "duban.db").exists()  # doctor does not create the database
+
+
+def test_a_unit_with_no_contact_is_one_line_naming_unit_and_tasks(duban, workdir):
+    config = write_config(workdir / "etc", units=[u for u in UNITS if u != "市商务局"])
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+    result = doctor(duban, config)
+    assert result.code == 1
+    [line] = problems(result)
+    assert "单位“市商务局”没有联系方式" in line
+    assert "计划 trial-plan 任务 2（配合）" in line and "任务 4（牵头）" in line
+    assert result.out.splitlines()[-1] == "共发现 1 个问题"
+
+
+def test_an_alias_of_the_plan_reaches_the_directory_entry(duban, workdir):
+    # Task 2's lead is written 市市场监督管理局; the plan maps it to 市市场监管局 (a known unit).
+    config = write_config(workdir / "etc")
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+    result = doctor(duban, config)
+    assert "市场监督" not in result.out and result.code == 0
+
+
+def test_the_coordinator_needs_a_contact_too(duban, workdir):
+    plan = replace(clean_plan(), coordinator="市政府督查室")
+    config = write_config(workdir / "etc")
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", plan)
+    [line] = problems(doctor(duban, config))
+    assert "单位“市政府督查室”没有联系方式" in line and "统筹单位" in line
+
+
+def test_email_contacts_without_an_email_channel_are_reported(duban, workdir):
+    config = write_config(workdir / "etc", units=["市司法局"], contact='email = "a@example.gov.cn"')
+    plan = replace(clean_plan(), tasks=[clean_plan().task(3)])
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", plan)
+    [line] = problems(doctor(duban, config))
+    assert "市司法局" in line and "[channels.email]" in line
+
+
+def test_without_a_config_no_unit_lacks_a_contact(duban, workdir):
+    (workdir / "workflows").mkdir()
+    write_small_plan(workdir / "workflows" / "trial.yaml", clean_plan())
+    result = duban("--now", NOW, "doctor")
+    assert result.code == 0, result.out
+    assert "检查通过" in result.out
+
+
+def test_a_missing_env_variable_is_named_with_its_key(duban, workdir, monkeypatch):
+    monkeypatch.delenv("DUBAN_WECOM_SFJ_TEST", raising=False)
+    url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=${DUBAN_WECOM_SFJ_TEST}"
+    config = write_config(workdir / "etc", unit_extra={"市司法局": f'wecom = "{url}"'})
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+    result = doctor(duban, config)
+    assert result.code == 1
+    assert problems(result) == [
+        "问题：环境变量 DUBAN_WECOM_SFJ_TEST 未设置（配置键 units.市司法局.wecom 需要它）"
+    ]
+    monkeypatch.setenv("DUBAN_WECOM_SFJ_TEST", "k")
+    assert doctor(duban, config).code == 0
+
+
+def test_the_smtp_password_variable_must_be_set(duban, workdir, monkeypatch):
+    monkeypatch.delenv("DUBAN_SMTP_PW_TEST", raising=False)
+    email = ('host = "127.0.0.1"\nport = 25\nsecurity = "none"\nusername = "duban"\n'
+             'password_env = "DUBAN_SMTP_PW_TEST"\nfrom = "督办 <duban@example.gov.cn>"')
+    config = write_config(workdir / "etc", email=email)
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+    [line] = problems(doctor(duban, config))
+    assert "DUBAN_SMTP_PW_TEST" in line and "channels.email.password_env" in line
+
+
+def test_a_robot_host_not_allowed_is_reported(duban, workdir):
+    url = "https://robot.example.com/cgi-bin/webhook/send?key=abc"
+    config = write_config(workdir / "etc", unit_extra={"市财政局": f'wecom = "{url}"'})
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+    [line] = problems(doctor(duban, config))
+    assert 'units."市财政局".wecom' in line and "robot.example.com" in line
+    assert "allowed_hosts" in line
+
+
+def test_a_year_without_official_holidays_is_reported(duban, workdir):
+    plan = with_task(clean_plan(), 1, deadline=Deadline("2099年6月30日前", DeadlineKind.DATE,
+                                                          date(2099, 6, 30)))
+    config = write_config(workdir / "etc")
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", plan)
+    [line] = problems(doctor(duban, config))
+    assert "2099 年" in line and "trial-plan" in line
+
+
+def test_holidays_supplied_in_the_config_cover_the_year(duban, workdir):
+    plan = with_task(clean_plan(), 1, deadline=Deadline("2099年6月30日前", DeadlineKind.DATE,
+                                                          date(2099, 6, 30)))
+    config = write_config(workdir / "etc", extra="[calendar]\nextra_holidays = [2099-10-01]")
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", plan)
+    assert doctor(duban, config).code == 0
+
+
+def test_plans_needing_attention_are_reported(duban, workdir):
+    config = write_config(workdir / "etc")
+    plan = replace(small_plan(coordinator=""), tasks=small_plan().tasks)  # task 5: no lead, no date
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", plan)
+    found = problems(doctor(duban, config))
+    assert any("任务 5" in p and "缺少牵头单位" in p and "缺少完成时限" in p for p in found)
+    assert any("未填写统筹单位" in p for p in found)
+
+
+def test_an_invalid_config_is_a_problem_not_a_traceback(duban, workdir):
+    config = workdir / "duban.toml"
+    config.write_text('[service]\ntick_seconds = "often"\n', encoding="utf-8")
+    result = doctor(duban, config)
+    assert result.code == 1
+    [line] = problems(result)
+    assert "service.tick_seconds" in line and "应为整数" in line
+
+
+def test_a_missing_plans_dir_is_reported(duban, workdir):
+    config = write_config(workdir / "etc")
+    (workdir / "etc" / "plans").rmdir()
+    [line] = problems(doctor(duban, config))
+    assert "service.plans_dir" in line and "不存在" in line
+
+
+def test_a_database_behind_the_newest_schema_is_reported(duban, workdir):
+    import sqlite3
+
+    config = write_config(workdir / "etc")
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+    (workdir / "var").mkdir()
+    sqlite3.connect(workdir / "var" / "duban.db").close()  # exists, never migrated
+    [line] = problems(doctor(duban, config))
+    assert "结构不是最新版本" in line and "空库" in line
+
+
+def test_plans_only_in_the_database_are_checked_too(duban, workdir):
+    # Loaded once from elsewhere: the service runs it, so its units need contacts.
+    plan = replace(clean_plan(), id="older-plan")
+    write_small_plan(workdir / "older.yaml", plan)
+    config = write_config(workdir / "etc", units=[u for u in UNITS if u != "市发改局"])
+    assert duban("--now", NOW, "--config", str(config), "load", "older.yaml").code == 0
+    result = doctor(duban, config)
+    [line] = problems(result)
+    assert "单位“市发改局”" in line and "older-plan" in line
+    assert "结构为最新版本" in result.err
+
+
+# --- --network ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def smtp_server(tmp_path):
+    server = SmtpServer("none", tmp_path, username="duban", password="right-pw").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def wecom_server():
+    server = WecomServer().start()
+    yield server
+    server.stop()
+
+
+def email_table(port: int) -> str:
+    return (f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"\nusername = "duban"\n'
+            'password_env = "DUBAN_SMTP_PW_TEST"\nfrom = "督办 <duban@example.gov.cn>"\n'
+            "timeout_seconds = 5")
+
+
+def test_an_unreachable_smtp_server_is_reported_with_network(duban, workdir, monkeypatch):
+    monkeypatch.setenv("DUBAN_SMTP_PW_TEST", "right-pw")
+    config = write_config(workdir / "etc", email=email_table(closed_port()))
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+    assert doctor(duban, config).code == 0  # without --network nothing is dialled
+    result = doctor(duban, config, "--network")
+    assert result.code == 1
+    [line] = problems(result)
+    assert "无法连接邮件服务器 127.0.0.1:" in line and "ConnectionRefusedError" in line
+
+
+def test_network_checks_pass_against_real_servers_and_send_nothing(
+    duban, workdir, monkeypatch, smtp_server, wecom_server
+):
+    monkeypatch.setenv("DUBAN_SMTP_PW_TEST", "right-pw")
+    monkeypatch.setenv("DUBAN_WECOM_KEY_TEST", "robot-key")
+    url = wecom_server.url("${DUBAN_WECOM_KEY_TEST}")
+    config = write_config(
+        workdir / "etc", email=email_table(smtp_server.port),
+        extra='[channels.wecom]\nallowed_hosts = ["127.0.0.1"]',
+        unit_extra={"市司法局": f'wecom = "{url}"'},
+    )
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+    result = doctor(duban, config, "--network")
+    assert problems(result) == [] and result.code == 0
+    assert "握手成功" in result.err
+    assert smtp_server.received == [] and wecom_server.received == []
+
+
+@pytest.fixture
+def strict_smtp_server():
+    """A loopback SMTP server that answers a wrong password with 535, as real servers do."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"right-pw"
+        return AuthResult(success=ok, handled=False)
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):
+            return "250 OK"
+
+    controller = Controller(Sink(), hostname="127.0.0.1", port=closed_port(),
+                            authenticator=authenticate,
+                            auth_require_tls=False)
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+def test_a_wrong_smtp_password_is_reported_without_the_password(
+    duban, workdir, monkeypatch, strict_smtp_server
+):
+    monkeypatch.setenv("DUBAN_SMTP_PW_TEST", "wrong-pw-123")
+    config = write_config(workdir / "etc", email=email_table(strict_smtp_server.port))
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+    result = doctor(duban, config, "--network")
+    [line] = problems(result)
+    assert "拒绝登录（用户 duban）：535" in line
+    assert "wrong-pw-123" not in result.out + result.err
+    monkeypatch.setenv("DUBAN_SMTP_PW_TEST", "right-pw")
+    assert doctor(duban, config, "--network").code == 0
+
+
+@pytest.fixture
+def robot_checking_keys():
+    """A loopback robot endpoint that, like WeCom, checks the key before reading the body."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    bodies: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format, *args):
+            return
+
+        def do_POST(self):
+            bodies.append(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+            key = parse_qs(urlsplit(self.path).query).get("key", [""])[0]
+            code = 0 if key == "good-key" else 93000
+            data = json.dumps({"errcode": code if code else 40008, "errmsg": "x"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], bodies
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def test_an_invalid_robot_key_is_reported(duban, workdir, robot_checking_keys):
+    port, bodies = robot_checking_keys
+    url = f"http://127.0.0.1:{port}/cgi-bin/webhook/send?key=bad-key"
+    config = write_config(workdir / "etc", extra='[channels.wecom]\nallowed_hosts = ["127.0.0.1"]',
+                          unit_extra={"市司法局": f'wecom = "{url}"'})
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+    [line] = problems(doctor(duban, config, "--network"))
+    assert 'units."市司法局"' in line and "93000" in line
+    assert bodies == [b""]  # no message: an empty body
+
+
+def test_an_unreachable_robot_is_reported(duban, workdir):
+    url = f"http://127.0.0.1:{closed_port()}/cgi-bin/webhook/send?key=secret-key-1"
+    config = write_config(workdir / "etc", extra='[channels.wecom]\nallowed_hosts = ["127.0.0.1"]',
+                          unit_extra={"市司法局": f'wecom = "{url}"'})
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+    result = doctor(duban, config, "--network")
+    [line] = problems(result)
+    assert "无法连接企业微信机器人 127.0.0.1:" in line
+    assert "secret-key-1" not in result.out + result.err
