@@ -57,6 +57,9 @@ class NoticeSpec:
         )
 
 
+_DIGEST_ORDER = {"red": 0, "yellow": 1, "none": 2, "green": 3, "done": 4}
+
+
 def _as_date(value: Any) -> date | None:
     if isinstance(value, datetime):
         return value.date()
@@ -147,6 +150,8 @@ def build_context(
         if plan
         else ()
     )
+    if spec.kind == "digest":  # the overview reads worst first
+        lines = tuple(sorted(lines, key=lambda t: _DIGEST_ORDER.get(t.light, 9)))
     extra = dict(spec.context)
     return NoticeContext(
         kind=spec.kind,
