@@ -35,7 +35,7 @@ _WIDTHS = {
     ColumnKind.CONTENT: 60,
     ColumnKind.UNITS: 22,
     ColumnKind.PROGRESS: 36,
-    ColumnKind.DEADLINE: 14,
+    ColumnKind.DEADLINE: 17,
     ColumnKind.OTHER: 14,
 }
 _CENTRED = {ColumnKind.NO, ColumnKind.DEADLINE, ColumnKind.SECTION}
