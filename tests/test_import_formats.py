@@ -229,3 +229,57 @@ def test_a_header_split_over_its_span_in_text_keeps_numbers_and_titles(tmp_path)
         (1, "建立制度", "市司法局", "一"),
         (2, "完善规则", "市财政局", "一"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "newline"),
+    [("gb18030", "\n"), ("utf-16", "\r\n"), ("utf-8-sig", "\r\n")],
+    ids=["gbk", "utf-16", "utf-8-bom-crlf"],
+)
+def test_word_text_in_the_encodings_word_saves(tmp_path, from_text, encoding, newline):
+    text = SEED.read_text(encoding="utf-8").replace("\n", newline)
+    source = tmp_path / "seed.txt"
+    source.write_bytes(text.encode(encoding))
+    plan = import_plan(source, coordinator="市司法局")
+    assert essentials(plan) == essentials(from_text)
+    assert plan.title == from_text.title
+
+
+def test_a_pasted_table_with_one_row_per_line(tmp_path):
+    source = tmp_path / "pasted.txt"
+    source.write_text(
+        "某区重点任务清单\n"
+        "序号\t任务\t责任单位\t完成时限\t推进情况\n"
+        "1\t建立联席会议制度\t区司法局、区财政局\t2022年6月30日前\t已召开首次会议\n"
+        "2\t编制发展规划\t区发改局\t2022年底前\t\n",
+        encoding="utf-8",
+    )
+    plan = import_plan(source, coordinator="区司法局")
+    assert plan.title == "某区重点任务清单"
+    assert [
+        (t.no, t.title, t.lead, t.co_units, t.deadline.due, t.progress) for t in plan.tasks
+    ] == [
+        (1, "建立联席会议制度", "区司法局", ["区财政局"], date(2022, 6, 30), "已召开首次会议"),
+        (2, "编制发展规划", "区发改局", [], date(2022, 12, 31), ""),
+    ]
+    assert plan.warnings == []
+
+
+@pytest.mark.parametrize("suffix", [".docx", ".xlsx"])
+def test_number_and_project_columns_side_by_side(tmp_path, suffix):
+    spec = TableSpec(
+        header=["序号", "项目", "任务", "责任单位", "完成时限"],
+        rows=[
+            [1, "一、完善制度", "制定实施意见", "市司法局", "2022年底前"],
+            [2, "", "出台配套办法", "市财政局", "2023年底前"],
+            [3, "二、强化保障", "落实经费", "市财政局", "长期推进"],
+        ],
+        merge_down=1,
+    )
+    plan = import_plan(write_table(spec, tmp_path / f"side{suffix}"), coordinator="市司法局")
+    assert [(s.no, s.title) for s in plan.sections] == [("一", "完善制度"), ("二", "强化保障")]
+    assert [(t.no, t.section, t.title) for t in plan.tasks] == [
+        (1, "一", "制定实施意见"),
+        (2, "一", "出台配套办法"),
+        (3, "二", "落实经费"),
+    ]

@@ -56,8 +56,10 @@ def test_aliases_are_not_resolved_at_import():
 @pytest.mark.parametrize(
     ("name", "role"),
     [
-        ("项目", "item"),
-        ("序号", "item"),
+        ("项目", "section"),
+        ("序号", "number"),
+        ("编 号", "number"),
+        ("项目名称", "task"),
         ("任 务", "task"),
         ("工作任务", "task"),
         ("主要任务", "task"),

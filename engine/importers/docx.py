@@ -34,12 +34,14 @@ def _grid(table: Table, name: str, title_lines: list[str]) -> Grid:
     rows: list[Row] = []
     for r, row in enumerate(table.rows):
         cells: list[Cell] = []
-        # Rows that start late (w:gridBefore) keep their cells in their grid columns.
+        # Rows that start late or end early (w:gridBefore, w:gridAfter) keep their grid columns.
         for c in range(row.grid_cols_before):
             cells.append(Cell(None, (r, c)))
         for cell in row.cells:
             origin = origins.setdefault(cell._tc, (r, len(cells)))
             cells.append(Cell(cell.text.strip(), origin))
+        for _ in range(row.grid_cols_after):
+            cells.append(Cell(None, (r, len(cells))))
         rows.append(Row(cells, f"第 {r + 1} 行"))
     return Grid(name=name, rows=rows, title_lines=title_lines)
 

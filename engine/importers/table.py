@@ -25,10 +25,14 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
     "progress": ("推进情况", "进展情况", "落实情况", "完成情况", "工作进展", "进展"),
     "co_units": ("配合单位", "配合部门", "协办单位", "协办部门", "参与单位"),
     "units": ("责任部门", "责任单位", "牵头单位", "牵头部门", "责任主体", "承办单位"),
-    "content": ("具体内容", "工作措施", "主要内容", "工作内容", "具体措施", "主要措施", "工作举措"),
-    "item": ("项目", "序号", "编号"),
-    "task": ("任务", "事项"),
-}
+    "content": (
+        "具体内容", "工作措施", "主要内容", "工作内容",
+        "具体措施", "主要措施", "工作举措", "建设内容",
+    ),
+    "number": ("序号", "编号"),
+    "task": ("任务", "事项", "项目名称"),
+    "section": ("项目", "类别", "分类", "板块"),
+}  # fmt: skip
 ROLE_LABELS = {
     "task": "任务",
     "units": "责任部门",
@@ -36,7 +40,8 @@ ROLE_LABELS = {
     "content": "具体内容",
     "progress": "推进情况",
     "co_units": "配合单位",
-    "item": "项目",
+    "number": "序号",
+    "section": "项目",
 }
 REQUIRED = ("task", "units")
 # What an error message offers as the names a required column may have.
@@ -282,17 +287,18 @@ def _section_heading(layout: _Layout, row: Row) -> str | None:
             return None
         columns = collapsed[0][1]
         spans = len(columns) > 1 or len(collapsed) > 1
-        first_or_item = columns[0] == 0 or columns[0] in layout.roles.get("item", [])
-        if spans or first_or_item or _HEADING.match(text):
+        leading = layout.roles.get("number", []) + layout.roles.get("section", [])
+        if spans or columns[0] == 0 or columns[0] in leading or _HEADING.match(text):
             return text
         return None
     if any(text_of(layout.value(row, r)) for r in ("units", "deadline", "content")):
         return None
     # 序号 "一" with the heading in the 任务 column: a bare numeral numbers a section, not a task.
-    marker = text_of(layout.value(row, "item"))
-    if _BARE_NUMERAL.match(marker):
-        rest = [t for t in texts if t != marker]
-        return f"{marker.rstrip('、.．')}、{rest[0]}" if rest else None
+    for role in ("number", "section"):
+        marker = text_of(layout.value(row, role))
+        if _BARE_NUMERAL.match(marker):
+            rest = [t for t in texts if t != marker]
+            return f"{marker.rstrip('、.．')}、{rest[0]}" if rest else None
     return None
 
 
@@ -301,12 +307,13 @@ def _task_row(layout: _Layout, row: Row, sections: _Sections) -> TaskRow:
     no: int | None = None
     if two_column_task:
         no = task_number(layout.value(row, "task", 0))
-    item = layout.value(row, "item")
-    if no is None and not layout.same_area(row, "item", "task"):
-        no = task_number(item)
-    item_text = text_of(item)
-    if item_text and task_number(item) is None and not _BARE_NUMERAL.match(item_text):
-        sections.enter(item_text)  # 项目 holds the section heading (merged down its tasks)
+    for role in ("number", "section"):
+        if no is None and not layout.same_area(row, role, "task"):
+            no = task_number(layout.value(row, role))
+    # 项目 holds the section heading, merged down over its tasks (or repeated in every row).
+    heading = text_of(layout.value(row, "section"))
+    if heading and task_number(heading) is None and not _BARE_NUMERAL.match(heading):
+        sections.enter(heading)
     title_index = len(layout.roles["task"]) - 1 if two_column_task else 0
     title = text_of(layout.value(row, "task", title_index))
     content = text_of(layout.value(row, "content"))

@@ -6,6 +6,9 @@ cell that spans rows or the whole row), and such a line after a cell continues t
 holding several paragraphs). Lines above the table are ordinary lines: one-cell rows here, which
 the table reader takes as the title. Nothing else is fixed: rows may have fewer cells than
 the header (a merged cell, or a table cut off), and the table reader sorts that out.
+
+A table copied out of Word or Excel and pasted as text has one row per line instead, its cells
+separated by tabs; that layout is recognised and read as such.
 """
 
 from __future__ import annotations
@@ -60,10 +63,26 @@ def split_rows(text: str) -> Iterator[tuple[int, list[str]]]:
         yield first_line, cells
 
 
+def split_lines(text: str) -> Iterator[tuple[int, list[str]]]:
+    """The other layout a pasted table takes: one row per line, cells separated by tabs."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            yield number, line.split("\t")
+
+
+def one_row_per_line(text: str) -> bool:
+    """Whether rows are lines: most lines with a tab have one between two cells, not only a
+    leading one (Word's layout puts each cell on its own tab-led line)."""
+    tabbed = [line for line in text.splitlines() if "\t" in line]
+    inner = [line for line in tabbed if "\t" in line.strip("\t")]
+    return len(inner) >= 2 and len(inner) * 2 > len(tabbed)
+
+
 def read(path: Path) -> Iterator[Grid]:
     text = decode(path.read_bytes(), path)
+    split = split_lines if one_row_per_line(text) else split_rows
     rows = [
         Row(cells_of((c.strip() for c in cells), index), f"第 {line} 行")
-        for index, (line, cells) in enumerate(split_rows(text))
+        for index, (line, cells) in enumerate(split(text))
     ]
     yield Grid(name="", rows=rows)

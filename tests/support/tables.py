@@ -158,7 +158,7 @@ def write_xlsx(spec: TableSpec, path: Path) -> Path:
         sheet.merge_cells(
             start_row=sheet.max_row, start_column=1, end_row=sheet.max_row, end_column=width
         )
-    header_row = sheet.max_row + 1
+    header_row = len(spec.title_lines) + 1  # (an empty sheet reports max_row 1)
     sheet.append([None if name == SPAN else name for name in spec.header])
     for _, first, last in spec.header_spans():
         if last > first:
