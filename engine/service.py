@@ -9,6 +9,7 @@ the store alone, so a restart loses nothing.
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -246,6 +247,23 @@ class Service:
             f"下一批通知发送时间：{self.next_send_time(now).isoformat(timespec='minutes')}",
         ]
 
+    def load_plans(self) -> None:
+        """Load every plan file of the plan folder (engine.plans), saying what was loaded."""
+        from engine.plans import summary_lines, sync_plans
+
+        sync = sync_plans(self.database, self.settings, self.now())
+        for line in summary_lines(sync):
+            logger.info(line)
+        for error in sync.errors:  # one bad file does not stop the others
+            logger.error("{}；该计划沿用上次载入的内容", error)
+
+    def start(self) -> None:
+        """At start: load the plans, then say what runs, where notices go, and when."""
+        self.load_plans()
+        for line in self.describe_start():
+            logger.info(line)
+        self.log_calendar_warnings()
+
     def serve(self) -> int:
         """Run ticks every `service.tick_seconds` until SIGTERM or SIGINT; returns the exit code."""
         from apscheduler.events import EVENT_SCHEDULER_STARTED
@@ -269,13 +287,18 @@ class Service:
         )
         stopping: list[int] = []
 
-        def stop(signum: int, _frame: FrameType | None) -> None:
-            if stopping:
-                return
-            stopping.append(signum)
+        def shut_down(signum: int) -> None:
             logger.info("收到信号 {}，等待当前检查结束后停止", signal.Signals(signum).name)
             if scheduler.running:
                 scheduler.shutdown(wait=True)
+
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            # A signal handler interrupts the main thread anywhere, even inside a log call: it
+            # only hands the shutdown to a thread, which logs and waits like any other code.
+            if stopping:
+                return
+            stopping.append(signum)
+            threading.Thread(target=shut_down, args=(signum,), name="duban-stop").start()
 
         def started(_event: object) -> None:
             # Said from inside start(), once the scheduler can be shut down: a signal that came
@@ -288,9 +311,7 @@ class Service:
         scheduler.add_listener(started, EVENT_SCHEDULER_STARTED)
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
-            for line in self.describe_start():
-                logger.info(line)
-            self.log_calendar_warnings()
+            self.start()
             scheduler.start()
         finally:
             for sig, handler in previous.items():
