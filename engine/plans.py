@@ -1,9 +1,11 @@
 """The plans the service runs: where their files are, and loading every one at start.
 
 Where: `service.plans_dir` when the config sets it (relative to the config file); otherwise
-`workflows/` in the working directory when it holds plan files; otherwise the plans shipped with
-duban. So a fresh clone runs its own `workflows/`, an installed wheel run from anywhere still has
-the bundled plans, and an installed service reads /etc/duban/workflows.
+`workflows/` in the working directory when it holds plan files; otherwise, with no config at all,
+the plans shipped with duban. So a fresh clone runs its own `workflows/`, an installed wheel run
+from anywhere still has the bundled plans, and an installed service reads /etc/duban/workflows. A
+config that names no plan folder runs only the plans already in the database (`duban load`): a
+configured installation never picks up the bundled plans by surprise.
 
 A plan file that cannot be read does not stop the others: its error is reported and the plan keeps
 running on what was loaded from it before.
@@ -30,8 +32,9 @@ PLAN_SUFFIXES = (".yaml", ".yml")
 FROM_CONFIG = "config"
 FROM_CWD = "cwd"
 BUNDLED = "bundled"
+NONE = "none"
 _ORIGIN_LABELS = {FROM_CONFIG: "配置的计划目录", FROM_CWD: "工作目录下的计划目录",
-                  BUNDLED: "随 duban 安装的计划"}
+                  BUNDLED: "随 duban 安装的计划目录", NONE: "（未设置计划目录）"}
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ def plans_folder(settings: Settings, cwd: Path | None = None) -> PlanFolder:
     local = (cwd or Path.cwd()) / "workflows"
     if local.is_dir() and plan_files(local):
         return PlanFolder(local, FROM_CWD)
+    if settings.configured:
+        return PlanFolder(local, NONE)
     return PlanFolder(bundled_plans_dir(), BUNDLED)
 
 
@@ -95,7 +100,7 @@ def sync_plans(db: Database, settings: Settings, now: datetime,
 
     folder = folder or plans_folder(settings)
     result = PlanSync(folder)
-    if not folder.path.is_dir():
+    if folder.origin == NONE or not folder.path.is_dir():
         return result
     for path in plan_files(folder.path):
         try:
@@ -110,6 +115,9 @@ def sync_plans(db: Database, settings: Settings, now: datetime,
 
 def summary_lines(sync: PlanSync) -> list[str]:
     """What was loaded, in words for the operator (one line each)."""
+    if sync.folder.origin == NONE:
+        return ["配置文件未设置 service.plans_dir，工作目录下也没有 workflows/："
+                "只督办数据库中已载入的计划（duban load）"]
     if not sync.loaded and not sync.errors:
         return [f"{sync.folder.label} 中没有计划文件（*.yaml），暂无任务需要督办；"
                 "用 duban import 导入分工方案后放入该目录"]

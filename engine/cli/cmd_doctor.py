@@ -120,7 +120,7 @@ def run_checks(app: AppContext, settings: Settings, findings: Findings, *, netwo
 def plan_views(app: AppContext, settings: Settings, findings: Findings) -> list[PlanView]:
     """The plans the service runs: its plan files, and plans only the database holds."""
     from engine.planfile import read_plan
-    from engine.plans import plan_files, plans_folder
+    from engine.plans import NONE, plan_files, plans_folder
 
     views: list[PlanView] = []
     try:
@@ -128,7 +128,10 @@ def plan_views(app: AppContext, settings: Settings, findings: Findings) -> list[
     except UserError as exc:
         findings.problem(str(exc))
     else:
-        findings.notes.append(f"计划文件来自{folder.label}")
+        if folder.origin == NONE:
+            findings.notes.append("配置文件未设置 service.plans_dir：只检查数据库中已载入的计划")
+        else:
+            findings.notes.append(f"计划文件来自{folder.label}")
         for path in plan_files(folder.path) if folder.path.is_dir() else []:
             try:
                 views.append(_file_view(read_plan(path), path))

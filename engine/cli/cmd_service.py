@@ -38,6 +38,7 @@ def run_command(ctx: AppContext, once: bool) -> None:
     service = Service(ctx.settings, ctx.database, ctx.clock)
     if not once:
         raise SystemExit(service.serve())
+    service.start()
     summary = service.tick(ctx.now())
     rows = summary.planned
     click.echo(f"检查时间：{summary.at.isoformat(timespec='seconds')}")
