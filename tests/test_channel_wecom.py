@@ -1,0 +1,173 @@
+"""The WeCom channel against a loopback server speaking the group-robot webhook protocol."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from support.wecom import Answer, WecomServer, closed_port
+
+from engine.config import WecomSettings
+from engine.notify.channels.base import Message, Outcome
+from engine.notify.channels.wecom import WecomChannel, check_robot_url
+from engine.notify.ratelimit import RobotLimiter
+
+NOW = datetime(2021, 6, 23, 1, 0, tzinfo=UTC)
+KEY = "0f3c9d2a-5e1b-4b7a-9c8d-secretkey42"
+
+
+@pytest.fixture
+def server():
+    srv = WecomServer().start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def channel():
+    settings = WecomSettings(
+        allowed_hosts=["127.0.0.1"], per_robot_per_minute=20, timeout_seconds=0.5
+    )
+    ch = WecomChannel(settings, RobotLimiter(20))
+    yield ch
+    ch.close()
+
+
+def message(url: str, *bodies: str, mobiles: tuple[str, ...] = (), first: int = 0) -> Message:
+    return Message(
+        notice_id=7,
+        kind="reminder",
+        recipient="市发改局",
+        subject="提醒",
+        markdown=bodies or ("### 任务到期提醒\n**市发改局**：",),
+        webhook=url,
+        mobiles=mobiles,
+        first_part=first,
+    )
+
+
+def test_errcode_zero_is_success_and_the_body_is_markdown(server, channel):
+    delivery = channel.send(message(server.url(KEY)), NOW)
+    assert delivery.outcome is Outcome.SENT and delivery.parts_sent == 1
+    assert "errcode=0" in delivery.detail
+    (got,) = server.received
+    assert got.key == KEY
+    assert got.payload == {
+        "msgtype": "markdown",
+        "markdown": {"content": "### 任务到期提醒\n**市发改局**："},
+    }
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        (45009, Outcome.TRANSIENT),
+        (-1, Outcome.TRANSIENT),
+        (93000, Outcome.PERMANENT),
+        (40058, Outcome.PERMANENT),
+        (44004, Outcome.PERMANENT),
+        (Answer(http_status=500), Outcome.TRANSIENT),
+        (Answer(http_status=502), Outcome.TRANSIENT),
+        (Answer(http_status=404), Outcome.PERMANENT),
+    ],
+)
+def test_errors_are_classified(server, channel, answer, outcome):
+    server.answer(answer)
+    delivery = channel.send(message(server.url(KEY)), NOW)
+    assert delivery.outcome is outcome
+    assert delivery.parts_sent == 0
+    assert KEY not in delivery.detail
+    if isinstance(answer, int):
+        assert f"errcode={answer}" in delivery.detail  # HTTP 200 with an error is not success
+
+
+def test_a_slow_server_times_out_as_transient(server, channel):
+    server.answer(Answer(slow=True))
+    delivery = channel.send(message(server.url(KEY)), NOW)
+    assert delivery.outcome is Outcome.TRANSIENT
+    assert "超时" in delivery.detail
+
+
+def test_a_refused_connection_is_transient_and_the_key_is_masked(channel):
+    url = f"http://127.0.0.1:{closed_port()}/cgi-bin/webhook/send?key={KEY}"
+    delivery = channel.send(message(url), NOW)
+    assert delivery.outcome is Outcome.TRANSIENT
+    assert "无法连接" in delivery.detail
+    assert KEY not in delivery.detail
+
+
+def test_a_host_not_allowed_is_refused_before_any_request(server):
+    ch = WecomChannel(WecomSettings(allowed_hosts=["qyapi.weixin.qq.com"], timeout_seconds=0.5))
+    delivery = ch.send(message(server.url(KEY)), NOW)
+    ch.close()
+    assert delivery.outcome is Outcome.PERMANENT
+    assert "127.0.0.1 不在 channels.wecom.allowed_hosts 中" in delivery.detail
+    assert server.received == []
+
+
+def test_plain_http_only_to_a_listed_loopback_host():
+    assert (
+        check_robot_url("http://127.0.0.1:8080/cgi-bin/webhook/send?key=k", ["127.0.0.1"]) is None
+    )
+    refused = check_robot_url(
+        "http://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k", ["qyapi.weixin.qq.com"]
+    )
+    assert refused and "https" in refused
+    assert check_robot_url("https://qyapi.weixin.qq.com/x?key=k", ["qyapi.weixin.qq.com"]) is None
+
+
+def test_the_url_is_expanded_from_the_environment_when_sending(server, channel, monkeypatch):
+    monkeypatch.setenv("DUBAN_TEST_WECOM_KEY", KEY)
+    template = server.url("${DUBAN_TEST_WECOM_KEY}")
+    delivery = channel.send(message(template), NOW)
+    assert delivery.ok and server.received[0].key == KEY
+    monkeypatch.delenv("DUBAN_TEST_WECOM_KEY")
+    missing = channel.send(message(template), NOW)
+    assert missing.outcome is Outcome.PERMANENT and "DUBAN_TEST_WECOM_KEY 未设置" in missing.detail
+
+
+def test_mobiles_are_mentioned_in_a_text_message_after_the_markdown(server, channel):
+    delivery = channel.send(message(server.url(KEY), mobiles=("13800000000",)), NOW)
+    assert delivery.ok and delivery.parts_sent == 2
+    markdown, mention = server.received
+    assert markdown.payload["msgtype"] == "markdown"
+    assert mention.payload["msgtype"] == "text"
+    assert mention.payload["text"]["mentioned_mobile_list"] == ["13800000000"]
+
+
+def test_a_notice_of_several_messages_resumes_after_the_last_accepted(server, channel):
+    url = server.url(KEY)
+    server.answer(0, 45009)
+    first = channel.send(message(url, "第一条", "第二条", "第三条"), NOW)
+    assert first.outcome is Outcome.TRANSIENT and first.parts_sent == 1
+    again = channel.send(message(url, "第一条", "第二条", "第三条", first=first.parts_sent), NOW)
+    assert again.ok and again.parts_sent == 3
+    assert [r.content for r in server.received] == ["第一条", "第二条", "第三条"]
+
+
+def test_the_rate_limit_defers_instead_of_sleeping(server):
+    ch = WecomChannel(
+        WecomSettings(allowed_hosts=["127.0.0.1"], per_robot_per_minute=2, timeout_seconds=0.5),
+        RobotLimiter(2),
+    )
+    url = server.url(KEY)
+    other = server.url("another-robot")
+    try:
+        assert ch.send(message(url), NOW).ok
+        assert ch.send(message(url), NOW).ok
+        third = ch.send(message(url), NOW)
+        assert third.outcome is Outcome.DEFERRED
+        assert third.retry_at == NOW + timedelta(seconds=30)  # one token every 30 seconds
+        assert ch.send(message(other), NOW).ok  # each robot has its own bucket
+        assert ch.send(message(url), NOW + timedelta(seconds=30)).ok
+    finally:
+        ch.close()
+    assert len(server.received) == 4
+
+
+def test_rate_limiter_allows_per_minute_and_refills():
+    limiter = RobotLimiter(20)
+    assert all(limiter.take("r", NOW) is None for _ in range(20))
+    assert limiter.take("r", NOW) == NOW + timedelta(seconds=3)
+    assert limiter.take("r", NOW + timedelta(seconds=3)) is None
+    assert limiter.take("r", NOW + timedelta(seconds=3)) is not None
