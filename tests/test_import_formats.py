@@ -142,6 +142,7 @@ def test_a_table_without_numbers_is_numbered_in_order(tmp_path):
     assert [(t.no, t.title) for t in plan.tasks] == [(1, "建立联席会议制度"), (2, "编制发展规划")]
     assert plan.task(2).deadline.due == date(2022, 9, 30)
     assert plan.sections == [] and plan.task(1).section is None
+    assert plan.title == "plain"  # no title above the table: the file's name
     assert plan.warnings == []
 
 
@@ -283,3 +284,43 @@ def test_number_and_project_columns_side_by_side(tmp_path, suffix):
         (2, "一", "出台配套办法"),
         (3, "二", "落实经费"),
     ]
+
+
+@pytest.mark.parametrize("suffix", [".docx", ".xlsx"])
+def test_a_units_header_split_into_lead_and_co_units(tmp_path, suffix):
+    # 责任单位 over two columns, 牵头单位 | 配合单位 below it; the other headers merged down.
+    path = tmp_path / f"two-row-header{suffix}"
+    header = ["序号", "工作任务", "责任单位", None, "完成时限"]
+    below = [None, None, "牵头单位", "配合单位", None]
+    row = [1, "建设公共法律服务中心", "市司法局", "市发改局、市财政局", "2023年底前"]
+    if suffix == ".xlsx":
+        book = openpyxl.Workbook()
+        sheet = book.active
+        for values in (header, below, row):
+            sheet.append(values)
+        for ref in ("A1:A2", "B1:B2", "C1:D1", "E1:E2"):
+            sheet.merge_cells(ref)
+        book.save(path)
+    else:
+        import docx
+
+        document = docx.Document()
+        table = document.add_table(rows=3, cols=5)
+        for r, values in enumerate((header, below, row)):
+            for c, value in enumerate(values):
+                if value is not None:
+                    table.cell(r, c).text = str(value)
+        table.cell(0, 2).merge(table.cell(0, 3))
+        for c in (0, 1, 4):
+            table.cell(0, c).merge(table.cell(1, c))
+        document.save(str(path))
+    plan = import_plan(path, coordinator="市司法局")
+    task = plan.task(1)
+    assert (task.title, task.lead, task.co_units) == (
+        "建设公共法律服务中心",
+        "市司法局",
+        ["市发改局", "市财政局"],
+    )
+    assert task.deadline.due == date(2023, 12, 31)
+    assert plan.columns == ["序号", "工作任务", "牵头单位", "配合单位", "完成时限"]
+    assert len(plan.tasks) == 1

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import date
 from pathlib import Path
 
 from engine.deadlines.deadline import Deadline, DeadlineKind
 from engine.deadlines.grammar import parse_deadline
 from engine.errors import UserError
 from engine.importers.base import reader_for
-from engine.importers.table import PlanTable, TaskRow, read_table
+from engine.importers.table import PlanTable, TaskRow, read_table, text_of
 from engine.importers.units import parse_units
 from engine.model.plan import ImportWarning, Plan, Source, Status, Task
 
@@ -85,7 +86,8 @@ def _deadline_warning(deadline: Deadline, label: str) -> str | None:
 def _task(row: TaskRow, no: int, table: PlanTable, warnings: list[ImportWarning]) -> Task:
     units_label, deadline_label = table.labels["units"], table.labels["deadline"]
     units = parse_units(row.units_text)
-    deadline = parse_deadline(row.deadline)
+    cell = row.deadline
+    deadline = parse_deadline(cell if isinstance(cell, str | date | None) else text_of(cell))
     if row.cut_off:
         cut = f"该行（源文件{row.ref}起）不完整：原表在此处截断，请对照原件补全"
         warnings.append(ImportWarning(no, cut))
@@ -172,7 +174,7 @@ def import_plan(
         tasks.append(_task(row, no, table, warnings))
     return Plan(
         id=plan_id or plan_id_for(path),
-        title=plan_title(table.title_lines),
+        title=plan_title(table.title_lines) or path.stem,  # a table with no title line above it
         coordinator=coordinator,
         source=Source(file=path.name, sha256=hashlib.sha256(data).hexdigest()),
         sections=table.sections,

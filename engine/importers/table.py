@@ -182,10 +182,19 @@ class _Layout:
     def __init__(self, grid: Grid, header: int, path: Path) -> None:
         self.grid, self.header = grid, grid.rows[header]
         self.roles = _header_roles(self.header)
+        self.body = header + 1
+        names = [(cols, text_of(cell.value)) for cell, cols in _collapse(self.header)]
+        if self.body < len(grid.rows):
+            split = self._split(grid.rows[self.body])
+            if split:
+                self.body += 1
+                covered = {c for columns in split for c in columns}
+                names = [n for n in names if not covered & set(n[0])]
+                names = sorted(names + [(list(k), v) for k, v in split.items()], key=lambda n: n[0])
         self.labels = {role: ROLE_LABELS[role] for role in ROLE_NAMES}
         self.columns: list[str] = []
-        for cell, _ in _collapse(self.header):
-            name = _SPACES.sub("", text_of(cell.value))
+        for _, raw in names:
+            name = _SPACES.sub("", raw)
             if name:
                 self.columns.append(name)
                 role = column_role(name)
@@ -193,12 +202,39 @@ class _Layout:
                     self.labels[role] = _NOTE.sub("", name)
         missing = [r for r in REQUIRED if r not in self.roles]
         if missing:
-            names = "和".join(f"“{ROLE_LABELS[r]}”" for r in missing)
+            which = "和".join(f"“{ROLE_LABELS[r]}”" for r in missing)
             expected = "；".join(f"列名如 {REQUIRED_EXAMPLES[r]}" for r in missing)
             where = f"{grid.name}{self.header.ref}"
-            raise UserError(f"{path}：{where}的表头缺少{names}列（{expected}）")
+            raise UserError(f"{path}：{where}的表头缺少{which}列（{expected}）")
         self.width = len(self.header.cells)
-        self._align(grid.rows[header + 1 :])
+        self._align(grid.rows[self.body :])
+
+    def _split(self, row: Row) -> dict[tuple[int, ...], str]:
+        """Read a second header row that splits header cells (责任单位 over 牵头单位 | 配合单位).
+
+        Returns the new column names by the columns they cover, after giving those columns their
+        roles; empty when `row` is not such a row.
+        """
+        if len(row.cells) != len(self.header.cells):
+            return {}
+        split: dict[tuple[int, ...], str] = {}
+        for cell, covered in _collapse(row):
+            if cell.origin == self.header.cells[covered[0]].origin:
+                continue  # a header cell merged down over both rows
+            text = text_of(cell.value)
+            if not text or not isinstance(cell.value, str) or column_role(text) is None:
+                return {}
+            split[tuple(covered)] = text
+        for key in split:
+            for role, claimed in list(self.roles.items()):
+                rest = [c for c in claimed if c not in key]
+                if rest:
+                    self.roles[role] = rest
+                else:
+                    del self.roles[role]
+        for key, text in split.items():
+            self.roles.setdefault(str(column_role(text)), list(key))
+        return split
 
     def _align(self, rows: list[Row]) -> None:
         """Widen the 任务 header when the rows have more cells than the header.
@@ -346,7 +382,7 @@ def read_table(grids: Iterable[Grid], path: Path) -> PlanTable:
         title_lines=_title_lines(grid, header), columns=layout.columns, labels=layout.labels
     )
     sections = _Sections()
-    for row in grid.rows[header + 1 :]:
+    for row in grid.rows[layout.body :]:
         if len(_header_roles(row)) >= 2:
             continue  # the header repeated (a table continued over pages)
         texts = {text_of(c.value) for c in row.cells} - {""}
