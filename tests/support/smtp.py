@@ -128,7 +128,7 @@ class SmtpServer:
                 ok = isinstance(auth_data, LoginPassword) and (
                     auth_data.login.decode() == username and auth_data.password.decode() == password
                 )
-                return AuthResult(success=ok)
+                return AuthResult(success=ok, handled=False)
 
             kwargs["authenticator"] = authenticate
             kwargs["auth_require_tls"] = mode == "starttls"

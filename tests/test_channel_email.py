@@ -1,0 +1,159 @@
+"""The email channel against aiosmtpd on loopback: plain, STARTTLS and SSL, Chinese headers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from support.smtp import SmtpServer
+from support.wecom import closed_port
+
+from engine.config import EmailSettings
+from engine.notify.channels.base import Message, Outcome
+from engine.notify.channels.email import EmailChannel
+
+# aiosmtpd itself reads a deprecated attribute when it checks a login
+pytestmark = pytest.mark.filterwarnings("ignore:Session.login_data is deprecated")
+
+NOW = datetime(2021, 6, 23, 1, 0, tzinfo=UTC)
+LOGIN = "duban@example.gov.cn"
+PASSWORD = "Sm7p-pa55word!"
+SUBJECT = "关于“统筹谋划体系建设”任务即将到期的提醒"
+
+
+def settings(server: SmtpServer, security: str, **changes: object) -> EmailSettings:
+    values: dict[str, object] = {
+        "host": "127.0.0.1",
+        "port": server.port,
+        "security": security,
+        "username": LOGIN,
+        "password_env": "DUBAN_TEST_SMTP_PASSWORD",
+        "from": "督办系统 <noreply@example.gov.cn>",
+        "timeout_seconds": 5,
+    }
+    values.update(changes)
+    return EmailSettings.model_validate(values)
+
+
+def notice(**changes: object) -> Message:
+    values: dict[str, object] = {
+        "notice_id": 12,
+        "kind": "reminder",
+        "recipient": "市发改局",
+        "subject": SUBJECT,
+        "text": "市发改局：\n\n　　请抓紧推进。\n",
+        "html": "<p>市发改局：</p><p>请抓紧推进。</p>",
+        "emails": ("fgj@example.gov.cn", "fgj2@example.gov.cn"),
+    }
+    values.update(changes)
+    return Message(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DUBAN_TEST_SMTP_PASSWORD", PASSWORD)
+
+
+@pytest.fixture
+def smtp_server(request, tmp_path: Path):
+    server = SmtpServer(request.param, tmp_path, username=LOGIN, password=PASSWORD).start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("smtp_server", ["none", "starttls", "ssl"], indirect=True)
+def test_a_notice_arrives_with_chinese_subject_and_names(smtp_server: SmtpServer):
+    mode = smtp_server.mode
+    context = smtp_server.client_context() if smtp_server.cafile else None
+    channel = EmailChannel(settings(smtp_server, mode), ssl_context=context)
+    delivery = channel.send(notice(), NOW)
+    assert delivery.outcome is Outcome.SENT, delivery.detail
+    assert "250 2.0.0 Ok: queued as DUBAN42" in delivery.detail
+    (got,) = smtp_server.received
+    assert got.mail_from == LOGIN  # the envelope sender is the login
+    assert got.rcpt_tos == ["fgj@example.gov.cn", "fgj2@example.gov.cn"]
+    mail = got.message
+    assert mail["Subject"] == SUBJECT
+    assert mail["From"].addresses[0].display_name == "督办系统"
+    assert mail["To"].addresses[0].display_name == "市发改局"
+    plain = mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert plain == "市发改局：\n\n　　请抓紧推进。\n"
+    assert "请抓紧推进" in mail.get_body(("html",)).get_content()
+    # on the wire every header is ASCII: UTF-8 encoded words that any server accepts
+    raw_headers = mail.as_bytes().split(b"\n\n", 1)[0]
+    assert raw_headers.isascii()
+    assert b"=?utf-8?" in raw_headers.lower()
+
+
+@pytest.mark.parametrize("smtp_server", ["ssl"], indirect=True)
+def test_the_system_trust_store_is_used_by_default(smtp_server, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(smtp_server.cafile))
+    delivery = EmailChannel(settings(smtp_server, "ssl")).send(notice(), NOW)
+    assert delivery.ok, delivery.detail
+
+
+@pytest.mark.parametrize("smtp_server", ["ssl"], indirect=True)
+def test_an_untrusted_certificate_is_permanent(smtp_server, monkeypatch, tmp_path):
+    other = tmp_path / "empty-ca.pem"
+    other.write_text("")
+    monkeypatch.setenv("SSL_CERT_FILE", str(other))
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
+    delivery = EmailChannel(settings(smtp_server, "ssl")).send(notice(), NOW)
+    assert delivery.outcome is Outcome.PERMANENT
+    assert "证书校验失败" in delivery.detail
+    assert smtp_server.received == []
+
+
+@pytest.mark.parametrize("smtp_server", ["none"], indirect=True)
+def test_a_wrong_password_is_permanent_and_never_shown(smtp_server, monkeypatch):
+    monkeypatch.setenv("DUBAN_TEST_SMTP_PASSWORD", "wrong-password-123")
+    delivery = EmailChannel(settings(smtp_server, "none")).send(notice(), NOW)
+    assert delivery.outcome is Outcome.PERMANENT
+    assert "535" in delivery.detail
+    assert "wrong-password-123" not in delivery.detail
+
+
+@pytest.mark.parametrize("smtp_server", ["none"], indirect=True)
+def test_a_missing_password_variable_is_permanent(smtp_server, monkeypatch):
+    monkeypatch.delenv("DUBAN_TEST_SMTP_PASSWORD")
+    delivery = EmailChannel(settings(smtp_server, "none")).send(notice(), NOW)
+    assert delivery.outcome is Outcome.PERMANENT
+    assert "DUBAN_TEST_SMTP_PASSWORD" in delivery.detail
+
+
+@pytest.mark.parametrize(
+    ("smtp_server", "reply", "outcome"),
+    [
+        ("none", "451 4.3.0 Try again later", Outcome.TRANSIENT),
+        ("none", "554 5.7.1 Rejected as spam", Outcome.PERMANENT),
+    ],
+    indirect=["smtp_server"],
+)
+def test_smtp_4xx_is_transient_and_5xx_permanent(smtp_server, reply, outcome):
+    smtp_server.handler.reject_with = reply
+    delivery = EmailChannel(settings(smtp_server, "none")).send(notice(), NOW)
+    assert delivery.outcome is outcome
+    assert reply.split()[0] in delivery.detail
+
+
+def test_a_refused_connection_is_transient():
+    s = EmailSettings.model_validate(
+        {
+            "host": "127.0.0.1",
+            "port": closed_port(),
+            "security": "none",
+            "from": "a@b.cn",
+            "timeout_seconds": 2,
+        }
+    )
+    delivery = EmailChannel(s).send(notice(), NOW)
+    assert delivery.outcome is Outcome.TRANSIENT
+    assert "无法连接邮件服务器" in delivery.detail
+
+
+@pytest.mark.parametrize("smtp_server", ["none"], indirect=True)
+def test_without_a_login_the_envelope_sender_is_the_from_address(smtp_server):
+    s = settings(smtp_server, "none", username=None, password_env=None)
+    assert EmailChannel(s).send(notice(), NOW).ok
+    assert smtp_server.received[0].mail_from == "noreply@example.gov.cn"

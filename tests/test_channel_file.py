@@ -1,0 +1,57 @@
+"""The file channel: each notice as files in a dated folder, written atomically."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from engine.notify.channels.base import Message, Outcome
+from engine.notify.channels.file import FileChannel
+
+NOW = datetime(2021, 6, 23, 1, 0, tzinfo=UTC)
+
+
+def notice(text: str = "市发改局：\n\n　　请抓紧推进。\n") -> Message:
+    return Message(
+        notice_id=41,
+        kind="reminder",
+        recipient="市发改局/办公室",
+        subject="关于任务即将到期的提醒",
+        text=text,
+        html="<p>市发改局：</p>",
+        send_date=date(2021, 6, 23),
+    )
+
+
+def test_a_notice_is_written_with_its_subject_and_html(tmp_path: Path):
+    delivery = FileChannel(tmp_path / "outbox").send(notice(), NOW)
+    assert delivery.outcome is Outcome.SENT
+    # a slash in a unit's name cannot escape the folder
+    path = tmp_path / "outbox" / "2021-06-23" / "41-reminder-市发改局_办公室-file.txt"
+    assert str(path) in delivery.detail
+    assert path.read_text(encoding="utf-8") == (
+        "主题：关于任务即将到期的提醒\n收件单位：市发改局/办公室\n\n"
+        "市发改局：\n\n　　请抓紧推进。\n"
+    )
+    assert path.with_suffix(".html").read_text(encoding="utf-8") == "<p>市发改局：</p>"
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_sending_again_replaces_the_file(tmp_path: Path):
+    channel = FileChannel(tmp_path)
+    channel.send(notice("第一版\n"), NOW)
+    channel.send(notice("第二版\n"), NOW)
+    files = sorted(p.name for p in (tmp_path / "2021-06-23").iterdir())
+    assert files == [
+        "41-reminder-市发改局_办公室-file.html",
+        "41-reminder-市发改局_办公室-file.txt",
+    ]
+    assert (tmp_path / "2021-06-23" / files[1]).read_text(encoding="utf-8").endswith("第二版\n")
+
+
+def test_an_unwritable_folder_is_transient(tmp_path: Path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    delivery = FileChannel(blocker).send(notice(), NOW)
+    assert delivery.outcome is Outcome.TRANSIENT
+    assert "无法写入" in delivery.detail
