@@ -93,21 +93,22 @@ def digest_content(snapshot: PlanSnapshot) -> dict[str, Any]:
     tz = snapshot.timezone
     today = snapshot.today
     by_no = {t.no: t for t in snapshot.tasks}
-    overdue = sorted(
-        (
-            {
-                "no": t.no,
-                "title": t.title,
-                "lead": t.lead or "",
-                "deadline_text": t.deadline_text,
-                "due": t.due,
-                "days_overdue": (today - t.due).days,
-            }
-            for t in snapshot.tasks
-            if t.due is not None and snapshot.light_of(t) is Light.RED
-        ),
-        key=lambda row: (-row["days_overdue"], row["no"]),
-    )
+    late = [
+        ((today - t.due).days, t)
+        for t in snapshot.tasks
+        if t.due is not None and snapshot.light_of(t) is Light.RED
+    ]
+    overdue = [
+        {
+            "no": t.no,
+            "title": t.title,
+            "lead": t.lead or "",
+            "deadline_text": t.deadline_text,
+            "due": t.due,
+            "days_overdue": days,
+        }
+        for days, t in sorted(late, key=lambda pair: (-pair[0], pair[1].no))
+    ]
     period = report_period(today, snapshot.report_every, snapshot.report_day)
     missing = [
         {"unit": f.unit, "tasks": list(f.missing_tasks), "count": f.reports_missing}

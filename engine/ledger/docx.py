@@ -8,6 +8,7 @@ task's light as the shading of its 推进情况 cell, explained by a legend unde
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
@@ -51,7 +52,7 @@ _WEIGHTS = {
 _CENTRED = {ColumnKind.NO, ColumnKind.DEADLINE, ColumnKind.SECTION}
 
 
-def _fonts(run, east_asian: str, size: float, *, bold: bool = False) -> None:  # type: ignore[no-untyped-def]
+def _fonts(run: Any, east_asian: str, size: float, *, bold: bool = False) -> None:
     """Set a run's Latin and East-Asian fonts: Word picks w:eastAsia for Chinese characters."""
     run.font.name = LATIN_FONT
     run.font.size = Pt(size)
@@ -59,7 +60,7 @@ def _fonts(run, east_asian: str, size: float, *, bold: bool = False) -> None:  #
     run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), east_asian)
 
 
-def _shade(element, fill: str) -> None:  # type: ignore[no-untyped-def]
+def _shade(element: Any, fill: str) -> None:
     """Give a cell (w:tcPr) or a run (w:rPr) a background colour."""
     shd = OxmlElement("w:shd")
     shd.set(qn("w:val"), "clear")
@@ -83,20 +84,20 @@ def _write(cell: _Cell, text: str, *, font: str = BODY_FONT, size: float = 10.5,
             _fonts(paragraph.add_run(line), font, size, bold=bold)
 
 
-def _repeat_as_header(row) -> None:  # type: ignore[no-untyped-def]
+def _repeat_as_header(row: Any) -> None:
     flag = OxmlElement("w:tblHeader")
     flag.set(qn("w:val"), "true")
     row._tr.get_or_add_trPr().append(flag)
 
 
-def _fixed_layout(table) -> None:  # type: ignore[no-untyped-def]
+def _fixed_layout(table: Any) -> None:
     """Word otherwise re-flows the columns to their content and ignores the widths."""
     layout = OxmlElement("w:tblLayout")
     layout.set(qn("w:type"), "fixed")
     table._tbl.tblPr.append(layout)
 
 
-def _setup_page(document) -> None:  # type: ignore[no-untyped-def]
+def _setup_page(document: Any) -> None:
     section = document.sections[0]
     section.orientation = WD_ORIENT.LANDSCAPE
     section.page_width, section.page_height = PAGE_WIDTH, PAGE_HEIGHT
@@ -108,7 +109,7 @@ def _setup_page(document) -> None:  # type: ignore[no-untyped-def]
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), BODY_FONT)
 
 
-def _title(document, ledger: Ledger) -> None:  # type: ignore[no-untyped-def]
+def _title(document: Any, ledger: Ledger) -> None:
     # One paragraph: the importer reads the paragraphs above the table as the plan's title.
     paragraph = document.add_paragraph()
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -116,7 +117,7 @@ def _title(document, ledger: Ledger) -> None:  # type: ignore[no-untyped-def]
     _fonts(paragraph.add_run(ledger.title), TITLE_FONT, 18)
 
 
-def _legend(document, ledger: Ledger) -> None:  # type: ignore[no-untyped-def]
+def _legend(document: Any, ledger: Ledger) -> None:
     paragraph = document.add_paragraph()
     paragraph.paragraph_format.space_before = Pt(6)
     _fonts(paragraph.add_run("说明：“推进情况”栏底色为督办灯号——"), BODY_FONT, 10.5)

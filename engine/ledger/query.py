@@ -119,7 +119,7 @@ def _completion_times(session: Session, plan_id: str) -> dict[int, datetime]:
                History.to_value == Status.COMPLETED.value)
         .order_by(History.at, History.id)
     )
-    return {task_id: asked or at for task_id, at, asked in session.execute(query).tuples()}
+    return {task_id: asked or at for task_id, at, asked in session.execute(query)}
 
 
 def _latest_reports(session: Session, plan_id: str) -> dict[tuple[int, int], datetime]:
@@ -131,7 +131,7 @@ def _latest_reports(session: Session, plan_id: str) -> dict[tuple[int, int], dat
         .group_by(ProgressReport.task_id, ProgressReport.unit_id)
     )
     out: dict[tuple[int, int], datetime] = {}
-    for task_id, unit_id, at in session.execute(query).tuples():
+    for task_id, unit_id, at in session.execute(query):
         # an aggregate bypasses the column type: SQLite hands back naive UTC (or even text)
         if isinstance(at, str):
             at = datetime.fromisoformat(at)
@@ -152,7 +152,7 @@ def _pending(session: Session, plan_id: str) -> list[PendingRequest]:
             id=r.id, no=no, unit=unit, type=r.type, to=r.to_status, until=r.until,
             reason=r.reason, at=r.created_at,
         )
-        for r, no, unit in session.execute(query).tuples()
+        for r, no, unit in session.execute(query)
     ]
 
 
