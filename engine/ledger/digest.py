@@ -38,15 +38,18 @@ def digest_occurrence(day: date) -> str:
 
 
 def digest_day(day: date, weekday: int, calendar: Calendar) -> date | None:
-    """The day the digest of `day`'s week goes out: the first working day on or after the
-    configured weekday in that week; None when the rest of that week is holidays (国庆 week)."""
+    """The day the digest of `day`'s week goes out.
+
+    The configured weekday if it is a working day; else the next working day of that week (a
+    Monday holiday moves it to Tuesday); else the last working day before it in that week (a
+    digest set for Sunday goes out on Friday); None only for a week without any working day.
+    """
     monday = day - timedelta(days=day.isoweekday() - 1)
-    candidate = monday + timedelta(days=weekday - 1)
-    sunday = monday + timedelta(days=6)
-    while candidate <= sunday:
+    week = [monday + timedelta(days=i) for i in range(7)]
+    wanted = weekday - 1
+    for candidate in [*week[wanted:], *reversed(week[:wanted])]:
         if calendar.is_workday(candidate):
             return candidate
-        candidate += timedelta(days=1)
     return None
 
 
