@@ -1,0 +1,230 @@
+"""The dispatcher on a real SQLite outbox and a loopback WeCom server."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+from support.notices import NOW, database_with_plan, queue, row, rows, settings_for
+from support.wecom import WecomServer
+
+from engine.config import Settings
+from engine.notify import queue as outbox_queue
+from engine.notify.channels.file import FileChannel
+from engine.notify.channels.wecom import WecomChannel
+from engine.notify.dispatcher import MAX_ATTEMPTS, backoff, dispatch_due
+from engine.notify.ratelimit import RobotLimiter
+from engine.store.outbox import DEAD, FAILED, PENDING, SENT
+
+KEY = "robot-key-for-fgj-7f3e"
+SFJ_KEY = "robot-key-for-sfj-1c9b"
+
+
+@pytest.fixture
+def server():
+    srv = WecomServer().start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def setup(tmp_path, server):
+    settings = settings_for(
+        tmp_path,
+        {
+            "市发改局": {"wecom": server.url(KEY)},
+            "市司法局": {"file": True},
+            "市商务局": {"wecom": server.url("robot-key-for-swj-22aa")},
+        },
+    )
+    db = database_with_plan(tmp_path, settings)
+    yield db, settings
+    db.close()
+
+
+def channels_for(settings: Settings, per_minute: int = 20):
+    """Fresh channels (a fresh rate limiter: the process-wide one would carry across tests)."""
+    return {
+        "wecom": WecomChannel(settings.channels.wecom, RobotLimiter(per_minute)),
+        "file": FileChannel(settings.resolve_path(settings.channels.file.dir)),
+    }
+
+
+def dispatch(db, settings, now, *, per_minute: int = 20, rng=None):
+    channels = channels_for(settings, per_minute)
+    try:
+        return dispatch_due(db, settings, now, channels=channels, rng=rng or random.Random(1))
+    finally:
+        for channel in channels.values():
+            channel.close()
+
+
+def test_due_notices_are_sent_and_recorded(setup, server):
+    db, settings = setup
+    (due,) = queue(db, settings)
+    (later,) = queue(db, settings, occurrence="later", at=NOW + timedelta(hours=1))
+    summary = dispatch(db, settings, NOW)
+    assert (summary.claimed, summary.sent) == (1, 1)
+    sent = row(db, due)
+    assert sent.status == SENT and sent.sent_at == NOW and sent.attempts == 1
+    assert "errcode=0" in (sent.provider_response or "")
+    assert sent.claimed_by is None and sent.parts_sent == 1
+    assert row(db, later).status == PENDING
+    (message,) = server.received
+    assert "任务到期提醒" in message.content and "统筹谋划体系建设" in message.content
+
+
+def test_a_transient_failure_is_retried_after_a_jittered_backoff(setup, server):
+    db, settings = setup
+    (notice,) = queue(db, settings)
+    server.answer(45009)
+    summary = dispatch(db, settings, NOW, rng=random.Random(7))
+    assert summary.failed == 1
+    failed = row(db, notice)
+    assert failed.status == FAILED and failed.attempts == 1
+    assert "45009" in (failed.error or "") and KEY not in (failed.error or "")
+    expected = backoff(1, random.Random(7))
+    assert failed.next_attempt_at == NOW + expected
+    assert timedelta(seconds=48) <= expected <= timedelta(seconds=72)
+    # not before its time
+    assert dispatch(db, settings, NOW + timedelta(seconds=30)).claimed == 0
+    assert dispatch(db, settings, failed.next_attempt_at).sent == 1
+    assert row(db, notice).status == SENT and row(db, notice).attempts == 2
+
+
+class _NoJitter(random.Random):
+    def uniform(self, a: float, b: float) -> float:
+        return 1.0
+
+
+def test_backoff_doubles_from_a_minute_and_stops_at_an_hour():
+    minutes = [backoff(n, _NoJitter()) / timedelta(minutes=1) for n in range(1, 10)]
+    assert minutes == [1, 2, 4, 8, 16, 32, 60, 60, 60]
+    spread = {backoff(3, random.Random(seed)) for seed in range(20)}
+    assert len(spread) > 1 and all(
+        timedelta(minutes=3.2) <= d <= timedelta(minutes=4.8) for d in spread
+    )
+
+
+def test_a_permanent_failure_goes_dead_and_tells_the_coordinator(setup, server, tmp_path):
+    db, settings = setup
+    (notice,) = queue(db, settings)
+    server.answer(93000)
+    summary = dispatch(db, settings, NOW)
+    assert (summary.dead, summary.sent) == (1, 1)  # the failure report went out in the same pass
+    dead = row(db, notice)
+    assert dead.status == DEAD and "93000" in (dead.error or "") and KEY not in dead.error
+    report = next(r for r in rows(db) if r.kind == "delivery_failure")
+    assert (report.recipient, report.channel, report.status) == ("市司法局", "file", SENT)
+    assert report.context["failed_id"] == notice
+    text = next((tmp_path / "outbox").rglob("*delivery_failure*.txt")).read_text(encoding="utf-8")
+    assert f"通知编号{notice}" in text and "93000" in text and "市发改局" in text
+    assert KEY not in text
+
+
+def test_a_failure_report_that_fails_is_not_reported(tmp_path, server):
+    settings = settings_for(
+        tmp_path,
+        {"市发改局": {"wecom": server.url(KEY)}, "市司法局": {"wecom": server.url(SFJ_KEY)}},
+    )
+    db = database_with_plan(tmp_path, settings)
+    queue(db, settings)
+    server.answer(93000, 93000)
+    dispatch(db, settings, NOW)
+    kinds = sorted((r.kind, r.status) for r in rows(db))
+    assert kinds == [("delivery_failure", DEAD), ("reminder", DEAD)]
+    db.close()
+
+
+def test_transient_failures_go_dead_after_the_last_attempt(setup, server):
+    db, settings = setup
+    (notice,) = queue(db, settings)
+    with db.transaction() as session:
+        from engine.store.outbox import OutboxNotice
+
+        session.get(OutboxNotice, notice).attempts = MAX_ATTEMPTS - 1
+    server.answer(-1)
+    summary = dispatch(db, settings, NOW)
+    assert summary.dead == 1
+    dead = row(db, notice)
+    assert dead.status == DEAD and "不再重试" in (dead.error or "")
+    assert any(r.kind == "delivery_failure" for r in rows(db))
+
+
+def test_two_dispatchers_never_claim_the_same_row(setup):
+    db, settings = setup
+    queue(db, settings)
+    queue(db, settings, "市商务局", tasks=(4,))
+    first = outbox_queue.claim(db, NOW, limit=10, token="first")
+    second = outbox_queue.claim(db, NOW, limit=10, token="second")
+    assert len(first) == 2 and second == []
+
+
+def test_a_row_held_by_a_dispatcher_that_died_is_sent_once_its_lease_passes(setup, server):
+    db, settings = setup
+    (notice,) = queue(db, settings)
+    assert outbox_queue.claim(db, NOW, limit=10, token="died") == [notice]
+    assert dispatch(db, settings, NOW + timedelta(minutes=1)).claimed == 0
+    summary = dispatch(db, settings, NOW + outbox_queue.LEASE + timedelta(seconds=1))
+    assert summary.sent == 1
+    assert row(db, notice).attempts == 2  # the lost attempt is counted
+    assert len(server.received) == 1
+
+
+def test_the_robot_rate_limit_defers_without_counting_an_attempt(setup, server):
+    db, settings = setup
+    ids = [queue(db, settings, occurrence=f"o{n}")[0] for n in range(3)]
+    summary = dispatch(db, settings, NOW, per_minute=2)
+    assert (summary.sent, summary.deferred) == (2, 1)
+    deferred = next(row(db, i) for i in ids if row(db, i).status == PENDING)
+    assert deferred.attempts == 0
+    assert deferred.next_attempt_at == NOW + timedelta(seconds=30)
+    assert len(server.received) == 2
+
+
+def test_a_broken_template_override_makes_the_notice_dead(tmp_path, server):
+    override = tmp_path / "templates"
+    (override / "reminder").mkdir(parents=True)
+    (override / "reminder" / "subject.txt.j2").write_text("{{ notice.nonexistent }}")
+    settings = settings_for(tmp_path, {"市发改局": {"wecom": server.url(KEY)}})
+    settings = settings.model_copy(
+        update={"templates": settings.templates.model_copy(update={"dir": str(override)})}
+    )
+    db = database_with_plan(tmp_path, settings)
+    (notice,) = queue(db, settings)
+    assert dispatch(db, settings, NOW).dead == 1
+    assert "reminder/subject.txt.j2" in (row(db, notice).error or "")
+    assert server.received == []
+    db.close()
+
+
+def test_a_request_and_its_decision_notify_coordinator_and_unit(setup):
+    from engine.actions.tasks import decide, request_transition
+    from engine.model.plan import Status
+    from engine.store import hooks
+
+    db, settings = setup
+    hooks.configure(settings)
+    try:
+        request_id = request_transition(
+            db,
+            plan_id=None,
+            no=1,
+            unit="市发改局",
+            to=Status.IN_PROGRESS,
+            reason="已启动起草",
+            now=NOW,
+        )
+        (asked,) = [r for r in rows(db) if r.kind == "approval_request"]
+        assert (asked.recipient, asked.channel, asked.tasks) == ("市司法局", "file", [1])
+        assert asked.context["request_reason"] == "已启动起草"
+        decide(
+            db, request_id=request_id, by="市司法局", approve=False, reason="请补充材料", now=NOW
+        )
+        (told,) = [r for r in rows(db) if r.kind == "approval_decision"]
+        assert (told.recipient, told.channel) == ("市发改局", "wecom")
+        assert told.context["decision"] == "rejected"
+        assert told.context["decision_reason"] == "请补充材料"
+    finally:
+        hooks.configure(Settings())
