@@ -79,8 +79,9 @@ def _set_units(
     current = [(tu.role, tu.unit.name) for tu in task.units]
     if current == wanted:
         return False
-    task.units.clear()
-    session.flush()
+    if current:
+        task.units.clear()
+        session.flush()  # delete the old rows before the same (task, unit) keys come back
     for position, (role, name) in enumerate(wanted):
         task.units.append(TaskUnit(unit=units.ensure(session, name), role=role, position=position))
     return True
@@ -146,13 +147,25 @@ def load_plan(
         session.flush()
 
         existing = tasks_of_plan(session, plan.id)
+        created = []
         for position, source in enumerate(plan.tasks):
             task = existing.pop(source.no, None)
             if task is None:
-                _create_task(session, row, source, position, units, now, where)
+                created.append(_create_task(session, row, source, position, units, now))
                 report.created.append(source.no)
                 continue
             _update_task(session, task, source, position, units, now, where, report)
+        session.flush()  # one flush for every new task: their ids for the history
+        for task in created:
+            add_history(
+                session,
+                task,
+                at=now,
+                actor=SYSTEM,
+                action="created",
+                to_value=task.status,
+                reason=f"载入{where}",
+            )
         for no, task in sorted(existing.items()):
             report.missing.append(no)
             if task.in_plan:
@@ -176,8 +189,7 @@ def _create_task(
     position: int,
     units: UnitDirectory,
     now: datetime,
-    where: str,
-) -> None:
+) -> Task:
     task = Task(
         plan_id=plan.id,
         no=source.no,
@@ -189,18 +201,10 @@ def _create_task(
     )
     _texts(task, source, position)
     _apply_deadline(task, source.deadline)
+    task.units = []
     session.add(task)
-    session.flush()
     _set_units(session, task, source.lead, source.co_units, units)
-    add_history(
-        session,
-        task,
-        at=now,
-        actor=SYSTEM,
-        action="created",
-        to_value=str(source.status),
-        reason=f"载入{where}",
-    )
+    return task
 
 
 def _update_task(

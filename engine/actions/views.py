@@ -1,4 +1,4 @@
-"""What the board, a task's page and the request list show, in the JSON shapes of DESIGN.md.
+"""What a task's page and the request list show, in the JSON shapes of DESIGN.md.
 
 Only reads. A row's `at` is given in the plan's time zone, with its offset.
 """
@@ -10,17 +10,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
+from engine.actions.board import board_row, board_rows
 from engine.config import Settings
-from engine.model.lights import attention, light
-from engine.model.states import parse_status
 from engine.store import Database
-from engine.store.models import Plan
+from engine.store.board import BoardTask, plan_zones
 from engine.store.repository import (
-    BoardTask,
-    UnitDirectory,
-    board_tasks,
     choose_plan,
     co_units_of,
     get_task,
@@ -32,55 +26,7 @@ from engine.store.repository import (
 
 
 def _zones(session: Any) -> dict[str, ZoneInfo]:
-    return {pid: ZoneInfo(tz) for pid, tz in session.execute(select(Plan.id, Plan.timezone))}
-
-
-def _row(task: BoardTask, now: datetime, settings: Settings, zone: ZoneInfo) -> dict[str, Any]:
-    return {
-        "plan": task.plan_id,
-        "no": task.no,
-        "title": task.title,
-        "lead": task.lead,
-        "co_units": list(task.co_units or []),
-        "deadline_text": task.deadline_text,
-        "kind": task.kind,
-        "due": task.due.isoformat() if task.due else None,  # type: ignore[attr-defined]
-        "status": task.status,
-        "light": str(
-            light(
-                task.status,
-                task.due,
-                now,
-                settings.policy.yellow_within_days,  # type: ignore[arg-type]
-                str(zone),
-                kind=task.kind,
-            )
-        ),
-        "progress": task.progress,
-        "attention": attention(
-            lead=task.lead, kind=task.kind, deadline_text=task.deadline_text, in_plan=task.in_plan
-        ),
-    }
-
-
-def board_rows(
-    db: Database,
-    *,
-    plan_id: str | None,
-    unit: str | None,
-    status: str | None,
-    now: datetime,
-    settings: Settings,
-) -> list[dict[str, Any]]:
-    """The board: one row per task, in plan order."""
-    wanted_status = str(parse_status(status, where="--status")) if status else None
-    with db.read() as session:
-        if plan_id is not None:
-            choose_plan(session, plan_id)
-        unit_id = UnitDirectory.read(session).find(unit).id if unit else None
-        zones = _zones(session)
-        tasks = board_tasks(session, plan_id=plan_id, unit_id=unit_id, status=wanted_status)
-        return [_row(t, now, settings, zones[t.plan_id]) for t in tasks]
+    return {pid: ZoneInfo(tz) for pid, tz in plan_zones(session).items()}
 
 
 @dataclass
@@ -137,7 +83,7 @@ def task_detail(
         ]
         pending = [r for r in _request_rows(session) if r["plan"] == plan.id and r["no"] == no]
         return TaskDetail(
-            row=_row(board, now, settings, zone),
+            row=board_row(board, now, settings, plan.timezone),
             history=history,
             content=task.content,
             section=task.section_no,
@@ -169,3 +115,6 @@ def pending_request_rows(db: Database) -> list[dict[str, Any]]:
     """Requests waiting for the coordinator, oldest first."""
     with db.read() as session:
         return _request_rows(session)
+
+
+__all__ = ["TaskDetail", "board_rows", "pending_request_rows", "task_detail"]

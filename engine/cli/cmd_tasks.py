@@ -6,6 +6,7 @@ Heavy modules (SQLAlchemy, the store, the use cases) are imported inside the com
 
 from __future__ import annotations
 
+import functools
 import shutil
 import sys
 import unicodedata
@@ -35,19 +36,26 @@ plan_option = click.option(
 # --- table rendering -------------------------------------------------------------------------
 
 
+@functools.cache
+def _char_width(char: str) -> int:
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
+
+
 def width(text: str) -> int:
     """Columns a string takes in a terminal: wide (CJK) characters count as two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    if text.isascii():
+        return len(text)
+    return sum(map(_char_width, text))
 
 
 def clip(text: str, limit: int) -> str:
     """`text` on one line, cut to `limit` columns with an ellipsis."""
-    flat = " ".join(text.split())
-    if width(flat) <= limit:
-        return flat
+    flat = " ".join(text[: limit * 2].split())
+    if len(flat) * 2 <= limit or width(flat) <= limit:
+        return flat if len(text) <= limit * 2 else clip(flat + "……", limit)
     out, used = [], 0
     for char in flat:
-        w = width(char)
+        w = _char_width(char)
         if used + w > limit - 1:
             break
         out.append(char)
@@ -184,7 +192,7 @@ def tasks_command(
     app: AppContext, plan_id: str | None, unit: str | None, status: str | None, as_json: bool
 ) -> None:
     """督办看板：序号、任务、牵头单位、完成时限、状态、灯、最新进展。"""
-    from engine.actions.views import board_rows
+    from engine.actions.board import board_rows
 
     rows = board_rows(
         app.database,

@@ -11,15 +11,18 @@ import contextlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import DubanError, ServiceError, UserError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_SECONDS = 30
@@ -32,8 +35,19 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writer = engine.execution_options(duban_write=True)
-        self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
-        self._write_sessions = sessionmaker(bind=self._writer, expire_on_commit=False)
+
+    # The ORM is imported on first use: the board reads through Core and starts faster without it.
+    @cached_property
+    def _sessions(self) -> sessionmaker[Session]:
+        from sqlalchemy.orm import sessionmaker
+
+        return sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    @cached_property
+    def _write_sessions(self) -> sessionmaker[Session]:
+        from sqlalchemy.orm import sessionmaker
+
+        return sessionmaker(bind=self._writer, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -52,6 +66,12 @@ class Database:
         """A session for reading; rolled back and closed at the end."""
         with self._guard(), self._sessions() as session:
             yield session
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A Core connection for reading, without the ORM; rolled back at the end."""
+        with self._guard(), self.engine.connect() as conn:
+            yield conn
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -7,8 +7,6 @@ exists.
 
 from __future__ import annotations
 
-import difflib
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +15,7 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from engine.errors import UserError
+from engine.store.board import BoardTask, board_tasks, unknown_unit, unplanned
 from engine.store.models import (
     History,
     Plan,
@@ -63,17 +62,7 @@ class UnitDirectory:
         unit = self.units.get(self.canonical(wanted))
         if unit is not None:
             return unit
-        known = sorted({*self.units, *self.aliases})
-        near = difflib.get_close_matches(wanted, known, n=3, cutoff=0.5)
-        if near:
-            hint = "，您是否指：" + "、".join(near) + "？"
-        elif known:
-            hint = "；已知的单位有：" + "、".join(sorted(self.units)[:8]) + (
-                " 等" if len(self.units) > 8 else ""
-            )
-        else:
-            hint = "；数据库中还没有任何单位，请先用 duban load 载入计划"
-        raise UserError(f"{where} 的值“{name}”不是已知的单位{hint}")
+        raise unknown_unit(name, list(self.units), list(self.aliases), where=where)
 
     def ensure(self, session: Session, name: str) -> Unit:
         """The unit called `name`, created when new."""
@@ -120,8 +109,7 @@ def choose_plan(session: Session, plan_id: str | None) -> Plan:
     if plan_id is not None:
         plan = session.get(Plan, plan_id)
         if plan is None:
-            listed = "、".join(ids) if ids else "（无，请先用 duban load 载入计划）"
-            raise UserError(f"--plan 的值“{plan_id}”不是已载入的计划；已载入的计划：{listed}")
+            raise unplanned(plan_id, ids)
         return plan
     if not ids:
         raise UserError("数据库中还没有计划，请先用 duban load 载入计划文件")
@@ -265,96 +253,4 @@ def pending_requests(session: Session) -> list[Row[tuple[Request, str, int, str]
     return list(session.execute(query).all())
 
 
-# --- the board -------------------------------------------------------------------------------
-
-
-@dataclass
-class BoardTask:
-    """What one board row needs, read without loading whole task objects."""
-
-    plan_id: str
-    no: int
-    title: str
-    deadline_text: str
-    kind: str
-    due: object
-    status: str
-    progress: str
-    in_plan: bool
-    original_due: object
-    lead: str | None = None
-    co_units: list[str] | None = None
-
-
-def board_tasks(
-    session: Session,
-    *,
-    plan_id: str | None = None,
-    unit_id: int | None = None,
-    status: str | None = None,
-) -> list[BoardTask]:
-    """The tasks of the board, in plan order, with their units' names."""
-    query = select(
-        Task.id,
-        Task.plan_id,
-        Task.no,
-        Task.title,
-        Task.deadline_text,
-        Task.deadline_kind,
-        Task.due,
-        Task.status,
-        Task.progress,
-        Task.in_plan,
-        Task.original_due,
-    ).order_by(Task.plan_id, Task.position, Task.no)
-    if plan_id is not None:
-        query = query.where(Task.plan_id == plan_id)
-    if status is not None:
-        query = query.where(Task.status == status)
-    if unit_id is not None:
-        query = query.where(
-            Task.id.in_(select(TaskUnit.task_id).where(TaskUnit.unit_id == unit_id))
-        )
-    rows = session.execute(query).all()
-    units = _units_by_task(session, plan_id)
-    out = []
-    for row in rows:
-        lead, co = units.get(row.id, (None, []))
-        out.append(
-            BoardTask(
-                plan_id=row.plan_id,
-                no=row.no,
-                title=row.title,
-                deadline_text=row.deadline_text,
-                kind=row.deadline_kind,
-                due=row.due,
-                status=row.status,
-                progress=row.progress,
-                in_plan=row.in_plan,
-                original_due=row.original_due,
-                lead=lead,
-                co_units=co,
-            )
-        )
-    return out
-
-
-def _units_by_task(
-    session: Session, plan_id: str | None
-) -> dict[int, tuple[str | None, list[str]]]:
-    query = (
-        select(TaskUnit.task_id, TaskUnit.role, Unit.name)
-        .join(Unit, Unit.id == TaskUnit.unit_id)
-        .order_by(TaskUnit.task_id, TaskUnit.position)
-    )
-    if plan_id is not None:
-        query = query.join(Task, Task.id == TaskUnit.task_id).where(Task.plan_id == plan_id)
-    leads: dict[int, str | None] = {}
-    cos: dict[int, list[str]] = defaultdict(list)
-    for task_id, role, name in session.execute(query):
-        if role == "lead":
-            leads[task_id] = name
-        else:
-            cos[task_id].append(name)
-    return {tid: (leads.get(tid), cos.get(tid, [])) for tid in {*leads, *cos}}
-
+__all__ = ["BoardTask", "board_tasks"]  # the board's Core-only queries, re-exported
