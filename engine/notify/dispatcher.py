@@ -151,6 +151,12 @@ class Dispatcher:
             except DubanError as exc:
                 ready.append((notice_id, Delivery.permanent(mask(exc))))
                 continue
+            if self.workers == 1:
+                # one at a time: each outcome is recorded before the next notice is sent
+                self._record(
+                    [(notice_id, _send_safely(channel, message, now))], token, now, summary
+                )
+                continue
             pending[pool.submit(_send_safely, channel, message, now)] = notice_id
         if ready:
             self._record(ready, token, now, summary)

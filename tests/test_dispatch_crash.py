@@ -1,0 +1,134 @@
+"""A dispatcher killed while a message is in flight: a restart loses nothing and repeats at most
+that message (the at-least-once guarantee)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from support.notices import NOW, database_with_plan, queue, rows, settings_for
+from support.wecom import Answer, WecomServer
+
+from engine.notify.queue import LEASE
+from engine.store.outbox import SENT
+
+KEY = "robot-key-crash-test-9a1b"
+
+DISPATCH = (
+    "import sys\n"
+    "from datetime import datetime\n"
+    "from engine.config import load_settings\n"
+    "from engine.store import open_database\n"
+    "from engine.notify.dispatcher import dispatch_due\n"
+    "db = open_database(sys.argv[2])\n"
+    "print(dispatch_due(db, load_settings(sys.argv[1]), datetime.fromisoformat(sys.argv[3]),"
+    " workers=1))\n"
+)
+
+
+@pytest.fixture
+def server():
+    srv = WecomServer().start()
+    yield srv
+    srv.stop()
+
+
+def _config(folder: Path, url: str) -> Path:
+    path = folder / "duban.toml"
+    path.write_text(
+        "[channels.wecom]\n"
+        'allowed_hosts = ["127.0.0.1"]\n'
+        "timeout_seconds = 30\n"
+        "[channels.file]\n"
+        f'dir = "{folder / "outbox"}"\n'
+        '[units."市发改局"]\n'
+        f'wecom = "{url}"\n'
+        '[units."市市场监管局"]\n'
+        f'wecom = "{url}"\n'
+        '[units."市司法局"]\n'
+        f'wecom = "{url}"\n'
+        '[units."市商务局"]\n'
+        f'wecom = "{url}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def _dispatcher(config: Path, folder: Path, at) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            DISPATCH,
+            str(config),
+            f"sqlite:///{folder / 'duban.db'}",
+            at.isoformat(),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _task_of(content: str) -> int:
+    found = re.search(r"^> \*\*(\d+)\. ", content, flags=re.M)
+    assert found, content
+    return int(found.group(1))
+
+
+def test_a_restart_after_a_kill_loses_nothing_and_repeats_only_the_message_in_flight(
+    tmp_path: Path, server: WecomServer
+):
+    settings = settings_for(tmp_path, {})
+    db = database_with_plan(tmp_path, settings)
+    config = _config(tmp_path, server.url(KEY))
+    from engine.config import load_settings
+
+    real = load_settings(config)
+    units = {1: "市发改局", 2: "市市场监管局", 3: "市司法局", 4: "市商务局"}
+    for no, unit in units.items():
+        queue(db, real, unit, tasks=(no,), occurrence=f"crash-{no}")
+    server.answer(Answer(), Answer(hold=True))  # the second message hangs in the provider
+
+    first = _dispatcher(config, tmp_path, NOW)
+    try:
+        assert server.holding.wait(timeout=60), "the dispatcher never reached the second message"
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+        first.communicate()
+    assert first.returncode == -signal.SIGKILL
+
+    before = {r.tasks[0]: r for r in rows(db)}
+    assert before[1].status == SENT  # recorded before the next message went out
+    assert all(before[n].status != SENT for n in (2, 3, 4))
+    # the provider accepts the message that was in flight after the dispatcher died
+    server.released.set()
+
+    # a restart before the lease has passed leaves the claimed rows alone …
+    early = _dispatcher(config, tmp_path, NOW + timedelta(minutes=1))
+    out, err = early.communicate(timeout=60)
+    assert early.returncode == 0, err
+    assert "发送通知 0 条" in out
+    # … and once it has passed, sends every one of them
+    late = _dispatcher(config, tmp_path, NOW + LEASE + timedelta(seconds=1))
+    out, err = late.communicate(timeout=60)
+    assert late.returncode == 0, err
+
+    after = {r.tasks[0]: r for r in rows(db)}
+    assert all(r.status == SENT for r in after.values()), {n: r.status for n, r in after.items()}
+    received = Counter(_task_of(r.content) for r in server.received)
+    assert set(received) == {1, 2, 3, 4}  # nothing lost
+    assert received == Counter({1: 1, 2: 2, 3: 1, 4: 1})  # only the one in flight twice
+    db.close()
