@@ -89,6 +89,21 @@ class PolicySettings(_Section):
     """ISO weekday of the coordinator's weekly digest (1 = Monday)."""
     escalation: list[EscalationLevel] = Field(default_factory=_default_escalation)
 
+    @field_validator("send_at", mode="before")
+    @classmethod
+    def _clock_time(cls, value: Any) -> Any:
+        # pydantic would read a number as seconds after midnight UTC: 9 is 00:00:09+00:00.
+        if not isinstance(value, (str, time)):
+            raise ValueError('应为时间，例如 "09:00"')
+        return value
+
+    @field_validator("send_at")
+    @classmethod
+    def _local_time(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError('应为不带时区的时间，例如 "09:00"（时区由 service.timezone 决定）')
+        return value
+
     @field_validator("remind_before_days")
     @classmethod
     def _positive(cls, value: list[int]) -> list[int]:
@@ -207,9 +222,12 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
         annotation = field.annotation
         args = getattr(annotation, "__args__", ())
         candidates = [a for a in (annotation, *args) if isinstance(a, type)]
-        inner = [
-            c for c in candidates if issubclass(c, BaseModel)
-        ] or [a for arg in args for a in getattr(arg, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
+        inner = [c for c in candidates if issubclass(c, BaseModel)] or [
+            a
+            for arg in args
+            for a in getattr(arg, "__args__", ())
+            if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
         model = inner[0] if inner else None
         if part == "units":
             model = UnitContact
@@ -275,7 +293,10 @@ def _merge_includes(doc: dict[str, Any], path: Path, seen: set[Path]) -> dict[st
         part = _merge_includes(_read_toml(sub), sub, seen)
         extra = set(part) - {"units", "include"}
         if extra:
-            raise UserError(f"配置文件 {sub}：被 include 的文件只能包含 [units.*]，而不是 {', '.join(sorted(extra))}")
+            raise UserError(
+                f"配置文件 {sub}：被 include 的文件只能包含 [units.*]，"
+                f"而不是 {', '.join(sorted(extra))}"
+            )
         _validate(part, sub)  # so that a mistake in an included file names that file
         units = doc.setdefault("units", {})
         for unit, contact in part.get("units", {}).items():

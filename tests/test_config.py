@@ -354,3 +354,15 @@ def test_the_example_directory_covers_every_unit_of_the_seed_plan(tmp_path):
     assert missing == []
     # One bureau under two names: both reach the same entry.
     assert contact_of("市市场监督管理局", settings) is settings.units["市市场监管局"]
+
+
+@pytest.mark.parametrize("value", ["9", "9.5", '"09:00+08:00"', "true"])
+def test_send_at_must_be_a_local_clock_time(tmp_path, value):
+    message = error_of(write(tmp_path / "duban.toml", f"[policy]\nsend_at = {value}\n"))
+    assert "键 policy.send_at" in message and "09:00" in message
+
+
+@pytest.mark.parametrize(("value", "expected"), [('"09:00"', time(9)), ("08:30:00", time(8, 30))])
+def test_send_at_as_text_or_toml_time(tmp_path, value, expected):
+    path = write(tmp_path / "duban.toml", f"[policy]\nsend_at = {value}\n")
+    assert load_settings(path).policy.send_at == expected
