@@ -1,0 +1,117 @@
+"""The same store on PostgreSQL: migrations, the workflow, and the approval race.
+
+Needs a server: scripts/test.sh starts one on loopback and sets DUBAN_TEST_POSTGRES_URL. Each test
+gets a database of its own, dropped afterwards, so that other suites sharing the server are
+untouched.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import uuid
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from support.plans import COORDINATOR, decide_in_process, small_plan
+
+from engine.actions.board import board_rows
+from engine.actions.loading import load_plan
+from engine.actions.tasks import decide, record_progress, request_extension, request_transition
+from engine.actions.views import task_detail
+from engine.config import Settings
+from engine.errors import UserError
+from engine.model.plan import Status
+from engine.store import open_database
+
+pytestmark = pytest.mark.postgres
+SERVER = os.environ.get("DUBAN_TEST_POSTGRES_URL")
+NOW = datetime(2021, 6, 10, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+SETTINGS = Settings()
+
+
+@pytest.fixture
+def pg_url():
+    if not SERVER:
+        pytest.skip("DUBAN_TEST_POSTGRES_URL is not set (scripts/test.sh starts a server)")
+    name = f"duban_store_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def db(pg_url):
+    database = open_database(pg_url)
+    load_plan(database, small_plan(), SETTINGS, NOW)
+    yield database
+    assert database.engine.pool.checkedout() == 0  # no connection leaked
+    database.close()
+
+
+def test_migrations_run_and_are_not_repeated(pg_url):
+    first = open_database(pg_url)
+    first.close()
+    again = open_database(pg_url)
+    with again.read() as session:
+        assert session.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    again.close()
+
+
+def test_the_workflow_on_postgres(db):
+    assert record_progress(
+        db, plan_id=None, no=1, unit="市发改局", text="已起草", now=NOW, settings=SETTINGS
+    ).started
+    rid = request_transition(
+        db, plan_id=None, no=1, unit="市财政局", to=Status.COMPLETED, reason="已印发", now=NOW
+    )
+    decide(db, request_id=rid, by=COORDINATOR, approve=True, reason="同意", now=NOW)
+    ext = request_extension(
+        db, plan_id=None, no=2, unit="市商务局", until=date(2023, 3, 31), reason="疫情", now=NOW
+    )
+    decide(db, request_id=ext, by=COORDINATOR, approve=True, reason=None, now=NOW)
+    rows = {
+        r["no"]: r
+        for r in board_rows(
+            db, plan_id=None, unit="市市场监督管理局", status=None, now=NOW, settings=SETTINGS
+        )
+    }
+    assert rows[2]["due"] == "2023-03-31"
+    detail = task_detail(db, plan_id=None, no=1, now=NOW, settings=SETTINGS)
+    assert detail.row["status"] == "completed"
+    assert detail.history[1]["at"] == "2021-06-10T09:00:00+08:00"
+    with pytest.raises(UserError, match="不能重复审批"):
+        decide(db, request_id=rid, by=COORDINATOR, approve=False, reason="r", now=NOW)
+    # Re-loading keeps what happened.
+    load_plan(db, small_plan(), SETTINGS, NOW)
+    assert (
+        task_detail(db, plan_id=None, no=2, now=NOW, settings=SETTINGS).original_due == "2022-12-31"
+    )
+
+
+def test_two_processes_approving_on_postgres_exactly_one_wins(db, pg_url):
+    ctx = multiprocessing.get_context("spawn")
+    rid = request_transition(
+        db, plan_id=None, no=1, unit="市发改局", to=Status.IN_PROGRESS, reason="r", now=NOW
+    )
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    args = ["--db", pg_url, "--now", "2021-06-10T10:00", "approve", str(rid), "--by", COORDINATOR]
+    racers = [
+        ctx.Process(target=decide_in_process, args=(args, barrier, results)) for _ in range(2)
+    ]
+    for racer in racers:
+        racer.start()
+    outcomes = sorted(results.get(timeout=60) for _ in racers)
+    for racer in racers:
+        racer.join(timeout=60)
+    assert [code for code, _, _ in outcomes] == [0, 2], outcomes
+    history = task_detail(db, plan_id=None, no=1, now=NOW, settings=SETTINGS).history
+    assert [h["action"] for h in history].count("approve") == 1
