@@ -324,3 +324,31 @@ def test_a_units_header_split_into_lead_and_co_units(tmp_path, suffix):
     assert task.deadline.due == date(2023, 12, 31)
     assert plan.columns == ["序号", "工作任务", "牵头单位", "配合单位", "完成时限"]
     assert len(plan.tasks) == 1
+
+
+def test_nested_headings_and_headings_without_numerals(tmp_path):
+    spec = TableSpec(
+        header=["序号", "工作任务", "责任单位", "完成时限"],
+        rows=[
+            ["一、完善制度"],
+            ["（一）健全规则"],
+            [1, "制定实施意见", "市司法局", "2022年底前"],
+            ["（二）强化执行"],
+            [2, "开展执法检查", "市司法局", "2022年底前"],
+            ["二、强化保障"],
+            ["（一）经费保障"],
+            [3, "落实经费", "市财政局", "长期推进"],
+            ["其他工作"],
+            [4, "总结评估", "市司法局", "2023年底前"],
+        ],
+    )
+    plan = import_plan(write_table(spec, tmp_path / "nested.xlsx"), coordinator="市司法局")
+    assert [(s.no, s.title) for s in plan.sections] == [
+        ("一", "完善制度"),
+        ("一（一）", "健全规则"),
+        ("一（二）", "强化执行"),
+        ("二", "强化保障"),
+        ("二（一）", "经费保障"),
+        ("三", "其他工作"),
+    ]
+    assert [t.section for t in plan.tasks] == ["一（一）", "一（二）", "二（一）", "三"]

@@ -53,6 +53,7 @@ _NUMBER = re.compile(r"[（(]?\s*(\d{1,4}|[一二三四五六七八九十百]{1,
 _HEADING = re.compile(
     r"^第?([一二三四五六七八九十百零〇]{1,4})(?:部分|章|节)?\s*[、.．:：,，\s]\s*(.*)$", re.S
 )
+_SUBHEADING = re.compile(r"^[（(]([一二三四五六七八九十百零〇]{1,4})[)）]\s*(.*)$", re.S)
 _BARE_NUMERAL = re.compile(r"^第?([一二三四五六七八九十百零〇]{1,4})(?:部分)?\s*[、.．]?$")
 _NON_TASK = re.compile(r"^(注|备注|说明|填报|合计|小计|总计)")
 _DIGITS = dict(zip("零〇一二三四五六七八九", (0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
@@ -97,8 +98,12 @@ def chinese_numeral(n: int) -> str:
         return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
     if n < 1000:
         hundreds, rest = divmod(n, 100)
-        tail = "" if not rest else ("零" + digits[rest] if rest < 10 else "一" * (rest < 20))
-        return digits[hundreds] + "百" + tail + (chinese_numeral(rest) if rest >= 10 else "")
+        head = digits[hundreds] + "百"
+        if rest == 0:
+            return head
+        if rest < 10:
+            return head + "零" + digits[rest]
+        return head + ("一" if rest < 20 else "") + chinese_numeral(rest)
     return str(n)
 
 
@@ -290,27 +295,41 @@ def _title_lines(grid: Grid, header: int) -> list[str]:
 
 
 class _Sections:
-    """Section headings in order of appearance; a heading seen again (merged or repeated rows)
-    selects the section it named instead of adding one."""
+    """Section headings in order of appearance.
+
+    A heading seen again (a merged or repeated row) selects the section it named instead of
+    adding one. "（一）…" under "二、…" is section "二（一）"; a heading without a numeral of its
+    own, or with one already used, gets the next free one.
+    """
 
     def __init__(self) -> None:
         self.sections: list[Section] = []
-        self._by_text: dict[str, str] = {}
+        self._by_text: dict[str, tuple[str, bool]] = {}
+        self._top: str | None = None
         self.current: str | None = None
 
     def enter(self, text: str) -> None:
         key = _SPACES.sub("", text)
         if key not in self._by_text:
-            found = _HEADING.match(text)
-            no, title = (found.group(1), found.group(2).strip()) if found else ("", text)
-            taken = {s.no for s in self.sections}
-            if not no or no in taken:
-                no = chinese_numeral(len(self.sections) + 1)
-                while no in taken:
-                    no += "′"
+            no, title, nested = self._number(text)
             self.sections.append(Section(no=no, title=title))
-            self._by_text[key] = no
-        self.current = self._by_text[key]
+            self._by_text[key] = (no, nested)
+        self.current, nested = self._by_text[key]
+        if not nested:
+            self._top = self.current
+
+    def _number(self, text: str) -> tuple[str, str, bool]:
+        taken = {s.no for s in self.sections}
+        top = _HEADING.match(text)
+        if top and top.group(1) not in taken:
+            return top.group(1), top.group(2).strip(), False
+        nested = _SUBHEADING.match(text)
+        if nested and f"{self._top or ''}（{nested.group(1)}）" not in taken:
+            return f"{self._top or ''}（{nested.group(1)}）", nested.group(2).strip(), True
+        k = 1 + sum(1 for _, nested in self._by_text.values() if not nested)
+        while chinese_numeral(k) in taken:
+            k += 1
+        return chinese_numeral(k), top.group(2).strip() if top else text, False
 
 
 def _section_heading(layout: _Layout, row: Row) -> str | None:
