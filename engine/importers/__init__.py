@@ -1,0 +1,10 @@
+"""Importers: plan tables (分工表) in the formats a coordinating office holds, read into a `Plan`.
+
+- `base`: the neutral grid every reader returns, and the reader for each file suffix;
+- `text`, `docx`, `xlsx`: one reader per format;
+- `table`: the header found by column names, the sections and the task rows;
+- `units`: the responsible-units cell (lead, co-units);
+- `build`: `import_plan(path, …)`, the whole import, with its warnings.
+
+Only `build` knows about deadlines and the plan model; the readers know only their format.
+"""
