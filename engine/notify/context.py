@@ -46,7 +46,7 @@ class TaskLine:
 
     @property
     def light_label(self) -> str:
-        return LIGHT_LABELS.get(self.light, self.light)
+        return LIGHT_LABELS.get(self.light, self.light)  # type: ignore[call-overload]
 
     @property
     def days_overdue(self) -> int:
@@ -85,7 +85,7 @@ class NoticeContext:
     @property
     def light_counts(self) -> dict[str, int]:
         """How many of the notice's tasks show each light (every light present, zero included)."""
-        counts = dict.fromkeys(LIGHT_LABELS, 0)
+        counts: dict[str, int] = {str(light): 0 for light in LIGHT_LABELS}
         for task in self.tasks:
             counts[task.light] = counts.get(task.light, 0) + 1
         return counts

@@ -8,7 +8,6 @@ has passed. An outcome is recorded only by the dispatcher that still holds the c
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from engine.config import Settings
 from engine.notify.directory import reach
 from engine.notify.kinds import KIND_LABELS
+from engine.planner.notices import NoticeKey, PlannedNotice
 from engine.store import Database
 from engine.store.models import Plan
 from engine.store.outbox import DEAD, FAILED, PENDING, OutboxNotice, enqueue
@@ -98,42 +98,36 @@ def requeue(session: Session, notice_id: int, now: datetime) -> OutboxNotice | N
     return row
 
 
-@dataclass(frozen=True)
-class SimpleNotice:
-    """A notice the planner did not decide (failure reports, approvals), as `enqueue` takes it."""
-
-    plan_id: str
-    kind: str
-    recipient: str
-    channel: str
-    tasks: tuple[int, ...]
-    occurrence: str
-    send_at: datetime
-    context: dict[str, Any] = field(default_factory=dict)
-    level: int = 0
-    is_copy: bool = False
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        # the planner's key format (plan|task|recipient|channel|kind|level|occurrence)
-        return tuple(
-            "|".join(
-                (
-                    self.plan_id,
-                    str(no),
-                    self.recipient,
-                    self.channel,
-                    self.kind,
-                    str(self.level),
-                    self.occurrence,
-                )
-            )
-            for no in (self.tasks or (0,))
-        )
-
-    @property
-    def dedupe_key(self) -> str:
-        return "|".join((self.plan_id, self.kind, self.recipient, self.channel, self.occurrence))
+def planned(
+    *,
+    plan_id: str,
+    kind: str,
+    recipient: str,
+    channel: str,
+    tasks: tuple[int, ...],
+    occurrence: str,
+    send_at: datetime,
+    context: dict[str, Any],
+) -> PlannedNotice:
+    """A notice the planner did not decide (failure reports, approvals), as `enqueue` takes it:
+    one key per task, in the planner's format, so that it is never queued twice."""
+    keys = tuple(
+        NoticeKey(plan_id, no, recipient, channel, kind, 0, occurrence).text
+        for no in (tasks or (0,))
+    )
+    return PlannedNotice(
+        plan_id=plan_id,
+        kind=kind,
+        recipient=recipient,
+        channel=channel,
+        level=0,
+        is_copy=False,
+        tasks=tasks,
+        occurrence=occurrence,
+        keys=keys,
+        send_at=send_at,
+        context=context,
+    )
 
 
 def notify_unit(
@@ -150,7 +144,16 @@ def notify_unit(
 ) -> list[OutboxNotice]:
     """Queue one notice to `unit` on each of its channels, in the caller's transaction."""
     notices = [
-        SimpleNotice(plan_id, kind, unit, channel, tasks, occurrence, now, context)
+        planned(
+            plan_id=plan_id,
+            kind=kind,
+            recipient=unit,
+            channel=channel,
+            tasks=tasks,
+            occurrence=occurrence,
+            send_at=now,
+            context=context,
+        )
         for channel in reach(unit, settings).channels
     ]
     return enqueue(session, notices, now)

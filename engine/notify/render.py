@@ -74,7 +74,7 @@ def cn_date(value: date | datetime | str | None) -> str:
         try:
             value = date.fromisoformat(value[:10])
         except ValueError:
-            return value
+            return str(value)
     return f"{value.year}年{value.month}月{value.day}日"
 
 

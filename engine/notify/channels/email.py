@@ -29,9 +29,9 @@ class _KeepsReply:
     last_reply: tuple[int, bytes] | None = None
 
     def data(self, msg: Any) -> tuple[int, bytes]:
-        reply = super().data(msg)  # type: ignore[misc]
+        reply = super().data(msg)  # type: ignore[misc]  # mixed into smtplib.SMTP
         self.last_reply = reply
-        return reply  # type: ignore[no-any-return]
+        return reply
 
 
 class _SMTP(_KeepsReply, smtplib.SMTP):
@@ -91,7 +91,7 @@ class EmailChannel:
         remember(password)
         return password
 
-    def _connect(self) -> _SMTP:
+    def _connect(self) -> _SMTP | _SMTPSSL:
         s = self.settings
         if s.security == "ssl":
             return _SMTPSSL(s.host, s.port, timeout=s.timeout_seconds, context=self._context())
