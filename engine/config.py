@@ -321,4 +321,4 @@ def _validate(doc: dict[str, Any], path: Path) -> Settings:
     except ValidationError as exc:
         # An unknown key explains a "missing" one beside it (a misspelt required key): say it first.
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        raise UserError(_describe(errors[0], path)) from None
+        raise UserError(_describe(dict(errors[0]), path)) from None

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import IO, Any
+from collections.abc import Callable
+from typing import IO, Any, TextIO
 
 from loguru import logger
 
@@ -46,8 +47,8 @@ def _one_line(text: str) -> str:
     return " ⏎ ".join(part for part in text.strip().splitlines() if part.strip())
 
 
-def _formatter(*, journald: bool, verbose: bool):  # type: ignore[no-untyped-def]
-    def format_record(record: dict[str, Any]) -> str:
+def _formatter(*, journald: bool, verbose: bool) -> Callable[[Any], str]:
+    def format_record(record: Any) -> str:
         extras = " ".join(
             f"{key}={_one_line(str(value))}"
             for key, value in sorted(record["extra"].items())
@@ -78,12 +79,13 @@ class _Intercept(logging.Handler):
 
 
 def configure_logging(
-    settings: Settings | str | None = None, *, stream: IO[str] | None = None
+    settings: Settings | str | None = None, *, stream: TextIO | None = None
 ) -> int:
     """Log to stderr (or `stream`) at the level from `settings` (service.log_level) or given.
 
     Returns the loguru handler id. Secrets named by the settings are masked from here on.
     """
+    level: str
     if isinstance(settings, Settings):
         level = settings.service.log_level
         install_log_masking(settings)
