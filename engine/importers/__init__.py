@@ -6,5 +6,6 @@
 - `units`: the responsible-units cell (lead, co-units);
 - `build`: `import_plan(path, …)`, the whole import, with its warnings.
 
-Only `build` knows about deadlines and the plan model; the readers know only their format.
+The readers know only their file format; `table` and `units` only the wording of such tables;
+`build` alone reads deadlines (through the deadline grammar) and makes the plan.
 """
