@@ -352,3 +352,25 @@ def test_nested_headings_and_headings_without_numerals(tmp_path):
         ("三", "其他工作"),
     ]
     assert [t.section for t in plan.tasks] == ["一（一）", "一（二）", "二（一）", "三"]
+
+
+def test_each_gap_is_a_warning_naming_its_task_and_column(tmp_path):
+    spec = TableSpec(
+        header=["序号", "任务", "牵头单位", "时间节点"],
+        rows=[
+            [1, "甲", "", "2022年底前"],
+            [2, "乙", "市财政局", ""],
+            [3, "丙", "", ""],
+            [4, "丁", "市财政局", "视情况而定"],
+            [5, "", "市财政局", "2022年底前"],
+        ],
+    )
+    plan = import_plan(write_table(spec, tmp_path / "gaps.docx"), coordinator="市司法局")
+    assert [(w.task, w.message) for w in plan.warnings] == [
+        (1, "缺少牵头单位"),
+        (2, "缺少时间节点"),
+        (3, "缺少牵头单位和时间节点"),
+        (4, "时间节点“视情况而定”无法识别，已记为待定，请人工确认"),
+        (5, "缺少任务名称"),
+    ]
+    assert [t.no for t in plan.tasks] == [1, 2, 3, 4, 5]  # flagged, never dropped
