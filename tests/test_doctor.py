@@ -341,3 +341,26 @@ def test_an_unreachable_robot_is_reported(duban, workdir):
     [line] = problems(result)
     assert "无法连接企业微信机器人 127.0.0.1:" in line
     assert "secret-key-1" not in result.out + result.err
+
+
+def test_the_shipped_examples_give_every_seed_unit_a_contact(duban, workdir, monkeypatch):
+    """The README's install steps with the seed plan: doctor finds only the plan's own warnings."""
+    import re
+
+    from tests.conftest import REPO, SEED_PLAN
+
+    etc = workdir / "etc"
+    (etc / "workflows").mkdir(parents=True)
+    text = (REPO / "config" / "duban.example.toml").read_text("utf-8")
+    text = text.replace("/var/lib/duban/", f"{workdir}/state/")  # the service's state directory
+    (etc / "duban.toml").write_text(text, encoding="utf-8")
+    units = (REPO / "config" / "units.example.toml").read_text("utf-8")
+    (etc / "units.toml").write_text(units, encoding="utf-8")
+    (etc / "workflows" / SEED_PLAN.name).write_bytes(SEED_PLAN.read_bytes())
+    for name in set(re.findall(r"\$\{(\w+)\}", units)) | {"DUBAN_SMTP_PASSWORD"}:
+        monkeypatch.setenv(name, "placeholder")
+    result = doctor(duban, etc / "duban.toml")
+    found = problems(result)
+    assert found, "the seed plan carries import warnings"
+    assert all(line.startswith("问题：计划 zhuhai-gba-legal-services（") for line in found), found
+    assert "数据库" in result.err and "尚不存在" in result.err
