@@ -21,13 +21,19 @@ from engine.model.plan import Section
 # Column roles and the names a header cell may carry, matched after removing whitespace and any
 # bracketed note; checked in this order, so "任务完成时限" is a deadline, not a task.
 ROLE_NAMES: dict[str, tuple[str, ...]] = {
-    "deadline": ("完成时限", "时间节点", "完成时间", "完成期限", "时限", "时间要求", "截止时间"),
+    "deadline": (
+        "完成时限", "时间节点", "完成时间", "完成期限", "时限", "时间要求", "截止时间", "截止日期",
+        "时间安排", "进度安排",
+    ),
     "progress": ("推进情况", "进展情况", "落实情况", "完成情况", "工作进展", "进展"),
     "co_units": ("配合单位", "配合部门", "协办单位", "协办部门", "参与单位"),
-    "units": ("责任部门", "责任单位", "牵头单位", "牵头部门", "责任主体", "承办单位"),
+    "units": (
+        "责任部门", "责任单位", "牵头单位", "牵头部门", "责任主体", "承办单位", "主责单位",
+        "责任处室", "责任科室",
+    ),
     "content": (
         "具体内容", "工作措施", "主要内容", "工作内容",
-        "具体措施", "主要措施", "工作举措", "建设内容",
+        "具体措施", "主要措施", "工作举措", "建设内容", "任务内容",
     ),
     "number": ("序号", "编号"),
     "task": ("任务", "事项", "项目名称"),
