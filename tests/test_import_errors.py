@@ -204,3 +204,20 @@ def test_a_failed_import_leaves_no_temporary_file(duban, workdir):
     (workdir / "notes").write_text("x")
     duban("import", str(SEED), "-o", "notes/plan.yaml")
     assert sorted(p.name for p in workdir.iterdir()) == ["notes"]
+
+
+def test_docx_whose_merges_contradict_its_grid(refuse, workdir):
+    import docx
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    document = docx.Document()
+    table = document.add_table(rows=2, cols=3)
+    for c, name in enumerate(["任务", "责任单位", "完成时限"]):
+        table.cell(0, c).text = name
+    # "merged with the cell above" on the first row: there is no cell above.
+    merge = OxmlElement("w:vMerge")
+    merge.set(qn("w:val"), "continue")
+    table.rows[0]._tr.tc_lst[0].get_or_add_tcPr().append(merge)
+    document.save(str(workdir / "bad-merge.docx"))
+    refuse("bad-merge.docx", "bad-merge.docx", "第 1 个表格", "合并单元格")

@@ -55,7 +55,13 @@ def read(path: Path) -> Iterator[Grid]:
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             index += 1
-            yield _grid(block, f"第 {index} 个表格" if several else "", lines)
+            try:
+                grid = _grid(block, f"第 {index} 个表格" if several else "", lines)
+            except Exception:  # python-docx fails on a table whose merges contradict its grid
+                raise UserError(
+                    f"{path}：第 {index} 个表格的合并单元格无法读取，请在 Word 中检查该表格后另存"
+                ) from None
+            yield grid
             lines = []
         elif block.text.strip():
             lines.append(block.text.strip())
