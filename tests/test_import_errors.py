@@ -10,7 +10,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 from conftest import SEED
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.tables import TableSpec, write_table
+
+from engine.errors import UserError
+from engine.importers.build import import_plan
 
 PREVIOUS = "plan:\n  id: previous\n"  # what a plan file held before a failed import
 
@@ -221,3 +226,27 @@ def test_docx_whose_merges_contradict_its_grid(refuse, workdir):
     table.rows[0]._tr.tc_lst[0].get_or_add_tcPr().append(merge)
     document.save(str(workdir / "bad-merge.docx"))
     refuse("bad-merge.docx", "bad-merge.docx", "第 1 个表格", "合并单元格")
+
+
+TABLE_TEXT = st.lists(
+    st.sampled_from(
+        ["\t", "\n", "\n\n", " ", "项目", "任务", "责任部门", "完成时限", "推进情况", "序号",
+         "一、", "（一）", "1", "2", "市司法局", "、", "（牵头）", "2021年6月30日前", "长期推进",
+         "附件"]
+    ),
+    max_size=60,
+).map("".join)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(TABLE_TEXT)
+def test_any_text_table_gives_a_plan_or_one_clear_error(tmp_path_factory, text):
+    source = tmp_path_factory.mktemp("fuzz") / "table.txt"
+    source.write_text(text, encoding="utf-8")
+    try:
+        plan = import_plan(source, coordinator="市司法局")
+    except UserError as error:
+        assert "\n" not in str(error) and "table.txt" in str(error)
+    else:
+        numbers = [t.no for t in plan.tasks]
+        assert plan.tasks and len(numbers) == len(set(numbers))

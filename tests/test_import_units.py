@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.importers.table import column_role, task_number
 from engine.importers.units import parse_units
@@ -111,3 +113,27 @@ def test_header_names(name, role):
 )
 def test_task_numbers(cell, number):
     assert task_number(cell) == number
+
+
+UNIT_TEXT = st.text(
+    alphabet=st.sampled_from(
+        list("市司法局财政各区政府（）()、，,；; \n\t牵头单位配合：:协办由等")
+    ),
+    max_size=40,
+)
+
+
+@given(UNIT_TEXT)
+def test_any_units_cell_gives_a_clean_list(cell):
+    units = parse_units(cell)
+    everyone = ([units.lead] if units.lead else []) + units.co_units
+    assert len(everyone) == len(set(everyone))
+    assert units.lead is not None or units.co_units == []
+    for name in everyone:
+        assert name and not any(sep in name for sep in "、，,；; \n\t")
+
+
+@given(st.text(max_size=30))
+def test_any_header_or_number_cell_is_read_without_error(text):
+    column_role(text)
+    task_number(text)
