@@ -7,6 +7,8 @@ calendar once per distinct date, not once per task.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
+from itertools import accumulate
 
 from engine.deadlines.calendar import WorkCalendar
 from engine.deadlines.deadline import Deadline
@@ -23,7 +25,13 @@ class DayTable:
         self.calendar = calendar
         self._reminders: dict[date, tuple[date, int] | None] = {}
         self._escalations: dict[tuple[date, int], date | None] = {}
+        self._span: WorkdaySpan | None = None
         self.horizon = self._reminder_horizon()
+
+    def cover(self, first: date) -> None:
+        """Precompute working-day arithmetic from `first` to today (overdue tasks' due dates)."""
+        if first < self.today:
+            self._span = _span(self.calendar, first, self.today)
 
     def _reminder_day(self, due: date, days_before: int) -> date:
         return self.calendar.workday_on_or_before(due - timedelta(days=days_before))
@@ -68,17 +76,24 @@ class DayTable:
         if memo in self._escalations:
             return self._escalations[memo]
         found: date | None = None
-        elapsed = self.calendar.workdays_between(due, self.today)
+        elapsed = self.working_days_overdue(due)
         first = step.after_working_days + 1
         if elapsed >= first:
             nth = first
             if step.every_working_days > 0:
                 nth += (elapsed - first) // step.every_working_days * step.every_working_days
-            found = self.calendar.add_workdays(due, nth)
+            span = self._span
+            if span and span.start <= due:
+                found = span.add(due, nth)
+            else:
+                found = self.calendar.add_workdays(due, nth)
         self._escalations[memo] = found
         return found
 
     def working_days_overdue(self, due: date) -> int:
+        span = self._span
+        if span and span.start <= due:
+            return span.between(due, self.today)
         return self.calendar.workdays_between(due, self.today)
 
     def dues_ahead(self, deadline: Deadline) -> list[date]:
@@ -92,3 +107,31 @@ class DayTable:
         for _ in range(n):
             day = self.calendar.previous_workday(day)
         return day
+
+
+class WorkdaySpan:
+    """Working days from `start` to `end` as arrays: arithmetic in one index per call."""
+
+    def __init__(self, calendar: WorkCalendar, start: date, end: date) -> None:
+        self.start = start
+        days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+        flags = [calendar.is_workday(d) for d in days]
+        self._through = list(accumulate(flags))  # working days in [start, start + i]
+        self._workdays = [d for d, working in zip(days, flags, strict=True) if working]
+
+    def _count(self, d: date) -> int:
+        return self._through[(d - self.start).days]
+
+    def between(self, a: date, b: date) -> int:
+        """Working days strictly after `a` up to and including `b` (both within the span)."""
+        return max(0, self._count(b) - self._count(a))
+
+    def add(self, d: date, n: int) -> date:
+        """The n-th working day after `d` (the result must lie within the span)."""
+        return self._workdays[self._count(d) + n - 1]
+
+
+@lru_cache(maxsize=8)
+def _span(calendar: WorkCalendar, start: date, end: date) -> WorkdaySpan:
+    # Every tick of a day asks for the same span: build it once.
+    return WorkdaySpan(calendar, start, end)

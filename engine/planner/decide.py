@@ -8,8 +8,9 @@ pass on the same day finds every key sent and plans nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
+from itertools import filterfalse
 from typing import Any
 
 from engine.deadlines.calendar import WorkCalendar
@@ -25,7 +26,7 @@ from engine.planner.notices import (
 )
 from engine.planner.policy import EscalationStep, Policy
 from engine.planner.progress import progress_items
-from engine.planner.snapshot import Snapshot, TaskState
+from engine.planner.snapshot import Snapshot, TaskKey, TaskState
 
 Recipient = tuple[str, bool, str | None]
 """(unit, is a copy, the coordinator it stands in for)"""
@@ -75,7 +76,7 @@ def _reminders(snapshot: Snapshot, days: DayTable, sent: SentIndex) -> Iterator[
         hit = days.latest_reminder(due) if bucket else None
         if bucket and hit:
             occurrence = _reminder_occurrence(due, hit[1])
-            for key in bucket.keys() - sent.tasks(REMINDER, 0, occurrence):
+            for key in unsent(bucket, sent.tasks(REMINDER, 0, occurrence)):
                 if key not in snapshot.several_dues:
                     yield from _deadline_items(snapshot, bucket[key], REMINDER, 0, occurrence,
                                                _unit_recipients(bucket[key]),
@@ -113,6 +114,8 @@ def _reminder_detail(today: date, due: date, days_before: int) -> dict[str, Any]
 
 def _escalations(snapshot: Snapshot, days: DayTable, sent: SentIndex) -> Iterator[Item]:
     steps = days.policy.escalation
+    if snapshot.by_final_due:
+        days.cover(min(snapshot.by_final_due))
     for due, bucket in snapshot.by_final_due.items():
         if due >= days.today:
             continue
@@ -121,7 +124,7 @@ def _escalations(snapshot: Snapshot, days: DayTable, sent: SentIndex) -> Iterato
             if fired is None:
                 continue
             occurrence = fired.isoformat()
-            fresh = bucket.keys() - sent.tasks(step.kind, step.level, occurrence)
+            fresh = unsent(bucket, sent.tasks(step.kind, step.level, occurrence))
             if not fresh:
                 continue
             detail = {
@@ -168,6 +171,14 @@ def _step_recipients(
 
 
 # --- shared ------------------------------------------------------------------------------------
+
+
+def unsent(bucket: Mapping[TaskKey, TaskState], done: set[TaskKey]) -> list[TaskKey]:
+    """The bucket's tasks not in `done`, looking up each of them (never iterating `done`, which
+    holds every task notified on that occurrence and can be far larger)."""
+    if done.issuperset(bucket):
+        return []
+    return list(filterfalse(done.__contains__, bucket))
 
 
 def _unit_recipients(task: TaskState) -> list[Recipient]:

@@ -6,9 +6,10 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-from engine.planner.snapshot import TaskKey
+from engine.planner.snapshot import TaskKey, task_key
 
 REMINDER = "reminder"
 PROGRESS_REQUEST = "progress_request"
@@ -28,7 +29,7 @@ class NoticeKey:
     level: int
     occurrence: str
 
-    @property
+    @cached_property
     def text(self) -> str:
         return "|".join(
             (self.plan_id, str(self.task_no), self.recipient, self.channel, self.kind,
@@ -54,7 +55,7 @@ class SentIndex:
         parsed = NoticeKey.parse(key) if isinstance(key, str) else key
         self._keys.add(parsed.text)
         bucket = (parsed.kind, parsed.level, parsed.occurrence)
-        self._tasks.setdefault(bucket, set()).add((parsed.plan_id, parsed.task_no))
+        self._tasks.setdefault(bucket, set()).add(task_key(parsed.plan_id, parsed.task_no))
 
     def __contains__(self, key: NoticeKey) -> bool:
         return key.text in self._keys
@@ -126,7 +127,12 @@ def _notice(
         "copy_tasks": sorted({i.key.task_no for i in items if i.is_copy}),
         "occurrences": {str(i.key.task_no): i.key.occurrence for i in items},
     }
+    missing_units: dict[str, set[int]] = {}
+    seen: set[int] = set()
     for item in items:  # facts shared by the whole notice (redirects, missing units)
+        if id(item.detail) in seen:
+            continue  # many tasks share one detail: read it once
+        seen.add(id(item.detail))
         for name in ("redirected_from", "report_day", "period_start"):
             if name in item.detail:
                 context[name] = item.detail[name]
@@ -136,10 +142,10 @@ def _notice(
             units = context.setdefault("missing_contacts", [])
             if item.detail["unit"] not in units:
                 units.append(item.detail["unit"])
-        if "missing_units" in item.detail:
-            units = context.setdefault("missing_units", {})
-            for unit, nos in item.detail["missing_units"].items():
-                units[unit] = sorted(set(units.get(unit, [])) | set(nos))
+        for unit, nos in item.detail.get("missing_units", {}).items():
+            missing_units.setdefault(unit, set()).update(nos)
+    if missing_units:
+        context["missing_units"] = {unit: sorted(nos) for unit, nos in missing_units.items()}
     return PlannedNotice(
         plan_id=plan_id,
         kind=kind,

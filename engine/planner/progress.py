@@ -11,7 +11,8 @@ is not chased.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, time, timedelta
+from itertools import filterfalse
 from typing import Any
 
 from engine.planner.days import DayTable
@@ -63,7 +64,8 @@ def _requests(snapshot: Snapshot, report_day: date, sent: SentIndex) -> Iterator
     occurrence = report_day.isoformat()
     detail = {"report_day": occurrence}
     tasks = snapshot.open_with_lead
-    for key in sorted(tasks.keys() - sent.tasks(PROGRESS_REQUEST, 0, occurrence)):
+    asked = sent.tasks(PROGRESS_REQUEST, 0, occurrence)
+    for key in sorted(filterfalse(asked.__contains__, tasks)):
         task = tasks[key]
         assert task.lead
         yield from _to(snapshot, task, task.lead, PROGRESS_REQUEST, 0, occurrence, detail)
@@ -73,16 +75,16 @@ def _missing(
     snapshot: Snapshot, days: DayTable, period_start: date, report_day: date, sent: SentIndex
 ) -> Iterator[Item]:
     occurrence = report_day.isoformat()
-    zone = days.policy.timezone
+    # A report made on the previous report day belongs to that period; one made after it counts.
+    since = datetime.combine(period_start + timedelta(days=1), time(), days.policy.timezone)
     tasks = snapshot.open_with_lead
+    chased = sent.tasks(PROGRESS_MISSING, 0, occurrence)
+    candidates = filterfalse(chased.__contains__, snapshot.unreported_since(since))
     missing: dict[str, list[TaskState]] = {}
-    for key in sorted(tasks.keys() - sent.tasks(PROGRESS_MISSING, 0, occurrence)):
+    for key in sorted(candidates):
         task = tasks[key]
         if task.tracked_since and task.tracked_since > report_day:
             continue  # the period ended before duban knew the task
-        reported = task.lead_reported_at
-        if reported and reported.astimezone(zone).date() > period_start:
-            continue
         missing.setdefault(task.plan_id, []).append(task)
     base = {"report_day": occurrence, "period_start": period_start.isoformat()}
     for plan_id, plan_tasks in missing.items():

@@ -6,15 +6,22 @@ are made once, at construction, so that a pass only looks at the tasks a date ma
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
+from itertools import chain, islice
 
 from engine.deadlines.deadline import Deadline, DeadlineKind
 from engine.model.plan import Status
 
-TaskKey = tuple[str, int]
-"""(plan id, task number)"""
+TaskKey = str
+"""`plan id|task number`: a string, whose hash Python keeps, so that set lookups stay cheap."""
+
+
+def task_key(plan_id: str, no: int) -> TaskKey:
+    return f"{plan_id}|{no}"
 
 FILE_CHANNEL = "file"
 _DEADLINE_STATUSES = frozenset({Status.NOT_STARTED.value, Status.IN_PROGRESS.value})
@@ -41,15 +48,15 @@ class TaskState:
     last_reports: Mapping[str, datetime] = field(default_factory=dict)
     """The latest progress report of each unit on this task."""
 
-    @property
+    @cached_property
     def key(self) -> TaskKey:
-        return (self.plan_id, self.no)
+        return task_key(self.plan_id, self.no)
 
     @property
     def is_open(self) -> bool:
         return self.status != Status.COMPLETED.value
 
-    @property
+    @cached_property
     def copies(self) -> tuple[str, ...]:
         """The co-units that get their own copy: each once, never the lead."""
         seen: dict[str, None] = {}
@@ -68,6 +75,9 @@ class Contact:
     channels: tuple[str, ...] = (FILE_CHANNEL,)
     missing: bool = False
     """No contact configured: notices fall back to the file channel; the coordinator is told."""
+
+
+_FILE_ONLY = Contact()
 
 
 class Snapshot:
@@ -91,6 +101,14 @@ class Snapshot:
         """Open tasks that have a lead unit: the progress cadence asks them."""
         for task in self.tasks:
             self._index(task)
+        reports = sorted(
+            (at, key) for key, task in self.open_with_lead.items()
+            if (at := task.lead_reported_at) is not None
+        )
+        self._report_times = [at for at, _ in reports]
+        self._report_keys = [key for _, key in reports]
+        reported = set(self._report_keys)
+        self._never_reported = [key for key in self.open_with_lead if key not in reported]
 
     def _index(self, task: TaskState) -> None:
         if not task.is_open:
@@ -107,8 +125,13 @@ class Snapshot:
         elif deadline.kind == DeadlineKind.RECURRING and deadline.rrule:
             self.several_dues[task.key] = task
 
+    def unreported_since(self, moment: datetime) -> Iterator[TaskKey]:
+        """Open tasks whose lead unit has not reported at `moment` or later."""
+        before = bisect_left(self._report_times, moment)
+        return chain(self._never_reported, islice(self._report_keys, before))
+
     def contact(self, unit: str) -> Contact:
-        return self._contacts.get(unit) or Contact()
+        return self._contacts.get(unit, _FILE_ONLY)
 
     def coordinator(self, plan_id: str) -> str | None:
         plan = self.plans.get(plan_id)
