@@ -113,12 +113,6 @@ def dump_plan(plan: Plan) -> str:
     )
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_atomically(path: Path, data: bytes) -> None:
     """Write a file so that a reader sees the old content or the new, never a part."""
     path = Path(path)
@@ -129,9 +123,10 @@ def write_atomically(path: Path, data: bytes) -> None:
     except OSError as exc:
         raise UserError(f"无法写入文件 {path}：{exc.strerror or exc}") from None
     try:
-        # mkstemp makes the file private (0600); give it the mode the replaced file had, or the
-        # one a new file would get, so that the service user can still read a regenerated plan.
-        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~_umask())
+        # mkstemp makes the file private (0600); give it the mode the replaced file had, or
+        # rw-r--r-- (plan files hold no secrets), so the service user can read a regenerated plan.
+        # (Not 0o666 & ~umask: reading the umask means setting it, which races with other threads.)
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.is_file() else 0o644)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -223,7 +218,9 @@ class _Reader:
             raise self.fail(f"{key}.due", f"不能为空：完成时限类型为 {kind} 时须有日期")
         rrule = raw.get("rrule")
         if kind is DeadlineKind.RECURRING and not isinstance(rrule, str):
-            raise self.fail(f"{key}.rrule", "应为 RFC 5545 重复规则，例如 FREQ=MONTHLY;BYMONTHDAY=25")
+            raise self.fail(
+                f"{key}.rrule", "应为 RFC 5545 重复规则，例如 FREQ=MONTHLY;BYMONTHDAY=25"
+            )
         return Deadline(
             text=self.text(raw.get("text"), f"{key}.text", optional=True),
             kind=kind,
@@ -251,9 +248,10 @@ class _Reader:
             raise self.fail(f"{key}.no", f"应为任务序号（整数），而不是“{no}”")
         key = f"tasks[{index}]（任务 {no}）"
         lead = raw.get("lead")
+        section = raw.get("section")
         return Task(
             no=no,
-            section=None if raw.get("section") is None else self.text(raw["section"], f"{key}.section"),
+            section=None if section is None else self.text(section, f"{key}.section"),
             title=self.text(raw.get("title"), f"{key}.title", optional=True),
             content=self.text(raw.get("content"), f"{key}.content", optional=True).rstrip("\n"),
             lead=None if lead in (None, "") else self.text(lead, f"{key}.lead"),
@@ -313,11 +311,12 @@ class _Reader:
 
 def parse_plan(text: str, path: Path) -> Plan:
     try:
-        doc = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+        doc = yaml.load(text, Loader=StrictLoader)  # StrictLoader is a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
-        raise UserError(f"计划文件 {path}：{where}不是有效的 YAML（{getattr(exc, 'problem', exc)}）") from None
+        problem = getattr(exc, "problem", exc)
+        raise UserError(f"计划文件 {path}：{where}不是有效的 YAML（{problem}）") from None
     return _Reader(path).plan(doc)
 
 
