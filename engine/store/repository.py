@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from engine.errors import UserError
@@ -242,7 +242,8 @@ def claim_decision(
     return won
 
 
-def pending_requests(session: Session) -> list[Row[tuple[Request, str, int, str]]]:
+def pending_requests(session: Session) -> list[tuple[Request, str, int, str]]:
+    """Pending requests, oldest first, each with its task's plan and number and the unit."""
     query = (
         select(Request, Task.plan_id, Task.no, Unit.name)
         .join(Task, Task.id == Request.task_id)
@@ -250,7 +251,7 @@ def pending_requests(session: Session) -> list[Row[tuple[Request, str, int, str]
         .where(Request.state == "pending")
         .order_by(Request.created_at, Request.id)
     )
-    return list(session.execute(query).all())
+    return [(r, plan_id, no, unit) for r, plan_id, no, unit in session.execute(query)]
 
 
 __all__ = ["BoardTask", "board_tasks"]  # the board's Core-only queries, re-exported
