@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.importers.table import column_role, task_number
+from engine.importers.header import column_role
+from engine.importers.table import task_number
 from engine.importers.units import parse_units
 
 NOTE = "（排在第一位的责任部门为牵头单位，下同）"

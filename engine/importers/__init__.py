@@ -2,7 +2,8 @@
 
 - `base`: the neutral grid every reader returns, and the reader for each file suffix;
 - `text`, `docx`, `xlsx`: one reader per format;
-- `table`: the header found by column names, the sections and the task rows;
+- `header`: the header row found by its column names, and which columns hold what;
+- `table`: the sections and the task rows below the header;
 - `units`: the responsible-units cell (lead, co-units);
 - `build`: `import_plan(path, …)`, the whole import, with its warnings.
 

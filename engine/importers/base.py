@@ -65,6 +65,26 @@ def cells_of(values: Iterable[CellValue], row: int) -> list[Cell]:
     return [Cell(v, (row, col)) for col, v in enumerate(values)]
 
 
+def text_of(value: CellValue) -> str:
+    """A cell as text: "" for an empty cell, 3 for 3.0, stripped."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def collapse(row: Row) -> list[tuple[Cell, list[int]]]:
+    """A row's merged areas once each, with the grid columns each covers."""
+    out: list[tuple[Cell, list[int]]] = []
+    for index, cell in enumerate(row.cells):
+        if out and out[-1][0].origin == cell.origin:
+            out[-1][1].append(index)
+        else:
+            out.append((cell, [index]))
+    return out
+
+
 Reader = Callable[[Path], Iterable[Grid]]
 
 # Suffix → module whose `read(path)` yields the file's grids. Modules are imported on first use so

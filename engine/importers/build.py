@@ -16,8 +16,8 @@ from pathlib import Path
 from engine.deadlines.deadline import Deadline, DeadlineKind
 from engine.deadlines.grammar import parse_deadline
 from engine.errors import UserError
-from engine.importers.base import reader_for
-from engine.importers.table import PlanTable, TaskRow, read_table, text_of
+from engine.importers.base import reader_for, text_of
+from engine.importers.table import PlanTable, TaskRow, read_table
 from engine.importers.units import parse_units
 from engine.model.plan import ImportWarning, Plan, Source, Status, Task
 
