@@ -98,7 +98,11 @@ def status_label(code: str | None) -> str:
 def board_table(rows: list[dict[str, Any]], *, colour: bool) -> str:
     several = len({r["plan"] for r in rows}) > 1
     total = shutil.get_terminal_size((120, 24)).columns
-    title_w, progress_w = (24, 30) if total >= 120 else (18, 16)
+    # 序号, 牵头单位, 完成时限, 状态, 灯 and the gaps take about 60 columns; the title and the
+    # latest progress share what is left, never less than 16 each.
+    spare = max(32, total - 60 - (max(width(r["plan"]) for r in rows) + 2 if several else 0))
+    title_w = max(16, min(40, spare * 9 // 20))
+    progress_w = max(16, spare - title_w)
     headers = (["计划"] if several else []) + [
         "序号",
         "任务",
