@@ -204,10 +204,14 @@ class Service:
 
     def safe_tick(self) -> None:
         """A tick for the scheduler: a failure is logged and the next tick tries again."""
+        from engine.sdnotify import notify
+
         try:
             self.tick()
         except Exception as exc:  # the service must outlive one bad tick
             logger.opt(exception=exc).error("本轮督办检查失败，将在下一轮重试：{}", exc)
+        finally:
+            notify("WATCHDOG=1")  # a tick that hangs stops these, and systemd restarts duban
 
     def log_calendar_warnings(self) -> None:
         """Each year without official holiday data is said once."""
@@ -271,12 +275,18 @@ class Service:
         from apscheduler.schedulers.blocking import BlockingScheduler
         from apscheduler.triggers.interval import IntervalTrigger
 
+        from engine.sdnotify import notify, watchdog_seconds
+
         scheduler = BlockingScheduler(
             jobstores={"default": MemoryJobStore()},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=self.zone,
         )
         seconds = self.settings.service.tick_seconds
+        watchdog = watchdog_seconds()
+        if watchdog is not None and seconds * 2 > watchdog:
+            logger.warning("systemd 的 WatchdogSec（{} 秒）应大于 service.tick_seconds 的两倍，"
+                           "否则服务会被误判为无响应而重启", watchdog)
         scheduler.add_job(
             self.safe_tick,
             IntervalTrigger(seconds=seconds, timezone=self.zone),
@@ -288,6 +298,7 @@ class Service:
         stopping: list[int] = []
 
         def shut_down(signum: int) -> None:
+            notify("STOPPING=1")
             logger.info("收到信号 {}，等待当前检查结束后停止", signal.Signals(signum).name)
             if scheduler.running:
                 scheduler.shutdown(wait=True)
@@ -307,6 +318,7 @@ class Service:
                 scheduler.shutdown(wait=False)
                 return
             logger.info("督办服务已启动，每 {} 秒检查一次（SIGTERM 或 Ctrl-C 停止）", seconds)
+            notify("READY=1", f"STATUS=运行中，每 {seconds} 秒检查一次")
 
         scheduler.add_listener(started, EVENT_SCHEDULER_STARTED)
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}

@@ -158,3 +158,55 @@ def test_the_admin_wrapper_passes_secrets_as_data_not_code(tmp_path):
         f"pa ss|$(touch {marker})|/etc/duban/duban.toml|{state}|doctor --network"
     )
     assert not marker.exists()
+
+
+def test_the_service_tells_systemd_ready_alive_and_stopping(tmp_path):
+    """Type=notify: READY=1 once running, WATCHDOG=1 after each tick, STOPPING=1 on SIGTERM."""
+    import signal
+    import socket
+    import sys
+
+    address = tmp_path / "notify"
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(str(address))
+    receiver.settimeout(120)  # a bound on a blocking read, not a sleep
+    config = tmp_path / "duban.toml"
+    config.write_text('[service]\ntick_seconds = 1\nplans_dir = "plans"\n'
+                      '[channels.file]\ndir = "out"\n', encoding="utf-8")
+    (tmp_path / "plans").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
+    env.update(NOTIFY_SOCKET=str(address), DUBAN_CONFIG=str(config),
+               DUBAN_DATABASE_URL=f"sqlite:///{tmp_path / 'duban.db'}")
+    process = subprocess.Popen([sys.executable, "-m", "engine", "run"], cwd=tmp_path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        seen: list[str] = []
+        while not {"READY=1", "WATCHDOG=1"} <= set(seen):
+            seen += receiver.recv(4096).decode().splitlines()
+        assert any(line.startswith("STATUS=") for line in seen)
+        process.send_signal(signal.SIGTERM)
+        while "STOPPING=1" not in seen:
+            seen += receiver.recv(4096).decode().splitlines()
+        _out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        receiver.close()
+
+
+def test_without_systemd_notify_does_nothing(monkeypatch):
+    from engine.sdnotify import notify, watchdog_seconds
+
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    monkeypatch.delenv("WATCHDOG_USEC", raising=False)
+    assert notify("READY=1") is False
+    assert watchdog_seconds() is None
+    monkeypatch.setenv("NOTIFY_SOCKET", "/nonexistent/notify")
+    assert notify("READY=1") is False  # a vanished systemd never stops the service
+    monkeypatch.setenv("WATCHDOG_USEC", "600000000")
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+    assert watchdog_seconds() == 600.0
+    monkeypatch.setenv("WATCHDOG_PID", "1")  # meant for another process
+    assert watchdog_seconds() is None
