@@ -386,3 +386,14 @@ def test_each_gap_is_a_warning_naming_its_task_and_column(tmp_path):
         (5, "缺少任务名称"),
     ]
     assert [t.no for t in plan.tasks] == [1, 2, 3, 4, 5]  # flagged, never dropped
+
+
+def test_a_dash_or_slash_marks_an_empty_cell(tmp_path):
+    spec = TableSpec(
+        header=["序号", "任务", "责任单位", "推进情况", "完成时限"],
+        rows=[[1, "甲", "—", "/", "／"], [2, "乙", "市司法局", "无", "2022年底前"]],
+    )
+    plan = import_plan(write_table(spec, tmp_path / "dashes.xlsx"), coordinator="市司法局")
+    assert (plan.task(1).lead, plan.task(1).progress) == (None, "")
+    assert plan.task(2).progress == "无"  # a word is a report, not a placeholder
+    assert [(w.task, w.message) for w in plan.warnings] == [(1, "缺少责任单位和完成时限")]

@@ -28,7 +28,7 @@ COORDINATOR_MISSING = (
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .doc/.xls, and password-protected Office files
 _ATTACHMENT = re.compile(r"^附\s*件\s*[0-9０-９一二三四五六七八九十]*\s*[:：]?$")
 _NOT_TITLE = re.compile(r"^(填报|填表|制表|报送|单位[:：]|时间[:：]|日期[:：])")
-_TITLE_END = re.compile(r"(表|方案|清单|台账|计划|安排)$")
+_TITLE_END = re.compile(r"(表|方案|清单|台账|计划|安排|分工|分解)$")
 
 
 def read_source(path: Path) -> bytes:

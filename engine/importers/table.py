@@ -23,6 +23,7 @@ _HEADING = re.compile(
 )
 _SUBHEADING = re.compile(r"^[（(]([一二三四五六七八九十百零〇]{1,4})[)）]\s*(.*)$", re.S)
 _BARE_NUMERAL = re.compile(r"^第?([一二三四五六七八九十百零〇]{1,4})(?:部分)?\s*[、.．]?$")
+_PLACEHOLDER = re.compile(r"[\s/／\\\-－—–_、.。·…]*")
 _NON_TASK = re.compile(r"^(注|备注|说明|填报|合计|小计|总计)")
 _DIGITS = dict(zip("零〇一二三四五六七八九", (0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
 
@@ -182,6 +183,15 @@ def _section_heading(layout: Layout, row: Row) -> str | None:
     return None
 
 
+def _blank_if_placeholder(value: CellValue) -> CellValue:
+    """ "" for a cell holding only a dash or a slash (how tables mark "nothing here")."""
+    return "" if isinstance(value, str) and _PLACEHOLDER.fullmatch(value) else value
+
+
+def _text(value: CellValue) -> str:
+    return text_of(_blank_if_placeholder(value))
+
+
 def _task_row(layout: Layout, row: Row, sections: _Sections) -> TaskRow:
     two_column_task = len(layout.roles["task"]) > 1
     no: int | None = None
@@ -191,17 +201,17 @@ def _task_row(layout: Layout, row: Row, sections: _Sections) -> TaskRow:
         if no is None and not layout.same_area(row, role, "task"):
             no = task_number(layout.value(row, role))
     # 项目 holds the section heading, merged down over its tasks (or repeated in every row).
-    heading = text_of(layout.value(row, "section"))
+    heading = _text(layout.value(row, "section"))
     if heading and task_number(heading) is None and not _BARE_NUMERAL.match(heading):
         sections.enter(heading)
     title_index = len(layout.roles["task"]) - 1 if two_column_task else 0
-    title = text_of(layout.value(row, "task", title_index))
-    content = text_of(layout.value(row, "content"))
+    title = _text(layout.value(row, "task", title_index))
+    content = _text(layout.value(row, "content"))
     if layout.same_area(row, "task", "content"):
         content = ""  # the title cell merged across the content column
-    units = text_of(layout.value(row, "units"))
+    units = _text(layout.value(row, "units"))
     co_units = (
-        "" if layout.same_area(row, "units", "co_units") else text_of(layout.value(row, "co_units"))
+        "" if layout.same_area(row, "units", "co_units") else _text(layout.value(row, "co_units"))
     )
     if co_units:
         units = f"{layout.labels['units']}：{units}；{layout.labels['co_units']}：{co_units}"
@@ -211,8 +221,8 @@ def _task_row(layout: Layout, row: Row, sections: _Sections) -> TaskRow:
         title=title,
         content=content,
         units_text=units,
-        progress=text_of(layout.value(row, "progress")),
-        deadline=layout.value(row, "deadline"),
+        progress=_text(layout.value(row, "progress")),
+        deadline=_blank_if_placeholder(layout.value(row, "deadline")),
         ref=row.ref,
         cut_off=len(row.cells) < layout.width,
     )
