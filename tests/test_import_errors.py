@@ -117,7 +117,9 @@ def test_unsupported_formats_say_how_to_convert(refuse, workdir, name, hint):
     refuse(name, name, "不支持", hint)
 
 
-@pytest.mark.parametrize(("name", "hint"), [("old.docx", "Word"), ("old.xlsx", "Excel")])
+@pytest.mark.parametrize(
+    ("name", "hint"), [("old.docx", "Word"), ("old.xlsx", "Excel"), ("old.txt", ".docx 或 .xlsx")]
+)
 def test_an_old_office_file_renamed(refuse, workdir, name, hint):
     (workdir / name).write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 2048)
     refuse(name, name, "旧版", hint)

@@ -45,8 +45,9 @@ def read_source(path: Path) -> bytes:
     if not data.strip():
         raise UserError(f"{path}：文件是空的")
     if data.startswith(_OLE_MAGIC):
-        word = path.suffix.lower() == ".docx"
-        hint = "请用 Word 另存为 .docx" if word else "请用 Excel 另存为 .xlsx"
+        hint = {".docx": "请用 Word 另存为 .docx", ".xlsx": "请用 Excel 另存为 .xlsx"}.get(
+            path.suffix.lower(), "请用 Word 或 Excel 另存为 .docx 或 .xlsx"
+        )
         raise UserError(f"{path}：文件是旧版 Office 格式或设置了打开密码，{hint}（不设密码）")
     return data
 
