@@ -13,13 +13,13 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from engine.config import Settings
 from engine.model.lights import light
 from engine.model.plan import Status
 from engine.notify.context import NoticeContext, TaskLine
-from engine.store.models import Plan
+from engine.store.models import Plan, Task
 from engine.store.outbox import OutboxNotice
 from engine.store.repository import co_units_of, lead_of, tasks_of_plan
 
@@ -80,8 +80,31 @@ def _status_label(code: str) -> str:
         return code
 
 
+class StoreView:
+    """Plans and their tasks read once per session, for many notices (a dispatch batch)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._plans: dict[str, Plan | None] = {}
+        self._tasks: dict[str, dict[int, Task]] = {}
+
+    def plan(self, plan_id: str | None) -> Plan | None:
+        if not plan_id:
+            return None
+        if plan_id not in self._plans:
+            self._plans[plan_id] = self.session.get(
+                Plan, plan_id, options=[selectinload(Plan.coordinator)]
+            )
+        return self._plans[plan_id]
+
+    def tasks(self, plan_id: str) -> dict[int, Task]:
+        if plan_id not in self._tasks:
+            self._tasks[plan_id] = tasks_of_plan(self.session, plan_id)
+        return self._tasks[plan_id]
+
+
 def task_lines(
-    session: Session,
+    view: StoreView,
     plan: Plan,
     numbers: Iterable[int],
     *,
@@ -91,7 +114,7 @@ def task_lines(
     facts: Mapping[str, Any] | None = None,
 ) -> tuple[TaskLine, ...]:
     """The listed tasks of `plan`, in the order given; a number no longer in the plan is skipped."""
-    tasks = tasks_of_plan(session, plan.id)
+    tasks = view.tasks(plan.id)
     facts = facts or {}
     lines = []
     for no in numbers:
@@ -130,16 +153,17 @@ def task_lines(
 
 
 def build_context(
-    session: Session, spec: NoticeSpec, settings: Settings, now: datetime
+    source: Session | StoreView, spec: NoticeSpec, settings: Settings, now: datetime
 ) -> NoticeContext:
     """The render context of one notice, from the store as it is at `now`."""
-    plan = session.get(Plan, spec.plan_id) if spec.plan_id else None
+    view = source if isinstance(source, StoreView) else StoreView(source)
+    plan = view.plan(spec.plan_id)
     zone = ZoneInfo(plan.timezone if plan else settings.service.timezone)
     notice_date = now.astimezone(zone).date()
     facts = spec.context.get("tasks") if isinstance(spec.context.get("tasks"), Mapping) else {}
     lines = (
         task_lines(
-            session,
+            view,
             plan,
             spec.tasks,
             now=now,

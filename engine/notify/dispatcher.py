@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from loguru import logger
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.config import Settings
@@ -36,13 +37,12 @@ from engine.notify.channels.base import Channel, Delivery, Message, Outcome
 from engine.notify.channels.email import EmailChannel
 from engine.notify.channels.file import FileChannel
 from engine.notify.channels.wecom import WecomChannel
-from engine.notify.compose import NoticeSpec, build_context
+from engine.notify.compose import NoticeSpec, StoreView, build_context
 from engine.notify.directory import contact_of
 from engine.notify.ratelimit import RobotLimiter
 from engine.notify.render import environment_for, render_notice
 from engine.notify.secrets import mask
 from engine.store import Database
-from engine.store.models import Plan
 from engine.store.outbox import FAILED, SENT, OutboxNotice
 
 FIRST_RETRY = timedelta(minutes=1)
@@ -143,59 +143,74 @@ class Dispatcher:
         now: datetime,
         summary: DispatchSummary,
     ) -> None:
-        pending: dict[Future[Delivery], int] = {}
-        ready: list[tuple[int, Delivery]] = []
-        for notice_id in ids:
-            try:
-                message, channel = self._prepare(notice_id, now)
-            except DubanError as exc:
-                ready.append((notice_id, Delivery.permanent(mask(exc))))
-                continue
-            if self.workers == 1:
-                # one at a time: each outcome is recorded before the next notice is sent
-                self._record(
-                    [(notice_id, _send_safely(channel, message, now))], token, now, summary
-                )
-                continue
-            pending[pool.submit(_send_safely, channel, message, now)] = notice_id
-        if ready:
-            self._record(ready, token, now, summary)
+        prepared, refused = self._prepare(ids, now)
+        if refused:
+            self._record(refused, token, now, summary)
+        if self.workers == 1:
+            # one at a time: each outcome is recorded before the next notice is sent
+            for notice_id, message, channel in prepared:
+                delivery = _send_safely(channel, message, now)
+                self._record([(notice_id, delivery)], token, now, summary)
+            return
+        pending = {
+            pool.submit(_send_safely, channel, message, now): notice_id
+            for notice_id, message, channel in prepared
+        }
+        returned: list[tuple[int, Delivery]] = []
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            # every send that has returned is recorded at once: the window for a duplicate
-            # (accepted by the provider, not yet recorded) stays as small as the work allows
-            self._record([(pending.pop(f), f.result()) for f in done], token, now, summary)
+            returned.extend((pending.pop(f), f.result()) for f in done)
+            # outcomes are recorded as soon as one per worker has come back (one commit for
+            # several): the window for a duplicate — accepted by the provider, not yet recorded —
+            # stays within the notices in flight at once
+            if len(returned) >= self.workers or not pending:
+                self._record(returned, token, now, summary)
+                returned = []
 
-    def _prepare(self, notice_id: int, now: datetime) -> tuple[Message, Channel]:
+    def _prepare(
+        self, ids: list[int], now: datetime
+    ) -> tuple[list[tuple[int, Message, Channel]], list[tuple[int, Delivery]]]:
+        """Render the batch in one read of the store; a notice that cannot be is refused."""
+        prepared: list[tuple[int, Message, Channel]] = []
+        refused: list[tuple[int, Delivery]] = []
         with self.db.read() as session:
-            row = session.get(OutboxNotice, notice_id)
-            if row is None:
-                raise DubanError(f"通知 {notice_id} 已不存在")
-            channel = self.channels.get(row.channel)
-            if channel is None:
-                raise DubanError(
-                    f"渠道 {row.channel} 未配置（配置文件缺少 [channels.{row.channel}]）"
-                )
-            ctx = build_context(session, NoticeSpec.of_row(row), self.settings, now)
-            rendered = render_notice(ctx, self.env)
-            plan = session.get(Plan, row.plan_id) if row.plan_id else None
-            zone = ZoneInfo(plan.timezone if plan else self.settings.service.timezone)
-            contact = contact_of(row.recipient, self.settings)
-            message = Message(
-                notice_id=row.id,
-                kind=row.kind,
-                recipient=row.recipient,
-                subject=rendered.subject,
-                text=rendered.text,
-                html=rendered.html,
-                markdown=rendered.markdown,
-                send_date=row.send_at.astimezone(zone).date(),
-                emails=tuple(contact.email) if contact else (),
-                webhook=contact.wecom if contact else None,
-                mobiles=tuple(contact.mobiles) if contact else (),
-                first_part=row.parts_sent or 0,
-            )
-            return message, channel
+            view = StoreView(session)
+            found = session.scalars(select(OutboxNotice).where(OutboxNotice.id.in_(ids)))
+            for row in sorted(found, key=lambda r: ids.index(r.id)):
+                try:
+                    message, channel = self._message(view, row, now)
+                except DubanError as exc:
+                    refused.append((row.id, Delivery.permanent(mask(exc))))
+                    continue
+                prepared.append((row.id, message, channel))
+        return prepared, refused
+
+    def _message(
+        self, view: StoreView, row: OutboxNotice, now: datetime
+    ) -> tuple[Message, Channel]:
+        channel = self.channels.get(row.channel)
+        if channel is None:
+            raise DubanError(f"渠道 {row.channel} 未配置（配置文件缺少 [channels.{row.channel}]）")
+        ctx = build_context(view, NoticeSpec.of_row(row), self.settings, now)
+        rendered = render_notice(ctx, self.env)
+        plan = view.plan(row.plan_id)
+        zone = ZoneInfo(plan.timezone if plan else self.settings.service.timezone)
+        contact = contact_of(row.recipient, self.settings)
+        message = Message(
+            notice_id=row.id,
+            kind=row.kind,
+            recipient=row.recipient,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            markdown=rendered.markdown,
+            send_date=row.send_at.astimezone(zone).date(),
+            emails=tuple(contact.email) if contact else (),
+            webhook=contact.wecom if contact else None,
+            mobiles=tuple(contact.mobiles) if contact else (),
+            first_part=row.parts_sent or 0,
+        )
+        return message, channel
 
     def _record(
         self,
@@ -204,9 +219,23 @@ class Dispatcher:
         now: datetime,
         summary: DispatchSummary,
     ) -> None:
+        sent = [(i, d) for i, d in outcomes if d.outcome is Outcome.SENT]
+        others = [(i, d) for i, d in outcomes if d.outcome is not Outcome.SENT]
         with self.db.transaction() as session:
-            for notice_id, delivery in outcomes:
-                row = queue.held(session, notice_id, token)
+            if sent:
+                # the common case in one statement: no row needs loading to say it was sent
+                recorded = queue.record_sent(
+                    session, [(i, mask(d.detail), d.parts_sent) for i, d in sent], token, now
+                )
+                summary.sent += recorded
+                summary.lost_claims += len(sent) - recorded
+                for notice_id, _ in sent:
+                    logger.info("通知已发送", notice=notice_id)
+            if not others:
+                return
+            held = queue.held_rows(session, [notice_id for notice_id, _ in others], token)
+            for notice_id, delivery in others:
+                row = held.get(notice_id)
                 if row is None:
                     summary.lost_claims += 1
                     logger.warning("通知的发送权已被其他进程接管，结果未记录", notice=notice_id)

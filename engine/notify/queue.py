@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.config import Settings
@@ -20,7 +20,7 @@ from engine.notify.kinds import KIND_LABELS
 from engine.planner.notices import NoticeKey, PlannedNotice
 from engine.store import Database
 from engine.store.models import Plan
-from engine.store.outbox import DEAD, FAILED, PENDING, OutboxNotice, enqueue
+from engine.store.outbox import DEAD, FAILED, PENDING, SENT, OutboxNotice, enqueue
 
 LEASE = timedelta(minutes=10)
 """Longer than any one send can take (every network call has a timeout well below it)."""
@@ -78,6 +78,41 @@ def held(session: Session, notice_id: int, token: str) -> OutboxNotice | None:
     return session.scalars(
         select(OutboxNotice).where(OutboxNotice.id == notice_id, OutboxNotice.claimed_by == token)
     ).one_or_none()
+
+
+def held_rows(session: Session, ids: list[int], token: str) -> dict[int, OutboxNotice]:
+    """The rows among `ids` that `token` still holds, by id."""
+    found = session.scalars(
+        select(OutboxNotice).where(OutboxNotice.id.in_(ids), OutboxNotice.claimed_by == token)
+    )
+    return {row.id: row for row in found}
+
+
+def record_sent(
+    session: Session, outcomes: list[tuple[int, str, int]], token: str, now: datetime
+) -> int:
+    """Record (id, provider answer, parts sent) as sent where `token` still holds the row;
+    returns how many were recorded."""
+    o = cast(Table, OutboxNotice.__table__)
+    statement = (
+        update(o)
+        .where(o.c.id == bindparam("notice_id"), o.c.claimed_by == token)
+        .values(
+            status=SENT,
+            sent_at=now,
+            provider_response=bindparam("answer"),
+            parts_sent=bindparam("parts"),
+            error=None,
+            next_attempt_at=None,
+            claimed_by=None,
+            lease_until=None,
+        )
+    )
+    result = session.connection().execute(
+        statement,
+        [{"notice_id": i, "answer": answer, "parts": parts} for i, answer, parts in outcomes],
+    )
+    return int(result.rowcount)
 
 
 def release(row: OutboxNotice) -> None:
