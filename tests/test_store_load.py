@@ -139,10 +139,38 @@ def test_aliases_from_the_config_resolve_at_load(db):
     assert rows(db, unit="市发展改革局").keys() == {1, 4}
 
 
-def test_an_alias_that_is_already_a_unit_is_refused_and_nothing_changes(db, workdir):
+def test_a_unit_loaded_before_its_alias_was_known_is_merged(db):
+    load_plan(db, replace(small_plan(), aliases={}), SETTINGS, NOW)
+    assert rows(db)[2]["lead"] == "市市场监督管理局"
+    record_progress(
+        db, plan_id=None, no=2, unit="市市场监督管理局", text="筹备中", now=NOW, settings=SETTINGS
+    )
+    request_extension(
+        db,
+        plan_id=None,
+        no=2,
+        unit="市市场监督管理局",
+        until=date(2023, 3, 31),
+        reason="r",
+        now=NOW,
+    )
+    settings = Settings.model_validate(
+        {"units": {"市市场监管局": {"aliases": ["市市场监督管理局"]}}}
+    )
+    load_plan(db, replace(small_plan(), aliases={}), settings, LATER)
+    assert rows(db)[2]["lead"] == "市市场监管局"
+    assert rows(db, unit="市市场监督管理局").keys() == {2}
+    detail = task_detail(db, plan_id=None, no=2, now=NOW, settings=SETTINGS)
+    assert detail.reports[0]["unit"] == "市市场监管局"
+    assert detail.pending[0]["unit"] == "市市场监管局"
+    # The history keeps the name the unit acted under.
+    assert "市市场监督管理局" in [h["actor"] for h in detail.history]
+
+
+def test_an_alias_claimed_by_two_units_is_refused_and_nothing_changes(db, workdir):
     load_plan(db, small_plan(), SETTINGS, NOW)
     before = dump(workdir / "var" / "duban.db")
-    plan = replace(small_plan(), aliases={"市商务局": "市发改局"})
-    with pytest.raises(UserError, match="市商务局"):
+    plan = replace(small_plan(), aliases={"市市场监督管理局": "市商务局"})
+    with pytest.raises(UserError, match="已是“市市场监管局”的别名"):
         load_plan(db, plan, SETTINGS, LATER)
     assert dump(workdir / "var" / "duban.db") == before

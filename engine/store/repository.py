@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from engine.errors import UserError
@@ -76,24 +76,51 @@ class UnitDirectory:
         return unit
 
     def add_alias(self, session: Session, alias: str, canonical: str, *, where: str) -> None:
-        """Record that `alias` is another name of `canonical`."""
+        """Record that `alias` is another name of `canonical`.
+
+        A unit loaded earlier under the alias (before the directory named it one) is merged
+        into `canonical`: its duties, requests, reports and other names move over. The history
+        keeps the name each actor had at the time.
+        """
         alias, canonical = alias.strip(), self.canonical(canonical.strip())
-        if not alias or alias == canonical:
+        if not alias or alias == canonical or self.aliases.get(alias) == canonical:
             return
-        if self.aliases.get(alias) == canonical:
-            return
-        if alias in self.units:
+        if alias in self.aliases:
             raise UserError(
-                f"{where}：“{alias}”已作为独立单位载入，不能再作为“{canonical}”的别名；"
-                "请在计划文件中统一写作一个名称"
+                f"{where}：“{alias}”已是“{self.canonical(alias)}”的别名，不能再作为“{canonical}”的别名"
             )
         unit = self.ensure(session, canonical)
-        row = session.get(UnitAlias, alias)
-        if row is None:
-            session.add(UnitAlias(alias=alias, unit_id=unit.id))
-        else:
-            row.unit_id = unit.id
+        if alias in self.units:
+            self._merge(session, self.units.pop(alias), into=unit)
+        session.add(UnitAlias(alias=alias, unit_id=unit.id))
         self.aliases[alias] = canonical
+
+    def _merge(self, session: Session, old: Unit, *, into: Unit) -> None:
+        session.flush()
+        shared = select(TaskUnit.task_id).where(TaskUnit.unit_id == into.id)
+        session.execute(
+            delete(TaskUnit)
+            .where(TaskUnit.unit_id == old.id, TaskUnit.task_id.in_(shared))
+            .execution_options(synchronize_session=False)
+        )
+        for model, attr in (
+            (TaskUnit, TaskUnit.unit_id),
+            (Request, Request.unit_id),
+            (ProgressReport, ProgressReport.unit_id),
+            (Plan, Plan.coordinator_id),
+            (UnitAlias, UnitAlias.unit_id),
+        ):
+            session.execute(
+                update(model)
+                .where(attr == old.id)
+                .values({attr.key: into.id})
+                .execution_options(synchronize_session=False)
+            )
+        session.execute(delete(Unit).where(Unit.id == old.id))
+        session.expire_all()
+        for name, alias_of in list(self.aliases.items()):
+            if alias_of == old.name:
+                self.aliases[name] = into.name
 
 
 # --- plans and tasks -------------------------------------------------------------------------
