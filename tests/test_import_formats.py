@@ -397,3 +397,38 @@ def test_a_dash_or_slash_marks_an_empty_cell(tmp_path):
     assert (plan.task(1).lead, plan.task(1).progress) == (None, "")
     assert plan.task(2).progress == "无"  # a word is a report, not a placeholder
     assert [(w.task, w.message) for w in plan.warnings] == [(1, "缺少责任单位和完成时限")]
+
+
+def test_a_word_table_split_in_two_is_read_as_one_plan(tmp_path):
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("某市重点任务分工表")
+    header = ["序号", "任务", "责任单位", "完成时限"]
+    parts = [
+        [["一、完善制度", "", "", ""], [1, "甲", "市司法局", "2022年底前"]],
+        [
+            [2, "乙", "市财政局", "2023年底前"],
+            ["二、强化保障", "", "", ""],
+            [3, "丙", "市人社局", "长期推进"],
+        ],
+    ]  # fmt: skip
+    for rows in parts:
+        table = document.add_table(rows=1 + len(rows), cols=4)
+        for r, values in enumerate([header, *rows]):
+            for c, value in enumerate(values):
+                table.cell(r, c).text = str(value)
+            if str(values[0]).endswith(("完善制度", "强化保障")):
+                table.cell(r, 0).merge(table.cell(r, 3))
+        document.add_paragraph("（续表）")
+    source = tmp_path / "split.docx"
+    document.save(str(source))
+    plan = import_plan(source, coordinator="市司法局")
+    assert [(t.no, t.section, t.lead) for t in plan.tasks] == [
+        (1, "一", "市司法局"),
+        (2, "一", "市财政局"),
+        (3, "二", "市人社局"),
+    ]
+    assert [(w.task, w.message) for w in plan.warnings] == [
+        (None, "第 2 个表格与第 1 个表格表头相同，已作为续表一并导入")
+    ]

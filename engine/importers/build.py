@@ -168,6 +168,7 @@ def import_plan(
     coordinator = (coordinator or "").strip()
     if not coordinator:
         warnings.append(ImportWarning(None, COORDINATOR_MISSING))
+    warnings.extend(ImportWarning(None, note) for note in table.notes)
     tasks = []
     for row, (no, renumbered) in zip(table.tasks, _numbers(table), strict=True):
         if renumbered:

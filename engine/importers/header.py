@@ -51,7 +51,7 @@ ROLE_LABELS = {
 REQUIRED = ("task", "units")
 # What an error message offers as the names a required column may have.
 REQUIRED_EXAMPLES = {"task": "任务、工作任务、主要任务", "units": "责任部门、责任单位、牵头单位"}
-_HEADER_SCAN_ROWS = 50
+HEADER_SCAN_ROWS = 50
 SPACES = re.compile(r"\s+")
 NOTE = re.compile(r"[（(][^）)]*[）)]")
 
@@ -68,6 +68,7 @@ def column_role(name: str) -> str | None:
 
 
 def header_roles(row: Row) -> dict[str, list[int]]:
+    """The roles a row's cells name, each with the grid columns of its (first) cell."""
     roles: dict[str, list[int]] = {}
     for cell, columns in collapse(row):
         role = column_role(text_of(cell.value)) if isinstance(cell.value, str) else None
@@ -172,7 +173,7 @@ class Layout:
 def find_header(grids: Iterable[Grid], path: Path) -> tuple[Grid, int]:
     """The first row, in the first table that has one, naming at least two known columns."""
     for grid in grids:
-        for index, row in enumerate(grid.rows[:_HEADER_SCAN_ROWS]):
+        for index, row in enumerate(grid.rows[:HEADER_SCAN_ROWS]):
             if len(header_roles(row)) >= 2:
                 return grid, index
     raise UserError(

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.importers.base import CellValue, Grid, Row, collapse, text_of
-from engine.importers.header import SPACES, Layout, find_header, header_roles
+from engine.importers.header import (
+    HEADER_SCAN_ROWS,
+    SPACES,
+    Layout,
+    find_header,
+    header_roles,
+)
 from engine.model.plan import Section
 
 _NUMBER = re.compile(r"[（(]?\s*(\d{1,4}|[一二三四五六七八九十百]{1,4})\s*[)）]?\s*[、.．]?")
@@ -109,6 +115,8 @@ class PlanTable:
     tasks: list[TaskRow] = field(default_factory=list)
     numbered: bool = False
     """Whether the table has a task-number column (else tasks are numbered in order)."""
+    notes: list[str] = field(default_factory=list)
+    """What the reader did that a person reviewing the plan should know (not about one task)."""
 
 
 def _title_lines(grid: Grid, header: int) -> list[str]:
@@ -223,20 +231,48 @@ def _task_row(layout: Layout, row: Row, sections: _Sections) -> TaskRow:
         units_text=units,
         progress=_text(layout.value(row, "progress")),
         deadline=_blank_if_placeholder(layout.value(row, "deadline")),
-        ref=row.ref,
+        ref=f"{layout.grid.name}{row.ref}",
         cut_off=len(row.cells) < layout.width,
     )
 
 
 def read_table(grids: Iterable[Grid], path: Path) -> PlanTable:
-    """Find the plan table among a file's grids and read its sections and task rows."""
+    """Find the plan table among a file's grids and read its sections and task rows.
+
+    A later table (or worksheet) whose header names the same columns continues the plan: Word
+    splits a long table in two more often than an office writes two plans in one file. It is
+    read on, and a note says so, so that a person reviewing the plan can tell.
+    """
+    grids = iter(grids)
     grid, header = find_header(grids, path)
     layout = Layout(grid, header, path)
     table = PlanTable(
         title_lines=_title_lines(grid, header), columns=layout.columns, labels=layout.labels
     )
     sections = _Sections()
-    for row in grid.rows[layout.body :]:
+    _read_rows(layout, sections, table)
+    roles = set(header_roles(layout.header))
+    for more in grids:
+        found = next(
+            (
+                i
+                for i, row in enumerate(more.rows[:HEADER_SCAN_ROWS])
+                if set(header_roles(row)) == roles
+            ),
+            None,
+        )
+        if found is not None:
+            _read_rows(Layout(more, found, path), sections, table)
+            table.notes.append(
+                f"{more.name}与{grid.name or '第一个表格'}表头相同，已作为续表一并导入"
+            )
+    table.sections = sections.sections
+    table.numbered = any(t.no is not None for t in table.tasks)
+    return table
+
+
+def _read_rows(layout: Layout, sections: _Sections, table: PlanTable) -> None:
+    for row in layout.grid.rows[layout.body :]:
         if len(header_roles(row)) >= 2:
             continue  # the header repeated (a table continued over pages)
         texts = {text_of(c.value) for c in row.cells} - {""}
@@ -250,6 +286,3 @@ def read_table(grids: Iterable[Grid], path: Path) -> PlanTable:
         if task.no is None and not (task.title or task.content or task.units_text):
             continue  # a note or a total under the table, not a task
         table.tasks.append(task)
-    table.sections = sections.sections
-    table.numbered = any(t.no is not None for t in table.tasks)
-    return table
