@@ -53,6 +53,13 @@ install -d -m 0755 "$OPT"
 if [ "${DUBAN_SKIP_VENV:-0}" != 1 ]; then
     "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
         || fail "需要 Python 3.11 或更高版本（当前：$("$PYTHON" --version 2>&1)）"
+    # The service runs as `duban` with ProtectHome=yes: a Python under /root or /home (pyenv,
+    # conda) is unreadable to it. Use the system's Python instead.
+    base=$("$PYTHON" -c 'import os, sys; print(os.path.realpath(sys.base_prefix))')
+    case "$base" in
+        /root | /root/* | /home | /home/*)
+            fail "Python 安装在 $base，服务用户 duban 无法访问（且 ProtectHome=yes 会隐藏该目录）；请改用系统的 Python：sudo PYTHON=/usr/bin/python3 $0" ;;
+    esac
     [ -x "$OPT/venv/bin/python" ] || "$PYTHON" -m venv "$OPT/venv"
     "$OPT/venv/bin/pip" install --quiet --upgrade "$SRC"
     say "已安装 $("$OPT/venv/bin/duban" --version) 到 $OPT/venv"
