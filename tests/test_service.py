@@ -125,3 +125,11 @@ def test_outbox_table_for_people(duban) -> None:
     r = duban("outbox")
     assert r.out.splitlines()[0].split()[:4] == ["编号", "类型", "接收单位", "渠道"]
     assert "到期提醒" in r.out and "已发送" in r.out
+
+
+def test_a_year_without_official_holidays_is_warned_once_and_still_planned(duban) -> None:
+    load_seed(duban)
+    r = run_once(duban, "2027-06-01T10:00:00+08:00")
+    assert r.err.count("2027 年的法定节假日数据缺失") == 1
+    overdue = [n for n in outbox(duban) if n["kind"] == "overdue"]
+    assert overdue and all(n["send_at"] == "2027-06-01T09:00:00+08:00" for n in overdue)
