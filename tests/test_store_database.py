@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from support.plans import open_in_process
 
 from engine.errors import ServiceError, UserError
 from engine.store import open_database
@@ -118,3 +120,34 @@ def test_an_unknown_kind_of_database_is_a_user_error(workdir: Path):
         open_database("mongodb://localhost/duban")
     with pytest.raises(UserError, match="无效"):
         open_database("not a url")
+
+
+@pytest.mark.slow
+def test_processes_opening_a_new_database_together_all_succeed(workdir: Path):
+    """The service and a command started at once both create/upgrade the schema: one does it."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(3), ctx.Queue()
+    url = f"sqlite:///{workdir / 'var' / 'new.db'}"
+    racers = [ctx.Process(target=open_in_process, args=(url, barrier, results)) for _ in range(3)]
+    for racer in racers:
+        racer.start()
+    outcomes = [results.get(timeout=60) for _ in racers]
+    for racer in racers:
+        racer.join(timeout=60)
+    assert outcomes == ["ok"] * 3
+    db = open_database(url)
+    with db.read() as session:
+        assert session.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    db.close()
+
+
+def test_sessions_give_their_connections_back(workdir: Path):
+    db = open_database("sqlite:///x.db")
+    with db.transaction() as session:
+        session.add(Plan(id="p", title="t", loaded_at=datetime.now(UTC)))
+    with db.read() as session:
+        session.scalars(select(Plan)).all()
+    with db.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    db.close()

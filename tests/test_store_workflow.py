@@ -307,6 +307,7 @@ def test_impossible_and_unreadable_dates(text, message):
         parse_date(text, where="--until")
 
 
+@pytest.mark.slow
 def test_two_processes_approving_the_same_request_exactly_one_wins(db, workdir):
     """Two real processes, released together by a barrier, race on one SQLite file."""
     url = f"sqlite:///{workdir / 'var' / 'duban.db'}"

@@ -146,3 +146,15 @@ def decide_in_process(args: list[str], barrier: object, results: object) -> None
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
     results.put((code, out.getvalue(), err.getvalue()))  # type: ignore[attr-defined]
+
+
+def open_in_process(url: str, barrier: object, results: object) -> None:
+    """Open (and so create or upgrade) the database once every racer is ready."""
+    from engine.store import open_database
+
+    barrier.wait()  # type: ignore[attr-defined]
+    try:
+        open_database(url).close()
+        results.put("ok")  # type: ignore[attr-defined]
+    except Exception as exc:
+        results.put(f"{type(exc).__name__}: {exc}")  # type: ignore[attr-defined]
