@@ -364,3 +364,14 @@ def test_the_shipped_examples_give_every_seed_unit_a_contact(duban, workdir, mon
     assert found, "the seed plan carries import warnings"
     assert all(line.startswith("问题：计划 zhuhai-gba-legal-services（") for line in found), found
     assert "数据库" in result.err and "尚不存在" in result.err
+
+
+def test_a_leader_named_in_the_escalation_chain_needs_a_contact(duban, workdir):
+    leader = ('[[policy.escalation]]\nafter_working_days = 0\nnotify = ["lead"]\n'
+              '[[policy.escalation]]\nafter_working_days = 15\nnotify = ["leader"]\n'
+              'recipients = ["市政府督查室"]')
+    config = write_config(workdir / "etc", extra=leader)
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+    [line] = problems(doctor(duban, config))
+    assert "单位“市政府督查室”没有联系方式" in line
+    assert "第 1 级升级通知（配置键 policy.escalation[1].recipients）" in line

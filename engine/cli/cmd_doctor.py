@@ -273,6 +273,12 @@ def check_contacts(settings: Settings, plans: list[PlanView], findings: Findings
     for plan in plans:
         for duty in plan.duties:
             uses.setdefault(canonical_unit(duty.unit, settings), []).append(duty)
+    # Named recipients of a higher escalation level (a leader's office) are reached like units.
+    for level, step in enumerate(settings.policy.escalation):
+        if "leader" in step.notify:
+            for name in step.recipients:
+                duty = Duty("policy.escalation", name, "leader", task=level)
+                uses.setdefault(canonical_unit(name, settings), []).append(duty)
     for unit, duties in uses.items():
         if not reach(unit, settings).missing:
             continue
@@ -292,7 +298,9 @@ def _duties(duties: list[Duty]) -> str:
             parts[(duty.plan, duty.role)].append(str(duty.task))
     out = []
     for (plan, role), tasks in parts.items():
-        if tasks:
+        if role == "leader":  # `tasks` holds escalation levels here
+            out += [f"第 {n} 级升级通知（配置键 policy.escalation[{n}].recipients）" for n in tasks]
+        elif tasks:
             out.append(f"计划 {plan} 任务 {'、'.join(dict.fromkeys(tasks))}（{_ROLES[role]}）")
         else:
             out.append(f"计划 {plan} 的{_ROLES[role]}单位")
