@@ -6,7 +6,6 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 from engine.planner.snapshot import TaskKey, task_key
@@ -29,12 +28,15 @@ class NoticeKey:
     level: int
     occurrence: str
 
-    @cached_property
-    def text(self) -> str:
-        return "|".join(
-            (self.plan_id, str(self.task_no), self.recipient, self.channel, self.kind,
-             str(self.level), self.occurrence)
-        )
+    text: str = field(init=False, repr=False, compare=False)
+    """The key as stored in the outbox's `notice_key` table."""
+
+    def __post_init__(self) -> None:
+        # Computed once: a pass looks every key up at least twice. (functools.cached_property
+        # takes a lock on every access in Python 3.11.)
+        text = f"{self.plan_id}|{self.task_no}|{self.recipient}|{self.channel}|{self.kind}|" \
+            f"{self.level}|{self.occurrence}"
+        object.__setattr__(self, "text", text)
 
     @classmethod
     def parse(cls, text: str) -> NoticeKey:

@@ -10,7 +10,6 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cached_property
 from itertools import chain, islice
 
 from engine.deadlines.deadline import Deadline, DeadlineKind
@@ -48,22 +47,19 @@ class TaskState:
     last_reports: Mapping[str, datetime] = field(default_factory=dict)
     """The latest progress report of each unit on this task."""
 
-    @cached_property
-    def key(self) -> TaskKey:
-        return task_key(self.plan_id, self.no)
+    key: TaskKey = field(init=False, repr=False)
+    copies: tuple[str, ...] = field(init=False, repr=False)
+    """The co-units that get their own copy: each once, never the lead."""
+
+    def __post_init__(self) -> None:
+        # Computed once (a frozen dataclass: set through object.__setattr__).
+        object.__setattr__(self, "key", task_key(self.plan_id, self.no))
+        copies = dict.fromkeys(u for u in self.co_units if u and u != self.lead)
+        object.__setattr__(self, "copies", tuple(copies))
 
     @property
     def is_open(self) -> bool:
         return self.status != Status.COMPLETED.value
-
-    @cached_property
-    def copies(self) -> tuple[str, ...]:
-        """The co-units that get their own copy: each once, never the lead."""
-        seen: dict[str, None] = {}
-        for unit in self.co_units:
-            if unit and unit != self.lead:
-                seen.setdefault(unit)
-        return tuple(seen)
 
     @property
     def lead_reported_at(self) -> datetime | None:
