@@ -228,3 +228,39 @@ def test_a_request_and_its_decision_notify_coordinator_and_unit(setup):
         assert told.context["decision_reason"] == "请补充材料"
     finally:
         hooks.configure(Settings())
+
+
+@pytest.mark.filterwarnings("ignore:Session.login_data is deprecated")
+def test_an_email_notice_arrives_rendered_from_the_store(tmp_path, monkeypatch):
+    from support.smtp import SmtpServer
+
+    smtp = SmtpServer("none", tmp_path, username="duban@example.gov.cn", password="pw-7788").start()
+    monkeypatch.setenv("DUBAN_TEST_PW", "pw-7788")
+    try:
+        email = {
+            "host": "127.0.0.1",
+            "port": smtp.port,
+            "security": "none",
+            "username": "duban@example.gov.cn",
+            "password_env": "DUBAN_TEST_PW",
+            "from": "珠海市司法局督办系统 <duban@example.gov.cn>",
+            "timeout_seconds": 5,
+        }
+        settings = settings_for(
+            tmp_path, {"市发改局": {"email": ["fgj@example.gov.cn"]}}, email=email
+        )
+        db = database_with_plan(tmp_path, settings)
+        (notice,) = queue(db, settings, kind="overdue", tasks=(1,), at=NOW + timedelta(days=10))
+        summary = dispatch_due(db, settings, NOW + timedelta(days=10), rng=random.Random(1))
+        assert summary.sent == 1
+        (got,) = smtp.received
+        mail = got.message
+        assert mail["Subject"] == "关于“统筹谋划体系建设”任务逾期未完成的督办通知"
+        assert mail["From"].addresses[0].display_name == "珠海市司法局督办系统"
+        text = mail.get_body(("plain",)).get_content()
+        assert "已逾期3天" in text and "督办灯：红灯" in text
+        assert "<table" in mail.get_body(("html",)).get_content()
+        assert "queued as DUBAN42" in (row(db, notice).provider_response or "")
+        db.close()
+    finally:
+        smtp.stop()

@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from loguru import logger
 from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -112,7 +113,9 @@ def record_sent(
         statement,
         [{"notice_id": i, "answer": answer, "parts": parts} for i, answer, parts in outcomes],
     )
-    return int(result.rowcount)
+    counted = int(result.rowcount)
+    # some drivers cannot count an executemany (-1): the rows are recorded all the same
+    return counted if 0 <= counted <= len(outcomes) else len(outcomes)
 
 
 def release(row: OutboxNotice) -> None:
@@ -202,6 +205,9 @@ def report_failure(
         return []
     plan = session.get(Plan, row.plan_id)
     if plan is None or plan.coordinator is None:
+        logger.warning(
+            "计划未设置统筹单位，通知无法送达一事无人接收", notice=row.id, plan=row.plan_id
+        )
         return []
     context = {
         "failed_id": row.id,
