@@ -158,35 +158,42 @@ def render(ledger: Ledger) -> bytes:
     widths = [int(usable * _WEIGHTS[c.kind] / total) for c in columns]
     for i, width in enumerate(widths):
         table.columns[i].width = width
-        for cell in table.columns[i].cells:
+    # Row by row: Table.cell() rebuilds the whole grid on every call, quadratic in the rows.
+    rows_of_table = list(table.rows)
+    for row_of_table in rows_of_table:
+        for cell, width in zip(row_of_table.cells, widths, strict=True):
             cell.width = width
 
-    header = table.rows[0]
+    header = rows_of_table[0]
     _repeat_as_header(header)
+    header_cells = header.cells
     for i, column in enumerate(columns):
         if column.joined:
             continue
-        cell = header.cells[i]
+        cell = header_cells[i]
         span = 1
         while i + span < len(columns) and columns[i + span].joined:
             span += 1
         if span > 1:
-            cell = cell.merge(header.cells[i + span - 1])
+            cell = cell.merge(header_cells[i + span - 1])
         _write(cell, column.header, font=HEADER_FONT, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
         cell.vertical_alignment = WD_ALIGN_VERTICAL.CENTER
 
     r = 1
     for section, rows in groups:
         if section and section_rows:
-            merged = table.cell(r, 0).merge(table.cell(r, len(columns) - 1))
+            cells = rows_of_table[r].cells
+            merged = cells[0].merge(cells[-1])
             _write(merged, section.heading, font=HEADER_FONT, bold=True)
             r += 1
-        first = r
+        first_cells = rows_of_table[r].cells
+        last_cells = first_cells
         for row in rows:
+            last_cells = rows_of_table[r].cells
             for i, column in enumerate(columns):
                 if column.kind is ColumnKind.SECTION:
                     continue
-                cell = table.cell(r, i)
+                cell = last_cells[i]
                 centred = column.kind in _CENTRED
                 _write(cell, row.cell(column.kind),
                        align=WD_ALIGN_PARAGRAPH.CENTER if centred else WD_ALIGN_PARAGRAPH.JUSTIFY)
@@ -199,9 +206,9 @@ def render(ledger: Ledger) -> bytes:
             r += 1
         for i, column in enumerate(columns):
             if column.kind is ColumnKind.SECTION:
-                cell = table.cell(first, i)
-                if r - 1 > first:
-                    cell = cell.merge(table.cell(r - 1, i))
+                cell = first_cells[i]
+                if last_cells is not first_cells:
+                    cell = cell.merge(last_cells[i])
                 _write(cell, section.heading if section else "", align=WD_ALIGN_PARAGRAPH.CENTER)
                 cell.vertical_alignment = WD_ALIGN_VERTICAL.CENTER
 
