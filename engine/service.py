@@ -137,12 +137,7 @@ class TickSummary:
     at: datetime
     planned: list[OutboxNotice] = field(default_factory=list)
     dispatch: Any = None
-
-    def describe(self) -> str:
-        planned = f"本次生成通知 {len(self.planned)} 条"
-        return f"{planned}；{self.dispatch.describe()}" if hasattr(
-            self.dispatch, "describe"
-        ) else planned
+    """The dispatcher's summary (engine.notify.dispatcher.DispatchSummary)."""
 
 
 def plan_and_enqueue(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 import click
 
@@ -48,14 +47,7 @@ def run_command(ctx: AppContext, once: bool) -> None:
         tasks = _tasks_text(row.tasks)
         click.echo(f"  {_kind_label(row.kind)} → {row.recipient}（{channel}） 任务 {tasks}")
     if summary.dispatch is not None:
-        click.echo(f"发送情况：{_describe_dispatch(summary.dispatch)}")
-
-
-def _describe_dispatch(dispatch: Any) -> str:
-    describe = getattr(dispatch, "describe", None)
-    if callable(describe):
-        return str(describe())
-    return str(dispatch)
+        click.echo(f"发送情况：{summary.dispatch}")
 
 
 def _parse_day(text: str, option: str) -> date:
