@@ -182,6 +182,11 @@ class Dispatcher:
                 except DubanError as exc:
                     refused.append((row.id, Delivery.permanent(mask(exc))))
                     continue
+                except Exception as exc:  # a fault of ours: retried, and dead in the end
+                    logger.opt(exception=exc).error("生成通知时出错", notice=row.id)
+                    detail = mask(f"生成通知时出错：{type(exc).__name__}: {exc}")
+                    refused.append((row.id, Delivery.transient(detail)))
+                    continue
                 prepared.append((row.id, message, channel))
         return prepared, refused
 
