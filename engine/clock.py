@@ -48,7 +48,8 @@ def parse_now(text: str, tz: tzinfo | None = None) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise UserError(
-            f"--now/DUBAN_NOW 的值“{text}”不是有效的时间，应为 ISO 格式，例如 2021-06-01T09:00:00+08:00"
+            f"--now/DUBAN_NOW 的值“{text}”不是有效的时间，"
+            "应为 ISO 格式，例如 2021-06-01T09:00:00+08:00"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz or ZoneInfo(DEFAULT_TIMEZONE))

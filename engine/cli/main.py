@@ -28,12 +28,18 @@ COMMAND_MODULES = [
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", "db_url", envvar="DUBAN_DATABASE_URL", help="数据库地址（默认 ./var/duban.db）")
+@click.option(
+    "--db", "db_url", envvar="DUBAN_DATABASE_URL", help="数据库地址（默认 ./var/duban.db）"
+)
 @click.option("--config", "config_path", envvar="DUBAN_CONFIG", help="配置文件（TOML）")
-@click.option("--now", "now_text", envvar="DUBAN_NOW", help="当前时间（ISO 格式），用于试运行和测试")
+@click.option(
+    "--now", "now_text", envvar="DUBAN_NOW", help="当前时间（ISO 格式），用于试运行和测试"
+)
 @click.version_option(__version__, "--version", prog_name="duban", message="%(prog)s %(version)s")
 @click.pass_context
-def cli(ctx: click.Context, db_url: str | None, config_path: str | None, now_text: str | None) -> None:
+def cli(
+    ctx: click.Context, db_url: str | None, config_path: str | None, now_text: str | None
+) -> None:
     """duban（督办）：分工方案任务督办系统。"""
     ctx.obj = AppContext(db_url=db_url, config_path=config_path, now_text=now_text)
     ctx.call_on_close(ctx.obj.close)
@@ -74,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail("已中断", 130)
     except BrokenPipeError:
         sys.exit(1)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 1
+    except Exception as exc:
         if debug:
             raise
         _fail(f"内部错误：{type(exc).__name__}: {exc}（设置 DUBAN_DEBUG=1 可查看详细信息）", 1)
