@@ -299,3 +299,9 @@ def test_a_unit_without_contact_falls_back_to_file_and_the_coordinator_is_told()
     assert notices[0].context["missing_contacts"] == ["市发改局"]
     assert notices[0].context["failed_kind"] == "reminder"
     assert run.at(at("2021-06-29", 10)) == []
+
+
+def test_a_coordinator_without_contact_is_not_told_about_itself() -> None:
+    missing = Contact(("file",), missing=True)
+    run = Run(snap(task(1, date(2021, 6, 30), lead=COORDINATOR), **{COORDINATOR: missing}))
+    assert [(n.kind, n.recipient) for n in run.at(at("2021-06-29"))] == [("reminder", COORDINATOR)]

@@ -214,8 +214,8 @@ def _missing_contacts(snapshot: Snapshot, items: list[Item], sent: SentIndex) ->
         if not snapshot.contact(unit).missing or item.key.kind == DELIVERY_FAILURE:
             continue
         coordinator = snapshot.coordinator(item.key.plan_id)
-        if not coordinator:
-            continue
+        if not coordinator or coordinator == unit:
+            continue  # nobody to tell, or it would tell itself through the same file channel
         occurrence = f"contact/{unit}/{item.key.kind}/{item.key.occurrence}"
         detail = {"reason": "missing_contact", "unit": unit, "failed_kind": item.key.kind}
         for channel in snapshot.contact(coordinator).channels:
