@@ -264,3 +264,19 @@ def test_an_email_notice_arrives_rendered_from_the_store(tmp_path, monkeypatch):
         db.close()
     finally:
         smtp.stop()
+
+
+def test_a_notice_that_cannot_be_built_is_retried_not_stuck(setup, monkeypatch):
+    from engine.notify import dispatcher as module
+
+    db, settings = setup
+    (notice,) = queue(db, settings)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("store read failed")
+
+    monkeypatch.setattr(module, "build_context", broken)
+    assert dispatch(db, settings, NOW).failed == 1
+    failed = row(db, notice)
+    assert failed.status == FAILED and "RuntimeError: store read failed" in (failed.error or "")
+    assert failed.claimed_by is None and failed.next_attempt_at > NOW
