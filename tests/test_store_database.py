@@ -15,7 +15,7 @@ from support.plans import open_in_process
 from engine.errors import ServiceError, UserError
 from engine.store import open_database
 from engine.store.database import _script_heads
-from engine.store.models import Plan
+from engine.store.models import History, Plan, Task
 
 
 def test_a_new_file_is_created_under_var_and_brought_to_head(workdir: Path):
@@ -150,4 +150,26 @@ def test_sessions_give_their_connections_back(workdir: Path):
     with db.connect() as conn:
         conn.execute(text("SELECT 1"))
     assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    db.close()
+
+
+def test_history_is_append_only(workdir: Path):
+    moment = datetime.now(UTC)
+    db = open_database("sqlite:///x.db")
+    with db.transaction() as session:
+        session.add(Plan(id="p", title="t", loaded_at=moment))
+        session.flush()
+        task = Task(plan_id="p", no=1, deadline_kind="date", created_at=moment, updated_at=moment)
+        session.add(task)
+        session.flush()
+        session.add(History(task_id=task.id, at=moment, actor="system", action="created"))
+    for change in ("edit", "delete"):
+        with pytest.raises(ValueError, match="append-only"), db.transaction() as session:
+            entry = session.scalars(select(History)).one()
+            if change == "edit":
+                entry.reason = "rewritten"
+            else:
+                session.delete(entry)
+    with db.read() as session:
+        assert session.scalars(select(History.reason)).all() == [""]
     db.close()

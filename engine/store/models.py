@@ -21,9 +21,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so that later migrations can address them on every back end.
@@ -216,3 +217,14 @@ class History(Base):
     to_value: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text, default="")
     request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id"))
+
+
+@event.listens_for(Session, "before_flush")
+def _history_is_append_only(session: Session, _context: Any, _instances: Any) -> None:
+    """Refuse, in every session, to change or delete a history row once written."""
+    for entry in session.deleted:
+        if isinstance(entry, History):
+            raise ValueError("history is append-only: a history row cannot be deleted")
+    for entry in session.dirty:
+        if isinstance(entry, History) and session.is_modified(entry):
+            raise ValueError("history is append-only: a history row cannot be changed")
