@@ -48,7 +48,10 @@ def fresh_copy(target: Path) -> Path:
         archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", "HEAD"],
                                  capture_output=True, check=True).stdout
         with tarfile.open(fileobj=BytesIO(archive)) as tar:
-            tar.extractall(target, filter="data")
+            if hasattr(tarfile, "data_filter"):  # Python 3.11.4 and later
+                tar.extractall(target, filter="data")
+            else:
+                tar.extractall(target)  # our own repository's archive
     else:
         shutil.copytree(REPO, target, ignore=shutil.ignore_patterns(
             ".venv", "var", "__pycache__", ".pytest_cache", "*.egg-info"))
