@@ -216,3 +216,59 @@ def test_export_without_any_plan_loaded_says_to_load_one(duban):
     assert result.code == 2
     assert "duban load" in result.err
     assert not Path("a.xlsx").exists()
+
+
+# --- another city's layout ---------------------------------------------------------------
+
+def test_a_table_with_number_column_separate_co_units_and_section_rows_round_trips(duban):
+    from tests.support.tables import TableSpec, write_table
+
+    spec = TableSpec(
+        header=["序号", "工作任务", "工作措施", "牵头单位", "配合单位", "时间节点"],
+        title_lines=["附件", "某市法治政府建设工作分工方案"],
+        rows=[
+            ["一、完善制度体系"],
+            [1, "制定实施意见", "出台实施意见。", "市发改局", "市财政局、市司法局",
+             "2021年6月30日前"],
+            [2, "建立联席会议", "建立联席会议制度。", "市司法局", "", "2021年9月底前"],
+            ["二、加强工作保障"],
+            [3, "落实经费保障", "将经费纳入预算。", "市财政局", "各区政府", "长期推进"],
+        ],
+    )
+    write_table(spec, Path("source.xlsx"))
+    assert duban("import", "source.xlsx", "-o", "plan.yaml", "--plan-id", "city",
+                 "--coordinator", "市司法局").code == 0
+    source = read_plan(Path("plan.yaml"))
+    assert duban("--now", "2021-05-01T09:00:00+08:00", "load", "plan.yaml").code == 0
+    assert duban("--now", "2021-05-20T09:00:00+08:00", "progress", "3", "--unit", "市财政局",
+                 "--text", "已纳入年度预算。").code == 0
+
+    for fmt in ("docx", "xlsx"):
+        result = duban("--now", "2021-06-01T09:00:00+08:00", "export", "-o", f"out.{fmt}")
+        assert result.code == 0, result.err
+    table = docx.Document("out.docx").tables[0]
+    texts = [[c.text for c in r.cells] for r in table.rows]
+    assert texts[0] == [
+        "序号", "工作任务", "工作措施", "牵头单位", "配合单位", "推进情况", "时间节点"
+    ]
+    assert texts[1] == ["一、完善制度体系"] * 7  # a full-width section row, as the source had
+    assert texts[2] == ["1", "制定实施意见", "出台实施意见。", "市发改局", "市财政局、市司法局",
+                        "【未启动】", "2021年6月30日前"]
+    assert texts[5] == ["3", "落实经费保障", "将经费纳入预算。", "市财政局", "各区政府",
+                        "【推进中】2021年5月20日：已纳入年度预算。", "长期推进"]
+    ws = openpyxl.load_workbook("out.xlsx").active
+    assert ws["A3"].value == "一、完善制度体系"
+    assert "A3:G3" in {str(r) for r in ws.merged_cells.ranges}
+
+    for fmt in ("docx", "xlsx"):
+        assert duban("import", f"out.{fmt}", "-o", f"back-{fmt}.yaml", "--plan-id", "city",
+                     "--coordinator", "市司法局").code == 0
+        back = read_plan(Path(f"back-{fmt}.yaml"))
+        assert back.title == source.title
+        assert back.sections == source.sections
+        assert [(t.no, t.section, t.title, t.content, t.lead, t.co_units, t.units_text,
+                 t.deadline) for t in back.tasks] == [
+            (t.no, t.section, t.title, t.content, t.lead, t.co_units, t.units_text, t.deadline)
+            for t in source.tasks
+        ]
+        assert back.task(3).progress == "【推进中】2021年5月20日：已纳入年度预算。"

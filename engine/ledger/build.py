@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
+from engine.importers.header import NOTE, column_role
 from engine.ledger.model import (
     Column,
     ColumnKind,
@@ -18,27 +19,46 @@ from engine.ledger.model import (
 )
 from engine.model.plan import Plan, Status
 
-# Header words, most specific first; matched on the header with its spaces removed.
-_HEADER_WORDS: tuple[tuple[ColumnKind, tuple[str, ...]], ...] = (
-    (ColumnKind.PROGRESS, ("推进情况", "进展情况", "完成情况", "落实情况")),
-    (ColumnKind.DEADLINE, ("完成时限", "时间节点", "完成时间", "时限")),
-    (ColumnKind.UNITS, ("责任部门", "责任单位", "牵头单位", "责任主体")),
-    (ColumnKind.CONTENT, ("具体内容", "工作措施", "主要内容", "工作内容", "具体措施")),
-    (ColumnKind.NO, ("序号", "编号")),
-    (ColumnKind.TITLE, ("任务", "事项")),
-    (ColumnKind.SECTION, ("项目", "类别", "领域")),
-)
+# The importer's column roles (one vocabulary of header names) and the ledger's column kinds.
+_ROLE_KINDS = {
+    "section": ColumnKind.SECTION,
+    "number": ColumnKind.NO,
+    "task": ColumnKind.TITLE,
+    "content": ColumnKind.CONTENT,
+    "units": ColumnKind.UNITS,
+    "co_units": ColumnKind.CO_UNITS,
+    "progress": ColumnKind.PROGRESS,
+    "deadline": ColumnKind.DEADLINE,
+}
+
+_UNIT_KINDS = (ColumnKind.UNITS, ColumnKind.CO_UNITS)
 
 # What a ledger has when the plan does not record its source's columns: the seed's layout.
 DEFAULT_COLUMNS = ("项目", "任务", "具体内容", "责任部门", "推进情况", "完成时限")
 
 
 def classify_header(text: str) -> ColumnKind:
-    name = normalise_header(text)
-    for kind, words in _HEADER_WORDS:
-        if any(word in name for word in words):
-            return kind
-    return ColumnKind.OTHER
+    """What a source column holds, by its header's name (as the importer reads it)."""
+    role = column_role(text or "")
+    return _ROLE_KINDS.get(role, ColumnKind.OTHER) if role else ColumnKind.OTHER
+
+
+def split_units(units_text: str, columns: Sequence[Column]) -> tuple[str, str]:
+    """The 牵头单位 and 配合单位 cells of a source that had both columns.
+
+    The importer joins them into one text, "牵头单位：甲；配合单位：乙", using the headers' names;
+    the ledger splits that text back into its two cells.
+    """
+    units = next((c for c in columns if c.kind is ColumnKind.UNITS), None)
+    co = next((c for c in columns if c.kind is ColumnKind.CO_UNITS), None)
+    if units is None or co is None:
+        return units_text, ""
+    prefix = f"{NOTE.sub('', normalise_header(units.header))}："
+    separator = f"；{NOTE.sub('', normalise_header(co.header))}："
+    if units_text.startswith(prefix) and separator in units_text:
+        lead, rest = units_text[len(prefix):].split(separator, 1)
+        return lead, rest
+    return units_text, ""
 
 
 def layout_columns(source_columns: Sequence[str]) -> tuple[Column, ...]:
@@ -65,7 +85,8 @@ def layout_columns(source_columns: Sequence[str]) -> tuple[Column, ...]:
         at = 1 if out and out[0].kind is ColumnKind.SECTION else 0
         out[at:at] = [Column(ColumnKind.NO, "任务"), Column(ColumnKind.TITLE, "任务", joined=True)]
     if ColumnKind.PROGRESS not in present:
-        after = next((i for i, c in enumerate(out) if c.kind is ColumnKind.UNITS), len(out) - 1)
+        unit_columns = [i for i, c in enumerate(out) if c.kind in _UNIT_KINDS]
+        after = unit_columns[-1] if unit_columns else len(out) - 1
         out.insert(after + 1, Column(ColumnKind.PROGRESS, "推进情况"))
     return tuple(out)
 
@@ -111,18 +132,21 @@ def build_ledger(
     unit: str | None = None,
 ) -> Ledger:
     """The ledger of a plan; with `unit`, only the tasks that unit leads or shares."""
+    columns = layout_columns(plan.columns)
     rows = []
     for task in plan.tasks:
         if unit is not None and unit not in task.units:
             continue
         state = states.get(task.no) or TaskState(task.status, "none")
+        units_text, co_units_text = split_units(task.units_text, columns)
         rows.append(
             LedgerRow(
                 section=task.section,
                 no=task.no,
                 title=task.title,
                 content=task.content,
-                units_text=task.units_text,
+                units_text=units_text,
+                co_units_text=co_units_text,
                 progress=progress_text(state, task.progress, tz),
                 deadline=task.deadline.text,
                 light=state.light,
@@ -132,7 +156,7 @@ def build_ledger(
         )
     return Ledger(
         title=plan.title,
-        columns=layout_columns(plan.columns),
+        columns=columns,
         sections=tuple(LedgerSection(s.no, s.title) for s in plan.sections),
         rows=tuple(rows),
         as_of=as_of,

@@ -45,6 +45,7 @@ _WEIGHTS = {
     ColumnKind.TITLE: 3.4,
     ColumnKind.CONTENT: 8.8,
     ColumnKind.UNITS: 3.2,
+    ColumnKind.CO_UNITS: 3.0,
     ColumnKind.PROGRESS: 4.6,
     ColumnKind.DEADLINE: 2.2,
     ColumnKind.OTHER: 2.4,

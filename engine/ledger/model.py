@@ -22,6 +22,7 @@ class ColumnKind(StrEnum):
     TITLE = "title"  # the task title
     CONTENT = "content"  # 具体内容
     UNITS = "units"  # 责任部门, as written
+    CO_UNITS = "co_units"  # 配合单位, where the source had a column of its own
     PROGRESS = "progress"  # 推进情况: latest report, its date and the status
     DEADLINE = "deadline"  # 完成时限, as written
     OTHER = "other"  # a column duban does not read: kept, left empty
@@ -89,6 +90,8 @@ class LedgerRow:
     light: str
     lead: str | None = None
     co_units: tuple[str, ...] = ()
+    co_units_text: str = ""
+    """The 配合单位 cell, where the source had that column apart from 牵头单位."""
 
     def cell(self, kind: ColumnKind) -> str:
         """The text of this row's cell in a column of the given kind."""
@@ -97,6 +100,7 @@ class LedgerRow:
             ColumnKind.TITLE: self.title,
             ColumnKind.CONTENT: self.content,
             ColumnKind.UNITS: self.units_text,
+            ColumnKind.CO_UNITS: self.co_units_text,
             ColumnKind.PROGRESS: self.progress,
             ColumnKind.DEADLINE: self.deadline,
         }.get(kind, "")

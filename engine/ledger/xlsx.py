@@ -34,6 +34,7 @@ _WIDTHS = {
     ColumnKind.TITLE: 22,
     ColumnKind.CONTENT: 60,
     ColumnKind.UNITS: 22,
+    ColumnKind.CO_UNITS: 22,
     ColumnKind.PROGRESS: 36,
     ColumnKind.DEADLINE: 17,
     ColumnKind.OTHER: 14,
