@@ -272,13 +272,15 @@ def decide(
             roles_of(unit.name, lead=None, co_units=(), coordinator=plan.coordinator.name),
             unit=unit.name,
         )
+        # Hold the task's row first, so that two decisions on one task (PostgreSQL, READ
+        # COMMITTED) check its status one after the other; SQLite's BEGIN IMMEDIATE already does.
+        task = get_task(session, plan, task.no, lock=True)
         _refuse_decided(request)
         if approve:
             _check_still_applicable(request, task)
         state = "approved" if approve else "rejected"
         if not claim_decision(session, request, state=state, by=unit.name, at=now, reason=reason):
             _refuse_decided(request)
-        get_task(session, plan, task.no, lock=True)
         before, after = _effect_values(request, task)
         add_history(
             session,

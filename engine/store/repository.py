@@ -155,7 +155,8 @@ def get_task(session: Session, plan: Plan, no: int, *, lock: bool = False) -> Ta
         .options(selectinload(Task.units).selectinload(TaskUnit.unit))
     )
     if lock:
-        query = query.with_for_update()
+        # Re-read under the lock: an object already in the session may hold older values.
+        query = query.with_for_update().execution_options(populate_existing=True)
     task = session.scalars(query).one_or_none()
     if task is None:
         numbers = list(session.scalars(select(Task.no).where(Task.plan_id == plan.id)))
