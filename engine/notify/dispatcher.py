@@ -20,8 +20,8 @@ a WeCom notice of several messages resumes after the last message recorded as ac
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from collections.abc import Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -104,7 +104,7 @@ class Dispatcher:
         channels: Mapping[str, Channel] | None = None,
         rng: random.Random | None = None,
         workers: int = 8,
-        batch: int = 64,
+        batch: int = 200,
         lease: timedelta = queue.LEASE,
     ) -> None:
         self.db = db
@@ -143,19 +143,21 @@ class Dispatcher:
         now: datetime,
         summary: DispatchSummary,
     ) -> None:
-        prepared, refused = self._prepare(ids, now)
+        refused: list[tuple[int, Delivery]] = []
+        prepared: list[tuple[int, Message, Channel]] = []
+        pending: dict[Future[Delivery], int] = {}
+        for notice_id, built in self._prepare(ids, now):
+            if isinstance(built, Delivery):
+                refused.append((notice_id, built))
+            elif self.workers == 1:
+                prepared.append((notice_id, *built))
+            else:  # sending starts while the rest of the batch is rendered
+                pending[pool.submit(_send_safely, built[1], built[0], now)] = notice_id
         if refused:
             self._record(refused, token, now, summary)
-        if self.workers == 1:
-            # one at a time: each outcome is recorded before the next notice is sent
-            for notice_id, message, channel in prepared:
-                delivery = _send_safely(channel, message, now)
-                self._record([(notice_id, delivery)], token, now, summary)
-            return
-        pending = {
-            pool.submit(_send_safely, channel, message, now): notice_id
-            for notice_id, message, channel in prepared
-        }
+        # one at a time: each outcome is recorded before the next notice is sent
+        for notice_id, message, channel in prepared:
+            self._record([(notice_id, _send_safely(channel, message, now))], token, now, summary)
         returned: list[tuple[int, Delivery]] = []
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -169,26 +171,25 @@ class Dispatcher:
 
     def _prepare(
         self, ids: list[int], now: datetime
-    ) -> tuple[list[tuple[int, Message, Channel]], list[tuple[int, Delivery]]]:
+    ) -> Iterator[tuple[int, tuple[Message, Channel] | Delivery]]:
         """Render the batch in one read of the store; a notice that cannot be is refused."""
-        prepared: list[tuple[int, Message, Channel]] = []
-        refused: list[tuple[int, Delivery]] = []
         with self.db.read() as session:
             view = StoreView(session)
-            found = session.scalars(select(OutboxNotice).where(OutboxNotice.id.in_(ids)))
-            for row in sorted(found, key=lambda r: ids.index(r.id)):
+            found = {
+                row.id: row
+                for row in session.scalars(select(OutboxNotice).where(OutboxNotice.id.in_(ids)))
+            }
+            for row in (found[i] for i in ids if i in found):
                 try:
-                    message, channel = self._message(view, row, now)
+                    yield row.id, self._message(view, row, now)
                 except DubanError as exc:
-                    refused.append((row.id, Delivery.permanent(mask(exc))))
-                    continue
+                    yield row.id, Delivery.permanent(mask(exc))
                 except Exception as exc:  # a fault of ours: retried, and dead in the end
                     logger.opt(exception=exc).error("生成通知时出错", notice=row.id)
-                    detail = mask(f"生成通知时出错：{type(exc).__name__}: {exc}")
-                    refused.append((row.id, Delivery.transient(detail)))
-                    continue
-                prepared.append((row.id, message, channel))
-        return prepared, refused
+                    yield (
+                        row.id,
+                        Delivery.transient(mask(f"生成通知时出错：{type(exc).__name__}: {exc}")),
+                    )
 
     def _message(
         self, view: StoreView, row: OutboxNotice, now: datetime
