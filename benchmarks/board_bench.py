@@ -69,6 +69,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         baseline = min(_time([sys.executable, "-c", "pass"]) for _ in range(args.runs))
         print(f"python start-up (baseline)          {baseline * 1000:7.0f} ms")
+        floor = statistics.median(_time([*DUBAN, "--version"]) for _ in range(args.runs))
+        print(f"duban --version (CLI floor)         {floor * 1000:7.0f} ms")
         seed = read_plan(SEED_PLAN) if SEED_PLAN.exists() else small_plan()
         name = "seed" if SEED_PLAN.exists() else "small plan (seed not generated yet)"
         cases = [
@@ -96,7 +98,7 @@ def main() -> int:
 
 def _time(command: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run(command, check=True)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 
