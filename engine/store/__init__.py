@@ -1,7 +1,9 @@
 """The store: SQLAlchemy tables and queries, Alembic migrations shipped with the package.
 
 `open_database(url)` returns a `Database` brought up to the newest schema; use
-`db.transaction()` for one write transaction and `db.read()` for reading.
+`db.transaction()` for one write transaction, `db.read()` for reading with the ORM and
+`db.connect()` for reading with Core only. `models` holds the tables, `repository` and `board` the
+queries, `hooks` what runs when a request is created or decided, `migrations/` the Alembic scripts.
 """
 
 from engine.store.database import Database, open_database
