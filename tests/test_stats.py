@@ -183,3 +183,41 @@ def test_light_totals_hold_every_light():
     }
     assert light_totals(snapshot([record(1)], now=datetime(2021, 6, 30, 15, 59, tzinfo=UTC)
                                  .isoformat()))["yellow"] == 1  # due today is not yet overdue
+
+
+# --- the same figures on PostgreSQL -----------------------------------------------------------
+
+
+@pytest.fixture
+def pg_url():
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server = os.environ.get("DUBAN_TEST_POSTGRES_URL")
+    if not server:
+        pytest.skip("DUBAN_TEST_POSTGRES_URL is not set (scripts/test.sh starts a server)")
+    name = f"duban_stats_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_stats_are_the_same_on_postgresql(duban, pg_url):
+    for now, *args in HISTORY:
+        result = duban("--db", pg_url, "--now", now, *args)
+        assert result.code == 0, (args, result.err)
+    on_postgres = json.loads(duban("--db", pg_url, "--now", NOW, "stats", "--json").out)
+    for now, *args in HISTORY:
+        assert duban("--now", now, *args).code == 0
+    on_sqlite = json.loads(duban("--now", NOW, "stats", "--json").out)
+    assert on_postgres == on_sqlite
+    units = {u["unit"]: u for u in on_postgres["units"]}
+    assert [units["市司法局"][f] for f in FIELDS] == EXPECTED["市司法局"]
