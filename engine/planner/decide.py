@@ -4,6 +4,19 @@ See DESIGN.md, "Reminder and escalation policy". One pass looks at today only: f
 recipient, kind and level it finds the latest occurrence that fell due by today and plans it unless
 its key was already sent. After downtime that is one notice per task, not the backlog; a second
 pass on the same day finds every key sent and plans nothing.
+
+Choices where DESIGN.md is silent:
+- A notice's key is (plan, task, recipient, channel, kind, level, occurrence); the occurrence of a
+  reminder is `due/T-n` (the deadline and the days before it), of a chase or an escalation the day
+  that level fired, of a progress notice the report day. A grouped notice is stored once, with one
+  key per task, so a task is never told twice whatever the grouping of a later pass.
+- Grouping is per plan as well: task numbers are only unique within a plan.
+- The coordinator's `progress_missing` list has level 1 (the unit's own notice level 0).
+- "The first start" of the progress cadence is, per task, the day duban first loaded it: a period
+  whose report day came before is not chased.
+- A unit without a contact gets its notices on the `file` channel, and the plan's coordinator a
+  `delivery_failure` notice (reason `missing_contact`, `missing_contacts`) the same day, once per
+  fallen-back notice.
 """
 
 from __future__ import annotations
