@@ -25,9 +25,12 @@ class AppContext:
     def settings(self) -> Settings:
         settings = load_settings(self._config_path)
         # the notices that requests and decisions write reach units through this directory
+        from engine.notify.secrets import install_log_masking
         from engine.store import hooks
 
         hooks.configure(settings)
+        # From here on every log line is masked for the secrets this config refers to.
+        install_log_masking(settings)
         return settings
 
     @cached_property

@@ -41,6 +41,10 @@ def cli(
     ctx: click.Context, db_url: str | None, config_path: str | None, now_text: str | None
 ) -> None:
     """duban（督办）：分工方案任务督办系统。"""
+    from engine.logsetup import configure_logging
+
+    # Commands other than `run` log only what a person must see; `run` sets the configured level.
+    configure_logging("WARNING")
     ctx.obj = AppContext(db_url=db_url, config_path=config_path, now_text=now_text)
     ctx.call_on_close(ctx.obj.close)
 
