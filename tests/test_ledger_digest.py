@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -106,20 +107,21 @@ def test_content_lists_overdue_tasks_missing_reports_and_waiting_requests():
                         at("2021-07-06T10:00:00+08:00")),),
     )
     content = digest_content(snapshot)
-    assert content["as_of"] == date(2021, 7, 10)
+    assert json.loads(json.dumps(content)) == content  # ready for the outbox's JSON
+    assert content["as_of"] == "2021-07-10"
     assert content["total"] == 5
     assert content["totals"] == {"red": 2, "yellow": 1, "green": 1, "done": 1, "none": 0}
     assert [(t["no"], t["lead"], t["days_overdue"]) for t in content["overdue"]] == [
         (2, "市人社局", 191), (1, "市发改局", 10)
     ]
-    assert content["report_period"] == {"start": date(2021, 5, 25), "end": date(2021, 6, 25)}
+    assert content["report_period"] == {"start": "2021-05-25", "end": "2021-06-25"}
     assert content["missing_reports"] == [
         {"unit": "市发改局", "tasks": [1, 3], "count": 2},
         {"unit": "市司法局", "tasks": [4], "count": 1},
     ]
     (request,) = content["pending_requests"]
     assert request["id"] == 7 and request["no"] == 3 and request["title"] == "任务3"
-    assert request["type_label"] == "延期" and request["until"] == date(2021, 9, 30)
+    assert request["type_label"] == "延期" and request["until"] == "2021-09-30"
     assert request["days_waiting"] == 4
 
 
@@ -146,4 +148,4 @@ def test_content_from_the_store_after_a_history(duban, workdir):
     assert 11 not in missing["市司法局"] and missing["市司法局"] == [4, 6, 10, 14]
     (request,) = content["pending_requests"]
     assert (request["no"], request["unit"], request["to_label"]) == (11, "市司法局", "已完成")
-    assert request["at"] == date(2021, 7, 6)
+    assert request["at"] == "2021-07-06"

@@ -84,6 +84,10 @@ def digest_due(
 _REQUEST_TYPES = {"transition": "状态变更", "extension": "延期"}
 
 
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
 def _status_label(value: str | None) -> str:
     try:
         return Status(value).label if value else ""
@@ -92,7 +96,11 @@ def _status_label(value: str | None) -> str:
 
 
 def digest_content(snapshot: PlanSnapshot) -> dict[str, Any]:
-    """The digest's figures as plain data (dates as `date`, numbers as int) for the templates."""
+    """The digest's figures as plain JSON-ready data for the templates (the notice's `extra`).
+
+    Dates are ISO strings (the outbox stores a notice's data as JSON; the templates' `cn_date`
+    reads them), counts are ints, task numbers ints.
+    """
     tz = snapshot.timezone
     today = snapshot.today
     by_no = {t.no: t for t in snapshot.tasks}
@@ -107,7 +115,7 @@ def digest_content(snapshot: PlanSnapshot) -> dict[str, Any]:
             "title": t.title,
             "lead": t.lead or "",
             "deadline_text": t.deadline_text,
-            "due": t.due,
+            "due": _iso(t.due),
             "days_overdue": days,
         }
         for days, t in sorted(late, key=lambda pair: (-pair[0], pair[1].no))
@@ -128,9 +136,9 @@ def digest_content(snapshot: PlanSnapshot) -> dict[str, Any]:
             "type_label": _REQUEST_TYPES.get(r.type, r.type),
             "to": r.to,
             "to_label": _status_label(r.to),
-            "until": r.until,
+            "until": _iso(r.until),
             "reason": r.reason,
-            "at": r.at.astimezone(tz).date(),
+            "at": r.at.astimezone(tz).date().isoformat(),
             "days_waiting": (today - r.at.astimezone(tz).date()).days,
         }
         for r in snapshot.requests
@@ -138,11 +146,13 @@ def digest_content(snapshot: PlanSnapshot) -> dict[str, Any]:
     return {
         "plan_id": snapshot.plan_id,
         "plan_title": snapshot.title,
-        "as_of": today,
+        "as_of": today.isoformat(),
         "total": len(snapshot.tasks),
         "totals": light_totals(snapshot),
         "overdue": overdue,
-        "report_period": {"start": period[0], "end": period[1]} if period else None,
+        "report_period": (
+            {"start": period[0].isoformat(), "end": period[1].isoformat()} if period else None
+        ),
         "missing_reports": missing,
         "pending_requests": requests,
     }

@@ -7,6 +7,7 @@ the pure builders (`build_ledger`, `stats`, `digest`).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -198,3 +199,12 @@ def read_snapshot(
             report_day=policy.report_day,
         )
 
+
+
+def read_digest(
+    db: Database, *, plan_id: str | None, now: datetime, settings: Settings
+) -> dict[str, Any]:
+    """The weekly digest's content for a plan at `now` (see `engine.ledger.digest`)."""
+    from engine.ledger.digest import digest_content
+
+    return digest_content(read_snapshot(db, plan_id=plan_id, now=now, settings=settings))
