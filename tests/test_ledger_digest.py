@@ -11,7 +11,7 @@ import pytest
 from engine.config import PolicySettings, Settings
 from engine.deadlines.calendar import WorkCalendar
 from engine.ledger.digest import digest_content, digest_day, digest_due
-from engine.ledger.query import read_snapshot
+from engine.ledger.query import read_digest
 from engine.ledger.stats import PendingRequest, PlanSnapshot, TaskRecord
 from engine.store import open_database
 from tests.conftest import SEED_PLAN
@@ -135,11 +135,10 @@ def test_content_from_the_store_after_a_history(duban, workdir):
         assert duban("--now", now, *args).code == 0
     db = open_database(f"sqlite:///{workdir / 'var' / 'duban.db'}")
     try:
-        snapshot = read_snapshot(db, plan_id=None, now=at("2021-07-12T09:00:00+08:00"),
-                                 settings=Settings())
+        content = read_digest(db, plan_id=None, now=at("2021-07-12T09:00:00+08:00"),
+                              settings=Settings())
     finally:
         db.close()
-    content = digest_content(snapshot)
     assert content["plan_id"] == "zhuhai-gba-legal-services"
     overdue = {t["no"]: t for t in content["overdue"]}
     assert overdue[11]["days_overdue"] == 12 and overdue[11]["lead"] == "市司法局"

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from engine.config import Settings
 from engine.deadlines.deadline import Deadline, DeadlineKind
 from engine.ledger.build import TaskState, build_ledger
+from engine.ledger.digest import digest_content
 from engine.ledger.model import Ledger
 from engine.ledger.stats import PendingRequest, PlanSnapshot, TaskRecord
 from engine.model import plan as domain
@@ -205,6 +206,4 @@ def read_digest(
     db: Database, *, plan_id: str | None, now: datetime, settings: Settings
 ) -> dict[str, Any]:
     """The weekly digest's content for a plan at `now` (see `engine.ledger.digest`)."""
-    from engine.ledger.digest import digest_content
-
     return digest_content(read_snapshot(db, plan_id=plan_id, now=now, settings=settings))
