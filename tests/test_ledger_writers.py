@@ -154,6 +154,9 @@ def test_docx_lights_are_the_progress_cells_shading_with_a_legend():
     table = document.tables[0]
     assert [_fill(r.cells[5]) for r in table.rows[1:]] == [FILLS[r.light] for r in ROWS]
     assert all(_fill(r.cells[3]) is None for r in table.rows[1:])  # only 推进情况 is coloured
+    # Word refuses properties out of the schema's order: w:shd comes before w:vAlign
+    tags = [child.tag for child in table.rows[1].cells[5]._tc.tcPr]
+    assert tags.index(qn("w:shd")) < tags.index(qn("w:vAlign"))
     legend = document.paragraphs[-1]
     for words in ("红灯 逾期未完成", "黄灯 30日内到期", "绿灯 正常推进", "已完成", "无时限",
                   "灯号按2021年6月20日计算"):

@@ -61,13 +61,30 @@ def _fonts(run: Any, east_asian: str, size: float, *, bold: bool = False) -> Non
     run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), east_asian)
 
 
+# Elements that must follow w:shd inside w:tcPr and w:rPr: Word rejects a file whose property
+# elements are out of the schema's order.
+_AFTER_SHD = {
+    qn(f"w:{name}")
+    for name in (
+        "noWrap", "tcMar", "textDirection", "tcFitText", "vAlign", "hideMark", "headers",
+        "cellIns", "cellDel", "cellMerge", "tcPrChange",  # in w:tcPr
+        "fitText", "vertAlign", "rtl", "cs", "em", "lang", "eastAsianLayout", "specVanish",
+        "oMath", "rPrChange",  # in w:rPr
+    )
+}  # fmt: skip
+
+
 def _shade(element: Any, fill: str) -> None:
     """Give a cell (w:tcPr) or a run (w:rPr) a background colour."""
     shd = OxmlElement("w:shd")
     shd.set(qn("w:val"), "clear")
     shd.set(qn("w:color"), "auto")
     shd.set(qn("w:fill"), fill)
-    element.append(shd)
+    later = next((child for child in element if child.tag in _AFTER_SHD), None)
+    if later is None:
+        element.append(shd)
+    else:
+        later.addprevious(shd)
 
 
 def _write(cell: _Cell, text: str, *, font: str = BODY_FONT, size: float = 10.5,
@@ -89,13 +106,6 @@ def _repeat_as_header(row: Any) -> None:
     flag = OxmlElement("w:tblHeader")
     flag.set(qn("w:val"), "true")
     row._tr.get_or_add_trPr().append(flag)
-
-
-def _fixed_layout(table: Any) -> None:
-    """Word otherwise re-flows the columns to their content and ignores the widths."""
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    table._tbl.tblPr.append(layout)
 
 
 def _setup_page(document: Any) -> None:
@@ -152,8 +162,7 @@ def render(ledger: Ledger) -> bytes:
     table = document.add_table(rows=n_rows, cols=len(columns))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    _fixed_layout(table)
+    table.autofit = False  # a fixed layout: Word keeps the widths instead of fitting content
     usable = PAGE_WIDTH - 2 * MARGIN
     total = sum(_WEIGHTS[c.kind] for c in columns)
     widths = [int(usable * _WEIGHTS[c.kind] / total) for c in columns]
