@@ -126,6 +126,8 @@ def test_docx_prints_landscape_with_a_repeated_header_and_fixed_widths():
     usable = section.page_width - section.left_margin - section.right_margin
     assert sum(widths) <= usable
     assert widths[3] == max(widths)  # 具体内容 gets the room
+    footer = section.footer.paragraphs[0]._p
+    assert footer.find(qn("w:fldSimple")).get(qn("w:instr")) == "PAGE"
 
 
 def _east_asian(run) -> str | None:
@@ -213,6 +215,7 @@ def test_xlsx_is_frozen_filtered_wrapped_and_sized():
     assert ws.auto_filter.ref == "A2:G7"
     assert ws.print_title_rows == "$2:$2"
     assert ws.page_setup.orientation == "landscape"
+    assert ws.oddFooter.center.text == "第 &P 页，共 &N 页"
     body = [ws.cell(row=r, column=c) for r in range(3, 8) for c in range(2, 8)]
     assert all(cell.alignment.wrap_text for cell in body)
     widths = [ws.column_dimensions[col].width for col in "ABCDEFG"]

@@ -120,6 +120,22 @@ def _setup_page(document: Any) -> None:
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), BODY_FONT)
 
 
+def _page_numbers(document: Any) -> None:
+    """— 1 — centred in the footer, as printed government documents number their pages."""
+    paragraph = document.sections[0].footer.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _fonts(paragraph.add_run("— "), BODY_FONT, 10.5)
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), "PAGE")
+    number = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "1"
+    number.append(text)
+    field.append(number)
+    paragraph._p.append(field)
+    _fonts(paragraph.add_run(" —"), BODY_FONT, 10.5)
+
+
 def _title(document: Any, ledger: Ledger) -> None:
     # One paragraph: the importer reads the paragraphs above the table as the plan's title.
     paragraph = document.add_paragraph()
@@ -153,6 +169,7 @@ def render(ledger: Ledger) -> bytes:
     document = Document()
     _setup_page(document)
     document.core_properties.title = ledger.title
+    _page_numbers(document)
     _title(document, ledger)
 
     columns = ledger.columns

@@ -164,6 +164,7 @@ def render(ledger: Ledger) -> bytes:
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
     _legend(ws, ledger, r + 1, width)
 
     buffer = io.BytesIO()
