@@ -80,13 +80,18 @@ def snapshot_of(tasks: list[TaskState]) -> Snapshot:
 
 def timed(func: Callable[[], Any], runs: int = 5) -> tuple[float, Any]:
     """The median wall time of `runs` calls, and the last result."""
+    times, result = all_times(func, runs)
+    return statistics.median(times), result
+
+
+def all_times(func: Callable[[], Any], runs: int) -> tuple[list[float], Any]:
     times, result = [], None
     for _ in range(runs):
         gc.collect()
         started = time.perf_counter()
         result = func()
         times.append(time.perf_counter() - started)
-    return statistics.median(times), result
+    return times, result
 
 
 def peak_memory(func: Callable[[], Any]) -> tuple[float, int]:
@@ -113,7 +118,8 @@ def tick_benchmark(count: int) -> bool:
         for key in notice.keys:
             sent.add(key)
     later = MORNING + timedelta(minutes=1)
-    calm_time, calm = timed(lambda: plan_notices(snapshot, later, policy, calendar, sent))
+    calm_times, calm = all_times(lambda: plan_notices(snapshot, later, policy, calendar, sent), 9)
+    calm_time = statistics.median(calm_times)
     # 1,000 more tasks whose T-7 reminder is due today, none sent yet.
     due_soon = [
         TaskState(t.plan_id, t.no, t.lead, t.co_units, "in_progress",
@@ -128,7 +134,9 @@ def tick_benchmark(count: int) -> bool:
     print(f"  snapshot indexes built in       {build_time * 1000:8.1f} ms")
     print(f"  first tick (catch-up)           {first_time * 1000:8.1f} ms, {len(first):,} notices")
     print(f"  nothing due                     {calm_time * 1000:8.1f} ms, {len(calm)} notices"
-          f"   target <= 100 ms: {'met' if calm_time <= 0.1 else 'MISSED'}")
+          f"   target <= 100 ms: {'met' if calm_time <= 0.1 else 'MISSED'} "
+          f"(median of 9; best {min(calm_times) * 1000:.1f} ms, worst "
+          f"{max(calm_times) * 1000:.1f} ms)")
     print(f"  1,000 tasks due                 {busy_time * 1000:8.1f} ms, {len(busy_notices)} "
           f"notices over {len(busy_tasks):,} tasks")
     return calm_time <= 0.1 and not calm and len(busy_tasks) == 1000
