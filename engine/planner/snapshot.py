@@ -32,7 +32,7 @@ class PlanState:
     coordinator: str | None = None
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class TaskState:
     """One task as the planner sees it."""
 
