@@ -157,3 +157,24 @@ def test_without_a_login_the_envelope_sender_is_the_from_address(smtp_server):
     s = settings(smtp_server, "none", username=None, password_env=None)
     assert EmailChannel(s).send(notice(), NOW).ok
     assert smtp_server.received[0].mail_from == "noreply@example.gov.cn"
+
+
+@pytest.mark.parametrize("smtp_server", ["none"], indirect=True)
+@pytest.mark.parametrize("value", ["", "   "])
+def test_a_blank_password_variable_is_permanent_and_nothing_is_sent(
+    smtp_server, monkeypatch, value
+):
+    monkeypatch.setenv("DUBAN_TEST_SMTP_PASSWORD", value)
+    delivery = EmailChannel(settings(smtp_server, "none")).send(notice(), NOW)
+    assert delivery.outcome is Outcome.PERMANENT
+    assert delivery.detail == (
+        "环境变量 DUBAN_TEST_SMTP_PASSWORD 为空（channels.email.password_env），无法登录邮件服务器"
+    )
+    assert smtp_server.received == []
+
+
+@pytest.mark.parametrize("smtp_server", ["none"], indirect=True)
+def test_without_a_login_the_password_variable_may_be_unset(smtp_server, monkeypatch):
+    monkeypatch.delenv("DUBAN_TEST_SMTP_PASSWORD")
+    s = settings(smtp_server, "none", username=None)
+    assert EmailChannel(s).send(notice(), NOW).ok

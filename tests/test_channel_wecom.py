@@ -171,3 +171,16 @@ def test_rate_limiter_allows_per_minute_and_refills():
     assert limiter.take("r", NOW) == NOW + timedelta(seconds=3)
     assert limiter.take("r", NOW + timedelta(seconds=3)) is None
     assert limiter.take("r", NOW + timedelta(seconds=3)) is not None
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_a_blank_key_variable_fails_for_good_without_calling_the_robot(
+    server, channel, monkeypatch, value
+):
+    monkeypatch.setenv("DUBAN_TEST_WECOM_KEY", value)
+    delivery = channel.send(message(server.url("${DUBAN_TEST_WECOM_KEY}")), NOW)
+    assert delivery.outcome is Outcome.PERMANENT
+    assert delivery.detail == (
+        "单位“市发改局”的企业微信群机器人地址引用的环境变量 DUBAN_TEST_WECOM_KEY 为空，无法发送"
+    )
+    assert server.received == []  # never a request to `key=`

@@ -280,10 +280,13 @@ def check_contacts(settings: Settings, plans: list[PlanView], findings: Findings
                 duty = Duty("policy.escalation", name, "leader", task=level)
                 uses.setdefault(canonical_unit(name, settings), []).append(duty)
     for unit, duties in uses.items():
-        if not reach(unit, settings).missing:
+        found = reach(unit, settings)
+        if not found.missing:
             continue
         contact = contact_of(unit, settings)
-        if contact is not None and contact.email and settings.channels.email is None:
+        if found.reasons:  # configured, but a secret variable is unset or blank
+            why = "的联系方式不可用（" + "；".join(found.reasons) + "）"
+        elif contact is not None and contact.email and settings.channels.email is None:
             why = "只配置了邮箱，但配置文件中没有 [channels.email]"
         else:
             why = "没有联系方式（在通讯录 [units.\"…\"] 中配置 email 或 wecom）"

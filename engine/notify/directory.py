@@ -1,15 +1,32 @@
 """The contact directory: which channels reach a unit, from `[units."…"]` in the config.
 
 With no config at all every unit is reached through the `file` channel and none counts as lacking
-a contact. With a config, a unit without email or WeCom is `missing`: its notices still go to the
-`file` channel (nothing is dropped) and the coordinator is told.
+a contact. With a config, a unit without a usable email or WeCom contact is `missing`: its notices
+still go to the `file` channel (nothing is dropped) and the planner tells the plan's coordinator
+(a `delivery_failure` notice, reason `missing_contact`, once per notice day, grouped).
+
+A contact whose secret is missing is not usable. A WeCom URL referring to `${NAME}` where NAME is
+unset, empty or only spaces (the URL would end in `key=`), or an email channel with a login whose
+`password_env` variable is unset or blank, does not count as a way to reach the unit. The choice,
+made for the coordinating office:
+
+- decided here, when the planner plans (the service reads the same environment when it sends), so
+  that such a notice takes the missing-contact path: it is written to the file archive instead of
+  going dead, and the coordinator hears of it once, in the day's grouped report, not once per
+  notice and channel; a unit with another usable channel simply gets its notices there;
+- `reasons` says why a configured channel was left out, naming the variable but never its value,
+  for `doctor` and the log;
+- the channels check again when they send: a variable emptied after the notice was planned makes
+  the delivery fail permanently with a message naming it, so the notice goes dead, stays in the
+  outbox for `duban retry`, and the coordinator gets a `delivery_failure` about it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.config import Settings, UnitContact
+from engine.config import EmailSettings, Settings, UnitContact
+from engine.notify.secrets import blank_variable
 
 FILE = "file"
 EMAIL = "email"
@@ -21,7 +38,9 @@ class Reach:
     unit: str
     channels: tuple[str, ...]
     missing: bool
-    """True when the config names no contact for this unit (it falls back to `file`)."""
+    """True when the config names no usable contact for this unit (it falls back to `file`)."""
+    reasons: tuple[str, ...] = ()
+    """Why configured channels were left out (a variable unset or empty), in Chinese."""
 
 
 def canonical_unit(name: str, settings: Settings) -> str:
@@ -38,6 +57,20 @@ def contact_of(name: str, settings: Settings) -> UnitContact | None:
     return settings.units.get(canonical_unit(name, settings))
 
 
+def email_login_problem(email: EmailSettings) -> str | None:
+    """Why the email channel cannot log in (its password variable unset or blank), or None."""
+    if not email.username or not email.password_env:
+        return None
+    why = blank_variable("${" + email.password_env + "}")
+    return f"{why}（channels.email.password_env），无法登录邮件服务器" if why else None
+
+
+def wecom_url_problem(unit: str, url: str) -> str | None:
+    """Why this unit's robot URL cannot be expanded into a usable one, or None."""
+    why = blank_variable(url)
+    return f"单位“{unit}”的企业微信群机器人地址引用的{why}，无法发送" if why else None
+
+
 def reach(name: str, settings: Settings) -> Reach:
     """The channels a notice to this unit goes out on, one notice per channel."""
     unit = canonical_unit(name, settings)
@@ -45,13 +78,23 @@ def reach(name: str, settings: Settings) -> Reach:
         return Reach(unit, (FILE,), missing=False)
     contact = settings.units.get(unit)
     channels: list[str] = []
+    reasons: list[str] = []
     if contact:
-        if contact.email and settings.channels.email:
-            channels.append(EMAIL)
+        email = settings.channels.email
+        if contact.email and email:
+            problem = email_login_problem(email)
+            if problem:
+                reasons.append(f"电子邮件：{problem}")
+            else:
+                channels.append(EMAIL)
         if contact.wecom:
-            channels.append(WECOM)
+            problem = wecom_url_problem(unit, contact.wecom)
+            if problem:
+                reasons.append(f"企业微信：{problem}")
+            else:
+                channels.append(WECOM)
         if contact.file:
             channels.append(FILE)
     if not channels:
-        return Reach(unit, (FILE,), missing=True)
-    return Reach(unit, tuple(channels), missing=False)
+        return Reach(unit, (FILE,), missing=True, reasons=tuple(reasons))
+    return Reach(unit, tuple(channels), missing=False, reasons=tuple(reasons))

@@ -55,6 +55,22 @@ def collect(settings: Settings) -> None:
     remember(*(os.environ.get(name) for name in names))
 
 
+def blank_variable(value: str | None) -> str | None:
+    """Why a `${NAME}` in this value cannot give a secret (`环境变量 X 为空`); None if all can.
+
+    An unset variable and one set to nothing (or only spaces) are the same to a sender: a robot URL
+    ending in `key=` or an empty password can only fail. The reason names the variable, never its
+    value.
+    """
+    for match in _ENV_REF.finditer(value or ""):
+        name = match.group(1)
+        if name not in os.environ:
+            return f"环境变量 {name} 未设置"
+        if not os.environ[name].strip():
+            return f"环境变量 {name} 为空"
+    return None
+
+
 def expand_secret(value: str, *, where: str = "") -> str:
     """`expand_env` for a value that holds a secret: what it expands to is masked from now on."""
     for match in _ENV_REF.finditer(value):

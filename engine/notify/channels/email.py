@@ -2,7 +2,8 @@
 
 Subjects and display names are UTF-8 encoded words (RFC 2047), which Chinese mail servers accept;
 the envelope sender is the login (some servers refuse any other), else the From address. The
-password is read from the variable named by `password_env` when sending and is never kept. SMTP 4xx
+password is read from the variable named by `password_env` when sending and is never kept; with a
+login, that variable unset or blank fails permanently, naming it (see `directory.py`). SMTP 4xx
 answers, timeouts and dropped connections are transient; 5xx answers and certificate or login
 problems are permanent.
 """
@@ -20,6 +21,7 @@ from typing import Any
 
 from engine.config import EmailSettings
 from engine.notify.channels.base import Delivery, Message
+from engine.notify.directory import email_login_problem
 from engine.notify.secrets import mask, remember
 
 
@@ -80,14 +82,14 @@ class EmailChannel:
         return self.ssl_context or ssl.create_default_context()
 
     def _password(self) -> str | None:
-        name = self.settings.password_env
-        if not name:
+        """The login password, read now; a login whose variable is unset or blank cannot work."""
+        s = self.settings
+        if not s.username or not s.password_env:
             return None
-        if name not in os.environ:
-            raise LookupError(
-                f"环境变量 {name}（channels.email.password_env）未设置，无法登录邮件服务器"
-            )
-        password = os.environ[name]
+        problem = email_login_problem(s)
+        if problem:
+            raise LookupError(problem)
+        password = os.environ[s.password_env]
         remember(password)
         return password
 

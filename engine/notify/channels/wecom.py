@@ -7,7 +7,8 @@ content), 44004 (empty content) and any other code are permanent. A notice may b
 (bodies are cut at 4,096 bytes) plus, when the unit lists mobiles, a text message @-mentioning them
 (markdown cannot mention by mobile number); `Message.first_part` skips those already accepted.
 
-The robot key is a secret: the URL is expanded only here, and every error text is masked.
+The robot key is a secret: the URL is expanded only here, and every error text is masked. A URL
+whose `${NAME}` is unset or blank fails permanently, naming the variable (see `directory.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import requests
 from engine.config import WecomSettings
 from engine.errors import UserError
 from engine.notify.channels.base import Delivery, Message, Outcome
+from engine.notify.directory import wecom_url_problem
 from engine.notify.ratelimit import RobotLimiter
 from engine.notify.secrets import expand_secret, mask
 
@@ -100,6 +102,10 @@ class WecomChannel:
     def send(self, message: Message, now: datetime) -> Delivery:
         if not message.webhook:
             return Delivery.permanent(f"单位“{message.recipient}”未配置企业微信群机器人地址")
+        # `key=` with nothing after it can only fail: say which variable, never send
+        blank = wecom_url_problem(message.recipient, message.webhook)
+        if blank:
+            return Delivery.permanent(blank)
         try:
             url = expand_secret(message.webhook, where=f"单位“{message.recipient}”的企业微信地址")
         except UserError as exc:
