@@ -8,6 +8,7 @@ the store alone, so a restart loses nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import threading
 from collections.abc import Iterable
@@ -36,6 +37,7 @@ from engine.planner import (
     TaskState,
     plan_notices,
 )
+from engine.planner.digest import DIGEST
 from engine.store import Database
 from engine.store.models import Plan, ProgressReport, Task, TaskUnit, Unit
 from engine.store.outbox import OutboxNotice, enqueue, mark_sent, sent_keys
@@ -161,7 +163,9 @@ def plan_and_enqueue(
         snapshot = read_snapshot(session, settings)
         sent = SentIndex(sent_keys(session))
         notices: list[PlannedNotice] = plan_notices(snapshot, now, policy, calendar, sent)
+        notices = with_digest_content(session, settings, notices, now)
         rows = enqueue(session, notices, now)
+        _list_digest_tasks(rows, notices)
         if simulated:
             mark_sent(session, rows, now)
             return rows
@@ -171,6 +175,39 @@ def plan_and_enqueue(
                 level=row.level, tasks=",".join(map(str, row.tasks)), plan=row.plan_id,
             ).info("已生成通知")
         return rows
+
+
+def with_digest_content(
+    session: Session, settings: Settings, notices: list[PlannedNotice], now: datetime
+) -> list[PlannedNotice]:
+    """The planner decides that a plan's digest is due; what it says is read here, at `now`, in
+    the transaction that enqueues it: the figures (`context`) and the overdue tasks (`tasks`)."""
+    if not any(n.kind == DIGEST for n in notices):
+        return notices
+    from engine.ledger.query import digest_of  # the ledger's writers are only needed here
+
+    contents: dict[str, dict[str, Any]] = {}
+    out = []
+    for notice in notices:
+        if notice.kind == DIGEST:
+            if notice.plan_id not in contents:
+                contents[notice.plan_id] = digest_of(
+                    session, plan_id=notice.plan_id, now=now, settings=settings
+                )
+            content = contents[notice.plan_id]
+            overdue = tuple(row["no"] for row in content["overdue"])
+            notice = dataclasses.replace(notice, tasks=overdue, context=content)
+        out.append(notice)
+    return out
+
+
+def _list_digest_tasks(rows: list[OutboxNotice], notices: list[PlannedNotice]) -> None:
+    """`enqueue` lists the task numbers of a notice's keys; a digest's one key is plan-wide
+    (task 0), so its row lists the overdue tasks instead, worst first."""
+    digests = {n.dedupe_key: n for n in notices if n.kind == DIGEST}
+    for row in rows:
+        if row.kind == DIGEST and row.dedupe_key in digests:
+            row.tasks = list(digests[row.dedupe_key].tasks)
 
 
 class Service:

@@ -162,44 +162,50 @@ def read_snapshot(
     db: Database, *, plan_id: str | None, now: datetime, settings: Settings
 ) -> PlanSnapshot:
     """A plan (or the only plan) as the figures and the digest see it at `now`."""
-    policy = settings.policy
     with db.read() as session:
-        plan = choose_plan(session, plan_id)
-        zone = ZoneInfo(plan.timezone)
-        completed = _completion_times(session, plan.id)
-        reports = _latest_reports(session, plan.id)
-        records = []
-        for t in _tasks(session, plan):
-            lead = next((tu for tu in t.units if tu.role == "lead"), None)
-            records.append(
-                TaskRecord(
-                    no=t.no,
-                    title=t.title,
-                    lead=lead.unit.name if lead else None,
-                    co_units=tuple(_co_units(t)),
-                    status=t.status,
-                    deadline_text=t.deadline_text,
-                    kind=t.deadline_kind,
-                    due=t.due,
-                    completed_at=completed.get(t.id) if t.status == Status.COMPLETED else None,
-                    tracked_since=t.created_at.astimezone(zone).date(),
-                    lead_reported_at=reports.get((t.id, lead.unit_id)) if lead else None,
-                    progress=t.progress,
-                )
-            )
-        return PlanSnapshot(
-            plan_id=plan.id,
-            title=plan.title,
-            coordinator=plan.coordinator.name if plan.coordinator else None,
-            timezone=zone,
-            now=now,
-            tasks=tuple(records),
-            requests=tuple(_pending(session, plan.id)),
-            yellow_within_days=policy.yellow_within_days,
-            report_every=policy.report_every,
-            report_day=policy.report_day,
-        )
+        return snapshot_of(session, plan_id=plan_id, now=now, settings=settings)
 
+
+def snapshot_of(
+    session: Session, *, plan_id: str | None, now: datetime, settings: Settings
+) -> PlanSnapshot:
+    """`read_snapshot` in the caller's session (the service reads it where it enqueues)."""
+    policy = settings.policy
+    plan = choose_plan(session, plan_id)
+    zone = ZoneInfo(plan.timezone)
+    completed = _completion_times(session, plan.id)
+    reports = _latest_reports(session, plan.id)
+    records = []
+    for t in _tasks(session, plan):
+        lead = next((tu for tu in t.units if tu.role == "lead"), None)
+        records.append(
+            TaskRecord(
+                no=t.no,
+                title=t.title,
+                lead=lead.unit.name if lead else None,
+                co_units=tuple(_co_units(t)),
+                status=t.status,
+                deadline_text=t.deadline_text,
+                kind=t.deadline_kind,
+                due=t.due,
+                completed_at=completed.get(t.id) if t.status == Status.COMPLETED else None,
+                tracked_since=t.created_at.astimezone(zone).date(),
+                lead_reported_at=reports.get((t.id, lead.unit_id)) if lead else None,
+                progress=t.progress,
+            )
+        )
+    return PlanSnapshot(
+        plan_id=plan.id,
+        title=plan.title,
+        coordinator=plan.coordinator.name if plan.coordinator else None,
+        timezone=zone,
+        now=now,
+        tasks=tuple(records),
+        requests=tuple(_pending(session, plan.id)),
+        yellow_within_days=policy.yellow_within_days,
+        report_every=policy.report_every,
+        report_day=policy.report_day,
+    )
 
 
 def read_digest(
@@ -207,3 +213,10 @@ def read_digest(
 ) -> dict[str, Any]:
     """The weekly digest's content for a plan at `now` (see `engine.ledger.digest`)."""
     return digest_content(read_snapshot(db, plan_id=plan_id, now=now, settings=settings))
+
+
+def digest_of(
+    session: Session, *, plan_id: str, now: datetime, settings: Settings
+) -> dict[str, Any]:
+    """`read_digest` in the caller's session: the service stores it with the digest notice."""
+    return digest_content(snapshot_of(session, plan_id=plan_id, now=now, settings=settings))

@@ -12,6 +12,7 @@ Choices where DESIGN.md is silent:
   key per task, so a task is never told twice whatever the grouping of a later pass.
 - Grouping is per plan as well: task numbers are only unique within a plan.
 - The coordinator's `progress_missing` list has level 1 (the unit's own notice level 0).
+- The coordinator's weekly `digest` is decided in engine.planner.digest (one per plan and week).
 - "The first start" of the progress cadence is, per task, the day duban first loaded it: a period
   whose report day came before is not chased.
 - A unit without a contact gets its notices on the `file` channel, and the plan's coordinator a
@@ -28,6 +29,7 @@ from typing import Any
 
 from engine.deadlines.calendar import WorkCalendar
 from engine.planner.days import DayTable
+from engine.planner.digest import digest_notices
 from engine.planner.notices import (
     DELIVERY_FAILURE,
     REMINDER,
@@ -73,7 +75,8 @@ def plan_notices(
     ]
     items = [item for item in items if item.key not in sent]
     items.extend(_missing_contacts(snapshot, items, sent))
-    return group(items, policy.send_time(today))
+    digests = digest_notices(snapshot, now, policy, calendar, sent, policy.timezone)
+    return group(items, policy.send_time(today)) + digests
 
 
 # --- reminders ---------------------------------------------------------------------------------

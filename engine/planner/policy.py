@@ -47,6 +47,8 @@ class Policy:
     """monthly | quarterly | none"""
     report_day: int = 25
     report_notice_working_days: int = 5
+    digest_weekday: int = 1
+    """ISO weekday of the coordinator's weekly digest (1 = Monday)."""
 
     @classmethod
     def from_settings(cls, settings: PolicySettings, timezone: str | tzinfo) -> Policy:
@@ -69,6 +71,7 @@ class Policy:
             report_every=settings.report_every,
             report_day=settings.report_day,
             report_notice_working_days=settings.report_notice_working_days,
+            digest_weekday=settings.digest_weekday,
         )
 
     def send_time(self, day: date) -> datetime:
