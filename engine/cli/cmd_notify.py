@@ -120,12 +120,18 @@ def _preview_context(
         if kind == "progress_request":
             day = _next_report_day(now.date(), app.settings.policy.report_day)
             context["report_day"] = day.isoformat()
+        numbers = tuple(t.no for t in chosen)
+        if kind == "digest":  # the plan's figures now, as the service would store them
+            from engine.ledger.query import digest_of
+
+            context = digest_of(session, plan_id=plan.id, now=now, settings=app.settings)
+            numbers = tuple(row["no"] for row in context["overdue"])  # type: ignore[index]
         spec = NoticeSpec(
             kind=kind,
             recipient=recipient,
             channel=channel,
             plan_id=plan.id,
-            tasks=tuple(t.no for t in chosen),
+            tasks=numbers,
             level=1 if kind == "escalation" else 0,
             send_at=now,
             context=context,

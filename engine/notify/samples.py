@@ -50,7 +50,65 @@ def missing_contact_extra() -> dict[str, object]:
     }
 
 
+def digest_extra(tasks: tuple[TaskLine, ...], as_of: date = date(2021, 6, 23)) -> dict[str, object]:
+    """A digest's figures, the shape engine.ledger.digest.digest_content gives, with `tasks` as
+    its overdue tasks (the notice lists those, so that WeCom can cut between them)."""
+    overdue = [
+        {
+            "no": t.no,
+            "title": t.title,
+            "lead": t.lead,
+            "deadline_text": t.deadline_text,
+            "due": t.due.isoformat() if t.due else None,
+            "days_overdue": t.days_overdue,
+        }
+        for t in tasks
+    ]
+    totals = {"red": len(overdue), "yellow": 3, "green": 6, "done": 3, "none": 2}
+    return {
+        "plan_id": "zhuhai-gba-legal-services",
+        "plan_title": SAMPLE_PLAN_TITLE,
+        "as_of": as_of.isoformat(),
+        "total": sum(totals.values()),
+        "totals": totals,
+        "overdue": overdue,
+        "report_period": {"start": "2021-04-25", "end": "2021-05-25"},
+        "missing_reports": [
+            {"unit": "市发改局", "tasks": [1, 3], "count": 2},
+            {"unit": "市人社局", "tasks": [15], "count": 1},
+        ],
+        "pending_requests": [
+            {
+                "id": 12,
+                "no": 1,
+                "title": SAMPLE_TASKS[0].title,
+                "unit": "市发改局",
+                "type": "extension",
+                "type_label": "延期",
+                "to": None,
+                "to_label": "",
+                "until": "2021-09-30",
+                "reason": "意见稿需提请市政府常务会议审议，会期安排在9月。",
+                "at": "2021-06-18",
+                "days_waiting": 5,
+            }
+        ],
+    }
+
+
+def _overdue(tasks: tuple[TaskLine, ...]) -> tuple[TaskLine, ...]:
+    """The sample tasks as overdue on the sample day."""
+    return tuple(
+        dataclasses.replace(
+            t, light="red", days_left=-12, due=date(2021, 6, 11), deadline_text="2021年6月11日前"
+        )
+        for t in tasks
+    )
+
+
 def _extra(kind: str) -> dict[str, object]:
+    if kind == "digest":
+        return digest_extra(_overdue(SAMPLE_TASKS))
     if kind == "approval_request":
         return {
             "request_id": 12,
@@ -95,17 +153,8 @@ def sample_context(
 ) -> NoticeContext:
     """A notice of `kind` as it would go out on 2021-06-23 about tasks 1 and 3 of the seed plan."""
     coordinator = "市司法局"
-    if kind in ("overdue", "escalation") and tasks is SAMPLE_TASKS:
-        tasks = tuple(
-            dataclasses.replace(
-                t,
-                light="red",
-                days_left=-12,
-                due=date(2021, 6, 11),
-                deadline_text="2021年6月11日前",
-            )
-            for t in tasks
-        )
+    if kind in ("overdue", "escalation", "digest") and tasks is SAMPLE_TASKS:
+        tasks = _overdue(tasks)
     if recipient is None:
         recipient = coordinator if kind in _TO_COORDINATOR else "市发改局"
     return NoticeContext(
@@ -120,7 +169,7 @@ def sample_context(
         notice_date=date(2021, 6, 23),
         tasks=tasks,
         notice_id=None,
-        occurrence="2021-06-23",
+        occurrence="2021-W25" if kind == "digest" else "2021-06-23",
         reply_by=date(2021, 6, 25) if kind == "progress_request" else None,
-        extra=_extra(kind),
+        extra=digest_extra(tasks) if kind == "digest" else _extra(kind),
     )
