@@ -206,3 +206,38 @@ def test_cn_date_reads_iso_text():
 
     assert cn_date(date(2021, 6, 30)) == "2021年6月30日"
     assert cn_date("2021-09-30") == "2021年9月30日"
+
+
+TASK_14 = dataclasses.replace(SAMPLE_TASKS[0], no=14, title="不断提高法律援助的工作质量。")
+QUOTING = ("reminder", "overdue", "escalation", "progress_request", "progress_missing",
+           "approval_request", "approval_decision")
+
+
+@pytest.mark.parametrize("kind", QUOTING)
+def test_a_title_is_quoted_without_its_full_stop(env, kind):
+    email = render_notice(sample_context(kind, "email", tasks=(TASK_14,), recipient="市发改局"), env)
+    assert "“不断提高法律援助的工作质量”任务" in email.subject, email.subject
+    assert "不断提高法律援助的工作质量。" in email.text  # the title itself is not changed
+    two = render_notice(sample_context(kind, "email", tasks=(TASK_14, SAMPLE_TASKS[1])), env)
+    assert "“不断提高法律援助的工作质量”等2项任务" in two.subject, two.subject
+    wecom = render_notice(sample_context(kind, "wecom", tasks=(TASK_14,), recipient="市发改局"), env)
+    assert "> **14. 不断提高法律援助的工作质量**" in wecom.markdown[0]
+
+
+@pytest.mark.parametrize(
+    ("title", "quoted"),
+    [
+        ("不断提高法律援助的工作质量。", "不断提高法律援助的工作质量"),
+        ("加强保障；", "加强保障"),
+        ("完善体系，", "完善体系"),
+        ("仲裁、公证、", "仲裁、公证"),
+        ("Improve legal aid.", "Improve legal aid"),
+        ("推进建设．；。 ", "推进建设"),
+        ("建设“一带一路”", "建设“一带一路”"),
+        ("。", "。"),  # nothing but punctuation: kept rather than left empty
+    ],
+)
+def test_bare_strips_only_trailing_punctuation(title, quoted):
+    from engine.notify.render import bare
+
+    assert bare(title) == quoted

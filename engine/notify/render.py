@@ -84,6 +84,18 @@ def clip(value: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_TITLE_END = "。．.；;，,、 \t\u3000"
+
+
+def bare(title: object) -> str:
+    """A task title as subjects and headings quote it: without the full stop or comma it ends with.
+
+    “不断提高法律援助的工作质量。”任务 reads wrong; the stored title keeps its punctuation.
+    """
+    text = str(title).strip()
+    return text.rstrip(_TITLE_END) or text
+
+
 def book(title: str) -> str:
     """A title between 《》; a title inside it takes 〈〉, as documents nest them."""
     inner = str(title).strip().removeprefix("《").removesuffix("》")
@@ -124,7 +136,9 @@ def environment(override: str | None = None) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
-    env.filters.update(cn_date=cn_date, clip=clip, md=md_escape, book=book, wecom_color=wecom_color)
+    env.filters.update(
+        cn_date=cn_date, clip=clip, md=md_escape, book=book, bare=bare, wecom_color=wecom_color
+    )
     env.globals["kind_labels"] = kinds.KIND_LABELS
     return env
 
