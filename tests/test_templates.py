@@ -215,12 +215,13 @@ QUOTING = ("reminder", "overdue", "escalation", "progress_request", "progress_mi
 
 @pytest.mark.parametrize("kind", QUOTING)
 def test_a_title_is_quoted_without_its_full_stop(env, kind):
-    email = render_notice(sample_context(kind, "email", tasks=(TASK_14,), recipient="市发改局"), env)
+    one = {"tasks": (TASK_14,), "recipient": "市发改局"}
+    email = render_notice(sample_context(kind, "email", **one), env)
     assert "“不断提高法律援助的工作质量”任务" in email.subject, email.subject
     assert "不断提高法律援助的工作质量。" in email.text  # the title itself is not changed
     two = render_notice(sample_context(kind, "email", tasks=(TASK_14, SAMPLE_TASKS[1])), env)
     assert "“不断提高法律援助的工作质量”等2项任务" in two.subject, two.subject
-    wecom = render_notice(sample_context(kind, "wecom", tasks=(TASK_14,), recipient="市发改局"), env)
+    wecom = render_notice(sample_context(kind, "wecom", **one), env)
     assert "> **14. 不断提高法律援助的工作质量**" in wecom.markdown[0]
 
 
