@@ -9,7 +9,7 @@ can become markdown (links, @-mentions, headings) whatever the template does.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -51,6 +51,18 @@ class TaskLine:
     @property
     def days_overdue(self) -> int:
         return -self.days_left if self.days_left is not None and self.days_left < 0 else 0
+
+
+def lead_name(task: TaskLine) -> str:
+    return task.lead or "（未明确牵头单位）"
+
+
+def group_by_lead(tasks: Iterable[TaskLine]) -> list[tuple[str, list[TaskLine]]]:
+    """(unit, its tasks) in the order units first appear, for templates that list units."""
+    grouped: dict[str, list[TaskLine]] = {}
+    for task in tasks:
+        grouped.setdefault(lead_name(task), []).append(task)
+    return list(grouped.items())
 
 
 @dataclass(frozen=True)
@@ -95,8 +107,22 @@ class NoticeContext:
         """Task numbers per lead unit, in the order units first appear."""
         grouped: dict[str, list[int]] = {}
         for task in self.tasks:
-            grouped.setdefault(task.lead or "（未明确牵头单位）", []).append(task.no)
+            grouped.setdefault(lead_name(task), []).append(task.no)
         return grouped
+
+    @property
+    def lists_units(self) -> bool:
+        """The notice lists units, each with its tasks: the coordinator's `progress_missing`
+        (DESIGN.md: "one progress_missing notice listing those units")."""
+        return self.kind == "progress_missing" and (self.to_coordinator or self.level >= 1)
+
+    def grouped_by_lead(self) -> NoticeContext:
+        """A copy whose tasks are ordered unit by unit (units in the order they first appear)."""
+        first: dict[str, int] = {}
+        for i, task in enumerate(self.tasks):
+            first.setdefault(lead_name(task), i)
+        ordered = sorted(self.tasks, key=lambda t: first[lead_name(t)])
+        return dataclasses.replace(self, tasks=tuple(ordered))
 
     def template_vars(
         self, *, tasks: tuple[TaskLine, ...] | None = None, part: int = 1, more: int = 0

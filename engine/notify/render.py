@@ -24,7 +24,7 @@ from jinja2 import (
 from engine.config import Settings
 from engine.errors import UserError
 from engine.notify import kinds
-from engine.notify.context import NoticeContext
+from engine.notify.context import NoticeContext, group_by_lead, lead_name
 from engine.paths import templates_dir
 
 WECOM_LIMIT = 4096
@@ -137,7 +137,13 @@ def environment(override: str | None = None) -> Environment:
         keep_trailing_newline=False,
     )
     env.filters.update(
-        cn_date=cn_date, clip=clip, md=md_escape, book=book, bare=bare, wecom_color=wecom_color
+        cn_date=cn_date,
+        clip=clip,
+        md=md_escape,
+        book=book,
+        bare=bare,
+        wecom_color=wecom_color,
+        by_lead=group_by_lead,
     )
     env.globals["kind_labels"] = kinds.KIND_LABELS
     return env
@@ -161,6 +167,8 @@ def render_notice(ctx: NoticeContext, env: Environment) -> Rendered:
     """Render the parts the notice's channel needs."""
     if ctx.kind not in kinds.KINDS:
         raise UserError(f"未知的通知类型“{ctx.kind}”，应为 {'、'.join(kinds.KINDS)} 之一")
+    if ctx.lists_units:
+        ctx = ctx.grouped_by_lead()
     subject = " ".join(_render(env, ctx, kinds.SUBJECT).split())
     if ctx.channel == "wecom":
         return Rendered(subject=subject, markdown=tuple(split_wecom(ctx, env)))
@@ -216,5 +224,20 @@ def split_wecom(ctx: NoticeContext, env: Environment, limit: int = WECOM_LIMIT) 
                 best, count, low = candidate, mid, mid + 1
             else:
                 high = mid - 1
+        if safe.lists_units:  # a unit and its tasks stay in one message where they fit in one
+            unit_end = _unit_boundary(tasks, start, count)
+            if unit_end != count:
+                best, count = attempt(unit_end), unit_end
         messages.append(best)
         start, part = start + count, part + 1
+
+
+def _unit_boundary(tasks: tuple[Any, ...], start: int, count: int) -> int:
+    """The largest count ≤ `count` of tasks from `start` that ends with a unit's last task, or
+    `count` when even the first unit does not fit (it is then cut between its tasks)."""
+    for end in range(count, 0, -1):
+        if start + end >= len(tasks) or lead_name(tasks[start + end - 1]) != lead_name(
+            tasks[start + end]
+        ):
+            return end
+    return count
