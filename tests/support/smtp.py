@@ -26,6 +26,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+WRONG_LOGIN = "535 5.7.8 Authentication credentials invalid"
+"""What real servers answer to a wrong password: a 5xx, so the delivery fails for good."""
+
 
 def self_signed_cert(folder: Path) -> tuple[Path, Path]:
     """A certificate and key for 127.0.0.1 and localhost; the certificate is its own CA."""
@@ -123,12 +126,18 @@ class SmtpServer:
                 kwargs["require_starttls"] = True
         if username is not None:
 
-            def authenticate(server: Any, session: Any, envelope: Any, mechanism: str,
-                             auth_data: Any) -> AuthResult:
+            def authenticate(
+                server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+            ) -> AuthResult:
                 ok = isinstance(auth_data, LoginPassword) and (
                     auth_data.login.decode() == username and auth_data.password.decode() == password
                 )
-                return AuthResult(success=ok, handled=False)
+                # handled=False: aiosmtpd itself answers the client. With the default
+                # (handled=True) a refused login gets no answer at all and the client waits
+                # for its timeout, which a channel reads as transient instead of 535.
+                if ok:
+                    return AuthResult(success=True, handled=False)
+                return AuthResult(success=False, handled=False, message=WRONG_LOGIN)
 
             kwargs["authenticator"] = authenticate
             kwargs["auth_require_tls"] = mode == "starttls"
