@@ -1,8 +1,8 @@
 """A loopback SMTP server (aiosmtpd) for tests: plain, STARTTLS or implicit TLS, optional login.
 
 The certificate is self-signed for 127.0.0.1, generated in the test with `cryptography`; clients
-trust it through a CA file. `hold()` makes the next DATA wait until released, so that a test can
-kill a dispatcher while a message is in flight.
+trust it through a CA file. `hold(n)` makes the server take the n-th message and then keep its
+answer until released, so that a test can kill a dispatcher while a message is in flight.
 """
 
 from __future__ import annotations
@@ -81,21 +81,25 @@ class Received:
 @dataclass
 class _Handler:
     received: list[Received] = field(default_factory=list)
-    hold_next: bool = False
+    hold_message: int | None = None
+    """Which DATA (1 for the first) to accept and then not answer until `released` is set."""
+    data_count: int = 0
     holding: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
     reject_with: str | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.hold_next:
-            self.hold_next = False
-            self.holding.set()
-            await asyncio.get_running_loop().run_in_executor(None, self.released.wait)
+        self.data_count += 1
         if self.reject_with:
             return self.reject_with
         parsed = message_from_bytes(envelope.original_content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
+        if self.data_count == self.hold_message:
+            # the message is taken (a real server has queued it) but the client is not told yet:
+            # the window in which a sender that dies has sent a message it never recorded
+            self.holding.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.released.wait)
         return "250 2.0.0 Ok: queued as DUBAN42"
 
 
@@ -156,6 +160,15 @@ class SmtpServer:
     def client_context(self) -> ssl.SSLContext:
         assert self.cafile is not None
         return ssl.create_default_context(cafile=str(self.cafile))
+
+    def hold(self, message: int) -> threading.Event:
+        """Take the `message`-th message (1 for the first) but answer it only once released;
+        returns the event set when that message is being held."""
+        self.handler.hold_message = message
+        return self.handler.holding
+
+    def release(self) -> None:
+        self.handler.released.set()
 
     def start(self) -> SmtpServer:
         self.controller.start()
