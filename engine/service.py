@@ -35,6 +35,7 @@ from engine.planner import (
     SentIndex,
     Snapshot,
     TaskState,
+    plan_digests,
     plan_notices,
 )
 from engine.planner.digest import DIGEST
@@ -163,7 +164,8 @@ def plan_and_enqueue(
         snapshot = read_snapshot(session, settings)
         sent = SentIndex(sent_keys(session))
         notices: list[PlannedNotice] = plan_notices(snapshot, now, policy, calendar, sent)
-        notices = with_digest_content(session, settings, notices, now)
+        digests = plan_digests(snapshot, now, policy, calendar, sent)
+        notices.extend(with_digest_content(session, settings, digests, now))
         rows = enqueue(session, notices, now)
         _list_digest_tasks(rows, notices)
         if simulated:

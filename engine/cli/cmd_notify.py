@@ -124,8 +124,8 @@ def _preview_context(
         if kind == "digest":  # the plan's figures now, as the service would store them
             from engine.ledger.query import digest_of
 
-            context = digest_of(session, plan_id=plan.id, now=now, settings=app.settings)
-            numbers = tuple(row["no"] for row in context["overdue"])  # type: ignore[index]
+            figures = digest_of(session, plan_id=plan.id, now=now, settings=app.settings)
+            context, numbers = figures, tuple(row["no"] for row in figures["overdue"])
         spec = NoticeSpec(
             kind=kind,
             recipient=recipient,

@@ -4,6 +4,7 @@ Pure: it does no I/O, never reads the clock and never imports the store, the cha
 """
 
 from engine.planner.decide import is_planning_time, plan_notices
+from engine.planner.digest import plan_digests
 from engine.planner.notices import NoticeKey, PlannedNotice, SentIndex
 from engine.planner.policy import EscalationStep, Policy
 from engine.planner.snapshot import Contact, PlanState, Snapshot, TaskState
@@ -19,5 +20,6 @@ __all__ = [
     "Snapshot",
     "TaskState",
     "is_planning_time",
+    "plan_digests",
     "plan_notices",
 ]

@@ -12,7 +12,8 @@ Choices where DESIGN.md is silent:
   key per task, so a task is never told twice whatever the grouping of a later pass.
 - Grouping is per plan as well: task numbers are only unique within a plan.
 - The coordinator's `progress_missing` list has level 1 (the unit's own notice level 0).
-- The coordinator's weekly `digest` is decided in engine.planner.digest (one per plan and week).
+- The coordinator's weekly `digest` is about a plan, not its tasks: `plan_digests`
+  (engine.planner.digest) decides it, next to this pass (the service runs both).
 - "The first start" of the progress cadence is, per task, the day duban first loaded it: a period
   whose report day came before is not chased.
 - A unit without a contact gets its notices on the `file` channel, and the plan's coordinator a
@@ -29,7 +30,6 @@ from typing import Any
 
 from engine.deadlines.calendar import WorkCalendar
 from engine.planner.days import DayTable
-from engine.planner.digest import digest_notices
 from engine.planner.notices import (
     DELIVERY_FAILURE,
     REMINDER,
@@ -75,8 +75,7 @@ def plan_notices(
     ]
     items = [item for item in items if item.key not in sent]
     items.extend(_missing_contacts(snapshot, items, sent))
-    digests = digest_notices(snapshot, now, policy, calendar, sent, policy.timezone)
-    return group(items, policy.send_time(today)) + digests
+    return group(items, policy.send_time(today))
 
 
 # --- reminders ---------------------------------------------------------------------------------

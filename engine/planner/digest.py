@@ -1,7 +1,8 @@
-"""The coordinator's weekly digest: on which day it goes out, and the notices the planner plans.
+"""The coordinator's weekly digest: on which day it goes out, and `plan_digests`, which plans it.
 
 Pure like the rest of the planner: it decides *that* a plan's digest is due; the service gathers
-what it says (engine.ledger.query.digest_of) in the transaction that enqueues it.
+what it says (engine.ledger.query.digest_of) in the transaction that enqueues it. Kept apart from
+`plan_notices`, whose notices are each about tasks; the service runs both in one pass.
 
 Choices where DESIGN.md is silent:
 - One digest per plan and week, to the plan's coordinator on each of its channels; a plan without
@@ -13,13 +14,14 @@ Choices where DESIGN.md is silent:
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from engine.clock import DEFAULT_TIMEZONE
 from engine.planner.notices import NoticeKey, PlannedNotice, SentIndex
+from engine.planner.policy import Policy
 from engine.planner.snapshot import Snapshot
 
 DIGEST = "digest"
@@ -34,9 +36,13 @@ class Calendar(Protocol):
 class DigestPolicy(Protocol):
     """What the digest's timing needs from `[policy]` (PolicySettings and Policy have both)."""
 
-    send_at: time
-    digest_weekday: int
-    """ISO weekday, 1 = Monday."""
+    @property
+    def send_at(self) -> time: ...
+
+    @property
+    def digest_weekday(self) -> int:
+        """ISO weekday, 1 = Monday."""
+        ...
 
 
 def digest_occurrence(day: date) -> str:
@@ -89,23 +95,23 @@ def digest_due(
     return None if occurrence in already_sent else occurrence
 
 
-def digest_notices(
+def plan_digests(
     snapshot: Snapshot,
     now: datetime,
-    policy: DigestPolicy,
+    policy: Policy,
     calendar: Calendar,
-    sent: SentIndex,
-    timezone: tzinfo,
+    already_sent: SentIndex | Iterable[str] = (),
 ) -> list[PlannedNotice]:
     """This week's digest of every plan with a coordinator, on each of its channels, once.
 
-    The notices carry no content yet (`tasks` empty, `context` empty): the service fills both
-    from the store at `now`.
+    The notices carry no content yet (`tasks` and `context` empty): the service fills both from
+    the store at `now`, in the transaction that enqueues them.
     """
-    occurrence = digest_due(now, policy, calendar, (), timezone)
+    occurrence = digest_due(now, policy, calendar, (), policy.timezone)
     if occurrence is None:
         return []
-    send_at = datetime.combine(now.astimezone(timezone).date(), policy.send_at, tzinfo=timezone)
+    sent = already_sent if isinstance(already_sent, SentIndex) else SentIndex(already_sent)
+    send_at = policy.send_time(now.astimezone(policy.timezone).date())
     notices = []
     for plan_id in sorted(snapshot.plans):
         coordinator = snapshot.coordinator(plan_id)
