@@ -95,3 +95,17 @@ def test_the_planner_archives_the_notice_and_tells_the_coordinator_once(monkeypa
     ]
     assert notices[0].context["missing_contacts"] == ["市发改局"]
     assert [n for n in run.at(at("2021-06-29", 10)) if n.kind != "digest"] == []
+
+
+def test_doctor_names_the_variable_not_a_missing_contact(duban, workdir, monkeypatch):
+    from tests.test_doctor import clean_plan, doctor, problems, write_config, write_small_plan
+
+    monkeypatch.setenv("DUBAN_TEST_DIR_KEY", "")
+    config = write_config(
+        workdir / "etc", contact="", unit_extra={"市司法局": f'wecom = "{URL}"'}, units=["市司法局"]
+    )
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+    found = [p for p in problems(doctor(duban, config)) if "市司法局" in p and "DUBAN" in p]
+    assert found, problems(doctor(duban, config))
+    assert "环境变量 DUBAN_TEST_DIR_KEY 为空" in found[0] and "联系方式不可用" in found[0]
+    assert all("没有联系方式" not in p for p in found)
