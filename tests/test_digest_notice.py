@@ -297,6 +297,18 @@ def test_wecom_neutralises_a_request_reason() -> None:
     assert "［链接］" in message
 
 
+def test_html_escapes_what_people_wrote() -> None:
+    ctx = sample_context("digest", "email")
+    requests = [dict(ctx.extra["pending_requests"][0], reason="<b>急</b>", unit="<i>单位</i>")]
+    overdue = [dict(ctx.extra["overdue"][0], title="<script>x</script>")]
+    extra = dict(ctx.extra, pending_requests=requests, overdue=overdue, plan_title="<u>方案</u>")
+    rendered = render_notice(dataclasses.replace(ctx, extra=extra), environment(None))
+    for raw in ("<b>", "<i>", "<script>", "<u>"):
+        assert raw not in rendered.html
+    assert "&lt;script&gt;x&lt;/script&gt;" in rendered.html and "&lt;b&gt;急" in rendered.html
+    assert "<script>x</script>" in rendered.text  # plain text stays as written
+
+
 def test_long_lists_are_cut_at_a_row_within_4096_bytes() -> None:
     ctx = sample_context("digest", "wecom")
     units = [{"unit": f"第{i}个单位", "tasks": list(range(1, 30)), "count": 29}
