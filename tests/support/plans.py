@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from engine.deadlines.deadline import Deadline, DeadlineKind, Milestone
+from engine.deadlines.grammar import parse_deadline
 from engine.model.plan import Plan, Section, Task
 from engine.planfile import write_plan
 
@@ -67,12 +68,8 @@ def small_plan(plan_id: str = "trial-plan", coordinator: str = COORDINATOR) -> P
                 "市商务局",
                 ["市发改局"],
                 "市商务局、市发改局",
-                Deadline(
-                    "每季度末",
-                    DeadlineKind.RECURRING,
-                    None,
-                    rrule="FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=-1",
-                ),
+                # The grammar's own rule, so that the plan says what an imported table would.
+                parse_deadline("每季度末"),
             ),
             Task(5, "二", "其他工作", "", None, [], "", Deadline("", DeadlineKind.UNKNOWN)),
         ],
