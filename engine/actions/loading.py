@@ -66,6 +66,29 @@ def _apply_deadline(task: Task, deadline: Deadline) -> None:
     task.original_due = None
 
 
+def _by_load(
+    session: Session,
+    task: Task,
+    now: datetime,
+    action: str,
+    reason: str,
+    *,
+    from_value: str | None = None,
+    to_value: str | None = None,
+) -> None:
+    """A history entry that the load itself writes: the actor is the system, not a unit."""
+    add_history(
+        session,
+        task,
+        at=now,
+        actor=SYSTEM,
+        action=action,
+        from_value=from_value,
+        to_value=to_value,
+        reason=reason,
+    )
+
+
 def _set_units(
     session: Session, task: Task, lead: str | None, co_units: list[str], units: UnitDirectory
 ) -> bool:
@@ -157,28 +180,14 @@ def load_plan(
             _update_task(session, task, source, position, units, now, where, report)
         session.flush()  # one flush for every new task: their ids for the history
         for task in created:
-            add_history(
-                session,
-                task,
-                at=now,
-                actor=SYSTEM,
-                action="created",
-                to_value=task.status,
-                reason=f"载入{where}",
-            )
+            _by_load(session, task, now, "created", f"载入{where}", to_value=task.status)
         for no, task in sorted(existing.items()):
             report.missing.append(no)
             if task.in_plan:
                 task.in_plan = False
                 task.updated_at = now
-                add_history(
-                    session,
-                    task,
-                    at=now,
-                    actor=SYSTEM,
-                    action="missing_from_plan",
-                    reason=f"重新载入{where}时，文件中已无此任务；任务保留",
-                )
+                reason = f"重新载入{where}时，文件中已无此任务；任务保留"
+                _by_load(session, task, now, "missing_from_plan", reason)
         return report
 
 
@@ -220,38 +229,23 @@ def _update_task(
     changed = _texts(task, source, position)
     if _set_units(session, task, source.lead, source.co_units, units):
         changed = True
-        add_history(
-            session,
-            task,
-            at=now,
-            actor=SYSTEM,
-            action="units_changed",
-            to_value="、".join(tu.unit.name for tu in task.units),
-            reason=f"{where}修改了责任单位",
-        )
+        names = "、".join(tu.unit.name for tu in task.units)
+        _by_load(session, task, now, "units_changed", f"{where}修改了责任单位", to_value=names)
     if not task.in_plan:
         task.in_plan = True
         changed = True
-        add_history(
-            session,
-            task,
-            at=now,
-            actor=SYSTEM,
-            action="back_in_plan",
-            reason=f"{where}重新列入此任务",
-        )
+        _by_load(session, task, now, "back_in_plan", f"{where}重新列入此任务")
     if deadline_record(source.deadline) != task.file_deadline:
         before = describe_deadline(task.deadline_text, task.due)
         _apply_deadline(task, source.deadline)
-        add_history(
+        _by_load(
             session,
             task,
-            at=now,
-            actor=SYSTEM,
-            action="deadline_changed",
+            now,
+            "deadline_changed",
+            f"{where}修改了完成时限",
             from_value=before,
             to_value=describe_deadline(task.deadline_text, task.due),
-            reason=f"{where}修改了完成时限",
         )
         report.deadline_changed.append(task.no)
         changed = True
