@@ -158,16 +158,9 @@ def request_transition(
             raise UserError(
                 f"任务 {task.no} 已有变更为“{to.label}”的待审批申请 #{waiting.id}，请勿重复申请"
             )
-        request = Request(
-            task_id=task.id,
-            type="transition",
-            to_status=str(to),
-            reason=why,
-            unit_id=acting.unit.id,
-            state="pending",
-            created_at=now,
+        return _create_request(
+            session, acting, now, "transition", why, str(current), str(to), to_status=str(to)
         )
-        return _created(session, request, acting, now, str(current), str(to))
 
 
 def request_extension(
@@ -205,21 +198,33 @@ def request_extension(
         waiting = pending_request(session, task, "extension")
         if waiting is not None:
             raise UserError(f"任务 {task.no} 已有待审批的延期申请 #{waiting.id}，请勿重复申请")
-        request = Request(
-            task_id=task.id,
-            type="extension",
-            until=until,
-            reason=why,
-            unit_id=acting.unit.id,
-            state="pending",
-            created_at=now,
-        )
-        return _created(session, request, acting, now, task.due.isoformat(), until.isoformat())
+        before, after = task.due.isoformat(), until.isoformat()
+        return _create_request(session, acting, now, "extension", why, before, after, until=until)
 
 
-def _created(
-    session: Session, request: Request, acting: Acting, now: datetime, before: str, after: str
+def _create_request(
+    session: Session,
+    acting: Acting,
+    now: datetime,
+    type: str,
+    reason: str,
+    before: str,
+    after: str,
+    *,
+    to_status: str | None = None,
+    until: date | None = None,
 ) -> int:
+    """Store a pending request of `acting.unit`, its history entry, and its notice hooks."""
+    request = Request(
+        task_id=acting.task.id,
+        type=type,
+        to_status=to_status,
+        until=until,
+        reason=reason,
+        unit_id=acting.unit.id,
+        state="pending",
+        created_at=now,
+    )
     session.add(request)
     session.flush()
     action = "request_extension" if request.type == "extension" else "request"
