@@ -1,8 +1,10 @@
 """Rendering notices with Jinja: one template per kind and part, any of them overridable.
 
-Undefined names are errors (StrictUndefined); HTML templates are autoescaped; the WeCom body is
-rendered from a context whose every text has been neutralised by `md_escape`, and is cut into
-messages of at most 4,096 bytes at task boundaries ("另有 N 项" closes each message but the last).
+Undefined names are errors (StrictUndefined). The HTML body is rendered by an environment in which
+every template autoescapes, the shared wording and macros included; the subject, the plain text and
+the WeCom body by one in which none does. The WeCom body is rendered from a context whose every text
+has been neutralised by `md_escape`, and is cut into messages of at most 4,096 bytes at task
+boundaries ("另有 N 项" closes each message but the last).
 """
 
 from __future__ import annotations
@@ -127,11 +129,14 @@ def _loaders(override: str | None) -> list[BaseLoader]:
 
 @lru_cache(maxsize=8)
 def environment(override: str | None = None) -> Environment:
-    """The Jinja environment; a file in `override` replaces the bundled one of the same name."""
+    """The Jinja environment; a file in `override` replaces the bundled one of the same name.
+
+    It renders the text parts; `render_notice` renders the HTML body with its `html_environment`.
+    """
     env = Environment(
         loader=ChoiceLoader(_loaders(override)),
         undefined=StrictUndefined,
-        autoescape=lambda name: bool(name and name.endswith(".html.j2")),
+        autoescape=False,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
@@ -147,6 +152,20 @@ def environment(override: str | None = None) -> Environment:
     )
     env.globals["kind_labels"] = kinds.KIND_LABELS
     return env
+
+
+@lru_cache(maxsize=8)
+def html_environment(env: Environment) -> Environment:
+    """The same templates, filters and globals as `env`, with every template autoescaped.
+
+    The HTML body imports the shared wording (`<kind>/wording.j2`) and `_macros.j2`, which the
+    text and WeCom bodies use as well. Escaping by file name would leave those unescaped, and a
+    macro called from an autoescaped template hands back its output marked safe: a reason or a
+    title would reach the e-mail as raw HTML. Here every template, the wording included, escapes
+    each value where it writes it, and the wording stays written once for every format.
+    """
+    # a cache of its own: templates compiled without autoescape must not be found in it
+    return env.overlay(autoescape=True, cache_size=400)
 
 
 def environment_for(settings: Settings) -> Environment:
@@ -175,7 +194,7 @@ def render_notice(ctx: NoticeContext, env: Environment) -> Rendered:
     return Rendered(
         subject=subject,
         text=_render(env, ctx, kinds.TEXT) + "\n",
-        html=_render(env, ctx, kinds.HTML) + "\n",
+        html=_render(html_environment(env), ctx, kinds.HTML) + "\n",
     )
 
 
