@@ -4,32 +4,20 @@ data stays as it was."""
 from __future__ import annotations
 
 import json
-import os
-import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from support.postgres import scratch_database
 
 from tests.conftest import SEED_PLAN
 
 pytestmark = pytest.mark.postgres
-SERVER = os.environ.get("DUBAN_TEST_POSTGRES_URL")
 
 
 @pytest.fixture
 def pg_url():
-    if not SERVER:
-        pytest.skip("DUBAN_TEST_POSTGRES_URL is not set (scripts/test.sh starts a server)")
-    name = f"duban_simulate_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database("duban_simulate") as url:
+        yield url
 
 
 def counts(url: str) -> dict[str, int]:

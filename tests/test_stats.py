@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from support.postgres import scratch_database
 
 from engine.ledger.stats import (
     PlanSnapshot,
@@ -190,23 +191,8 @@ def test_light_totals_hold_every_light():
 
 @pytest.fixture
 def pg_url():
-    import os
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    server = os.environ.get("DUBAN_TEST_POSTGRES_URL")
-    if not server:
-        pytest.skip("DUBAN_TEST_POSTGRES_URL is not set (scripts/test.sh starts a server)")
-    name = f"duban_stats_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database("duban_stats") as url:
+        yield url
 
 
 @pytest.mark.postgres

@@ -8,15 +8,13 @@ untouched.
 from __future__ import annotations
 
 import multiprocessing
-import os
-import uuid
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from support.plans import COORDINATOR, decide_in_process, small_plan
+from support.postgres import scratch_database
 
 from engine.actions.board import board_rows
 from engine.actions.loading import load_plan
@@ -28,24 +26,14 @@ from engine.model.plan import Status
 from engine.store import open_database
 
 pytestmark = pytest.mark.postgres
-SERVER = os.environ.get("DUBAN_TEST_POSTGRES_URL")
 NOW = datetime(2021, 6, 10, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 SETTINGS = Settings()
 
 
 @pytest.fixture
 def pg_url():
-    if not SERVER:
-        pytest.skip("DUBAN_TEST_POSTGRES_URL is not set (scripts/test.sh starts a server)")
-    name = f"duban_store_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database("duban_store") as url:
+        yield url
 
 
 @pytest.fixture
