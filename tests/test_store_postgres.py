@@ -7,13 +7,12 @@ untouched.
 
 from __future__ import annotations
 
-import multiprocessing
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
-from support.plans import COORDINATOR, decide_in_process, small_plan
+from support.plans import COORDINATOR, race_approvals, small_plan
 from support.postgres import scratch_database
 
 from engine.actions.board import board_rows
@@ -86,20 +85,10 @@ def test_the_workflow_on_postgres(db):
 
 
 def test_two_processes_approving_on_postgres_exactly_one_wins(db, pg_url):
-    ctx = multiprocessing.get_context("spawn")
     rid = request_transition(
         db, plan_id=None, no=1, unit="市发改局", to=Status.IN_PROGRESS, reason="r", now=NOW
     )
-    barrier, results = ctx.Barrier(2), ctx.Queue()
-    args = ["--db", pg_url, "--now", "2021-06-10T10:00", "approve", str(rid), "--by", COORDINATOR]
-    racers = [
-        ctx.Process(target=decide_in_process, args=(args, barrier, results)) for _ in range(2)
-    ]
-    for racer in racers:
-        racer.start()
-    outcomes = sorted(results.get(timeout=60) for _ in racers)
-    for racer in racers:
-        racer.join(timeout=60)
+    outcomes = race_approvals(pg_url, rid)
     assert [code for code, _, _ in outcomes] == [0, 2], outcomes
     history = task_detail(db, plan_id=None, no=1, now=NOW, settings=SETTINGS).history
     assert [h["action"] for h in history].count("approve") == 1

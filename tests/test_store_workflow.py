@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import multiprocessing
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from support.plans import COORDINATOR, decide_in_process, dump, small_plan
+from support.plans import COORDINATOR, dump, race_approvals, small_plan
 
 from engine.actions.loading import load_plan
 from engine.actions.tasks import (
@@ -311,22 +310,12 @@ def test_impossible_and_unreadable_dates(text, message):
 def test_two_processes_approving_the_same_request_exactly_one_wins(db, workdir):
     """Two real processes, released together by a barrier, race on one SQLite file."""
     url = f"sqlite:///{workdir / 'var' / 'duban.db'}"
-    ctx = multiprocessing.get_context("spawn")
     for round_ in range(3):
         no = (1, 2, 1)[round_]
         to = Status.IN_PROGRESS if round_ < 2 else Status.COMPLETED
         unit = "市发改局" if no == 1 else "市商务局"
         rid = request_transition(db, plan_id=None, no=no, unit=unit, to=to, reason="r", now=NOW)
-        barrier, results = ctx.Barrier(2), ctx.Queue()
-        args = ["--db", url, "--now", "2021-06-10T10:00", "approve", str(rid), "--by", COORDINATOR]
-        racers = [
-            ctx.Process(target=decide_in_process, args=(args, barrier, results)) for _ in range(2)
-        ]
-        for racer in racers:
-            racer.start()
-        outcomes = sorted(results.get(timeout=60) for _ in racers)
-        for racer in racers:
-            racer.join(timeout=60)
+        outcomes = race_approvals(url, rid)
         codes = [code for code, _, _ in outcomes]
         assert codes == [0, 2], outcomes
         assert "不能重复审批" in outcomes[1][2]

@@ -145,6 +145,25 @@ def decide_in_process(args: list[str], barrier: object, results: object) -> None
     results.put((code, out.getvalue(), err.getvalue()))  # type: ignore[attr-defined]
 
 
+def race_approvals(url: str, request_id: int) -> list[tuple[int, str, str]]:
+    """Two real processes approve one request at the same moment; their (code, out, err), sorted."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    args = ["--db", url, "--now", "2021-06-10T10:00", "approve", str(request_id)]
+    args += ["--by", COORDINATOR]
+    racers = [
+        ctx.Process(target=decide_in_process, args=(args, barrier, results)) for _ in range(2)
+    ]
+    for racer in racers:
+        racer.start()
+    outcomes = sorted(results.get(timeout=60) for _ in racers)
+    for racer in racers:
+        racer.join(timeout=60)
+    return outcomes
+
+
 def open_in_process(url: str, barrier: object, results: object) -> None:
     """Open (and so create or upgrade) the database once every racer is ready."""
     from engine.store import open_database
