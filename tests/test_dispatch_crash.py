@@ -3,16 +3,13 @@ that message (the at-least-once guarantee)."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from support.dispatch import dispatch_to_the_end, kill_when_reached, start_dispatcher
 from support.notices import NOW, database_with_plan, queue, rows, settings_for
 from support.wecom import Answer, WecomServer
 
@@ -20,17 +17,6 @@ from engine.notify.queue import LEASE
 from engine.store.outbox import SENT
 
 KEY = "robot-key-crash-test-9a1b"
-
-DISPATCH = (
-    "import sys\n"
-    "from datetime import datetime\n"
-    "from engine.config import load_settings\n"
-    "from engine.store import open_database\n"
-    "from engine.notify.dispatcher import dispatch_due\n"
-    "db = open_database(sys.argv[2])\n"
-    "print(dispatch_due(db, load_settings(sys.argv[1]), datetime.fromisoformat(sys.argv[3]),"
-    " workers=1))\n"
-)
 
 
 @pytest.fixture
@@ -61,24 +47,6 @@ def _config(folder: Path, url: str) -> Path:
     return path
 
 
-def _dispatcher(config: Path, folder: Path, at) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            DISPATCH,
-            str(config),
-            f"sqlite:///{folder / 'duban.db'}",
-            at.isoformat(),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-
-
 def _task_of(content: str) -> int:
     found = re.search(r"^> \*\*(\d+)\. ", content, flags=re.M)
     assert found, content
@@ -99,16 +67,8 @@ def test_a_restart_after_a_kill_loses_nothing_and_repeats_only_the_message_in_fl
         queue(db, real, unit, tasks=(no,), occurrence=f"crash-{no}")
     server.answer(Answer(), Answer(hold=True))  # the second message hangs in the provider
 
-    first = _dispatcher(config, tmp_path, NOW)
-    try:
-        assert server.holding.wait(timeout=60), "the dispatcher never reached the second message"
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=30)
-    finally:
-        if first.poll() is None:
-            first.kill()
-        first.communicate()
-    assert first.returncode == -signal.SIGKILL
+    first = start_dispatcher(config, tmp_path, NOW)
+    kill_when_reached(first, server.holding)
 
     before = {r.tasks[0]: r for r in rows(db)}
     assert before[1].status == SENT  # recorded before the next message went out
@@ -117,14 +77,10 @@ def test_a_restart_after_a_kill_loses_nothing_and_repeats_only_the_message_in_fl
     server.released.set()
 
     # a restart before the lease has passed leaves the claimed rows alone …
-    early = _dispatcher(config, tmp_path, NOW + timedelta(minutes=1))
-    out, err = early.communicate(timeout=60)
-    assert early.returncode == 0, err
-    assert "发送通知 0 条" in out
+    early = dispatch_to_the_end(config, tmp_path, NOW + timedelta(minutes=1))
+    assert "发送通知 0 条" in early
     # … and once it has passed, sends every one of them
-    late = _dispatcher(config, tmp_path, NOW + LEASE + timedelta(seconds=1))
-    out, err = late.communicate(timeout=60)
-    assert late.returncode == 0, err
+    dispatch_to_the_end(config, tmp_path, NOW + LEASE + timedelta(seconds=1))
 
     after = {r.tasks[0]: r for r in rows(db)}
     assert all(r.status == SENT for r in after.values()), {n: r.status for n, r in after.items()}

@@ -3,16 +3,13 @@ at most that message (the at-least-once guarantee, over email as over WeCom)."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from support.dispatch import dispatch_to_the_end, kill_when_reached, start_dispatcher
 from support.notices import NOW, database_with_plan, queue, rows, settings_for
 from support.smtp import SmtpServer
 
@@ -21,17 +18,6 @@ from engine.notify.queue import LEASE
 from engine.store.outbox import SENT
 
 UNITS = {1: "市发改局", 2: "市市场监管局", 3: "市司法局", 4: "市商务局"}
-
-DISPATCH = (
-    "import sys\n"
-    "from datetime import datetime\n"
-    "from engine.config import load_settings\n"
-    "from engine.store import open_database\n"
-    "from engine.notify.dispatcher import dispatch_due\n"
-    "db = open_database(sys.argv[2])\n"
-    "print(dispatch_due(db, load_settings(sys.argv[1]), datetime.fromisoformat(sys.argv[3]),"
-    " workers=1))\n"
-)
 
 
 @pytest.fixture
@@ -59,24 +45,6 @@ def _config(folder: Path, port: int) -> Path:
     return path
 
 
-def _dispatcher(config: Path, folder: Path, at) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            DISPATCH,
-            str(config),
-            f"sqlite:///{folder / 'duban.db'}",
-            at.isoformat(),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-
-
 def _notice_id(message) -> int:
     # the Message-ID carries the outbox id: <…duban.<id>@example.gov.cn>
     found = re.search(r"\.duban\.(\d+)@", message["Message-ID"])
@@ -96,16 +64,8 @@ def test_a_restart_after_a_kill_loses_no_email_and_repeats_only_the_one_in_fligh
     assert {r.channel for r in rows(db)} == {"email"}
     holding = smtp.hold(2)  # the server takes the second message and keeps its answer
 
-    first = _dispatcher(config, tmp_path, NOW)
-    try:
-        assert holding.wait(timeout=60), "the dispatcher never reached the second message"
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=30)
-    finally:
-        if first.poll() is None:
-            first.kill()
-        first.communicate()
-    assert first.returncode == -signal.SIGKILL
+    first = start_dispatcher(config, tmp_path, NOW)
+    kill_when_reached(first, holding)
     smtp.release()
 
     before = {r.id: r for r in rows(db)}
@@ -114,14 +74,10 @@ def test_a_restart_after_a_kill_loses_no_email_and_repeats_only_the_one_in_fligh
     assert [_notice_id(r.message) for r in smtp.received] == [ids[1], ids[2]]
 
     # a restart within the lease leaves the claimed rows alone …
-    early = _dispatcher(config, tmp_path, NOW + timedelta(minutes=1))
-    out, err = early.communicate(timeout=60)
-    assert early.returncode == 0, err
-    assert "发送通知 0 条" in out
+    early = dispatch_to_the_end(config, tmp_path, NOW + timedelta(minutes=1))
+    assert "发送通知 0 条" in early
     # … and once it has passed, sends every one of them
-    late = _dispatcher(config, tmp_path, NOW + LEASE + timedelta(seconds=1))
-    out, err = late.communicate(timeout=60)
-    assert late.returncode == 0, err
+    dispatch_to_the_end(config, tmp_path, NOW + LEASE + timedelta(seconds=1))
 
     after = {r.id: r for r in rows(db)}
     assert all(r.status == SENT for r in after.values()), {i: r.status for i, r in after.items()}
