@@ -57,9 +57,8 @@ def _password(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def smtp_server(request, tmp_path: Path):
-    server = SmtpServer(request.param, tmp_path, username=LOGIN, password=PASSWORD).start()
-    yield server
-    server.stop()
+    with SmtpServer(request.param, tmp_path, username=LOGIN, password=PASSWORD) as server:
+        yield server
 
 
 @pytest.mark.parametrize("smtp_server", ["none", "starttls", "ssl"], indirect=True)

@@ -18,9 +18,8 @@ KEY = "0f3c9d2a-5e1b-4b7a-9c8d-secretkey42"
 
 @pytest.fixture
 def server():
-    srv = WecomServer().start()
-    yield srv
-    srv.stop()
+    with WecomServer() as srv:
+        yield srv
 
 
 @pytest.fixture

@@ -57,9 +57,8 @@ def smtp() -> Iterator[tuple[_Inbox, int]]:
 
 @pytest.fixture
 def wecom() -> Iterator[WecomServer]:
-    server = WecomServer().start()
-    yield server
-    server.stop()
+    with WecomServer() as server:
+        yield server
 
 
 def _config(folder: Path, smtp_port: int, wecom_url: str) -> Path:

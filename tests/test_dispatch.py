@@ -23,9 +23,8 @@ SFJ_KEY = "robot-key-for-sfj-1c9b"
 
 @pytest.fixture
 def server():
-    srv = WecomServer().start()
-    yield srv
-    srv.stop()
+    with WecomServer() as srv:
+        yield srv
 
 
 @pytest.fixture

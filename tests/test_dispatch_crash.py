@@ -21,9 +21,8 @@ KEY = "robot-key-crash-test-9a1b"
 
 @pytest.fixture
 def server():
-    srv = WecomServer().start()
-    yield srv
-    srv.stop()
+    with WecomServer() as srv:
+        yield srv
 
 
 def _config(folder: Path, url: str) -> Path:

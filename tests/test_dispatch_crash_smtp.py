@@ -22,9 +22,8 @@ UNITS = {1: "市发改局", 2: "市市场监管局", 3: "市司法局", 4: "市�
 
 @pytest.fixture
 def smtp(tmp_path: Path):
-    server = SmtpServer("none", tmp_path).start()
-    yield server
-    server.stop()
+    with SmtpServer("none", tmp_path) as server:
+        yield server
 
 
 def _config(folder: Path, port: int) -> Path:

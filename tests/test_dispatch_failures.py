@@ -27,9 +27,8 @@ WRONG = "wrong-smtp-pw-8830"
 
 @pytest.fixture
 def smtp(tmp_path: Path):
-    server = SmtpServer("none", tmp_path, username=LOGIN, password=RIGHT).start()
-    yield server
-    server.stop()
+    with SmtpServer("none", tmp_path, username=LOGIN, password=RIGHT) as server:
+        yield server
 
 
 def _failure_report(db, tmp_path: Path) -> tuple[str, str]:

@@ -205,16 +205,14 @@ def test_plans_only_in_the_database_are_checked_too(duban, workdir):
 
 @pytest.fixture
 def smtp_server(tmp_path):
-    server = SmtpServer("none", tmp_path, username="duban", password="right-pw").start()
-    yield server
-    server.stop()
+    with SmtpServer("none", tmp_path, username="duban", password="right-pw") as server:
+        yield server
 
 
 @pytest.fixture
 def wecom_server():
-    server = WecomServer().start()
-    yield server
-    server.stop()
+    with WecomServer() as server:
+        yield server
 
 
 def email_table(port: int) -> str:

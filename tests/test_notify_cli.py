@@ -14,9 +14,8 @@ KEY = "cli-robot-key-0d9e"
 
 @pytest.fixture
 def server():
-    srv = WecomServer().start()
-    yield srv
-    srv.stop()
+    with WecomServer() as srv:
+        yield srv
 
 
 @pytest.fixture

@@ -177,3 +177,10 @@ class SmtpServer:
     def stop(self) -> None:
         self.handler.released.set()
         self.controller.stop()
+
+    # `with SmtpServer(...) as server:` starts it and always stops it: a fixture in three lines.
+    def __enter__(self) -> SmtpServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

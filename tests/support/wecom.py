@@ -137,6 +137,13 @@ class WecomServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    # `with WecomServer() as server:` starts it and always stops it: a fixture in three lines.
+    def __enter__(self) -> WecomServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
 
 def closed_port() -> int:
     """A loopback port with nothing listening: connections to it are refused."""
