@@ -20,9 +20,12 @@ from docx.shared import Mm, Pt
 from docx.table import _Cell
 
 from engine.ledger.model import (
+    BODY_FONT,
+    HEADER_FONT,
     LIGHT_FILLS,
     LIGHT_WORDS,
     LIGHTS,
+    TITLE_FONT,
     ColumnKind,
     Ledger,
     format_day,
@@ -31,9 +34,6 @@ from engine.ledger.model import (
 
 SUFFIX = ".docx"
 
-TITLE_FONT = "方正小标宋简体"
-HEADER_FONT = "黑体"
-BODY_FONT = "仿宋_GB2312"
 LATIN_FONT = "Times New Roman"
 
 PAGE_WIDTH, PAGE_HEIGHT, MARGIN = Mm(297), Mm(210), Mm(20)
@@ -157,11 +157,8 @@ def _legend(document: Any, ledger: Ledger) -> None:
             _shade(swatch._element.get_or_add_rPr(), fill)
         end = "；" if code != LIGHTS[-1] else "。"
         _fonts(paragraph.add_run(f" {LIGHT_WORDS[code]} {meanings[code]}{end}"), BODY_FONT, 10.5)
-    notes = [f"灯号按{format_day(ledger.as_of)}计算。"]
-    if ledger.unit:
-        notes.append(f"本表仅列{ledger.unit}牵头或配合的任务。")
-    notes.extend(ledger.notes)
-    _fonts(paragraph.add_run("".join(notes)), BODY_FONT, 10.5)
+    notes = f"灯号按{format_day(ledger.as_of)}计算。{ledger.scope_note}"
+    _fonts(paragraph.add_run(notes), BODY_FONT, 10.5)
 
 
 def render(ledger: Ledger) -> bytes:

@@ -41,8 +41,6 @@ def render(ledger: Ledger) -> bytes:
             out.append(_line([*cells, row.light_word]))
     meanings = light_meanings(ledger.yellow_within_days)
     legend = "；".join(f"{LIGHT_WORDS[c]}：{meanings[c]}" for c in LIGHTS)
-    notes = f"灯号按{format_day(ledger.as_of)}计算。"
-    if ledger.unit:
-        notes += f"本表仅列{ledger.unit}牵头或配合的任务。"
-    out += ["", f"说明：{legend}。{notes}{''.join(ledger.notes)}", ""]
+    notes = f"灯号按{format_day(ledger.as_of)}计算。{ledger.scope_note}"
+    out += ["", f"说明：{legend}。{notes}", ""]
     return "\n".join(out).encode("utf-8")

@@ -43,6 +43,11 @@ LIGHTS: tuple[str, ...] = tuple(light.value for light in Light)
 LIGHT_WORDS: dict[str, str] = {light.value: label for light, label in LIGHT_LABELS.items()}
 LIGHT_HEADER = "灯号"
 """The column that carries the light as a word where a format has no colours (md, csv)."""
+# The typefaces of a printed government table (docx and xlsx): title, header row, body.
+TITLE_FONT = "方正小标宋简体"
+HEADER_FONT = "黑体"
+BODY_FONT = "仿宋_GB2312"
+
 LIGHT_FILLS: dict[str, str | None] = {
     "red": "FFC7CE",
     "yellow": "FFEB9C",
@@ -142,6 +147,12 @@ class Ledger:
     @property
     def has_section_column(self) -> bool:
         return any(c.kind is ColumnKind.SECTION for c in self.columns)
+
+    @property
+    def scope_note(self) -> str:
+        """The legend's closing words: whose tasks the table lists, then the ledger's own notes."""
+        mine = f"本表仅列{self.unit}牵头或配合的任务。" if self.unit else ""
+        return mine + "".join(self.notes)
 
 
 def flat_headers(ledger: Ledger) -> list[str]:

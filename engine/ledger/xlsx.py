@@ -16,9 +16,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from engine.ledger.model import (
+    BODY_FONT,
+    HEADER_FONT,
     LIGHT_FILLS,
     LIGHT_WORDS,
     LIGHTS,
+    TITLE_FONT,
     ColumnKind,
     Ledger,
     format_day,
@@ -44,9 +47,9 @@ _LINE_HEIGHT = 14.5  # points per line of 11-point text
 
 _THIN = Side(style="thin", color="000000")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_TITLE_FONT = Font(name="方正小标宋简体", size=16)
-_HEADER_FONT = Font(name="黑体", size=11, bold=True)
-_BODY_FONT = Font(name="仿宋_GB2312", size=11)
+_TITLE_FONT = Font(name=TITLE_FONT, size=16)
+_HEADER_FONT = Font(name=HEADER_FONT, size=11, bold=True)
+_BODY_FONT = Font(name=BODY_FONT, size=11)
 _HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
 
 
@@ -78,9 +81,7 @@ def _legend(ws: Worksheet, ledger: Ledger, start: int, width: int) -> None:
     """
     last = get_column_letter(width)
     notes = f"说明：“推进情况”栏底色表示督办灯号，按{format_day(ledger.as_of)}计算，各色含义见下。"
-    if ledger.unit:
-        notes += f"本表仅列{ledger.unit}牵头或配合的任务。"
-    notes += "".join(ledger.notes)
+    notes += ledger.scope_note
     note = ws.cell(row=start, column=1, value=notes)
     note.font = _BODY_FONT
     note.alignment = Alignment(wrap_text=True, vertical="center")
