@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Protocol
+from typing import Protocol, overload
 from zoneinfo import ZoneInfo
 
 from engine.errors import UserError
@@ -40,6 +40,18 @@ class FixedClock:
 
     def set(self, moment: datetime) -> None:
         self.moment = moment
+
+
+@overload
+def local_iso(moment: datetime, zone: tzinfo) -> str: ...
+@overload
+def local_iso(moment: None, zone: tzinfo) -> None: ...
+def local_iso(moment: datetime | None, zone: tzinfo) -> str | None:
+    """A stored (UTC) moment as ISO 8601 in `zone` with its offset, as the JSON shapes give `at`.
+
+    2021-06-10T01:00:00+00:00 in Asia/Shanghai is 2021-06-10T09:00:00+08:00; None stays None.
+    """
+    return moment.astimezone(zone).isoformat() if moment is not None else None
 
 
 def parse_now(text: str, tz: tzinfo | None = None) -> datetime:

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.actions.board import board_row, board_rows
+from engine.clock import local_iso
 from engine.config import Settings
 from engine.store import Database
 from engine.store.board import BoardTask, plan_zones
@@ -68,7 +69,7 @@ def task_detail(
         )
         history = [
             {
-                "at": h.at.astimezone(zone).isoformat(),
+                "at": local_iso(h.at, zone),
                 "actor": h.actor,
                 "action": h.action,
                 "from": h.from_value,
@@ -78,7 +79,7 @@ def task_detail(
             for h in history_of(session, task)
         ]
         reports = [
-            {"at": r.at.astimezone(zone).isoformat(), "unit": r.unit.name, "text": r.text}
+            {"at": local_iso(r.at, zone), "unit": r.unit.name, "text": r.text}
             for r in progress_reports_of(session, task)
         ]
         pending = [r for r in _request_rows(session) if r["plan"] == plan.id and r["no"] == no]
@@ -105,7 +106,7 @@ def _request_rows(session: Any) -> list[dict[str, Any]]:
             "to": request.to_status,
             "until": request.until.isoformat() if request.until else None,
             "reason": request.reason,
-            "at": request.created_at.astimezone(zones[plan_id]).isoformat(),
+            "at": local_iso(request.created_at, zones[plan_id]),
         }
         for request, plan_id, no, unit in pending_requests(session)
     ]

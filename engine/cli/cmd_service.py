@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import click
 
 from engine.cli.context import AppContext
 from engine.cli.main import cli
 from engine.cli.output import emit_json, info, json_option
+from engine.clock import local_iso
 from engine.errors import UserError
 
 CHANNEL_LABELS = {"email": "电子邮件", "wecom": "企业微信", "file": "文件"}
@@ -87,10 +88,6 @@ def simulate_command(ctx: AppContext, first: str, last: str, as_json: bool) -> N
     info(f"共 {len(notices)} 条通知（模拟，未实际发送）")
 
 
-def _iso(moment: datetime | None, ctx: AppContext) -> str | None:
-    return moment.astimezone(ctx.timezone).isoformat() if moment else None
-
-
 @cli.command("outbox")
 @click.option("--status", metavar="S", help="只列出某一状态：pending、sent、failed、dead")
 @json_option
@@ -113,8 +110,8 @@ def outbox_command(ctx: AppContext, status: str | None, as_json: bool) -> None:
             "tasks": list(n.tasks),
             "status": n.status,
             "attempts": n.attempts,
-            "send_at": _iso(n.send_at, ctx),
-            "sent_at": _iso(n.sent_at, ctx),
+            "send_at": local_iso(n.send_at, ctx.timezone),
+            "sent_at": local_iso(n.sent_at, ctx.timezone),
             "error": n.error,
         }
         for n in notices
