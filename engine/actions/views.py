@@ -53,20 +53,7 @@ def task_detail(
         plan = choose_plan(session, plan_id)
         zone = ZoneInfo(plan.timezone)
         task = get_task(session, plan, no)
-        board = BoardTask(
-            plan_id=plan.id,
-            no=task.no,
-            title=task.title,
-            deadline_text=task.deadline_text,
-            kind=task.deadline_kind,
-            due=task.due,
-            status=task.status,
-            progress=task.progress,
-            in_plan=task.in_plan,
-            original_due=task.original_due,
-            lead=lead_of(task),
-            co_units=co_units_of(task),
-        )
+        board = BoardTask.of(task, lead_of(task), co_units_of(task))
         history = [
             {
                 "at": local_iso(h.at, zone),

@@ -97,6 +97,24 @@ class BoardTask:
     lead: str | None = None
     co_units: list[str] | None = None
 
+    @classmethod
+    def of(cls, task: Any, lead: str | None, co_units: list[str]) -> BoardTask:
+        """From anything with the task table's column names: a Core row or an ORM task."""
+        return cls(
+            plan_id=task.plan_id,
+            no=task.no,
+            title=task.title,
+            deadline_text=task.deadline_text,
+            kind=task.deadline_kind,
+            due=task.due,
+            status=task.status,
+            progress=task.progress,
+            in_plan=bool(task.in_plan),
+            original_due=task.original_due,
+            lead=lead,
+            co_units=co_units,
+        )
+
 
 def board_tasks(
     conn: Any,
@@ -133,22 +151,7 @@ def board_tasks(
     out = []
     for row in rows:
         lead, co = units.get(row.id, (None, []))
-        out.append(
-            BoardTask(
-                plan_id=row.plan_id,
-                no=row.no,
-                title=row.title,
-                deadline_text=row.deadline_text,
-                kind=row.deadline_kind,
-                due=row.due,
-                status=row.status,
-                progress=row.progress,
-                in_plan=bool(row.in_plan),
-                original_due=row.original_due,
-                lead=lead,
-                co_units=co,
-            )
-        )
+        out.append(BoardTask.of(row, lead, co))
     return out
 
 
