@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from engine.config import Settings
 from engine.notify.directory import reach
 from engine.notify.kinds import KIND_LABELS
-from engine.planner.notices import NoticeKey, PlannedNotice
+from engine.planner.notices import direct_notice
 from engine.store import Database
 from engine.store.models import Plan
 from engine.store.outbox import DEAD, FAILED, PENDING, SENT, OutboxNotice, enqueue
@@ -136,38 +136,6 @@ def requeue(session: Session, notice_id: int, now: datetime) -> OutboxNotice | N
     return row
 
 
-def planned(
-    *,
-    plan_id: str,
-    kind: str,
-    recipient: str,
-    channel: str,
-    tasks: tuple[int, ...],
-    occurrence: str,
-    send_at: datetime,
-    context: dict[str, Any],
-) -> PlannedNotice:
-    """A notice the planner did not decide (failure reports, approvals), as `enqueue` takes it:
-    one key per task, in the planner's format, so that it is never queued twice."""
-    keys = tuple(
-        NoticeKey(plan_id, no, recipient, channel, kind, 0, occurrence).text
-        for no in (tasks or (0,))
-    )
-    return PlannedNotice(
-        plan_id=plan_id,
-        kind=kind,
-        recipient=recipient,
-        channel=channel,
-        level=0,
-        is_copy=False,
-        tasks=tasks,
-        occurrence=occurrence,
-        keys=keys,
-        send_at=send_at,
-        context=context,
-    )
-
-
 def notify_unit(
     session: Session,
     settings: Settings,
@@ -182,7 +150,7 @@ def notify_unit(
 ) -> list[OutboxNotice]:
     """Queue one notice to `unit` on each of its channels, in the caller's transaction."""
     notices = [
-        planned(
+        direct_notice(
             plan_id=plan_id,
             kind=kind,
             recipient=unit,

@@ -20,7 +20,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from engine.clock import DEFAULT_TIMEZONE
-from engine.planner.notices import NoticeKey, PlannedNotice, SentIndex
+from engine.planner.notices import NoticeKey, PlannedNotice, SentIndex, direct_notice
 from engine.planner.policy import Policy
 from engine.planner.snapshot import Snapshot
 
@@ -121,17 +121,15 @@ def plan_digests(
             key = NoticeKey(plan_id, PLAN_WIDE, coordinator, channel, DIGEST, 0, occurrence)
             if key in sent:
                 continue
+            # A notice about the whole plan: its one key is `key` (task PLAN_WIDE).
             notices.append(
-                PlannedNotice(
+                direct_notice(
                     plan_id=plan_id,
                     kind=DIGEST,
                     recipient=coordinator,
                     channel=channel,
-                    level=0,
-                    is_copy=False,
                     tasks=(),
                     occurrence=occurrence,
-                    keys=(key.text,),
                     send_at=send_at,
                     context={},
                 )

@@ -106,6 +106,41 @@ class PlannedNotice:
         return f"{self.plan_id}|{self.kind}|{self.recipient}|{self.channel}|{digest}"
 
 
+def direct_notice(
+    *,
+    plan_id: str,
+    kind: str,
+    recipient: str,
+    channel: str,
+    tasks: tuple[int, ...],
+    occurrence: str,
+    send_at: datetime,
+    context: dict[str, Any],
+) -> PlannedNotice:
+    """A notice outside the reminder ladder (digest, failure report, approval): level 0, no copy.
+
+    One key per task (task 0 for a notice about the whole plan), in the planner's format, so that
+    it is never queued twice.
+    """
+    keys = tuple(
+        NoticeKey(plan_id, no, recipient, channel, kind, 0, occurrence).text
+        for no in (tasks or (0,))
+    )
+    return PlannedNotice(
+        plan_id=plan_id,
+        kind=kind,
+        recipient=recipient,
+        channel=channel,
+        level=0,
+        is_copy=False,
+        tasks=tasks,
+        occurrence=occurrence,
+        keys=keys,
+        send_at=send_at,
+        context=context,
+    )
+
+
 def group(items: Iterable[Item], send_at: datetime) -> list[PlannedNotice]:
     """One notice per plan, kind, recipient and channel (one send time per pass), stably ordered."""
     buckets: dict[tuple[str, str, str, str], list[Item]] = {}
