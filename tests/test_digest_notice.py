@@ -21,7 +21,7 @@ from aiosmtpd.controller import Controller
 from engine.notify.render import WECOM_LIMIT, environment, render_notice
 from engine.notify.samples import sample_context
 from tests.conftest import SEED_PLAN
-from tests.support.wecom import WecomServer
+from tests.support.wecom import WecomServer, channel_toml
 
 LOADED = "2021-06-01T10:00:00+08:00"
 MONDAY = "2021-07-12T09:30:00+08:00"  # the default digest weekday, after send_at
@@ -71,10 +71,8 @@ def _config(folder: Path, smtp_port: int, wecom_url: str) -> Path:
         'security = "none"\n'
         'from = "督办系统 <duban@example.org>"\n'
         "timeout_seconds = 5\n"
-        "[channels.wecom]\n"
-        'allowed_hosts = ["127.0.0.1"]\n'
-        "timeout_seconds = 5\n"
-        "[channels.file]\n"
+        + channel_toml(timeout_seconds=5)
+        + "[channels.file]\n"
         f'dir = "{folder / "outbox"}"\n'
         '[units."市司法局"]\n'
         'email = "dubanke@example.org"\n'

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from support.dispatch import dispatch_to_the_end, kill_when_reached, start_dispatcher
 from support.notices import NOW, database_with_plan, queue, rows, settings_for
-from support.wecom import Answer, WecomServer
+from support.wecom import Answer, WecomServer, channel_toml
 
 from engine.notify.queue import LEASE
 from engine.store.outbox import SENT
@@ -28,10 +28,7 @@ def server():
 def _config(folder: Path, url: str) -> Path:
     path = folder / "duban.toml"
     path.write_text(
-        "[channels.wecom]\n"
-        'allowed_hosts = ["127.0.0.1"]\n'
-        "timeout_seconds = 30\n"
-        "[channels.file]\n"
+        channel_toml(timeout_seconds=30) + "[channels.file]\n"
         f'dir = "{folder / "outbox"}"\n'
         '[units."市发改局"]\n'
         f'wecom = "{url}"\n'

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from support.plans import write_small_plan
-from support.wecom import WecomServer
+from support.wecom import WecomServer, channel_toml
 
 KEY = "cli-robot-key-0d9e"
 
@@ -22,10 +22,7 @@ def server():
 def config(workdir: Path, server: WecomServer) -> Path:
     path = workdir / "duban.toml"
     path.write_text(
-        "[channels.wecom]\n"
-        'allowed_hosts = ["127.0.0.1"]\n'
-        "timeout_seconds = 2\n"
-        '[units."市发改局"]\n'
+        channel_toml(timeout_seconds=2) + '[units."市发改局"]\n'
         'aliases = ["珠海市发展和改革局"]\n'
         'wecom = "' + server.url("${DUBAN_TEST_FGJ_KEY}") + '"\n'
         'mobiles = ["13800000000"]\n'

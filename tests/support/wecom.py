@@ -145,6 +145,11 @@ class WecomServer:
         self.stop()
 
 
+def channel_toml(timeout_seconds: float) -> str:
+    """The `[channels.wecom]` table of a test's duban.toml: robots on loopback allowed."""
+    return f'[channels.wecom]\nallowed_hosts = ["127.0.0.1"]\ntimeout_seconds = {timeout_seconds}\n'
+
+
 def closed_port() -> int:
     """A loopback port with nothing listening: connections to it are refused."""
     with socket.socket() as sock:
