@@ -19,9 +19,7 @@ from engine.deadlines.deadline import Deadline
 from engine.model import plan as model
 from engine.store import Database
 from engine.store.models import Plan, Section, Task, TaskUnit
-from engine.store.repository import UnitDirectory, add_history, tasks_of_plan
-
-SYSTEM = "system"
+from engine.store.repository import SYSTEM, UnitDirectory, add_history, tasks_of_plan
 
 
 @dataclass

@@ -29,6 +29,7 @@ from engine.model.states import (
 from engine.store import Database, hooks
 from engine.store.models import Plan, ProgressReport, Request, Task, Unit
 from engine.store.repository import (
+    SYSTEM,
     UnitDirectory,
     add_history,
     choose_plan,
@@ -40,7 +41,6 @@ from engine.store.repository import (
     pending_request,
 )
 
-SYSTEM = "system"
 _DATE = re.compile(r"^\s*(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*(?:-|/|\.|月)\s*(\d{1,2})\s*日?\s*$")
 
 

@@ -182,6 +182,10 @@ def tasks_of_plan(session: Session, plan_id: str) -> dict[int, Task]:
     return {t.no: t for t in session.scalars(query)}
 
 
+SYSTEM = "system"
+"""The actor of history entries duban writes itself (a load, an automatic start), not a unit."""
+
+
 def add_history(
     session: Session,
     task: Task,
