@@ -23,11 +23,11 @@ from engine.model.plan import ImportWarning, Plan, Section, Source, Status, Task
 # --- writing -------------------------------------------------------------------------------
 
 
-class _Flow(dict):  # type: ignore[type-arg]
+class _Flow(dict):
     """A mapping written on one line: `{text: …, kind: …, due: …}`."""
 
 
-class _FlowList(list):  # type: ignore[type-arg]
+class _FlowList(list):
     """A list written on one line: `[市财政局, 市司法局]`."""
 
 

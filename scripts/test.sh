@@ -12,4 +12,5 @@ else
   echo "warning: no PostgreSQL server; the PostgreSQL tests will be skipped" >&2
 fi
 .venv/bin/ruff check engine tests benchmarks
+.venv/bin/mypy engine
 .venv/bin/pytest "$@"
