@@ -26,8 +26,8 @@ from support.notices import NOW, database_with_plan, settings_for  # noqa: E402
 from engine.notify.channels.file import FileChannel  # noqa: E402
 from engine.notify.channels.wecom import WecomChannel  # noqa: E402
 from engine.notify.dispatcher import dispatch_due  # noqa: E402
-from engine.notify.queue import planned  # noqa: E402
 from engine.notify.ratelimit import RobotLimiter  # noqa: E402
+from engine.planner.notices import direct_notice  # noqa: E402
 from engine.store.outbox import enqueue  # noqa: E402
 
 TARGET = 500.0
@@ -72,7 +72,7 @@ def main() -> int:
                 enqueue(
                     session,
                     [
-                        planned(
+                        direct_notice(
                             plan_id="trial-plan",
                             kind="reminder",
                             recipient=names[n % len(names)],
