@@ -3,8 +3,10 @@
 The rules of DESIGN.md, in order: a unit marked （牵头） is the lead; other parenthetical notes
 are dropped, even when they hold commas and the word 牵头 (Zhuhai's "（排在第一位的责任部门为牵头
 单位，下同）"); "牵头单位：…" names the lead, "配合单位：…" / "协办单位：…" the co-units, and
-"X牵头" marks X as the lead; names are split on 、，,；; and whitespace; without a marked lead
-the first unit leads; a unit listed twice counts once. Names are kept exactly as written
+"X牵头" marks X as the lead ("A、B分别牵头" marks both); names are split on 、，,；;/ and
+whitespace, and on 及/和/与 right after a unit's last character; what follows a name to say
+what the unit does ("按职责分工负责", "负责落实") and a trailing 等 / 等部门 are dropped; without a
+marked lead the first unit leads; a unit listed twice counts once. Names are kept exactly as written
 (aliases are resolved when a plan is loaded, not here) and collective names such as 各区政府 are
 units like any other.
 """
@@ -15,7 +17,18 @@ import re
 from dataclasses import dataclass, field
 
 _LEAD = "\ue000"  # stands for a 牵头 mark while the cell is cut up; no unit name holds it
-_SEPARATORS = re.compile(r"[、，,；;\s]+")
+_SEPARATORS = re.compile(r"[、，,；;/／\s]+")
+# "A及B", "A和B", "A与B" join two names, but 和 and 与 also occur inside names (市工业和信息化局,
+# 市人力资源和社会保障局): a conjunction splits only right after a unit's last character.
+_UNIT_END = "局委办府院会部室厅处队心司团行社所站门位区县镇道"
+_CONJUNCTION = re.compile(rf"(?<=[{_UNIT_END}])(?:以及|及|和|与)(?=.)")
+# What a cell says the units do, after their names: "按职责分工负责", "负责落实", "等部门".
+_DUTY = re.compile(
+    r"(?:(?:按照?|根据)?(?:各自)?职(?:责|能)(?:分工)?)?(?:分别|共同|具体|组织)?"
+    r"(?:负责(?:落实|实施|推进)?|落实|实施|推进)$"
+)
+_ETC = re.compile(r"等(?:有关|相关)?(?:部门|单位)?$")
+_JOINT_LEAD = ("分别牵头", "共同牵头")
 _LEAD_MARK = re.compile(r"[（(]\s*牵头(?:单位|部门)?\s*[)）]")
 _LABEL = re.compile(r"(牵头|主办|责任|配合|协办|协助|参与)(?:单位|部门)\s*[：:]")
 _CO_LABELS = {"配合", "协办", "协助", "参与"}
@@ -72,8 +85,15 @@ def strip_notes(text: str) -> str:
 def _names(segment: str) -> list[str]:
     """Split a run of names, turning "X牵头" into a marked X and "Y配合" into Y."""
     names: list[str] = []
-    for token in _SEPARATORS.split(segment):
+    for token in _SEPARATORS.split(_CONJUNCTION.sub("、", segment)):
         token = re.split(r"[：:]", token)[-1]  # "市级：市司法局" → the name after a label
+        if token.endswith(_JOINT_LEAD):
+            # "A、B分别牵头": every name of the run leads; the first listed is the lead.
+            token = token[: -len(_JOINT_LEAD[0])] + "牵头"
+            names = [n.rstrip(_LEAD) + _LEAD for n in names]
+        bare = _ETC.sub("", _DUTY.sub("", token))
+        if bare and bare != token:  # a note that stood before the duty now ends the name
+            token = strip_notes(bare).strip()
         if token == "牵头" and names:
             names[-1] = names[-1].rstrip(_LEAD) + _LEAD
             continue
