@@ -190,6 +190,10 @@ def database_views(app: AppContext, findings: Findings) -> list[PlanView]:
     shown = parsed.render_as_string(hide_password=True)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database)
+        if not path.exists() and not path.parent.parent.is_dir():
+            # the store makes only the file's own folder, so such a URL cannot work
+            findings.problem(f"数据库 {shown} 所在的目录 {path.parent.parent} 不存在，请检查路径")
+            return []
         if not path.exists():
             folder = next((p for p in [path.parent, *path.parent.parents] if p.exists()), Path("."))
             if not os.access(folder, os.W_OK):

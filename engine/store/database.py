@@ -138,8 +138,15 @@ def create_database_engine(url: str) -> Engine:
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             folder = Path(database).parent
+            # Only the file's own folder is made (./var/ by default, /var/lib/duban under
+            # systemd): a URL whose folder's parent is missing is a typo, not a place to build.
+            if not folder.parent.is_dir():
+                raise UserError(
+                    f"数据库地址“{url}”所在的目录 {folder.parent} 不存在，"
+                    "请检查路径（sqlite:////绝对路径 用四个斜杠）"
+                )
             try:
-                folder.mkdir(parents=True, exist_ok=True)
+                folder.mkdir(exist_ok=True)
             except OSError as exc:
                 raise ServiceError(
                     f"无法创建数据库目录 {folder}：{exc.strerror or exc}"
