@@ -59,7 +59,9 @@ def _register_commands() -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"duban: {message}", err=True)
+    # The contract is one line on stderr, whatever a message (or a driver's detail) holds.
+    line = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    click.echo(f"duban: {line}", err=True)
     sys.exit(code)
 
 
@@ -73,7 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         _fail("已中止", 1)
     except click.UsageError as exc:
-        _fail(exc.format_message(), 2)
+        from engine.cli.usage import usage_message
+
+        _fail(usage_message(exc), 2)
     except click.ClickException as exc:
         _fail(exc.format_message(), 2)
     except DubanError as exc:
