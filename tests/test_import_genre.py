@@ -6,9 +6,22 @@ in the plan file."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import date, datetime
 
+import pytest
+from support.genre import MERGE_LEFT as L
+from support.genre import (
+    DocTable,
+    Sheet,
+    use_builtin_format,
+    write_docx_tables,
+    write_xlsx_sheets,
+)
+
+from engine.deadlines.grammar import parse_deadline
+from engine.importers.build import COORDINATOR_MISSING, import_plan
 from engine.importers.units import parse_units
+from engine.model.plan import Plan, Status
 
 
 @pytest.mark.parametrize(
@@ -38,3 +51,174 @@ from engine.importers.units import parse_units
 def test_units_cells_of_other_cities(cell, lead, co_units):
     units = parse_units(cell)
     assert (units.lead, units.co_units) == (lead, co_units)
+
+
+# --- whole tables ---------------------------------------------------------------------------------
+
+
+def essentials(plan: Plan) -> list[tuple]:
+    return [
+        (t.no, t.section, t.title, t.lead, t.co_units, t.deadline.kind.value, t.deadline.due)
+        for t in plan.tasks
+    ]
+
+
+def warnings_of(plan: Plan) -> list[tuple[int | None, str]]:
+    return [(w.task, w.message) for w in plan.warnings if w.message != COORDINATOR_MISSING]
+
+
+def test_key_tasks_list_docx_with_lead_and_co_columns(tmp_path):
+    # 重点任务清单: 附件2 and a title over two paragraphs, separate 牵头单位 and 配合单位 columns
+    # (配合单位 empty in one row), section rows merged across, a spacer row, a note row below.
+    rows = [
+        ["序号", "重点任务", "具体措施", "牵头单位", "配合单位", "完成时限"],
+        ["一、优化营商环境", L, L, L, L, L],
+        ["1", "深化“放管服”改革", "推行“一网通办”", "市政务服务数据管理局",
+         "市发展改革委、市司法局", "2022年6月底前完成"],
+        ["2", "优化审批流程", "压缩审批时限", "市政务服务数据管理局", "", "2022年底前出台"],
+        ["", "", "", "", "", ""],
+        ["二、加强法治保障", L, L, L, L, L],
+        ["3", "完善执法监督", "开展执法检查", "市司法局", "各区政府", "2021年起持续推进"],
+        ["4", "开展普法宣传", "", "市司法局", "市委宣传部", "每半年"],
+        ["5", "建设法律服务中心", "选址建设", "市司法局", "市财政局；市自然资源局",
+         "2021年10月前启动\n2022年底前完成"],
+        ["注：排在第一位的为牵头单位，下同。", L, L, L, L, L],
+    ]  # fmt: skip
+    title = ["附件2", "某某市2022年优化营商环境", "重点任务清单"]
+    source = write_docx_tables(tmp_path / "重点任务清单.docx", [DocTable(rows, title)])
+    plan = import_plan(source, coordinator="市政府办公室")
+    assert plan.title == "某某市2022年优化营商环境重点任务清单"
+    assert [(s.no, s.title) for s in plan.sections] == [
+        ("一", "优化营商环境"),
+        ("二", "加强法治保障"),
+    ]
+    assert essentials(plan) == [
+        (1, "一", "深化“放管服”改革", "市政务服务数据管理局", ["市发展改革委", "市司法局"],
+         "date", date(2022, 6, 30)),
+        (2, "一", "优化审批流程", "市政务服务数据管理局", [], "date", date(2022, 12, 31)),
+        (3, "二", "完善执法监督", "市司法局", ["各区政府"], "long_term", None),
+        (4, "二", "开展普法宣传", "市司法局", ["市委宣传部"], "recurring", None),
+        (5, "二", "建设法律服务中心", "市司法局", ["市财政局", "市自然资源局"],
+         "milestones", date(2022, 12, 31)),
+    ]  # fmt: skip
+    assert plan.task(1).content == "推行“一网通办”"
+    assert plan.task(3).deadline.start == date(2021, 1, 1)
+    assert [m.due for m in plan.task(5).deadline.milestones] == [
+        date(2021, 9, 30),
+        date(2022, 12, 31),
+    ]
+    assert warnings_of(plan) == []
+
+
+def test_task_breakdown_xlsx_off_a1_after_an_explanation_sheet(tmp_path):
+    # 任务分解表 in Excel: a 说明 sheet first, the table from C4 under 附件1 and a title merged
+    # across, numbers stored as text, a hidden helper column, units cells of every kind, a real
+    # date cell and a serial number formatted as a date.
+    explain = Sheet("说明", [["填表说明"], ["1. 请各单位于每月25日前报送进展情况。"]])
+    rows = [
+        ["附件1"],
+        ["某某市推进教育高质量发展任务分解表", L, L, L, L, L],
+        ["序号", "工作任务", "内部编码", "责任单位", "时间节点", "进展情况"],
+        ["1", "扩大学位供给", "X-01", "市发展改革委（牵头），市财政局、市自然资源局",
+         datetime(2022, 6, 30), "已完成选址"],
+        ["2", "推进集团化办学", "X-02", "各区政府，市有关部门", 44926, ""],
+        ["3", "加强教师队伍建设", "X-03", "市教育局牵头，各区配合", "2022.06", None],
+        ["4", "实施课后服务", "X-04", "市教育局", "长期坚持", "持续推进中"],
+        ["5", "改善办学条件", "X-05", "市教育局、市财政局", "近期", None],
+    ]  # fmt: skip
+    table = Sheet("任务分解", rows, top=4, left=3, hidden_columns=["E"])
+    table.number_formats = {"G8": "yyyy-mm-dd"}  # task 2's 时间节点
+    source = write_xlsx_sheets(tmp_path / "任务分解表.xlsx", [explain, table])
+    plan = import_plan(source, coordinator="市教育局")
+    assert plan.title == "某某市推进教育高质量发展任务分解表"
+    assert plan.columns == ["序号", "工作任务", "责任单位", "时间节点", "进展情况"]
+    assert essentials(plan) == [
+        (1, None, "扩大学位供给", "市发展改革委", ["市财政局", "市自然资源局"],
+         "date", date(2022, 6, 30)),
+        (2, None, "推进集团化办学", "各区政府", ["市有关部门"], "date", date(2022, 12, 31)),
+        (3, None, "加强教师队伍建设", "市教育局", ["各区"], "date", date(2022, 6, 30)),
+        (4, None, "实施课后服务", "市教育局", [], "long_term", None),
+        (5, None, "改善办学条件", "市教育局", ["市财政局"], "unknown", None),
+    ]  # fmt: skip
+    assert plan.task(1).progress == "已完成选址"
+    assert plan.task(4).status is Status.NOT_STARTED
+    assert warnings_of(plan) == [
+        (None, "工作表“任务分解”E 列已隐藏，未导入其内容；如需导入请先取消隐藏"),
+        (5, "时间节点“近期”无法识别，已记为待定，请人工确认"),
+    ]
+
+
+def test_a_hidden_column_does_not_take_the_place_of_the_visible_one(tmp_path):
+    rows = [
+        ["某某市任务分解表", L, L, L, L],
+        ["序号", "工作任务", "责任单位", "原定时限", "时间节点"],
+        [1, "任务甲", "市教育局", "2021年底前", "2022年6月底前"],
+        [2, "任务乙", "市教育局", "2021年底前", "2022年底前"],
+    ]
+    source = write_xlsx_sheets(tmp_path / "t.xlsx", [Sheet("表", rows, hidden_columns=["D"])])
+    plan = import_plan(source, coordinator="市教育局")
+    assert [t.deadline.due for t in plan.tasks] == [date(2022, 6, 30), date(2022, 12, 31)]
+    assert "时间节点" in plan.columns and "原定时限" not in plan.columns
+    assert any("D 列已隐藏" in m for _, m in warnings_of(plan))
+
+
+DEADLINE_CELLS = [
+    ("2022年6月底前完成", "date", date(2022, 6, 30)),
+    ("2022年底前出台", "date", date(2022, 12, 31)),
+    ("2021年起持续推进", "long_term", None),
+    ("每半年", "recurring", None),
+    ("2023年6月", "date", date(2023, 6, 30)),
+    ("2022年12月前", "date", date(2022, 11, 30)),
+    ("2021年第四季度", "date", date(2021, 12, 31)),
+    ("2022年上半年完成", "date", date(2022, 6, 30)),
+    ("长期坚持", "long_term", None),
+    ("2022.06", "date", date(2022, 6, 30)),
+    ("2022年", "date", date(2022, 12, 31)),
+    ("近期", "unknown", None),
+    ("按上级要求", "unknown", None),
+    ("2021年10月前启动\n2022年底前完成", "milestones", date(2022, 12, 31)),
+    ("2021年10月前启动\r\n2022年底前完成", "milestones", date(2022, 12, 31)),
+]
+
+
+def test_deadline_wordings_and_excel_date_cells(tmp_path):
+    # Excel: a date cell, and date cells in Chinese Excel's built-in formats 31 (2022年6月30日)
+    # and 57 (2022年6月, the month: due at its end), a custom month format, a custom year format.
+    cells: list[tuple[object, str, date | None]] = [
+        *DEADLINE_CELLS,
+        (datetime(2022, 6, 30), "date", date(2022, 6, 30)),
+        (datetime(2022, 6, 30), "date", date(2022, 6, 30)),
+        (datetime(2022, 6, 1), "date", date(2022, 6, 30)),
+        (datetime(2022, 3, 1), "date", date(2022, 3, 31)),
+        (datetime(2023, 1, 1), "date", date(2023, 12, 31)),
+        (44742, "date", date(2022, 6, 30)),
+    ]
+    rows = [["序号", "任务", "责任单位", "完成时限"]]
+    rows += [[i, f"任务{i}", "市司法局", cell] for i, (cell, _, _) in enumerate(cells, 1)]
+    first = len(DEADLINE_CELLS) + 2  # the sheet row of the first Excel date cell
+    formats = {
+        f"D{first}": "yyyy-mm-dd",
+        f"D{first + 1}": 'yyyy"年"m"月"d"日"',
+        f"D{first + 2}": '[$-804]yyyy"年"m"月"',
+        f"D{first + 3}": 'yyyy"年"m"月"',
+        f"D{first + 4}": 'yyyy"年"',
+        f"D{first + 5}": "yyyy/m/d",
+    }
+    source = write_xlsx_sheets(tmp_path / "时限.xlsx", [Sheet("表", rows, number_formats=formats)])
+    use_builtin_format(source, 'yyyy"年"m"月"d"日"', 31)
+    use_builtin_format(source, 'yyyy"年"m"月"', 57)
+    plan = import_plan(source, coordinator="市司法局")
+    got = [(t.deadline.kind.value, t.deadline.due) for t in plan.tasks]
+    assert got == [(kind, due) for _, kind, due in cells]
+    assert plan.task(first + 1).deadline.text == "2022年6月"  # as the office sees the cell
+    assert plan.task(14).deadline.milestones[0].text == "2021年10月前启动"
+    assert plan.task(15).deadline.milestones[0].text == "2021年10月前启动"
+    assert warnings_of(plan) == [
+        (12, "完成时限“近期”无法识别，已记为待定，请人工确认"),
+        (13, "完成时限“按上级要求”无法识别，已记为待定，请人工确认"),
+    ]
+
+
+def test_a_line_break_saved_by_windows_is_no_part_of_a_milestone():
+    deadline = parse_deadline("2021年10月前启动\r\n2022年底前完成")
+    assert [m.text for m in deadline.milestones] == ["2021年10月前启动", "2022年底前完成"]

@@ -578,7 +578,7 @@ def parse_deadline(value: str | date | datetime | None) -> Deadline:
         ):
             stop = len(text) if following is None else source[following]
             milestones.append(
-                Milestone(text[source[position] : stop].strip(" ,，;；、。\n\t"), due)
+                Milestone(text[source[position] : stop].strip(" ,，;；、。\r\n\t"), due)
             )
         return Deadline(
             text,

@@ -48,6 +48,8 @@ class Grid:
     title_lines: list[str] = field(default_factory=list)
     column_letters: bool = False
     """Name columns as a spreadsheet does (C) rather than by ordinal (第 3 列)."""
+    notes: list[str] = field(default_factory=list)
+    """What the reader left out or changed that a person reviewing the plan should know."""
 
     def column_ref(self, index: int) -> str:
         if not self.column_letters:

@@ -249,6 +249,7 @@ def read_table(grids: Iterable[Grid], path: Path) -> PlanTable:
     table = PlanTable(
         title_lines=_title_lines(grid, header), columns=layout.columns, labels=layout.labels
     )
+    table.notes.extend(grid.notes)
     sections = _Sections()
     _read_rows(layout, sections, table)
     roles = set(header_roles(layout.header))
@@ -266,6 +267,7 @@ def read_table(grids: Iterable[Grid], path: Path) -> PlanTable:
             table.notes.append(
                 f"{more.name}与{grid.name or '第一个表格'}表头相同，已作为续表一并导入"
             )
+            table.notes.extend(more.notes)
     table.sections = sections.sections
     table.numbered = any(t.no is not None for t in table.tasks)
     return table
