@@ -7,8 +7,9 @@ Checks, in order: the config; the plan files and what the importer flagged; the 
 calendar for every year with a due date. With `--network`: an SMTP handshake and a request to every
 robot that sends no message.
 
-One line per problem ("问题：…") on stdout, exit 1 when there is any; otherwise "检查通过".
-Notes that are not problems go to stderr.
+One line per problem ("问题：…") on stdout and nothing else there, exit 1 when there is any; the
+verdict ("共发现 N 个问题" or "检查通过") and notes that are not problems go to stderr. `--json`:
+{"problems": [...], "notes": [...]}.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import click
 
 from engine.cli.context import AppContext
 from engine.cli.main import cli
-from engine.cli.output import info
+from engine.cli.output import emit_json, info, json_option
 from engine.config import Settings
 from engine.errors import DubanError, UserError
 
@@ -72,8 +73,9 @@ class PlanView:
 @click.option(
     "--network", is_flag=True, help="同时测试邮件服务器和企业微信机器人能否连通（不发送消息）"
 )
+@json_option
 @click.pass_obj
-def doctor_command(app: AppContext, network: bool) -> None:
+def doctor_command(app: AppContext, network: bool, as_json: bool) -> None:
     """检查配置、通讯录、数据库、日历和通道，每个问题一行。"""
     findings = Findings()
     try:
@@ -84,12 +86,16 @@ def doctor_command(app: AppContext, network: bool) -> None:
         run_checks(app, settings, findings, network=network)
     for note in findings.notes:
         info(f"提示：{note}")
-    for problem in findings.problems:
-        click.echo(f"问题：{problem}")
+    # stdout holds exactly one line per problem (or the JSON document); the verdict is for a person
+    if as_json:
+        emit_json({"problems": findings.problems, "notes": findings.notes})
+    else:
+        for problem in findings.problems:
+            click.echo(f"问题：{problem}")
     if findings.problems:
-        click.echo(f"共发现 {len(findings.problems)} 个问题")
+        info(f"共发现 {len(findings.problems)} 个问题")
         sys.exit(1)
-    click.echo("检查通过")
+    info("检查通过")
 
 
 def run_checks(app: AppContext, settings: Settings, findings: Findings, *, network: bool) -> None:
