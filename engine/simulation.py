@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from loguru import logger
 from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
 
@@ -81,6 +82,9 @@ def _run(database: Database, settings: Settings, first: date, last: date) -> lis
                 for r in rows
             )
         day += timedelta(days=1)
+    # As the service does: a year without official holiday data is said (on stderr), once.
+    for warning in calendar.warnings:
+        logger.warning(warning)
     found.sort(key=lambda n: (n.at, n.plan_id or "", n.kind, n.recipient, n.channel, n.level))
     return found
 
