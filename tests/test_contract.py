@@ -74,3 +74,35 @@ def test_db_in_a_missing_folder_is_refused(duban, workdir: Path):
     # the file's own folder is still made, as for the default ./var/
     assert duban("--db", f"sqlite:///{workdir / 'fresh' / 'x.db'}", *NOW, "tasks").code == 0
     assert (workdir / "fresh" / "x.db").is_file()
+
+
+# --- doctor: stdout held a verdict line besides the problems, and it took no --json ----------
+
+
+def test_doctor_stdout_is_one_line_per_problem_and_json_lists_them(duban, workdir: Path):
+    missing = f"sqlite:///{workdir / 'gone' / 'sub' / 'x.db'}"
+    result = duban("--db", missing, *NOW, "doctor")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines and all(line.startswith("问题：") for line in lines), lines
+    assert any("gone" in line for line in lines)
+    assert f"共发现 {len(lines)} 个问题" in result.err
+    as_json = duban("--db", missing, *NOW, "doctor", "--json")
+    assert as_json.code == 1
+    document = json.loads(as_json.out)
+    assert [f"问题：{p}" for p in document["problems"]] == lines
+    assert "检查通过" not in as_json.out
+
+
+# --- simulate said nothing of years without official holiday data ------------------------------
+
+
+def test_simulate_json_stays_clean_while_missing_calendar_years_are_said(loaded):
+    result = loaded(
+        "--now", "2030-06-03T10:00:00+08:00",
+        "simulate", "--from", "2030-06-03", "--to", "2030-06-05", "--json",
+    )
+    assert result.code == 0, result.err
+    rows = json.loads(result.out)
+    assert rows and all(row["at"].endswith("+08:00") for row in rows)
+    assert "2030 年的法定节假日数据缺失" in result.err
