@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 import pytest
 from support.genre import MERGE_LEFT as L
+from support.genre import MERGE_UP as U
 from support.genre import (
     DocTable,
     Sheet,
@@ -222,3 +223,143 @@ def test_deadline_wordings_and_excel_date_cells(tmp_path):
 def test_a_line_break_saved_by_windows_is_no_part_of_a_milestone():
     deadline = parse_deadline("2021年10月前启动\r\n2022年底前完成")
     assert [m.text for m in deadline.milestones] == ["2021年10月前启动", "2022年底前完成"]
+
+
+@pytest.mark.parametrize(("lead_name", "co_name"), [("牵头单位", "配合单位"), ("牵头", "配合")])
+def test_division_plan_docx_with_cover_table_two_row_header_and_split_table(
+    tmp_path, lead_name, co_name
+):
+    # 分工方案 in Word: a cover table first, the title over three paragraphs under 附件, a header
+    # over two rows (责任单位 split into 牵头/配合), the table split in two by a page with a
+    # paragraph between, sub-items 1.1/1.2 under task 1, a closing paragraph.
+    cover = DocTable(
+        [["文号", "某府办〔2022〕12号"], ["密级", "公开"]], ["某某市人民政府办公室文件"]
+    )
+    head = [
+        ["序号", "工作任务", "责任单位", L, "完成时限"],
+        [U, U, lead_name, co_name, U],
+    ]
+    part1 = [
+        *head,
+        ["（一）强化创新驱动", L, L, L, L],
+        ["1", "建设创新平台", "市科技局", "市发展改革委、市工业和信息化局", "2023年6月"],
+        ["1.1", "建设实验室", "市科技局", "", "2022年12月前"],
+        ["1.2", "培育新型研发机构", "市科技局", "市财政局", "2021年第四季度"],
+        ["2", "培育高新技术企业", "市科技局", "市税务局", "2022年上半年完成"],
+    ]
+    part2 = [
+        *head,
+        ["（二）推动产业升级", L, L, L, L],
+        ["3", "发展先进制造业", "市工业和信息化局", "各区政府", "2022年"],
+        ["4", "发展现代服务业", "市商务局", "", "按上级要求"],
+    ]
+    title = ["附件", "某某市推进高质量发展", "三年行动方案", "重点任务分工方案"]
+    source = write_docx_tables(
+        tmp_path / "分工方案.docx",
+        [cover, DocTable(part1, title), DocTable(part2, ["（续表）"])],
+        after=["抄送：市委各部门。"],
+    )
+    plan = import_plan(source, coordinator="市发展改革委")
+    assert plan.title == "某某市推进高质量发展三年行动方案重点任务分工方案"
+    assert [(s.no, s.title) for s in plan.sections] == [
+        ("（一）", "强化创新驱动"),
+        ("（二）", "推动产业升级"),
+    ]
+    assert essentials(plan) == [
+        (1, "（一）", "建设创新平台", "市科技局", ["市发展改革委", "市工业和信息化局"],
+         "date", date(2023, 6, 30)),
+        (5, "（一）", "建设实验室", "市科技局", [], "date", date(2022, 11, 30)),
+        (6, "（一）", "培育新型研发机构", "市科技局", ["市财政局"], "date", date(2021, 12, 31)),
+        (2, "（一）", "培育高新技术企业", "市科技局", ["市税务局"], "date", date(2022, 6, 30)),
+        (3, "（二）", "发展先进制造业", "市工业和信息化局", ["各区政府"], "date",
+         date(2022, 12, 31)),
+        (4, "（二）", "发展现代服务业", "市商务局", [], "unknown", None),
+    ]  # fmt: skip
+    assert warnings_of(plan) == [
+        (None, "第 3 个表格与第 2 个表格表头相同，已作为续表一并导入"),
+        (5, "第 2 个表格第 5 行的序号“1.1”不是任务序号，已编为 5"),
+        (6, "第 2 个表格第 6 行的序号“1.2”不是任务序号，已编为 6"),
+        (4, "完成时限“按上级要求”无法识别，已记为待定，请人工确认"),
+    ]
+
+
+def test_supervision_ledger_xlsx_split_over_two_sheets(tmp_path):
+    # 督办台账: sections as 一/二/三 in the 序号 column, task numbers （1）, the ledger continued on
+    # a second sheet with its header repeated, other column names (督办事项, 办理时限).
+    head = ["序号", "督办事项", "责任单位", "办理时限", "办理情况"]
+    first = [
+        ["2022年重点工作督办台账", L, L, L, L],
+        head,
+        ["一", "经济发展", None, None, None],
+        ["（1）", "稳住工业基本盘", "市工业和信息化局", "2022年6月底前完成", None],
+        ["（2）", "扩大有效投资", "市发展改革委", datetime(2022, 9, 30), "已开工12个项目"],
+        [None, None, None, None, None],
+        ["二", "民生保障", None, None, None],
+        ["（3）", "稳定就业", "市人力资源社会保障局", "每季度", None],
+    ]
+    second = [
+        head,
+        ["三", "生态环境", None, None, None],
+        ["（4）", "治理黑臭水体", "市生态环境局、市水务局", "2022年底前", None],
+        ["（5）", "推进垃圾分类", "市城市管理局", "长期坚持", None],
+        ["备注：办理情况每月更新", L, L, L, L],
+    ]
+    source = write_xlsx_sheets(
+        tmp_path / "督办台账.xlsx", [Sheet("台账（一）", first), Sheet("台账（二）", second)]
+    )
+    plan = import_plan(source, coordinator="市政府督查室")
+    assert plan.title == "2022年重点工作督办台账"
+    assert [(s.no, s.title) for s in plan.sections] == [
+        ("一", "经济发展"),
+        ("二", "民生保障"),
+        ("三", "生态环境"),
+    ]
+    assert essentials(plan) == [
+        (1, "一", "稳住工业基本盘", "市工业和信息化局", [], "date", date(2022, 6, 30)),
+        (2, "一", "扩大有效投资", "市发展改革委", [], "date", date(2022, 9, 30)),
+        (3, "二", "稳定就业", "市人力资源社会保障局", [], "recurring", None),
+        (4, "三", "治理黑臭水体", "市生态环境局", ["市水务局"], "date", date(2022, 12, 31)),
+        (5, "三", "推进垃圾分类", "市城市管理局", [], "long_term", None),
+    ]
+    assert plan.task(2).progress == "已开工12个项目"
+    assert warnings_of(plan) == [
+        (None, "工作表“台账（二）”与工作表“台账（一）”表头相同，已作为续表一并导入")
+    ]
+
+
+def test_ledger_docx_with_nested_sections_and_dotted_numbers(tmp_path):
+    # "一、…" and "（一）…" headings mixed, numbers written "1.", units cells with a （牵头）
+    # mark, labels, a line break and a note; a task without a deadline is kept and flagged.
+    rows = [
+        ["序号", "重点任务", "责任单位", "时间节点", "进展情况"],
+        ["一、坚持规划引领", L, L, L, L],
+        ["（一）完善规划体系", L, L, L, L],
+        ["1.", "编制国土空间规划", "市自然资源局（牵头）、市发展改革委", "2022年6月", "已形成初稿"],
+        ["2.", "编制专项规划",
+         "牵头单位：市住房城乡建设局；配合单位：市交通运输局、市水务局", "2022年12月底前", ""],
+        ["（二）强化规划实施", L, L, L, L],
+        ["3.", "建立规划实施评估机制", "市自然资源局\n各区政府", "每年", ""],
+        ["二、加强要素保障", L, L, L, L],
+        ["4.", "保障建设用地", "市自然资源局，各区人民政府（管委会）", "2022年底前", ""],
+        ["5.", "保障资金", "市财政局", "", ""],
+    ]  # fmt: skip
+    title = ["附件3", "某某市规划建设重点工作台账"]
+    source = write_docx_tables(tmp_path / "台账.docx", [DocTable(rows, title)])
+    plan = import_plan(source, coordinator="市自然资源局")
+    assert [(s.no, s.title) for s in plan.sections] == [
+        ("一", "坚持规划引领"),
+        ("一（一）", "完善规划体系"),
+        ("一（二）", "强化规划实施"),
+        ("二", "加强要素保障"),
+    ]
+    assert essentials(plan) == [
+        (1, "一（一）", "编制国土空间规划", "市自然资源局", ["市发展改革委"], "date",
+         date(2022, 6, 30)),
+        (2, "一（一）", "编制专项规划", "市住房城乡建设局", ["市交通运输局", "市水务局"], "date",
+         date(2022, 12, 31)),
+        (3, "一（二）", "建立规划实施评估机制", "市自然资源局", ["各区政府"], "recurring", None),
+        (4, "二", "保障建设用地", "市自然资源局", ["各区人民政府"], "date", date(2022, 12, 31)),
+        (5, "二", "保障资金", "市财政局", [], "unknown", None),
+    ]  # fmt: skip
+    assert plan.task(1).progress == "已形成初稿"
+    assert warnings_of(plan) == [(5, "缺少时间节点")]

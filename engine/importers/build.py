@@ -135,6 +135,8 @@ def _numbers(table: PlanTable) -> list[tuple[int, str | None]]:
         why = (
             f"任务序号 {row.no} 与前面的任务重复，已改编为 {next_free}"
             if row.no is not None
+            else f"{row.ref}的序号“{row.number_text}”不是任务序号，已编为 {next_free}"
+            if row.number_text
             else f"{row.ref}没有任务序号，已编为 {next_free}"
         )
         out.append((next_free, why))

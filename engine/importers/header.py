@@ -24,15 +24,22 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
         "完成时限", "时间节点", "完成时间", "完成期限", "时限", "时间要求", "截止时间", "截止日期",
         "时间安排", "进度安排",
     ),
-    "progress": ("推进情况", "进展情况", "落实情况", "完成情况", "工作进展", "进展"),
-    "co_units": ("配合单位", "配合部门", "协办单位", "协办部门", "参与单位"),
+    "progress": (
+        "推进情况", "进展情况", "落实情况", "完成情况", "工作进展", "进展", "办理情况", "办结情况",
+        "执行情况", "实施情况", "进度情况", "整改情况", "工作进度", "推进进度", "目前进度",
+    ),
+    "co_units": (
+        "配合单位", "配合部门", "协办单位", "协办部门", "参与单位", "参与部门", "协同单位",
+        "协同部门", "协助单位", "协助部门",
+    ),
     "units": (
         "责任部门", "责任单位", "牵头单位", "牵头部门", "责任主体", "承办单位", "主责单位",
         "责任处室", "责任科室",
     ),
     "content": (
         "具体内容", "工作措施", "主要内容", "工作内容",
-        "具体措施", "主要措施", "工作举措", "建设内容", "任务内容",
+        "具体措施", "主要措施", "工作举措", "建设内容", "任务内容", "推进措施", "落实措施",
+        "具体举措", "重点举措", "主要举措",
     ),
     "number": ("序号", "编号"),
     "task": ("任务", "事项", "项目名称"),
@@ -51,6 +58,9 @@ ROLE_LABELS = {
 REQUIRED = ("task", "units")
 # What an error message offers as the names a required column may have.
 REQUIRED_EXAMPLES = {"task": "任务、工作任务、主要任务", "units": "责任部门、责任单位、牵头单位"}
+# Under a 责任单位 cell split in two, the halves are often named by one word.
+SPLIT_NAMES = {"牵头": "units", "主办": "units", "配合": "co_units", "协办": "co_units",
+               "参与": "co_units", "协同": "co_units"}  # fmt: skip
 HEADER_SCAN_ROWS = 50
 SPACES = re.compile(r"\s+")
 NOTE = re.compile(r"[（(][^）)]*[）)]")
@@ -65,6 +75,11 @@ def column_role(name: str) -> str | None:
         if any(n in name for n in names):
             return role
     return None
+
+
+def _split_role(name: str) -> str | None:
+    """The role of a cell of a second header row: a column name, or 牵头 / 配合 alone."""
+    return SPLIT_NAMES.get(SPACES.sub("", name)) or column_role(name)
 
 
 def header_roles(row: Row) -> dict[str, list[int]]:
@@ -123,7 +138,7 @@ class Layout:
             if cell.origin == self.header.cells[covered[0]].origin:
                 continue  # a header cell merged down over both rows
             text = text_of(cell.value)
-            if not text or not isinstance(cell.value, str) or column_role(text) is None:
+            if not isinstance(cell.value, str) or _split_role(text) is None:
                 return {}
             split[tuple(covered)] = text
         for key in split:
@@ -134,7 +149,7 @@ class Layout:
                 else:
                     del self.roles[role]
         for key, text in split.items():
-            self.roles.setdefault(str(column_role(text)), list(key))
+            self.roles.setdefault(str(_split_role(text)), list(key))
         return split
 
     def _align(self, rows: list[Row]) -> None:

@@ -101,6 +101,8 @@ class TaskRow:
     deadline: CellValue
     ref: str
     cut_off: bool = False
+    number_text: str = ""
+    """The number cell as written when it is not a task number ("1.1", a sub-item)."""
 
 
 @dataclass
@@ -223,8 +225,13 @@ def _task_row(layout: Layout, row: Row, sections: _Sections) -> TaskRow:
     )
     if co_units:
         units = f"{layout.labels['units']}：{units}；{layout.labels['co_units']}：{co_units}"
+    number_text = ""
+    if no is None:
+        number_role = "task" if two_column_task else "number"
+        number_text = _text(layout.value(row, number_role))
     return TaskRow(
         no=no,
+        number_text=number_text,
         section=sections.current,
         title=title,
         content=content,
