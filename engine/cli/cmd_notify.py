@@ -153,6 +153,12 @@ def send_test_command(app: AppContext, unit: str, channel: str) -> None:
     settings = app.settings
     collect(settings)
     name = canonical_unit(unit, settings)
+    if name not in settings.units:
+        # neither in the contact directory nor a unit of a loaded plan: a typo, not a recipient
+        from engine.store.board import unit_id
+
+        with app.database.read() as session:
+            unit_id(session, name, where="--unit")
     contact = contact_of(name, settings)
     if channel == "email":
         if settings.channels.email is None:
