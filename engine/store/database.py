@@ -136,6 +136,10 @@ def create_database_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
+        if not database:  # SQLite would quietly use a throw-away in-memory database
+            raise UserError(
+                f"数据库地址“{url}”缺少文件路径，例如 sqlite:///var/duban.db"
+            )
         if database and database != ":memory:" and not database.startswith("file:"):
             folder = Path(database).parent
             # Only the file's own folder is made (./var/ by default, /var/lib/duban under
