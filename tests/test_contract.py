@@ -106,3 +106,24 @@ def test_simulate_json_stays_clean_while_missing_calendar_years_are_said(loaded)
     rows = json.loads(result.out)
     assert rows and all(row["at"].endswith("+08:00") for row in rows)
     assert "2030 年的法定节假日数据缺失" in result.err
+
+
+# --- send-test wrote a test notice to a unit nobody knows ----------------------------------------
+
+
+def test_send_test_to_an_unknown_unit_is_refused(loaded, workdir: Path):
+    err = one_line_error(loaded(*NOW, "send-test", "--unit", "市无此局", "--channel", "file"))
+    assert "市无此局" in err and "不是已知的单位" in err
+    assert not (workdir / "var" / "outbox").exists()
+    assert loaded(*NOW, "send-test", "--unit", "市发改局", "--channel", "file").code == 0
+
+
+# --- `--db sqlite:///` (no path) silently used a throw-away in-memory database ------------------
+
+
+@pytest.mark.parametrize("url", ["sqlite:///", "sqlite://"])
+def test_db_url_without_a_path_is_refused(loaded, workdir: Path, url: str):
+    before = board(loaded)
+    err = one_line_error(loaded("--db", url, *NOW, "load", "plan.yaml"))
+    assert url in err
+    assert board(loaded) == before
