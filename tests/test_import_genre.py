@@ -363,3 +363,39 @@ def test_ledger_docx_with_nested_sections_and_dotted_numbers(tmp_path):
     ]  # fmt: skip
     assert plan.task(1).progress == "已形成初稿"
     assert warnings_of(plan) == [(5, "缺少时间节点")]
+
+
+def test_totals_and_footnotes_under_the_table_are_not_tasks_or_sections(tmp_path):
+    rows = [
+        ["序号", "任务", "责任单位", "完成时限"],
+        ["1", "任务甲", "市司法局", "2022年底前"],
+        ["2", "任务乙", "市财政局", "2022年底前"],
+        ["合计", "2项", "", ""],
+        ["*排在第一位的为牵头单位", "", "", ""],
+        ["排在首位的为牵头单位，其他为配合单位。", L, L, L],
+    ]
+    source = write_docx_tables(tmp_path / "表.docx", [DocTable(rows, ["某某市重点任务清单"])])
+    plan = import_plan(source, coordinator="市司法局")
+    assert [(t.no, t.title) for t in plan.tasks] == [(1, "任务甲"), (2, "任务乙")]
+    assert plan.sections == []
+    assert warnings_of(plan) == []
+
+
+def test_excel_header_with_line_breaks_and_numbers_typed_every_way(tmp_path):
+    rows = [
+        ["序\n号", "工作\n任务", "责任\n单位", "完成\n时限", "备注"],
+        [1.0, "任务甲", "市司法局", "２０２２年６月底前", None],
+        [2, "任务乙", "市财政局、\n市税务局", "2022年\n12月底前", None],
+        ["3、", "任务丙", "市财政局", "2022年12月31日", "重点"],
+        [" 4 ", "任务丁", "市财政局", "2022-12-31 00:00:00", ""],
+    ]
+    source = write_xlsx_sheets(tmp_path / "t.xlsx", [Sheet("Sheet1", rows)])
+    plan = import_plan(source, coordinator="市司法局")
+    assert plan.columns == ["序号", "工作任务", "责任单位", "完成时限", "备注"]
+    assert essentials(plan) == [
+        (1, None, "任务甲", "市司法局", [], "date", date(2022, 6, 30)),
+        (2, None, "任务乙", "市财政局", ["市税务局"], "date", date(2022, 12, 31)),
+        (3, None, "任务丙", "市财政局", [], "date", date(2022, 12, 31)),
+        (4, None, "任务丁", "市财政局", [], "date", date(2022, 12, 31)),
+    ]
+    assert warnings_of(plan) == []

@@ -530,6 +530,8 @@ def _clauses(s: str) -> list[_Clause]:
 
 # --- the cell -----------------------------------------------------------------------------------
 
+_DATE_TIME = re.compile(r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2})[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?")
+
 
 def parse_deadline(value: str | date | datetime | None) -> Deadline:
     """Read one deadline cell (text, or the date an Excel cell holds) into a `Deadline`."""
@@ -543,7 +545,8 @@ def parse_deadline(value: str | date | datetime | None) -> Deadline:
     unknown = Deadline(text=text, kind=DeadlineKind.UNKNOWN)
     if not isinstance(value, str):
         return unknown
-    normalised, source = _normalise(text)
+    timed = _DATE_TIME.fullmatch(text)  # a date cell exported as text: "2022-12-31 00:00:00"
+    normalised, source = _normalise(timed.group(1) if timed else text)
     clauses = _clauses(normalised)
     kinds = [clause.kind for clause in clauses]
     if not clauses or "invalid" in kinds:

@@ -31,6 +31,9 @@ _SUBHEADING = re.compile(r"^[（(]([一二三四五六七八九十百零〇]{1,4
 _BARE_NUMERAL = re.compile(r"^第?([一二三四五六七八九十百零〇]{1,4})(?:部分)?\s*[、.．]?$")
 _PLACEHOLDER = re.compile(r"[\s/／\\\-－—–_、.。·…]*")
 _NON_TASK = re.compile(r"^(注|备注|说明|填报|合计|小计|总计)")
+# A footnote under the table that does not start with 注: "*排在第一位的为牵头单位", "排在首位的
+# 为牵头单位，其他为配合单位" (no heading of a plan talks about who leads).
+_FOOTNOTE = re.compile(r"^[*＊※]|牵头单位|为牵头|下同")
 _DIGITS = dict(zip("零〇一二三四五六七八九", (0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
 
 
@@ -280,12 +283,22 @@ def read_table(grids: Iterable[Grid], path: Path) -> PlanTable:
     return table
 
 
+def _note_or_total(layout: Layout, row: Row, texts: set[str]) -> bool:
+    """A note (注：…, *…) or a total (合计 | 2项) rather than a heading or a task: one text, or a
+    first cell saying so in a row that names no unit."""
+    if len(texts) == 1:
+        text = next(iter(texts))
+        return bool(_NON_TASK.match(text) or _FOOTNOTE.search(text))
+    first = next(text_of(c.value) for c in row.cells if text_of(c.value))
+    return bool(_NON_TASK.match(first)) and not _text(layout.value(row, "units"))
+
+
 def _read_rows(layout: Layout, sections: _Sections, table: PlanTable) -> None:
     for row in layout.grid.rows[layout.body :]:
         if len(header_roles(row)) >= 2:
             continue  # the header repeated (a table continued over pages)
         texts = {text_of(c.value) for c in row.cells} - {""}
-        if not texts or (len(texts) == 1 and _NON_TASK.match(next(iter(texts)))):
+        if not texts or _note_or_total(layout, row, texts):
             continue  # an empty row, or a note or a total under the table
         heading = _section_heading(layout, row)
         if heading is not None:
