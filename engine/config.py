@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from engine.errors import UserError
+from engine.errors import UserError, os_reason
 
 DEFAULT_DATABASE_URL = "sqlite:///var/duban.db"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -199,7 +199,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"配置文件 {path} 不是有效的 TOML：{exc}") from None
     except OSError as exc:
-        raise UserError(f"无法读取配置文件 {path}：{exc.strerror or exc}") from None
+        raise UserError(f"无法读取配置文件 {path}：{os_reason(exc)}") from None
 
 
 def _known_keys(model: type[BaseModel]) -> list[str]:

@@ -22,3 +22,16 @@ class ServiceError(DubanError):
     """A failure that is not the user's: a database that cannot be written, a server that fails."""
 
     exit_code = 1
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a file could not be read, in the user's words (the OS says it in English)."""
+    import errno
+
+    reasons = {
+        errno.EISDIR: "这是一个文件夹，应为文件",
+        errno.EACCES: "没有读取权限",
+        errno.EPERM: "没有读取权限",
+        errno.ENOENT: "文件不存在",
+    }
+    return reasons.get(exc.errno or 0, str(exc.strerror or exc))

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from engine.deadlines.deadline import Deadline, DeadlineKind, Milestone
-from engine.errors import UserError
+from engine.errors import UserError, os_reason
 from engine.model.plan import ImportWarning, Plan, Section, Source, Status, Task
 
 # --- writing -------------------------------------------------------------------------------
@@ -329,5 +329,5 @@ def read_plan(path: Path) -> Plan:
     except UnicodeDecodeError:
         raise UserError(f"计划文件 {path} 不是 UTF-8 编码的文本") from None
     except OSError as exc:
-        raise UserError(f"无法读取计划文件 {path}：{exc.strerror or exc}") from None
+        raise UserError(f"无法读取计划文件 {path}：{os_reason(exc)}") from None
     return parse_plan(text, path)

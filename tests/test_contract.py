@@ -127,3 +127,15 @@ def test_db_url_without_a_path_is_refused(loaded, workdir: Path, url: str):
     err = one_line_error(loaded("--db", url, *NOW, "load", "plan.yaml"))
     assert url in err
     assert board(loaded) == before
+
+
+# --- a folder given as the config or the plan file was answered in English ("Is a directory") -
+
+
+@pytest.mark.parametrize("args", [("--config", "adir", "tasks"), ("load", "adir")])
+def test_a_folder_instead_of_a_file_is_one_chinese_line(loaded, workdir: Path, args):
+    (workdir / "adir").mkdir()
+    before = board(loaded)
+    err = one_line_error(loaded(*NOW, *args))
+    assert "adir" in err and "文件夹" in err and "directory" not in err
+    assert board(loaded) == before
