@@ -399,3 +399,24 @@ def test_excel_header_with_line_breaks_and_numbers_typed_every_way(tmp_path):
         (4, None, "任务丁", "市财政局", [], "date", date(2022, 12, 31)),
     ]
     assert warnings_of(plan) == []
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "content", "co_units", "progress"),
+    [
+        (["序号", "重点工作", "牵头处室", "配合处室", "完成节点"],
+         ["1", "建立工作机制", "市司法局", "市财政局", "2022年底前"], "", ["市财政局"], ""),
+        (["序号", "主要工作", "改革举措", "实施主体", "时间进度", "执行情况"],
+         ["1", "建立工作机制", "制定实施细则", "市司法局", "2022年底前", "已起草"],
+         "制定实施细则", [], "已起草"),
+        (["编号", "工作要点", "政策措施", "责任分工", "进度要求", "办理情况"],
+         ["1", "建立工作机制", "制定实施细则", "市司法局", "2022年底前", "已起草"],
+         "制定实施细则", [], "已起草"),
+    ],
+)  # fmt: skip
+def test_header_names_of_other_offices(tmp_path, header, row, content, co_units, progress):
+    source = write_xlsx_sheets(tmp_path / "t.xlsx", [Sheet("表", [header, row])])
+    task = import_plan(source, coordinator="市司法局").tasks[0]
+    assert (task.no, task.title, task.lead) == (1, "建立工作机制", "市司法局")
+    assert task.deadline.due == date(2022, 12, 31)
+    assert (task.content, task.co_units, task.progress) == (content, co_units, progress)
