@@ -4,6 +4,11 @@ Re-loading is idempotent. It updates texts, units and any deadline the file chan
 the history) and keeps status, progress, history and approved extensions: an extension stands
 until the file itself changes that task's deadline. A task the file no longer lists is kept and
 marked, never deleted.
+
+A plan can hold tens of thousands of tasks, so the load works in bulk: the stored tasks and their
+units are read in two queries and compared in memory with the file, and what changed (new tasks,
+their units, changed columns, history entries) is written with one executemany per table, all in
+the one transaction. No ORM object is built per task and nothing is flushed per row.
 """
 
 from __future__ import annotations
@@ -12,14 +17,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import RowMapping
 from sqlalchemy.orm import Session
 
 from engine.config import Settings
 from engine.deadlines.deadline import Deadline
 from engine.model import plan as model
 from engine.store import Database
-from engine.store.models import Plan, Section, Task, TaskUnit
-from engine.store.repository import SYSTEM, UnitDirectory, add_history, tasks_of_plan
+from engine.store.models import History, Plan, Section, Task, TaskUnit
+from engine.store.repository import (
+    SYSTEM,
+    UnitDirectory,
+    delete_task_units,
+    insert_rows,
+    task_ids_of_plan,
+    task_rows_of_plan,
+    task_units_of_plan,
+    update_rows,
+)
+
+Units = list[tuple[str, str]]
+"""A task's units as (role, canonical name), lead first, in the file's order."""
 
 
 @dataclass
@@ -52,60 +70,95 @@ def describe_deadline(text: str, due: object) -> str:
     return f"{text}（{due}）" if due and str(due) not in text else (text or str(due or "无"))
 
 
-def _apply_deadline(task: Task, deadline: Deadline) -> None:
-    record = deadline_record(deadline)
-    task.deadline_text = deadline.text
-    task.deadline_kind = record["kind"]
-    task.due = deadline.due
-    task.milestones = record["milestones"]
-    task.rrule = deadline.rrule
-    task.start = deadline.start
-    task.file_deadline = record
-    task.original_due = None
+def _deadline_columns(deadline: Deadline, record: dict[str, Any]) -> dict[str, Any]:
+    """The task columns a deadline from the file sets; it replaces any approved extension."""
+    return {
+        "deadline_text": deadline.text,
+        "deadline_kind": record["kind"],
+        "due": deadline.due,
+        "milestones": record["milestones"],
+        "rrule": deadline.rrule,
+        "start": deadline.start,
+        "file_deadline": record,
+        "original_due": None,
+    }
+
+
+def _texts(source: model.Task, position: int) -> dict[str, Any]:
+    return {
+        "section_no": source.section,
+        "title": source.title,
+        "content": source.content,
+        "units_text": source.units_text,
+        "position": position,
+    }
+
+
+_COMPARED = (
+    "id",
+    "in_plan",
+    "deadline_text",
+    "due",
+    "file_deadline",
+    "section_no",
+    "title",
+    "content",
+    "units_text",
+    "position",
+)
+"""The stored columns a re-load compares with the file (or quotes in the history)."""
+
+
+def _wanted_units(source: model.Task, units: UnitDirectory) -> Units:
+    """The task's units under their canonical names, each once, the lead first."""
+    wanted: Units = []
+    named = [("lead", source.lead)] if source.lead else []
+    for role, name in named + [("co", n) for n in source.co_units]:
+        canonical = units.canonical(name.strip())
+        if canonical and all(canonical != n for _, n in wanted):
+            wanted.append((role, canonical))
+    return wanted
 
 
 def _by_load(
-    session: Session,
-    task: Task,
+    task_id: int,
     now: datetime,
     action: str,
     reason: str,
     *,
     from_value: str | None = None,
     to_value: str | None = None,
-) -> None:
-    """A history entry that the load itself writes: the actor is the system, not a unit."""
-    add_history(
-        session,
-        task,
-        at=now,
-        actor=SYSTEM,
-        action=action,
-        from_value=from_value,
-        to_value=to_value,
-        reason=reason,
-    )
+) -> dict[str, Any]:
+    """A history row that the load itself writes: the actor is the system, not a unit."""
+    return {
+        "task_id": task_id,
+        "at": now,
+        "actor": SYSTEM,
+        "action": action,
+        "from_value": from_value,
+        "to_value": to_value,
+        "reason": reason,
+        "request_id": None,
+    }
 
 
-def _set_units(
-    session: Session, task: Task, lead: str | None, co_units: list[str], units: UnitDirectory
-) -> bool:
-    """Make the task's units these ones; True when they changed."""
-    wanted: list[tuple[str, str]] = []
-    for role, name in [("lead", lead)] * bool(lead) + [("co", n) for n in co_units]:
-        assert name is not None
-        canonical = units.canonical(name)
-        if canonical and all(canonical != n for _, n in wanted):
-            wanted.append((role, canonical))
-    current = [(tu.role, tu.unit.name) for tu in task.units]
-    if current == wanted:
-        return False
-    if current:
-        task.units.clear()
-        session.flush()  # delete the old rows before the same (task, unit) keys come back
-    for position, (role, name) in enumerate(wanted):
-        task.units.append(TaskUnit(unit=units.ensure(session, name), role=role, position=position))
-    return True
+@dataclass
+class _Writes:
+    """What the load will write, gathered while comparing the file with the store."""
+
+    new_tasks: list[dict[str, Any]] = field(default_factory=list)
+    new_units: dict[int, Units] = field(default_factory=dict)
+    """The units of each new task, by task number (its id comes with the insert)."""
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    """Changed columns of stored tasks, each with the task's `id`."""
+    replaced_units: dict[int, Units] = field(default_factory=dict)
+    """The new units of stored tasks whose units changed, by task id."""
+    history: list[dict[str, Any]] = field(default_factory=list)
+    missing_history: list[dict[str, Any]] = field(default_factory=list)
+
+    def unit_names(self) -> set[str]:
+        every = [*self.new_units.values(), *self.replaced_units.values()]
+        return {name for units in every for _, name in units}
 
 
 def _aliases(
@@ -118,7 +171,7 @@ def _aliases(
         units.add_alias(session, alias, canonical, where=f"{where} aliases")
 
 
-def _sections(session: Session, row: Plan, sections: list[model.Section]) -> None:
+def _sections(row: Plan, sections: list[model.Section]) -> None:
     by_no = {s.no: s for s in row.sections}
     keep = []
     for position, section in enumerate(sections):
@@ -128,19 +181,25 @@ def _sections(session: Session, row: Plan, sections: list[model.Section]) -> Non
     row.sections = keep
 
 
-def _texts(task: Task, source: model.Task, position: int) -> bool:
-    changed = False
-    for attr, value in (
-        ("section_no", source.section),
-        ("title", source.title),
-        ("content", source.content),
-        ("units_text", source.units_text),
-        ("position", position),
-    ):
-        if getattr(task, attr) != value:
-            setattr(task, attr, value)
-            changed = True
-    return changed
+def _plan_row(
+    session: Session, plan: model.Plan, units: UnitDirectory, now: datetime, path: str | None
+) -> tuple[Plan, bool]:
+    """The plan's row, created or updated from the file; True when created."""
+    row = session.get(Plan, plan.id)
+    created = row is None
+    if row is None:
+        row = Plan(id=plan.id, loaded_at=now)
+        session.add(row)
+    row.title = plan.title
+    row.timezone = plan.timezone
+    row.coordinator = units.ensure(session, plan.coordinator) if plan.coordinator else None
+    row.source_file = plan.source.file if plan.source else None
+    row.source_sha256 = plan.source.sha256 if plan.source else None
+    row.columns = list(plan.columns)
+    row.file_path = path
+    row.loaded_at = now
+    _sections(row, plan.sections)
+    return row, created
 
 
 def load_plan(
@@ -151,104 +210,120 @@ def load_plan(
     with db.transaction() as session:
         units = UnitDirectory.read(session)
         _aliases(session, plan, settings, units, where)
-        row = session.get(Plan, plan.id)
-        report = LoadReport(plan_id=plan.id, plan_created=row is None)
-        if row is None:
-            row = Plan(id=plan.id, loaded_at=now)
-            session.add(row)
-        row.title = plan.title
-        row.timezone = plan.timezone
-        row.coordinator = units.ensure(session, plan.coordinator) if plan.coordinator else None
-        row.source_file = plan.source.file if plan.source else None
-        row.source_sha256 = plan.source.sha256 if plan.source else None
-        row.columns = list(plan.columns)
-        row.file_path = path
-        row.loaded_at = now
-        _sections(session, row, plan.sections)
-        session.flush()
+        _, created = _plan_row(session, plan, units, now, path)
+        session.flush()  # the plan row and the merged units, before Core reads and writes
 
-        existing = tasks_of_plan(session, plan.id)
-        created = []
+        report = LoadReport(plan_id=plan.id, plan_created=created)
+        stored = task_rows_of_plan(session, plan.id, *_COMPARED)
+        stored_units = task_units_of_plan(session, plan.id) if stored else {}
+        writes = _Writes()
         for position, source in enumerate(plan.tasks):
-            task = existing.pop(source.no, None)
-            if task is None:
-                created.append(_create_task(session, row, source, position, units, now))
+            wanted = _wanted_units(source, units)
+            row = stored.pop(source.no, None)
+            if row is None:
+                writes.new_tasks.append(_new_task(plan.id, source, position, now))
+                writes.new_units[source.no] = wanted
                 report.created.append(source.no)
                 continue
-            _update_task(session, task, source, position, units, now, where, report)
-        session.flush()  # one flush for every new task: their ids for the history
-        for task in created:
-            _by_load(session, task, now, "created", f"载入{where}", to_value=task.status)
-        for no, task in sorted(existing.items()):
+            current = stored_units.get(row["id"], [])
+            _compare(row, current, source, position, wanted, now, where, report, writes)
+        for no, row in sorted(stored.items()):
             report.missing.append(no)
-            if task.in_plan:
-                task.in_plan = False
-                task.updated_at = now
+            if row["in_plan"]:
+                writes.updates.append({"id": row["id"], "in_plan": False, "updated_at": now})
                 reason = f"重新载入{where}时，文件中已无此任务；任务保留"
-                _by_load(session, task, now, "missing_from_plan", reason)
+                writes.missing_history.append(_by_load(row["id"], now, "missing_from_plan", reason))
+        _write(session, plan.id, units, writes, now, where)
         return report
 
 
-def _create_task(
-    session: Session,
-    plan: Plan,
-    source: model.Task,
-    position: int,
-    units: UnitDirectory,
-    now: datetime,
-) -> Task:
-    task = Task(
-        plan_id=plan.id,
-        no=source.no,
-        status=str(source.status),
-        progress=source.progress,
-        in_plan=True,
-        created_at=now,
-        updated_at=now,
-    )
-    _texts(task, source, position)
-    _apply_deadline(task, source.deadline)
-    task.units = []
-    session.add(task)
-    _set_units(session, task, source.lead, source.co_units, units)
-    return task
+def _new_task(plan_id: str, source: model.Task, position: int, now: datetime) -> dict[str, Any]:
+    return {
+        "plan_id": plan_id,
+        "no": source.no,
+        "status": str(source.status),
+        "progress": source.progress,
+        "progress_at": None,
+        "in_plan": True,
+        "created_at": now,
+        "updated_at": now,
+        **_texts(source, position),
+        **_deadline_columns(source.deadline, deadline_record(source.deadline)),
+    }
 
 
-def _update_task(
-    session: Session,
-    task: Task,
+def _compare(
+    row: RowMapping,
+    current: Units,
     source: model.Task,
     position: int,
-    units: UnitDirectory,
+    wanted: Units,
     now: datetime,
     where: str,
     report: LoadReport,
+    writes: _Writes,
 ) -> None:
-    changed = _texts(task, source, position)
-    if _set_units(session, task, source.lead, source.co_units, units):
+    """Gather what the file changed in a stored task, and the history entries that say so."""
+    task_id = row["id"]
+    changes = {k: v for k, v in _texts(source, position).items() if row[k] != v}
+    changed = bool(changes)
+    if current != wanted:
+        writes.replaced_units[task_id] = wanted
         changed = True
-        names = "、".join(tu.unit.name for tu in task.units)
-        _by_load(session, task, now, "units_changed", f"{where}修改了责任单位", to_value=names)
-    if not task.in_plan:
-        task.in_plan = True
+        names = "、".join(name for _, name in wanted)
+        reason = f"{where}修改了责任单位"
+        writes.history.append(_by_load(task_id, now, "units_changed", reason, to_value=names))
+    if not row["in_plan"]:
+        changes["in_plan"] = True
         changed = True
-        _by_load(session, task, now, "back_in_plan", f"{where}重新列入此任务")
-    if deadline_record(source.deadline) != task.file_deadline:
-        before = describe_deadline(task.deadline_text, task.due)
-        _apply_deadline(task, source.deadline)
-        _by_load(
-            session,
-            task,
-            now,
-            "deadline_changed",
-            f"{where}修改了完成时限",
-            from_value=before,
-            to_value=describe_deadline(task.deadline_text, task.due),
+        writes.history.append(_by_load(task_id, now, "back_in_plan", f"{where}重新列入此任务"))
+    record = deadline_record(source.deadline)
+    if record != row["file_deadline"]:
+        changes.update(_deadline_columns(source.deadline, record))
+        writes.history.append(
+            _by_load(
+                task_id,
+                now,
+                "deadline_changed",
+                f"{where}修改了完成时限",
+                from_value=describe_deadline(row["deadline_text"], row["due"]),
+                to_value=describe_deadline(source.deadline.text, source.deadline.due),
+            )
         )
-        report.deadline_changed.append(task.no)
+        report.deadline_changed.append(source.no)
         changed = True
     if changed:
-        task.updated_at = now
-        report.updated.append(task.no)
+        writes.updates.append({"id": task_id, **changes, "updated_at": now})
+        report.updated.append(source.no)
     else:
-        report.unchanged.append(task.no)
+        report.unchanged.append(source.no)
+
+
+def _write(
+    session: Session,
+    plan_id: str,
+    units: UnitDirectory,
+    writes: _Writes,
+    now: datetime,
+    where: str,
+) -> None:
+    """Write what the comparison gathered: one executemany per table and kind of change."""
+    unit_ids = units.ensure_all(session, writes.unit_names())
+    delete_task_units(session, list(writes.replaced_units))
+    insert_rows(session, Task, writes.new_tasks)
+    update_rows(session, Task, writes.updates)
+    ids = task_ids_of_plan(session, plan_id) if writes.new_tasks else {}
+    task_units = [
+        {"task_id": task_id, "unit_id": unit_ids[name], "role": role, "position": position}
+        for task_id, wanted in [
+            *writes.replaced_units.items(),
+            *((ids[no], wanted) for no, wanted in writes.new_units.items()),
+        ]
+        for position, (role, name) in enumerate(wanted)
+    ]
+    insert_rows(session, TaskUnit, task_units)
+    created = [
+        _by_load(ids[task["no"]], now, "created", f"载入{where}", to_value=task["status"])
+        for task in writes.new_tasks
+    ]
+    insert_rows(session, History, writes.history + created + writes.missing_history)

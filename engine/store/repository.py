@@ -7,16 +7,19 @@ exists.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import RowMapping, Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from engine.errors import UserError
 from engine.store.board import BoardTask, board_tasks, unknown_unit, unplanned
 from engine.store.models import (
+    Base,
     History,
     Plan,
     ProgressReport,
@@ -74,6 +77,16 @@ class UnitDirectory:
             session.flush()
             self.units[canonical] = unit
         return unit
+
+    def ensure_all(self, session: Session, names: Iterable[str]) -> dict[str, int]:
+        """The id of each unit named (canonical names), the new ones created with one flush."""
+        wanted = {self.canonical(name.strip()) for name in names} - {""}
+        new = [Unit(name=name) for name in sorted(wanted - self.units.keys())]
+        if new:
+            session.add_all(new)
+            session.flush()
+            self.units.update((unit.name, unit) for unit in new)
+        return {name: self.units[name].id for name in wanted}
 
     def add_alias(self, session: Session, alias: str, canonical: str, *, where: str) -> None:
         """Record that `alias` is another name of `canonical`.
@@ -284,6 +297,73 @@ def pending_requests(session: Session) -> list[tuple[Request, str, int, str]]:
         .order_by(Request.created_at, Request.id)
     )
     return [(r, plan_id, no, unit) for r, plan_id, no, unit in session.execute(query)]
+
+
+# --- bulk reads and writes, for loading a plan of thousands of tasks ----------------------------
+# Core statements: one query, or one executemany, for every row at once; no ORM object and no
+# flush per row. They bypass the session's identity map, so use them only on rows the session
+# has not loaded.
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def task_rows_of_plan(session: Session, plan_id: str, *columns: str) -> dict[int, RowMapping]:
+    """Every task of the plan as a row of these columns (all without), by task number."""
+    table = _table(Task)
+    chosen = [table.c.no, *(table.c[c] for c in columns if c != "no")] if columns else [table]
+    rows = session.execute(select(*chosen).where(table.c.plan_id == plan_id)).mappings()
+    return {row["no"]: row for row in rows}
+
+
+def task_units_of_plan(session: Session, plan_id: str) -> dict[int, list[tuple[str, str]]]:
+    """Each task's units as (role, unit name) in position order, by task id."""
+    query = (
+        select(TaskUnit.task_id, TaskUnit.role, Unit.name)
+        .join(Unit, Unit.id == TaskUnit.unit_id)
+        .join(Task, Task.id == TaskUnit.task_id)
+        .where(Task.plan_id == plan_id)
+        .order_by(TaskUnit.task_id, TaskUnit.position)
+    )
+    units: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for task_id, role, name in session.execute(query):
+        units[task_id].append((role, name))
+    return units
+
+
+def task_ids_of_plan(session: Session, plan_id: str) -> dict[int, int]:
+    """Task number → task id."""
+    query = select(Task.no, Task.id).where(Task.plan_id == plan_id)
+    return {no: task_id for no, task_id in session.execute(query)}
+
+
+def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """INSERT every row (dicts with the same keys) in one executemany."""
+    if rows:
+        session.execute(insert(_table(model)), rows)
+
+
+def update_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """UPDATE rows by their `id`: each dict sets the other columns it names; one executemany for
+    every set of columns."""
+    table = _table(model)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        values = {key: value for key, value in row.items() if key != "id"}
+        groups[tuple(sorted(values))].append({"row_id": row["id"], **values})
+    for group in groups.values():
+        session.execute(update(table).where(table.c.id == bindparam("row_id")), group)
+
+
+def delete_task_units(session: Session, task_ids: list[int]) -> None:
+    """Remove every unit of these tasks (one executemany)."""
+    if task_ids:
+        table = _table(TaskUnit)
+        session.execute(
+            delete(table).where(table.c.task_id == bindparam("row_id")),
+            [{"row_id": task_id} for task_id in task_ids],
+        )
 
 
 __all__ = ["BoardTask", "board_tasks"]  # the board's Core-only queries, re-exported
