@@ -139,3 +139,19 @@ def test_a_folder_instead_of_a_file_is_one_chinese_line(loaded, workdir: Path, a
     err = one_line_error(loaded(*NOW, *args))
     assert "adir" in err and "文件夹" in err and "directory" not in err
     assert board(loaded) == before
+
+
+# --- retry of a notice still waiting pulled its send time forward and freed its claim -------
+
+
+def test_retry_of_a_pending_notice_is_refused_and_changes_nothing(loaded):
+    assert loaded(*NOW, "request", "1", "--unit", "市发改局", "--to", "in_progress",
+                  "--reason", "已启动").code == 0
+    pending = [n for n in json.loads(loaded(*NOW, "outbox", "--json").out)
+               if n["status"] == "pending"]
+    assert pending, "the approval request should wait in the outbox"
+    notice = pending[0]
+    err = one_line_error(loaded(*NOW, "retry", str(notice["id"])))
+    assert f"#{notice['id']}" in err and "等待发送" in err
+    after = json.loads(loaded(*NOW, "outbox", "--json").out)
+    assert [n for n in after if n["id"] == notice["id"]] == [notice]

@@ -231,7 +231,7 @@ def _test_message(unit: str, channel: str, now: datetime) -> Message:
 def retry_command(app: AppContext, notice_id: str) -> None:
     """将一条发送失败的通知重新排队发送。"""
     from engine.notify.queue import requeue
-    from engine.store.outbox import SENT, OutboxNotice
+    from engine.store.outbox import PENDING, SENT, OutboxNotice
 
     try:
         number = int(notice_id)
@@ -245,6 +245,12 @@ def retry_command(app: AppContext, notice_id: str) -> None:
         if row.status == SENT:
             when = row.sent_at.isoformat(timespec="seconds") if row.sent_at else "此前"
             raise UserError(f"通知 #{number} 已于 {when} 发送成功，无需重发")
+        if row.status == PENDING:
+            # Requeueing it would pull a later send time forward and free a dispatcher's claim.
+            raise UserError(
+                f"通知 #{number} 尚在等待发送，无需重发；只有发送失败（dead）"
+                "或等待重试（failed）的通知可以重发"
+            )
         previous = row.status
         requeue(session, number, now)
     click.echo(f"通知 #{number}（原状态：{previous}）已重新排队，将在下一次发送时送出")
