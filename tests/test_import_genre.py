@@ -6,6 +6,7 @@ in the plan file."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 import pytest
@@ -23,6 +24,7 @@ from engine.deadlines.grammar import parse_deadline
 from engine.importers.build import COORDINATOR_MISSING, import_plan
 from engine.importers.units import parse_units
 from engine.model.plan import Plan, Status
+from engine.planfile import read_plan
 
 
 @pytest.mark.parametrize(
@@ -420,3 +422,41 @@ def test_header_names_of_other_offices(tmp_path, header, row, content, co_units,
     assert (task.no, task.title, task.lead) == (1, "建立工作机制", "市司法局")
     assert task.deadline.due == date(2022, 12, 31)
     assert (task.content, task.co_units, task.progress) == (content, co_units, progress)
+
+
+def test_cli_import_of_a_genre_docx_reports_warnings_by_task(duban, workdir):
+    rows = [
+        ["序号", "工作任务", "责任单位", "时间节点", "进展情况"],
+        ["1", "建立协调机制", "市政府办公室（牵头），各区政府", "2022年3月底前", ""],
+        ["2", "开展专项督查", "市政府督查室", "根据上级部署", ""],
+        ["3", "通报工作进展", "市政府督查室", "每季度", ""],
+    ]
+    write_docx_tables(workdir / "督办.docx", [DocTable(rows, ["附件", "重点工作督办清单"])])
+    result = duban(
+        "import", "督办.docx", "-o", "plan.yaml", "--plan-id", "duban-2022",
+        "--coordinator", "市政府督查室", "--json",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == {
+        "tasks": 3,
+        "warnings": [
+            {"task": 2, "message": "时间节点“根据上级部署”无法识别，已记为待定，请人工确认"}
+        ],
+    }
+    plan = read_plan(workdir / "plan.yaml")
+    assert (plan.id, plan.title, plan.coordinator) == (
+        "duban-2022",
+        "重点工作督办清单",
+        "市政府督查室",
+    )
+    assert plan.task(1).lead == "市政府办公室" and plan.task(1).co_units == ["各区政府"]
+
+
+def test_a_required_column_hidden_is_one_clear_error(duban, workdir):
+    rows = [["序号", "重点任务", "责任单位", "完成时限"], [1, "任务", "市司法局", "2022年"]]
+    write_xlsx_sheets(workdir / "表.xlsx", [Sheet("表", rows, hidden_columns=["C"])])
+    result = duban("import", "表.xlsx", "-o", "plan.yaml", "--coordinator", "市司法局")
+    assert result.code == 2
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err
+    assert "缺少“责任部门”列" in result.err and "C 列已隐藏" in result.err
+    assert not (workdir / "plan.yaml").exists()

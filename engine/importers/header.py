@@ -121,7 +121,8 @@ class Layout:
             which = "和".join(f"“{ROLE_LABELS[r]}”" for r in missing)
             expected = "；".join(f"列名如 {REQUIRED_EXAMPLES[r]}" for r in missing)
             where = f"{grid.name}{self.header.ref}"
-            raise UserError(f"{path}：{where}的表头缺少{which}列（{expected}）")
+            hidden = "".join(f"；{note}" for note in grid.notes)  # the column may be hidden
+            raise UserError(f"{path}：{where}的表头缺少{which}列（{expected}）{hidden}")
         self.width = len(self.header.cells)
         self._align(grid.rows[self.body :])
 
