@@ -155,3 +155,13 @@ def test_retry_of_a_pending_notice_is_refused_and_changes_nothing(loaded):
     assert f"#{notice['id']}" in err and "等待发送" in err
     after = json.loads(loaded(*NOW, "outbox", "--json").out)
     assert [n for n in after if n["id"] == notice["id"]] == [notice]
+
+
+# --- --db naming a file that is not a database was "a failure that is not the user's" (exit 1) --
+
+
+def test_db_naming_a_file_that_is_not_a_database_is_a_user_error(loaded, workdir: Path):
+    text = (workdir / "plan.yaml").read_bytes()
+    err = one_line_error(loaded("--db", "sqlite:///plan.yaml", *NOW, "tasks", "--json"))
+    assert "plan.yaml" in err and "不是 SQLite 数据库" in err
+    assert (workdir / "plan.yaml").read_bytes() == text

@@ -232,5 +232,10 @@ def open_database(url: str) -> Database:
         raise
     except SQLAlchemyError as exc:
         engine.dispose()
+        if "file is not a database" in str(getattr(exc, "orig", exc)):
+            # --db names some other file (a plan, a table): the user's value, not a failure
+            raise UserError(
+                f"数据库地址 {display} 指向的文件不是 SQLite 数据库，请检查路径"
+            ) from None
         raise ServiceError(describe_failure(display, exc)) from exc
     return Database(engine)
