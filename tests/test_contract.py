@@ -165,3 +165,40 @@ def test_db_naming_a_file_that_is_not_a_database_is_a_user_error(loaded, workdir
     err = one_line_error(loaded("--db", "sqlite:///plan.yaml", *NOW, "tasks", "--json"))
     assert "plan.yaml" in err and "不是 SQLite 数据库" in err
     assert (workdir / "plan.yaml").read_bytes() == text
+
+
+# --- the installed script: env variables stand for the global options, default ./var/ ---------
+
+DUBAN = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "duban"
+
+
+def script(workdir: Path, *args: str, **env: str):
+    import os
+    import subprocess
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
+    return subprocess.run([str(DUBAN), *args], cwd=workdir, env={**clean, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(not DUBAN.exists(), reason="needs the installed console script")
+def test_env_variables_work_as_the_global_options(workdir: Path):
+    shutil.copy(SEED_PLAN, workdir / "plan.yaml")
+    (workdir / "duban.toml").write_text("[policy]\nyellow_within_days = 60\n", "utf-8")
+    version = script(workdir, "--version")
+    assert version.returncode == 0 and version.stdout.startswith("duban ")
+    assert script(workdir, *NOW, "load", "plan.yaml").returncode == 0
+    assert (workdir / "var" / "duban.db").is_file()  # the default database
+    by_options = script(workdir, "--db", "sqlite:///var/duban.db", "--config", "duban.toml",
+                        "--now", "2021-05-01T10:00:00+08:00", "tasks", "--json")
+    by_env = script(workdir, "tasks", "--json", DUBAN_DATABASE_URL="sqlite:///var/duban.db",
+                    DUBAN_CONFIG="duban.toml", DUBAN_NOW="2021-05-01T10:00:00+08:00")
+    assert by_options.returncode == by_env.returncode == 0, by_env.stderr
+    rows = json.loads(by_env.stdout)
+    assert rows == json.loads(by_options.stdout)
+    default = json.loads(script(workdir, "--now", "2021-05-01T10:00:00+08:00",
+                                "tasks", "--json").stdout)
+    # the config's 60-day yellow window reached the board through DUBAN_CONFIG
+    assert [r["light"] for r in rows] != [r["light"] for r in default]
+    bad = script(workdir, "tasks", DUBAN_NOW="2021-13-01")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "DUBAN_NOW" in bad.stderr
