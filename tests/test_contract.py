@@ -202,3 +202,15 @@ def test_env_variables_work_as_the_global_options(workdir: Path):
     assert [r["light"] for r in rows] != [r["light"] for r in default]
     bad = script(workdir, "tasks", DUBAN_NOW="2021-13-01")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "DUBAN_NOW" in bad.stderr
+
+
+# --- load --json kept stdout clean by dropping the import-warning note a person must see ------
+
+
+def test_load_json_is_clean_and_still_warns_on_stderr(duban, workdir: Path):
+    shutil.copy(SEED_PLAN, workdir / "plan.yaml")
+    result = duban(*NOW, "load", "plan.yaml", "--json")
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
+    assert document["plan"] == "zhuhai-gba-legal-services" and len(document["created"]) == 18
+    assert "条导入警告" in result.err

@@ -149,6 +149,11 @@ def load_command(app: AppContext, plan_file: Path, as_json: bool) -> None:
 
     plan = read_plan(plan_file)
     report = load_plan(app.database, plan, app.settings, app.now(), path=str(plan_file))
+    # what a person must check is said on stderr, with --json too
+    if not plan.coordinator:
+        info("注意：计划文件未填写统筹单位（plan.coordinator），状态变更和延期申请将无法审批")
+    if plan.warnings:
+        info(f"注意：计划文件含 {len(plan.warnings)} 条导入警告，请核对（见文件末尾 warnings）")
     if as_json:
         emit_json(
             {
@@ -176,10 +181,6 @@ def load_command(app: AppContext, plan_file: Path, as_json: bool) -> None:
             f"  计划文件中已无以下任务，已保留未删除（{len(report.missing)} 项）："
             f"{_numbers(report.missing)}"
         )
-    if not plan.coordinator:
-        info("注意：计划文件未填写统筹单位（plan.coordinator），状态变更和延期申请将无法审批")
-    if plan.warnings:
-        info(f"注意：计划文件含 {len(plan.warnings)} 条导入警告，请核对（见文件末尾 warnings）")
 
 
 def _numbers(numbers: list[int]) -> str:
