@@ -460,3 +460,31 @@ def test_a_required_column_hidden_is_one_clear_error(duban, workdir):
     assert result.err.count("\n") == 1 and "Traceback" not in result.err
     assert "缺少“责任部门”列" in result.err and "C 列已隐藏" in result.err
     assert not (workdir / "plan.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("cell", "dues"),
+    [
+        ("2022年6月底前启动，年底前完成", [date(2022, 6, 30), date(2022, 12, 31)]),
+        ("2022年6月底前完成初稿，9月底前印发", [date(2022, 6, 30), date(2022, 9, 30)]),
+        ("2022年3月底前出台方案，并于6月底前完成", [date(2022, 3, 31), date(2022, 6, 30)]),
+        ("2022年上半年启动，下半年完成", [date(2022, 6, 30), date(2022, 12, 31)]),
+        ("2022年一季度启动，三季度完成", [date(2022, 3, 31), date(2022, 9, 30)]),
+        ("2022.6.30前启动；力争12月底前完成", [date(2022, 6, 30), date(2022, 12, 31)]),
+        ("2022年10月—12月", [date(2022, 12, 31)]),
+        ("2022年6月至12月", [date(2022, 12, 31)]),
+        ("2022年年内", [date(2022, 12, 31)]),
+        # A year carried back in time, or into the middle of a clause, is not a reading.
+        ("2021年底前完成，6月底前启动", []),
+        ("2021年6月、12月底前", []),
+        ("12月底前", []),
+    ],
+)
+def test_a_later_date_without_its_year_is_in_the_year_written_before_it(cell, dues):
+    deadline = parse_deadline(cell)
+    got = [m.due for m in deadline.milestones] or ([deadline.due] if deadline.due else [])
+    assert got == dues
+    if len(dues) > 1:  # each milestone keeps its own words, as written
+        assert "".join(m.text for m in deadline.milestones) == cell.replace("，", "").replace(
+            "；", ""
+        )

@@ -93,6 +93,40 @@ def _normalise(text: str) -> tuple[str, list[int]]:
     return "".join(out), out_source
 
 
+# A later date in a cell that leaves out its year ("2022年6月底前启动，年底前完成", "2022年10月—
+# 12月") is in the year written last before it, when it begins a clause or ends a range; the year
+# is written in so that the forms below read it. Inside a clause (2021年6月、12月底前, 2021年6月
+# 年底) the reading is not certain and nothing is added; parse_deadline also refuses a carried
+# year that would put a milestone before the one it follows (2021年底前完成，6月底前启动).
+_YEAR_WRITTEN = re.compile(r"\d{4}(?=年|[-./]\d)")
+_YEARLESS = re.compile(
+    r"(?:^|(?<=[,;。])|(?<=\d[月日号底末])(?:至|到|~|—{1,2}|–|-))"
+    r"(?:并且|并|同时|再|最终)?(?:力争|争取|计划|预计|确保|原则上|于|在|到|至)*"
+    r"(?P<date>\d{1,2}月|[上下]半年|第?[1-4]季度|年底|年末|年内)"
+)
+
+
+def _carry_years(s: str, source: list[int]) -> tuple[str, list[int]]:
+    s = re.sub(r"(?<=\d{4}年)年(?=[底末内])", "\x00", s)  # 2022年年底 → 2022年底
+    source = [i for ch, i in zip(s, source, strict=True) if ch != "\x00"]
+    s = s.replace("\x00", "")
+    out: list[str] = []
+    out_source: list[int] = []
+    year: str | None = None
+    written = {m.start(): m.group() for m in _YEAR_WRITTEN.finditer(s)}
+    yearless = {m.start("date"): m["date"] for m in _YEARLESS.finditer(s)}
+    for i, ch in enumerate(s):
+        if i in written:
+            year = written[i]
+        elif i in yearless and year is not None:
+            inserted = year if yearless[i].startswith("年") else f"{year}年"
+            out.extend(inserted)
+            out_source.extend([source[i]] * len(inserted))
+        out.append(ch)
+        out_source.append(source[i])
+    return "".join(out), out_source
+
+
 # --- periods: the date forms --------------------------------------------------------------------
 
 
@@ -218,6 +252,7 @@ _RANGE_CONNECTOR = re.compile(r"起?(?:至|到|~|—{1,2}|–|-)")
 # Words before a date that change nothing: labels, 力争, 于/在/截至.
 _PREFIX = re.compile(
     r"(?:(?:完成时限|完成时间|时间节点|截止时间|截止日期|时限)[:]?)?"
+    r"(?:并且|并|同时|再|最终)?"
     r"(?:力争|争取|计划|预计|确保|原则上|务必|须|应)*"
     r"(?:截至|截止(?:到|至|于)?|于|在|到|至)?"
 )
@@ -547,6 +582,18 @@ def parse_deadline(value: str | date | datetime | None) -> Deadline:
         return unknown
     timed = _DATE_TIME.fullmatch(text)  # a date cell exported as text: "2022-12-31 00:00:00"
     normalised, source = _normalise(timed.group(1) if timed else text)
+    carried, carried_source = _carry_years(normalised, source)
+    if carried != normalised:
+        deadline = _read(text, carried, carried_source)
+        dues = [milestone.due for milestone in deadline.milestones]
+        if deadline.kind is not DeadlineKind.UNKNOWN and dues == sorted(dues):
+            return deadline
+    return _read(text, normalised, source)
+
+
+def _read(text: str, normalised: str, source: list[int]) -> Deadline:
+    """A deadline from a cell's normalised text (`source`: where each character came from)."""
+    unknown = Deadline(text=text, kind=DeadlineKind.UNKNOWN)
     clauses = _clauses(normalised)
     kinds = [clause.kind for clause in clauses]
     if not clauses or "invalid" in kinds:
