@@ -7,7 +7,7 @@ set from `--now` / `DUBAN_NOW` when given.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Protocol, overload
 from zoneinfo import ZoneInfo
 
@@ -65,4 +65,18 @@ def parse_now(text: str, tz: tzinfo | None = None) -> datetime:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz or ZoneInfo(DEFAULT_TIMEZONE))
+    check_year(moment.date(), "--now/DUBAN_NOW", text)
     return moment
+
+
+# Dates a person types are kept to years a plan can mean: the calendar arithmetic of lights,
+# reminders and reports (a year ahead, a month back) must not run off Python's year 1..9999.
+FIRST_YEAR, LAST_YEAR = 1970, 2199
+
+
+def check_year(day: date, where: str, text: str) -> date:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise UserError(
+            f"{where} 的值“{text.strip()}”超出可用范围，应在 {FIRST_YEAR} 年至 {LAST_YEAR} 年之间"
+        )
+    return day

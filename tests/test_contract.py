@@ -214,3 +214,30 @@ def test_load_json_is_clean_and_still_warns_on_stderr(duban, workdir: Path):
     document = json.loads(result.out)
     assert document["plan"] == "zhuhai-gba-legal-services" and len(document["created"]) == 18
     assert "条导入警告" in result.err
+
+
+# --- out-of-range dates and numbers reached the code and came back as "内部错误" (exit 1) --------
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (("--now", "9999-12-31T23:59", "stats", "--json"), "9999-12-31T23:59"),
+        (("--now", "1900-01-01", "tasks", "--json"), "1900-01-01"),
+        (("simulate", "--from", "9999-12-30", "--to", "9999-12-31", "--json"), "--from"),
+        (("simulate", "--from", "0001-01-01", "--to", "0001-01-05"), "0001-01-01"),
+        (("extend", "1", "--unit", "市发改局", "--until", "9999-12-31", "--reason", "x"), "--until"),
+        (("show", "99999999999999999999999", "--json"), "99999999999999999999999"),
+        (("approve", "99999999999999999999999", "--by", "市司法局"), "REQ"),
+        (("preview", "reminder", "--task", "99999999999999999999999"), "--task"),
+        (("retry", "99999999999999999999999"), "99999999999999999999999"),
+    ],
+)
+def test_out_of_range_values_are_user_errors(loaded, args, names):
+    before = board(loaded)
+    requests_before = loaded(*NOW, "requests", "--json").out
+    clock = () if args[0] == "--now" else NOW
+    err = one_line_error(loaded(*clock, *args))
+    assert names in err and "内部错误" not in err
+    assert board(loaded) == before
+    assert loaded(*NOW, "requests", "--json").out == requests_before

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from engine.clock import check_year
 from engine.config import Settings
 from engine.deadlines.deadline import DeadlineKind
 from engine.errors import UserError
@@ -51,11 +52,12 @@ def parse_date(value: str, *, where: str) -> date:
         raise UserError(f"{where} 的值“{value}”不是日期，应为 YYYY-MM-DD，例如 2021-09-30")
     year, month, day = (int(g) for g in found.groups())
     try:
-        return date(year, month, day)
+        typed = date(year, month, day)
     except ValueError:
         raise UserError(
             f"{where} 的值“{value}”不是有效的日期：{year}年{month}月没有{day}日"
         ) from None
+    return check_year(typed, where, value)
 
 
 def _required(text: str | None, where: str) -> str:

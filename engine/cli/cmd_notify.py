@@ -16,7 +16,7 @@ import click
 
 from engine.cli.context import AppContext
 from engine.cli.main import cli
-from engine.cli.output import info
+from engine.cli.output import NUMBER, info
 from engine.errors import UserError
 from engine.notify.kinds import CHANNELS, KINDS
 
@@ -50,7 +50,9 @@ def _next_report_day(today: date, day: int) -> date:
 
 @cli.command("preview")
 @click.argument("kind")
-@click.option("--task", "task_no", type=int, metavar="NO", help="任务序号（默认：自动选取）")
+@click.option(
+    "--task", "task_no", type=NUMBER, metavar="NO", help="任务序号（默认：自动选取）"
+)
 @click.option(
     "--channel", default="email", show_default=True, metavar="C", help="渠道：email、wecom 或 file"
 )
@@ -237,6 +239,8 @@ def retry_command(app: AppContext, notice_id: str) -> None:
         number = int(notice_id)
     except ValueError:
         raise UserError(f"通知编号“{notice_id}”无效，应为整数（见 duban outbox）") from None
+    if not 1 <= number <= NUMBER.LARGEST:
+        raise UserError(f"通知 #{number} 不存在；可用 duban outbox 查看全部通知")
     now = app.now()
     with app.database.transaction() as session:
         row = session.get(OutboxNotice, number)

@@ -9,7 +9,7 @@ import click
 from engine.cli.context import AppContext
 from engine.cli.main import cli
 from engine.cli.output import emit_json, info, json_option
-from engine.clock import local_iso
+from engine.clock import check_year, local_iso
 from engine.errors import UserError
 
 CHANNEL_LABELS = {"email": "电子邮件", "wecom": "企业微信", "file": "文件"}
@@ -53,11 +53,12 @@ def run_command(ctx: AppContext, once: bool) -> None:
 
 def _parse_day(text: str, option: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise UserError(
             f"{option} 的值“{text}”不是有效的日期，应为 YYYY-MM-DD，例如 2021-06-01"
         ) from None
+    return check_year(day, option, text)
 
 
 @cli.command("simulate")

@@ -17,7 +17,7 @@ import click
 
 from engine.cli.context import AppContext
 from engine.cli.main import cli
-from engine.cli.output import emit_json, info, json_option
+from engine.cli.output import NUMBER, emit_json, info, json_option
 from engine.model.plan import STATUS_LABELS, Status
 
 _LIGHTS = {
@@ -220,7 +220,7 @@ def tasks_command(
 
 
 @cli.command("show")
-@click.argument("no", type=int)
+@click.argument("no", type=NUMBER)
 @plan_option
 @json_option
 @click.pass_obj
@@ -297,7 +297,7 @@ def _request_text(row: dict[str, Any]) -> str:
 
 
 @cli.command("progress")
-@click.argument("no", type=int)
+@click.argument("no", type=NUMBER)
 @click.option("--unit", required=True, metavar="U", help="报送单位")
 @click.option("--text", "text", required=True, metavar="T", help="进展情况")
 @plan_option
@@ -321,7 +321,7 @@ def progress_command(app: AppContext, no: int, unit: str, text: str, plan_id: st
 
 
 @cli.command("request")
-@click.argument("no", type=int)
+@click.argument("no", type=NUMBER)
 @click.option("--unit", required=True, metavar="U", help="申请单位")
 @click.option(
     "--to", "to", required=True, metavar="STATUS", help="目标状态（如 completed 或 已完成）"
@@ -345,7 +345,7 @@ def request_command(
 
 
 @cli.command("extend")
-@click.argument("no", type=int)
+@click.argument("no", type=NUMBER)
 @click.option("--unit", required=True, metavar="U", help="申请单位")
 @click.option("--until", required=True, metavar="DATE", help="新的完成时限（YYYY-MM-DD）")
 @click.option("--reason", required=True, metavar="T", help="延期理由")
@@ -386,7 +386,7 @@ def _created(request_id: int, as_json: bool, what: str) -> None:
 
 
 @cli.command("approve")
-@click.argument("request_id", metavar="REQ", type=int)
+@click.argument("request_id", metavar="REQ", type=NUMBER)
 @click.option("--by", "by", required=True, metavar="UNIT", help="审批单位（计划的统筹单位）")
 @click.option("--reason", metavar="T", help="审批意见")
 @click.pass_obj
@@ -396,7 +396,7 @@ def approve_command(app: AppContext, request_id: int, by: str, reason: str | Non
 
 
 @cli.command("reject")
-@click.argument("request_id", metavar="REQ", type=int)
+@click.argument("request_id", metavar="REQ", type=NUMBER)
 @click.option("--by", "by", required=True, metavar="UNIT", help="审批单位（计划的统筹单位）")
 @click.option("--reason", required=True, metavar="T", help="驳回理由")
 @click.pass_obj

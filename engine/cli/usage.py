@@ -63,6 +63,8 @@ def usage_message(exc: click.UsageError) -> str:
         found = _NOT_INTEGER.match(exc.message)
         if found:
             return f"{name} 的值“{found['value']}”不是整数，应为数字，例如 1"
+        if not exc.message.isascii():  # duban's own parameter types word it already
+            return f"{name} 的值{exc.message}"
         return f"{name} 的值无效：{exc.message}"
     needs_value = _NEEDS_VALUE.match(exc.message)
     if needs_value:
