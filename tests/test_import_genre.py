@@ -488,3 +488,40 @@ def test_a_later_date_without_its_year_is_in_the_year_written_before_it(cell, du
         assert "".join(m.text for m in deadline.milestones) == cell.replace("，", "").replace(
             "；", ""
         )
+
+
+@pytest.mark.parametrize("suffix", [".docx", ".xlsx"])
+def test_headings_in_the_task_column_or_numbered_in_the_number_column(tmp_path, suffix):
+    # Headings written alone in the 任务 column ("一、…", "（一）…", "第三部分 …"), or numbered
+    # in the 序号 column ("一" / "（一）") beside their title: sections, never tasks.
+    rows = [
+        ["序号", "重点任务", "牵头单位", "完成时限"],
+        ["", "一、经济发展", "", ""],
+        ["", "（一）稳增长", "", ""],
+        ["1", "任务甲", "市发展改革委", "2022年"],
+        ["（二）", "促改革", "", ""],
+        ["2", "任务乙", "市发展改革委", "2022年"],
+        ["", "第二部分 社会民生", "", ""],
+        ["3", "任务丙", "市民政局", "2022年"],
+        ["三", "生态环境", "", ""],
+        ["4", "任务丁", "市生态环境局", "2022年"],
+    ]
+    if suffix == ".docx":
+        source = write_docx_tables(tmp_path / "t.docx", [DocTable(rows, ["重点任务清单"])])
+    else:
+        source = write_xlsx_sheets(tmp_path / "t.xlsx", [Sheet("表", rows)])
+    plan = import_plan(source, coordinator="市发展改革委")
+    assert [(s.no, s.title) for s in plan.sections] == [
+        ("一", "经济发展"),
+        ("一（一）", "稳增长"),
+        ("一（二）", "促改革"),
+        ("二", "社会民生"),
+        ("三", "生态环境"),
+    ]
+    assert [(t.no, t.section, t.title) for t in plan.tasks] == [
+        (1, "一（一）", "任务甲"),
+        (2, "一（二）", "任务乙"),
+        (3, "二", "任务丙"),
+        (4, "三", "任务丁"),
+    ]
+    assert warnings_of(plan) == []

@@ -182,9 +182,10 @@ def _section_heading(layout: Layout, row: Row) -> str | None:
         columns = collapsed[0][1]
         spans = len(columns) > 1 or len(collapsed) > 1
         leading = layout.roles.get("number", []) + layout.roles.get("section", [])
-        if spans or columns[0] == 0 or columns[0] in leading or _HEADING.match(text):
+        if spans or columns[0] == 0 or columns[0] in leading:
             return text
-        return None
+        # Alone in the 任务 column: "一、…" or "（一）…" heads a section ("第三部分 …" too).
+        return text if _HEADING.match(text) or _SUBHEADING.match(text) else None
     if any(text_of(layout.value(row, r)) for r in ("units", "deadline", "content")):
         return None
     # 序号 "一" with the heading in the 任务 column: a bare numeral numbers a section, not a task.
@@ -193,6 +194,9 @@ def _section_heading(layout: Layout, row: Row) -> str | None:
         if _BARE_NUMERAL.match(marker):
             rest = [t for t in texts if t != marker]
             return f"{marker.rstrip('、.．')}、{rest[0]}" if rest else None
+        # 序号 "（一）" beside a heading that names no unit: a part of a section.
+        if _SUBHEADING.fullmatch(marker) and len(texts) == 2:
+            return f"{marker}{next(t for t in texts if t != marker)}"
     return None
 
 
