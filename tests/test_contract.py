@@ -242,3 +242,24 @@ def test_out_of_range_values_are_user_errors(loaded, args, names):
     assert names in err and "内部错误" not in err
     assert board(loaded) == before
     assert loaded(*NOW, "requests", "--json").out == requests_before
+
+
+# --- export and import wrote into any missing path, creating every folder on the way ----------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("export", "-o", "no/such/ledger.xlsx"),
+        ("import", "seed.txt", "-o", "no/such/plan.yaml"),
+    ],
+)
+def test_an_output_under_a_missing_path_is_refused(loaded, workdir: Path, args):
+    from tests.conftest import SEED
+
+    shutil.copy(SEED, workdir / "seed.txt")
+    err = one_line_error(loaded(*NOW, *args))
+    assert "no" in err and "不存在" in err
+    assert not (workdir / "no").exists()
+    # one new folder for the file is still fine
+    assert loaded(*NOW, *[a.replace("no/such/", "out/") for a in args]).code == 0

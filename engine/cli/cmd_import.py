@@ -32,6 +32,9 @@ def check_output(output: Path, source: Path) -> None:
         raise UserError(f"输出文件 {output} 应为计划文件（扩展名 .yaml）")
     if output.is_dir():
         raise UserError(f"无法写入 {output}：这是一个文件夹，应为计划文件路径")
+    if not output.parent.exists() and not output.parent.parent.is_dir():
+        # one new folder is made for the file; a longer missing path is a typo
+        raise UserError(f"无法写入 {output}：目录 {output.parent.parent} 不存在")
     if output.exists() and source.exists() and output.resolve() == source.resolve():
         raise UserError(f"输出文件 {output} 与源文件相同，不能覆盖源文件")
 

@@ -49,6 +49,9 @@ def _check_output(output: Path) -> None:
     parent = output.parent if str(output.parent) else Path(".")
     if parent.exists() and not parent.is_dir():
         raise UserError(f"无法写入 {output}：{parent} 不是目录")
+    if not parent.exists() and not parent.parent.is_dir():
+        # one new folder is made for the file; a longer missing path is a typo
+        raise UserError(f"无法写入 {output}：目录 {parent.parent} 不存在")
 
 
 @cli.command("export")
