@@ -13,8 +13,10 @@ the one transaction. No ORM object is built per task and nothing is flushed per 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -109,14 +111,16 @@ _COMPARED = (
 """The stored columns a re-load compares with the file (or quotes in the history)."""
 
 
-def _wanted_units(source: model.Task, units: UnitDirectory) -> Units:
+def _wanted_units(source: model.Task, canonical: Callable[[str], str]) -> Units:
     """The task's units under their canonical names, each once, the lead first."""
     wanted: Units = []
+    seen: set[str] = set()
     named = [("lead", source.lead)] if source.lead else []
     for role, name in named + [("co", n) for n in source.co_units]:
-        canonical = units.canonical(name.strip())
-        if canonical and all(canonical != n for _, n in wanted):
-            wanted.append((role, canonical))
+        unit = canonical(name)
+        if unit and unit not in seen:
+            seen.add(unit)
+            wanted.append((role, unit))
     return wanted
 
 
@@ -183,8 +187,8 @@ def _sections(row: Plan, sections: list[model.Section]) -> None:
 
 def _plan_row(
     session: Session, plan: model.Plan, units: UnitDirectory, now: datetime, path: str | None
-) -> tuple[Plan, bool]:
-    """The plan's row, created or updated from the file; True when created."""
+) -> bool:
+    """Create or update the plan's row from the file; True when created."""
     row = session.get(Plan, plan.id)
     created = row is None
     if row is None:
@@ -199,7 +203,7 @@ def _plan_row(
     row.file_path = path
     row.loaded_at = now
     _sections(row, plan.sections)
-    return row, created
+    return created
 
 
 def load_plan(
@@ -210,15 +214,17 @@ def load_plan(
     with db.transaction() as session:
         units = UnitDirectory.read(session)
         _aliases(session, plan, settings, units, where)
-        _, created = _plan_row(session, plan, units, now, path)
+        created = _plan_row(session, plan, units, now, path)
         session.flush()  # the plan row and the merged units, before Core reads and writes
 
         report = LoadReport(plan_id=plan.id, plan_created=created)
         stored = task_rows_of_plan(session, plan.id, *_COMPARED)
         stored_units = task_units_of_plan(session, plan.id) if stored else {}
         writes = _Writes()
+        # Thousands of tasks name the same few units: resolve each name once.
+        canonical = cache(lambda name: units.canonical(name.strip()))
         for position, source in enumerate(plan.tasks):
-            wanted = _wanted_units(source, units)
+            wanted = _wanted_units(source, canonical)
             row = stored.pop(source.no, None)
             if row is None:
                 writes.new_tasks.append(_new_task(plan.id, source, position, now))
