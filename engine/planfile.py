@@ -244,7 +244,7 @@ class _Reader:
         key = f"tasks[{index}]"
         raw = self.mapping(value, key)
         no = raw.get("no")
-        if isinstance(no, bool) or not isinstance(no, int) or no < 0:
+        if isinstance(no, bool) or not isinstance(no, int) or not 0 <= no < 2**63:
             raise self.fail(f"{key}.no", f"应为任务序号（整数），而不是“{no}”")
         key = f"tasks[{index}]（任务 {no}）"
         lead = raw.get("lead")
@@ -317,7 +317,19 @@ def parse_plan(text: str, path: Path) -> Plan:
         where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
         problem = getattr(exc, "problem", exc)
         raise UserError(f"计划文件 {path}：{where}不是有效的 YAML（{problem}）") from None
+    except ValueError:  # YAML read a date-looking value that is no date, e.g. due: 2021-13-30
+        raise UserError(f"计划文件 {path}：{_bad_date(text)}") from None
     return _Reader(path).plan(doc)
+
+
+def _bad_date(text: str) -> str:
+    for number, line in enumerate(text.splitlines(), start=1):
+        for found in re.finditer(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", line):
+            try:
+                date(*(int(g) for g in found.groups()))
+            except ValueError:
+                return f"第 {number} 行的日期“{found.group(0)}”不存在，应为有效的 YYYY-MM-DD"
+    return "含不存在的日期，应为有效的 YYYY-MM-DD"
 
 
 def read_plan(path: Path) -> Plan:

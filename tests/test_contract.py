@@ -263,3 +263,24 @@ def test_an_output_under_a_missing_path_is_refused(loaded, workdir: Path, args):
     assert not (workdir / "no").exists()
     # one new folder for the file is still fine
     assert loaded(*NOW, *[a.replace("no/such/", "out/") for a in args]).code == 0
+
+
+# --- a plan file with a date that does not exist or a huge task number was an internal error ---
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "names"),
+    [
+        ("due: 2021-06-30}", "due: 2021-13-30}", "2021-13-30"),
+        ("- 'no': 2\n", "- 'no': 99999999999999999999999\n", "tasks[1].no"),
+    ],
+)
+def test_a_plan_file_with_an_impossible_value_is_a_user_error(loaded, workdir: Path, old, new,
+                                                               names):
+    text = (workdir / "plan.yaml").read_text("utf-8")
+    assert old in text
+    (workdir / "bad.yaml").write_text(text.replace(old, new, 1), "utf-8")
+    before = board(loaded)
+    err = one_line_error(loaded(*NOW, "load", "bad.yaml"))
+    assert "bad.yaml" in err and names in err and "内部错误" not in err
+    assert board(loaded) == before
