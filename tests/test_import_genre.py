@@ -525,3 +525,29 @@ def test_headings_in_the_task_column_or_numbered_in_the_number_column(tmp_path, 
         (4, "三", "任务丁"),
     ]
     assert warnings_of(plan) == []
+
+
+def test_a_word_table_split_without_its_header_is_read_on(tmp_path):
+    # A paragraph slipped between rows splits a Word table; the second part has no header. A
+    # contacts table after the plan (other columns) is no part of it.
+    first = [
+        ["序号", "重点任务", "责任单位", "完成时限"],
+        ["1", "任务甲", "市发展改革委", "2022年"],
+        ["2", "任务乙", "市发展改革委", "2022年"],
+    ]
+    second = [["3", "任务丙", "市民政局", "2022年"], ["4", "任务丁", "市民政局", "2023年"]]
+    contacts = [["单位", "联系人", "电话"], ["市发展改革委", "张三", "0756-1234567"]]
+    source = write_docx_tables(
+        tmp_path / "t.docx",
+        [DocTable(first, ["重点任务清单"]), DocTable(second, [""]), DocTable(contacts, ["联系人"])],
+    )
+    plan = import_plan(source, coordinator="市发展改革委")
+    assert [(t.no, t.title, t.lead) for t in plan.tasks] == [
+        (1, "任务甲", "市发展改革委"),
+        (2, "任务乙", "市发展改革委"),
+        (3, "任务丙", "市民政局"),
+        (4, "任务丁", "市民政局"),
+    ]
+    assert warnings_of(plan) == [
+        (None, "第 2 个表格没有表头，但列数与第 1 个表格相同且接续其任务，已作为续表一并导入")
+    ]

@@ -8,6 +8,7 @@ over the cells as written.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -282,9 +283,34 @@ def read_table(grids: Iterable[Grid], path: Path) -> PlanTable:
                 f"{more.name}与{grid.name or '第一个表格'}表头相同，已作为续表一并导入"
             )
             table.notes.extend(more.notes)
+        elif _continues(layout, more):
+            rest = copy.copy(layout)
+            rest.grid, rest.body = more, 0
+            _read_rows(rest, sections, table)
+            table.notes.append(
+                f"{more.name}没有表头，但列数与{grid.name or '第一个表格'}相同且接续其任务，"
+                "已作为续表一并导入"
+            )
+            table.notes.extend(more.notes)
     table.sections = sections.sections
     table.numbered = any(t.no is not None for t in table.tasks)
     return table
+
+
+def _continues(layout: Layout, more: Grid) -> bool:
+    """Whether a table without a header carries on the plan table: Word splits a table when a
+    paragraph slips between its rows, and the second part has no header. It must have the same
+    columns, no header of its own, and rows that are numbered tasks naming a unit."""
+    rows = more.rows[:HEADER_SCAN_ROWS]
+    if not rows or any(len(row.cells) != layout.width for row in rows):
+        return False
+    if any(len(header_roles(row)) >= 2 for row in rows):
+        return False  # another table with a header of its own
+    for row in rows:
+        number = layout.value(row, "task" if len(layout.roles["task"]) > 1 else "number")
+        if task_number(number) is not None and _text(layout.value(row, "units")):
+            return True
+    return False
 
 
 def _note_or_total(layout: Layout, row: Row, texts: set[str]) -> bool:
