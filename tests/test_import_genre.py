@@ -551,3 +551,26 @@ def test_a_word_table_split_without_its_header_is_read_on(tmp_path):
     assert warnings_of(plan) == [
         (None, "第 2 个表格没有表头，但列数与第 1 个表格相同且接续其任务，已作为续表一并导入")
     ]
+
+
+@pytest.mark.parametrize("suffix", [".docx", ".xlsx"])
+def test_a_task_over_several_rows_keeps_each_measure_with_its_own_unit(tmp_path, suffix):
+    # 序号 and 重点任务 merged down over two measures, each with its own unit and deadline: two
+    # tasks (each is chased on its own), the second numbered anew, and the warning says why.
+    rows = [
+        ["序号", "重点任务", "具体措施", "责任单位", "完成时限"],
+        ["1", "优化营商环境", "推行一网通办", "市政务服务数据管理局", "2022年6月底前"],
+        [U, U, "压缩审批时限", "市发展改革委", "2022年底前"],
+        ["2", "加强监管", "开展双随机检查", "市市场监管局", "每季度"],
+    ]
+    if suffix == ".docx":
+        source = write_docx_tables(tmp_path / "t.docx", [DocTable(rows, ["重点任务清单"])])
+    else:
+        source = write_xlsx_sheets(tmp_path / "t.xlsx", [Sheet("表", rows)])
+    plan = import_plan(source, coordinator="市发展改革委")
+    assert [(t.no, t.title, t.content, t.lead) for t in plan.tasks] == [
+        (1, "优化营商环境", "推行一网通办", "市政务服务数据管理局"),
+        (3, "优化营商环境", "压缩审批时限", "市发展改革委"),
+        (2, "加强监管", "开展双随机检查", "市市场监管局"),
+    ]
+    assert warnings_of(plan) == [(3, "任务序号 1 的单元格合并了多行，第 3 行另编为任务 3")]

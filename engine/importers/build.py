@@ -133,7 +133,9 @@ def _numbers(table: PlanTable) -> list[tuple[int, str | None]]:
             out.append((row.no, None))
             continue
         why = (
-            f"任务序号 {row.no} 与前面的任务重复，已改编为 {next_free}"
+            f"任务序号 {row.no} 的单元格合并了多行，{row.ref}另编为任务 {next_free}"
+            if row.no is not None and row.merged_number
+            else f"任务序号 {row.no} 与前面的任务重复，已改编为 {next_free}"
             if row.no is not None
             else f"{row.ref}的序号“{row.number_text}”不是任务序号，已编为 {next_free}"
             if row.number_text

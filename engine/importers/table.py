@@ -107,6 +107,8 @@ class TaskRow:
     cut_off: bool = False
     number_text: str = ""
     """The number cell as written when it is not a task number ("1.1", a sub-item)."""
+    merged_number: bool = False
+    """Whether the number cell is merged down from a row above (one task, several rows)."""
 
 
 @dataclass
@@ -233,13 +235,16 @@ def _task_row(layout: Layout, row: Row, sections: _Sections) -> TaskRow:
     )
     if co_units:
         units = f"{layout.labels['units']}：{units}；{layout.labels['co_units']}：{co_units}"
-    number_text = ""
-    if no is None:
-        number_role = "task" if two_column_task else "number"
-        number_text = _text(layout.value(row, number_role))
+    number_role = "task" if two_column_task else "number"
+    number_text = "" if no is not None else _text(layout.value(row, number_role))
+    columns = layout.roles.get(number_role) or [-1]
+    merged = 0 <= columns[0] < len(row.cells) and row.cells[columns[0]].origin[0] < max(
+        cell.origin[0] for cell in row.cells
+    )
     return TaskRow(
         no=no,
         number_text=number_text,
+        merged_number=merged,
         section=sections.current,
         title=title,
         content=content,
