@@ -284,3 +284,36 @@ def test_a_plan_file_with_an_impossible_value_is_a_user_error(loaded, workdir: P
     err = one_line_error(loaded(*NOW, "load", "bad.yaml"))
     assert "bad.yaml" in err and names in err and "内部错误" not in err
     assert board(loaded) == before
+
+
+@pytest.mark.skipif(not DUBAN.exists(), reason="needs the installed console script")
+def test_installed_run_once_and_run_until_sigterm(workdir: Path):
+    import os
+    import signal
+    import subprocess
+
+    shutil.copy(SEED_PLAN, workdir / "plan.yaml")
+    (workdir / "duban.toml").write_text("[service]\ntick_seconds = 1\n", "utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
+    env.update(DUBAN_CONFIG="duban.toml", DUBAN_NOW="2021-07-01T10:00:00+08:00")
+    assert script(workdir, "load", "plan.yaml", **env).returncode == 0
+    once = script(workdir, "run", "--once", **env)
+    assert once.returncode == 0, once.stderr
+    assert "生成通知" in once.stdout and "Traceback" not in once.stderr
+    process = subprocess.Popen([str(DUBAN), "run"], cwd=workdir, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:  # wait for the ready line, no sleeping
+            if "督办服务已启动" in line:
+                break
+        else:
+            raise AssertionError("duban run exited before it was ready")
+        process.send_signal(signal.SIGTERM)
+        _, rest = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, rest
+    assert "Traceback" not in rest
