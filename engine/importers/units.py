@@ -1,7 +1,8 @@
 """The responsible-units cell (责任部门 / 责任单位): who leads a task and who works with it.
 
 The rules of DESIGN.md, in order: a unit marked （牵头） is the lead; other parenthetical notes
-are dropped, even when they hold commas and the word 牵头 (Zhuhai's "（排在第一位的责任部门为牵头
+(and notes inside a name that hold a separator: 各县（市、区）人民政府) are dropped, even when
+they hold commas and the word 牵头 (Zhuhai's "（排在第一位的责任部门为牵头
 单位，下同）"); "牵头单位：…" names the lead, "配合单位：…" / "协办单位：…" the co-units, and
 "X牵头" marks X as the lead ("A、B分别牵头" marks both); names are split on 、，,；;/ and
 whitespace, and on 及/和/与 right after a unit's last character; what follows a name to say
@@ -35,6 +36,9 @@ _CO_LABELS = {"配合", "协办", "协助", "参与"}
 _LEAD_LABELS = {"牵头", "主办"}
 _CO_SUFFIXES = ("配合", "协办", "协助", "参与")
 _OPEN, _CLOSE = "（(", "）)"
+_ROLE_WORDS = ("牵头", "配合", "协办", "协助", "参与", "负责")
+# Units numbered in the cell: 1.市发展改革委；2.市财政局
+_ENUMERATOR = re.compile(r"^(?:\d{1,2}[.．、)）]|[（(]\d{1,2}[)）])")
 
 
 @dataclass(frozen=True)
@@ -74,8 +78,11 @@ def strip_notes(text: str) -> str:
             j += 1
         before = out[-1][-1:] if out else ""
         after = text[j + 1 : j + 2]
-        if j >= len(text) or _is_boundary(before) or _is_boundary(after):
+        role = text.startswith(_ROLE_WORDS, j + 1)  # 市司法局（市委依法治市办）牵头
+        if j >= len(text) or _is_boundary(before) or _is_boundary(after) or role:
             out.append(" ")
+        elif any(sep in text[i : j + 1] for sep in "、，,；;"):
+            pass  # 各县（市、区）人民政府: a note inside a name, which must not split it
         else:
             out.append(text[i : j + 1])
         i = j + 1
@@ -92,7 +99,9 @@ def _names(segment: str) -> list[str]:
             token = token[: -len(_JOINT_LEAD[0])] + "牵头"
             names = [n.rstrip(_LEAD) + _LEAD for n in names]
         bare = _ETC.sub("", _DUTY.sub("", token))
-        if bare and bare != token:  # a note that stood before the duty now ends the name
+        if not bare:
+            continue  # a duty on its own: "各区政府（管委会）负责落实"
+        if bare != token:  # a note that stood before the duty now ends the name
             token = strip_notes(bare).strip()
         if token == "牵头" and names:
             names[-1] = names[-1].rstrip(_LEAD) + _LEAD
@@ -126,7 +135,7 @@ def parse_units(text: str) -> Units:
     co_only: set[str] = set()
     for label, segment in _labelled(text):
         for position, raw in enumerate(_names(segment)):
-            name = raw.replace(_LEAD, "").strip()
+            name = _ENUMERATOR.sub("", raw.replace(_LEAD, "").strip())
             if not name:
                 continue
             if _LEAD in raw or (label in _LEAD_LABELS and position == 0):
