@@ -581,3 +581,46 @@ def test_a_task_over_several_rows_keeps_each_measure_with_its_own_unit(tmp_path,
         (2, "加强监管", "开展双随机检查", "市市场监管局"),
     ]
     assert warnings_of(plan) == [(3, "任务序号 1 的单元格合并了多行，第 3 行另编为任务 3")]
+
+
+@pytest.mark.parametrize(
+    ("title", "deadline_header", "year", "where"),
+    [
+        (["附件", "某某市2022年法治政府建设工作要点"], "完成时限", 2022, "标题"),
+        (["某某市法治政府建设工作要点"], "完成时限（2023年）", 2023, "表头"),
+        (["某某市2021—2023年法治政府建设行动方案"], "完成时限", None, None),
+    ],
+)
+def test_deadlines_without_a_year_in_a_plan_for_one_year(
+    tmp_path, title, deadline_header, year, where
+):
+    # An annual 工作要点 writes 6月底前 and 年底前; the year is in the title or the header. With
+    # no single year there, nothing is guessed.
+    rows = [
+        ["序号", "工作任务", "责任单位", deadline_header],
+        ["1", "任务甲", "市司法局", "6月底前"],
+        ["2", "任务乙", "市司法局", "年底前"],
+        ["3", "任务丙", "市司法局", "三季度"],
+        ["4", "任务丁", "市司法局", "3月底前启动，年底前完成"],
+        ["5", "任务戊", "市司法局", "2024年6月"],
+        ["6", "任务己", "市司法局", "长期坚持"],
+    ]
+    source = write_docx_tables(tmp_path / "要点.docx", [DocTable(rows, title)])
+    plan = import_plan(source, coordinator="市司法局")
+    deadlines = [(t.deadline.text, t.deadline.kind.value, t.deadline.due) for t in plan.tasks]
+    if year is None:
+        assert [kind for _, kind, _ in deadlines[:4]] == ["unknown"] * 4
+        assert len([w for w in warnings_of(plan) if "无法识别" in w[1]]) == 4
+        return
+    assert deadlines == [
+        ("6月底前", "date", date(year, 6, 30)),
+        ("年底前", "date", date(year, 12, 31)),
+        ("三季度", "date", date(year, 9, 30)),
+        ("3月底前启动，年底前完成", "milestones", date(year, 12, 31)),
+        ("2024年6月", "date", date(2024, 6, 30)),
+        ("长期坚持", "long_term", None),
+    ]
+    assert [m.text for m in plan.task(4).deadline.milestones] == ["3月底前启动", "年底前完成"]
+    assert warnings_of(plan) == [
+        (None, f"任务 1、2、3、4 的完成时限未写年份，已按{where}中的 {year} 年读取，请核对")
+    ]

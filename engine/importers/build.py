@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -29,6 +30,13 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .doc/.xls, and password-prot
 _ATTACHMENT = re.compile(r"^附\s*件\s*[0-9０-９一二三四五六七八九十]*\s*[:：]?$")
 _NOT_TITLE = re.compile(r"^(填报|填表|制表|报送|单位[:：]|时间[:：]|日期[:：])")
 _TITLE_END = re.compile(r"(表|方案|清单|台账|计划|安排|分工|分解)$")
+_YEAR = re.compile(r"((?:19|20|21)\d{2})\s*年")
+_ANY_YEAR = re.compile(r"(?<!\d)((?:19|20|21)\d{2})(?!\d)")
+# How a deadline that leaves out its year begins: 6月底前 · 年底前 · 上半年 · 三季度 · 第三季度.
+_YEARLESS_START = re.compile(
+    r"^(?:[0-9０-９]{1,2}|[一二三四五六七八九十]{1,3})月|^年[底末内]|^[上下]半年"
+    r"|^第?[1-4一二三四]季度"
+)
 
 
 def read_source(path: Path) -> bytes:
@@ -84,11 +92,53 @@ def _deadline_warning(deadline: Deadline, label: str) -> str | None:
     return f"{label}“{deadline.text.strip()}”无法识别，已记为待定，请人工确认"
 
 
-def _task(row: TaskRow, no: int, table: PlanTable, warnings: list[ImportWarning]) -> Task:
+def plan_year(table: PlanTable) -> tuple[int, str] | None:
+    """The one year a plan is for, and where it says so: the deadline column's note
+    (完成时限（2022年）) or else the title (2022年工作要点); None when neither names exactly one."""
+    header = next((c for c in table.columns if table.labels["deadline"] in c), "")
+    for text, where in ((header, "表头"), ("".join(table.title_lines), "标题")):
+        years = set(_ANY_YEAR.findall(text))  # 2021—2023年 names two years
+        if len(years) == 1 and _YEAR.search(text):
+            return int(years.pop()), where
+    return None
+
+
+def _in_year(deadline: Deadline, year: int | None) -> Deadline | None:
+    """A cell that leaves out the year (6月底前, 年底前, 三季度) read in the plan's year, when
+    that reads it; the text stays as written."""
+    text = deadline.text.strip()
+    if year is None or deadline.kind is not DeadlineKind.UNKNOWN or not text:
+        return None
+    if _YEAR.search(text) or not _YEARLESS_START.match(text):
+        return None
+    prefix = f"{year}年"
+    read = parse_deadline(prefix + text)
+    if read.kind is DeadlineKind.UNKNOWN:
+        return None
+    milestones = tuple(
+        replace(m, text=m.text.removeprefix(prefix)) if i == 0 else m
+        for i, m in enumerate(read.milestones)
+    )
+    return replace(read, text=deadline.text, milestones=milestones)
+
+
+def _task(
+    row: TaskRow,
+    no: int,
+    table: PlanTable,
+    warnings: list[ImportWarning],
+    year: int | None = None,
+    in_year: list[int] | None = None,
+) -> Task:
     units_label, deadline_label = table.labels["units"], table.labels["deadline"]
     units = parse_units(row.units_text)
     cell = row.deadline
     deadline = parse_deadline(cell if isinstance(cell, str | date | None) else text_of(cell))
+    read_in_year = _in_year(deadline, year)
+    if read_in_year is not None:
+        deadline = read_in_year
+        if in_year is not None:
+            in_year.append(no)
     if row.cut_off:
         cut = f"该行（源文件{row.ref}起）不完整：原表在此处截断，请对照原件补全"
         warnings.append(ImportWarning(no, cut))
@@ -174,10 +224,22 @@ def import_plan(
         warnings.append(ImportWarning(None, COORDINATOR_MISSING))
     warnings.extend(ImportWarning(None, note) for note in table.notes)
     tasks = []
+    year = plan_year(table)
+    in_year: list[int] = []
     for row, (no, renumbered) in zip(table.tasks, _numbers(table), strict=True):
         if renumbered:
             warnings.append(ImportWarning(no, renumbered))
-        tasks.append(_task(row, no, table, warnings))
+        tasks.append(_task(row, no, table, warnings, year[0] if year else None, in_year))
+    if year and in_year:
+        numbers = "、".join(str(no) for no in in_year)
+        warnings.insert(
+            len(table.notes) + (not coordinator),
+            ImportWarning(
+                None,
+                f"任务 {numbers} 的{table.labels['deadline']}未写年份，"
+                f"已按{year[1]}中的 {year[0]} 年读取，请核对",
+            ),
+        )
     return Plan(
         id=plan_id or plan_id_for(path),
         title=plan_title(table.title_lines) or path.stem,  # a table with no title line above it
