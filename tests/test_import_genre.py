@@ -17,6 +17,7 @@ from support.genre import (
     Sheet,
     use_builtin_format,
     write_docx_tables,
+    write_table_as,
     write_xlsx_sheets,
 )
 
@@ -623,4 +624,47 @@ def test_deadlines_without_a_year_in_a_plan_for_one_year(
     assert [m.text for m in plan.task(4).deadline.milestones] == ["3月底前启动", "年底前完成"]
     assert warnings_of(plan) == [
         (None, f"任务 1、2、3、4 的完成时限未写年份，已按{where}中的 {year} 年读取，请核对")
+    ]
+
+
+MIXED_ROWS = [
+    ["序号", "重点任务", "具体措施", "责任单位", "完成时限", "进展情况"],
+    ["一、优化营商环境", L, L, L, L, L],
+    ["1", "深化改革", "推行一网通办", "市政务服务数据管理局（牵头），市发展改革委",
+     "2022年6月底前", ""],
+    [U, U, "压缩审批时限", "市发展改革委牵头，各区政府配合", "2022年6月底前启动，年底前完成", ""],
+    ["（一）", "加强监管", "", "", "", ""],
+    ["2", "开展检查", "双随机", "市市场监管局、市公安局及各区政府", "每季度", "已开展2次"],
+    ["二、加强法治保障", L, L, L, L, L],
+    ["3", "完善执法监督", "开展执法检查", "各县（市、区）人民政府，市有关部门", "长期坚持", ""],
+    ["4", "开展普法宣传", "", "市司法局", "按上级要求", ""],
+    ["注：排在第一位的为牵头单位。", L, L, L, L, L],
+]  # fmt: skip
+
+
+def test_one_table_as_word_and_as_excel_gives_one_plan(tmp_path):
+    title = ["附件1", "某某市重点任务分工方案"]
+    plans = [
+        import_plan(write_table_as(tmp_path / f"方案{suffix}", MIXED_ROWS, title), coordinator="X")
+        for suffix in (".docx", ".xlsx")
+    ]
+    word, excel = ([*essentials(p), *((t.content, t.progress) for t in p.tasks)] for p in plans)
+    assert word == excel
+    assert plans[0].sections == plans[1].sections
+    assert plans[0].title == plans[1].title == "某某市重点任务分工方案"
+    assert [(s.no, s.title) for s in plans[0].sections] == [
+        ("一", "优化营商环境"),
+        ("一（一）", "加强监管"),
+        ("二", "加强法治保障"),
+    ]
+    assert essentials(plans[1]) == [
+        (1, "一", "深化改革", "市政务服务数据管理局", ["市发展改革委"], "date", date(2022, 6, 30)),
+        (5, "一", "深化改革", "市发展改革委", ["各区政府"], "milestones", date(2022, 12, 31)),
+        (2, "一（一）", "开展检查", "市市场监管局", ["市公安局", "各区政府"], "recurring", None),
+        (3, "二", "完善执法监督", "各县人民政府", ["市有关部门"], "long_term", None),
+        (4, "二", "开展普法宣传", "市司法局", [], "unknown", None),
+    ]  # fmt: skip
+    assert [(w.task, w.message) for w in plans[1].warnings if w.task] == [
+        (5, "任务序号 1 的单元格合并了多行，第 6 行另编为任务 5"),
+        (4, "完成时限“按上级要求”无法识别，已记为待定，请人工确认"),
     ]

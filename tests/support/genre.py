@@ -129,3 +129,13 @@ def use_builtin_format(path: Path, custom: str, builtin_id: int) -> Path:
         for name, data in parts.items():
             out.writestr(name, data)
     return path
+
+
+def write_table_as(path: Path, rows: list[list[Any]], title: list[str]) -> Path:
+    """One table as a user would hand it over, in the format `path`'s suffix names: in Word the
+    title as paragraphs above the table, in Excel as rows merged across above it."""
+    if path.suffix == ".docx":
+        return write_docx_tables(path, [DocTable(rows, title)])
+    width = max(len(r) for r in rows)
+    above = [[line] + [MERGE_LEFT] * (width - 1) for line in title]
+    return write_xlsx_sheets(path, [Sheet("Sheet1", above + rows)])
