@@ -22,6 +22,7 @@ from support.genre import (
 )
 
 from engine.deadlines.grammar import parse_deadline
+from engine.errors import UserError
 from engine.importers.build import COORDINATOR_MISSING, import_plan
 from engine.importers.units import parse_units
 from engine.model.plan import Plan, Status
@@ -668,3 +669,21 @@ def test_one_table_as_word_and_as_excel_gives_one_plan(tmp_path):
         (5, "任务序号 1 的单元格合并了多行，第 6 行另编为任务 5"),
         (4, "完成时限“按上级要求”无法识别，已记为待定，请人工确认"),
     ]
+
+
+def test_an_explanation_sheet_with_a_small_header_of_its_own_is_passed_over(tmp_path):
+    explain = Sheet(
+        "填表说明",
+        [["序号", "填报事项", "说明"], [1, "进展情况", "请简要填写"], [2, "完成时限", "不得修改"]],
+    )
+    plan_rows = [
+        ["序号", "重点任务", "责任单位", "完成时限"],
+        [1, "任务甲", "市司法局", "2022年底前"],
+    ]
+    source = write_xlsx_sheets(tmp_path / "t.xlsx", [explain, Sheet("任务表", plan_rows)])
+    plan = import_plan(source, coordinator="市司法局")
+    assert [(t.no, t.title, t.lead) for t in plan.tasks] == [(1, "任务甲", "市司法局")]
+    # With no plan table after it, the small header is the one the error names.
+    alone = write_xlsx_sheets(tmp_path / "alone.xlsx", [explain])
+    with pytest.raises(UserError, match=r"alone\.xlsx：第 1 行的表头缺少“责任部门”列"):
+        import_plan(alone, coordinator="市司法局")

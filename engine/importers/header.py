@@ -187,11 +187,23 @@ class Layout:
 
 
 def find_header(grids: Iterable[Grid], path: Path) -> tuple[Grid, int]:
-    """The first row, in the first table that has one, naming at least two known columns."""
+    """The first row naming the task and the units columns, in the first table that has one;
+    else the first naming at least two known columns (whose Layout then says what is missing).
+
+    A 填表说明 sheet or a cover table before the plan may have a small header of its own
+    (序号 | 填报事项 | 说明); it is passed over when a later table is a plan table.
+    """
+    partial: tuple[Grid, int] | None = None
     for grid in grids:
         for index, row in enumerate(grid.rows[:HEADER_SCAN_ROWS]):
-            if len(header_roles(row)) >= 2:
+            roles = header_roles(row)
+            if len(roles) < 2:
+                continue
+            if all(role in roles for role in REQUIRED):
                 return grid, index
+            partial = partial or (grid, index)
+    if partial is not None:
+        return partial
     raise UserError(
         f"{path}：未找到分工表（应有一行表头，列名如“任务”“具体内容”“责任部门”“完成时限”）"
     )
