@@ -231,6 +231,21 @@ def test_deadline_wordings_and_excel_date_cells(tmp_path):
     ]
 
 
+@pytest.mark.parametrize(
+    ("cell", "kind", "due"),
+    [
+        ("（2022年6月底前）", "date", date(2022, 6, 30)),
+        ("(长期坚持)", "long_term", None),
+        ("2022-12-31 00:00:00", "date", date(2022, 12, 31)),
+        ("2022/6/30 0:00", "date", date(2022, 6, 30)),
+        ("（待定）", "unknown", None),
+    ],
+)
+def test_cells_in_brackets_or_with_a_time_keep_their_text(cell, kind, due):
+    deadline = parse_deadline(cell)
+    assert (deadline.text, deadline.kind.value, deadline.due) == (cell, kind, due)
+
+
 def test_a_line_break_saved_by_windows_is_no_part_of_a_milestone():
     deadline = parse_deadline("2021年10月前启动\r\n2022年底前完成")
     assert [m.text for m in deadline.milestones] == ["2021年10月前启动", "2022年底前完成"]

@@ -6,7 +6,9 @@ what a deadline cell may contain.
 
 Reading a cell:
 1. normalise: NFKC (full-width digits and punctuation), no whitespace, Chinese numerals → digits,
-   keeping for each character its position in the original (for milestone texts);
+   keeping for each character its position in the original (for milestone texts); a cell wholly
+   in brackets or a date exported with a time is read without them; a later date that leaves out
+   its year at the start of a clause (…，年底前完成) gets the year written before it;
 2. split into clauses at ，,；;。 and type each: dated, start (…起), recurring (每…),
    long-term, other;
 3. combine: dated clauses give a date or milestones, one recurring clause a rule, and so on.
@@ -21,7 +23,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from engine.deadlines.deadline import Deadline, DeadlineKind, Milestone
@@ -565,6 +567,7 @@ def _clauses(s: str) -> list[_Clause]:
 
 # --- the cell -----------------------------------------------------------------------------------
 
+_WRAPPED = re.compile(r"[（(]([^（()）]*)[)）]")
 _DATE_TIME = re.compile(r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2})[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?")
 
 
@@ -580,15 +583,20 @@ def parse_deadline(value: str | date | datetime | None) -> Deadline:
     unknown = Deadline(text=text, kind=DeadlineKind.UNKNOWN)
     if not isinstance(value, str):
         return unknown
-    timed = _DATE_TIME.fullmatch(text)  # a date cell exported as text: "2022-12-31 00:00:00"
-    normalised, source = _normalise(timed.group(1) if timed else text)
+    # What to read: a date cell exported as text ("2022-12-31 00:00:00") without its time, a
+    # cell wholly in brackets ("（2022年6月底前）") without them; the text stays as written.
+    timed, wrapped = _DATE_TIME.fullmatch(text), _WRAPPED.fullmatch(text)
+    body = timed.group(1) if timed else wrapped.group(1).strip() if wrapped else text
+    normalised, source = _normalise(body)
     carried, carried_source = _carry_years(normalised, source)
+    deadline = None
     if carried != normalised:
-        deadline = _read(text, carried, carried_source)
+        deadline = _read(body, carried, carried_source)
         dues = [milestone.due for milestone in deadline.milestones]
-        if deadline.kind is not DeadlineKind.UNKNOWN and dues == sorted(dues):
-            return deadline
-    return _read(text, normalised, source)
+        if deadline.kind is DeadlineKind.UNKNOWN or dues != sorted(dues):
+            deadline = None
+    deadline = deadline or _read(body, normalised, source)
+    return deadline if body == text else replace(deadline, text=text)
 
 
 def _read(text: str, normalised: str, source: list[int]) -> Deadline:
