@@ -702,3 +702,19 @@ def test_an_explanation_sheet_with_a_small_header_of_its_own_is_passed_over(tmp_
     alone = write_xlsx_sheets(tmp_path / "alone.xlsx", [explain])
     with pytest.raises(UserError, match=r"alone\.xlsx：第 1 行的表头缺少“责任部门”列"):
         import_plan(alone, coordinator="市司法局")
+
+
+@pytest.mark.parametrize("suffix", [".docx", ".xlsx"])
+def test_an_empty_lead_cell_beside_co_units_is_flagged(tmp_path, suffix):
+    rows = [
+        ["序号", "工作任务", "责任单位", L, "完成时限"],
+        [U, U, "牵头", "配合", U],
+        ["1", "任务甲", "市科技局", "市财政局", "2022年"],
+        ["2", "任务乙", "", "市财政局、市税务局", "2023年"],
+    ]
+    plan = import_plan(write_table_as(tmp_path / f"t{suffix}", rows, ["某某方案"]), coordinator="X")
+    assert [(t.lead, t.co_units, t.units_text) for t in plan.tasks] == [
+        ("市科技局", ["市财政局"], "牵头单位：市科技局；配合单位：市财政局"),
+        ("市财政局", ["市税务局"], "牵头单位：；配合单位：市财政局、市税务局"),
+    ]
+    assert warnings_of(plan) == [(2, "牵头单位为空，暂以市财政局为牵头单位，请核对")]

@@ -152,6 +152,8 @@ def _task(
             warnings.append(ImportWarning(no, f"缺少{units_label}"))
         if missing_deadline:
             warnings.append(ImportWarning(no, missing_deadline))
+    if row.lead_missing and units.lead is not None:
+        warnings.append(ImportWarning(no, f"{units_label}为空，暂以{units.lead}为牵头单位，请核对"))
     for name in units.repeated:
         warnings.append(ImportWarning(no, f"{units_label}中“{name}”重复出现，已合并"))
     return Task(

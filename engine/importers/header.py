@@ -113,9 +113,10 @@ class Layout:
             name = SPACES.sub("", raw)
             if name:
                 self.columns.append(name)
-                role = column_role(name)
+                role = _split_role(name)
                 if role and role in self.roles and self.labels[role] == ROLE_LABELS[role]:
-                    self.labels[role] = NOTE.sub("", name)
+                    # 牵头 alone under 责任单位 is the 牵头单位 column
+                    self.labels[role] = name + "单位" if name in SPLIT_NAMES else NOTE.sub("", name)
         missing = [r for r in REQUIRED if r not in self.roles]
         if missing:
             which = "和".join(f"“{ROLE_LABELS[r]}”" for r in missing)

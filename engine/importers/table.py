@@ -109,6 +109,8 @@ class TaskRow:
     """The number cell as written when it is not a task number ("1.1", a sub-item)."""
     merged_number: bool = False
     """Whether the number cell is merged down from a row above (one task, several rows)."""
+    lead_missing: bool = False
+    """Whether the table's lead-unit cell is empty while its co-units cell is not."""
 
 
 @dataclass
@@ -233,6 +235,7 @@ def _task_row(layout: Layout, row: Row, sections: _Sections) -> TaskRow:
     co_units = (
         "" if layout.same_area(row, "units", "co_units") else _text(layout.value(row, "co_units"))
     )
+    lead_missing = bool(co_units) and not units
     if co_units:
         units = f"{layout.labels['units']}：{units}；{layout.labels['co_units']}：{co_units}"
     number_role = "task" if two_column_task else "number"
@@ -245,6 +248,7 @@ def _task_row(layout: Layout, row: Row, sections: _Sections) -> TaskRow:
         no=no,
         number_text=number_text,
         merged_number=merged,
+        lead_missing=lead_missing,
         section=sections.current,
         title=title,
         content=content,
