@@ -317,3 +317,11 @@ def test_installed_run_once_and_run_until_sigterm(workdir: Path):
             process.wait()
     assert process.returncode == 0, rest
     assert "Traceback" not in rest
+
+
+# --- a MySQL URL was answered "driver MySQLdb not installed (PostgreSQL: install duban[postgres])"
+
+
+def test_an_unsupported_database_kind_is_named_and_its_password_hidden(duban):
+    err = one_line_error(duban("--db", "mysql://duban:s3cret@db.example/duban", *NOW, "tasks"))
+    assert "不受支持" in err and "sqlite" in err and "s3cret" not in err

@@ -133,6 +133,12 @@ def create_database_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError:
         raise UserError(f"数据库地址“{url}”无效，例如 sqlite:///var/duban.db") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        # a MySQL or Oracle URL would otherwise be answered with a missing driver's name
+        raise UserError(
+            f"数据库地址“{parsed.render_as_string(hide_password=True)}”的类型不受支持，"
+            "应为 sqlite:///… 或 postgresql+psycopg://…"
+        )
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
