@@ -325,3 +325,42 @@ def test_installed_run_once_and_run_until_sigterm(workdir: Path):
 def test_an_unsupported_database_kind_is_named_and_its_password_hidden(duban):
     err = one_line_error(duban("--db", "mysql://duban:s3cret@db.example/duban", *NOW, "tasks"))
     assert "不受支持" in err and "sqlite" in err and "s3cret" not in err
+
+
+# --- the sweep of mistakes an outside tester tries first (these already held; kept as a guard) -
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--now", "2021-13-01", "tasks", "--json"),
+        ("simulate", "--from", "2021-02-01", "--to", "2021-01-01", "--json"),
+        ("export", "--format", "pdf", "-o", "x.pdf"),
+        ("preview", "nosuchkind"),
+        ("retry", "999"),
+        ("approve", "999", "--by", "市司法局"),
+        ("reject", "1", "--by", "市司法局"),
+        ("--db", "notaurl", "tasks", "--json"),
+        ("--config", "no-such.toml", "tasks"),
+        ("tasks", "--status", "finished", "--json"),
+        ("tasks", "--unit", "市无此局", "--json"),
+        ("show", "1", "--plan", "nope", "--json"),
+        ("show", "99", "--json"),
+        ("outbox", "--status", "lost", "--json"),
+        ("request", "1", "--unit", "市发改局", "--to", "done", "--reason", "x", "--json"),
+        ("extend", "1", "--unit", "市发改局", "--until", "2021-05-01", "--reason", "x"),
+        ("progress", "1", "--unit", "市发改局", "--text", " "),
+        ("send-test", "--unit", "市发改局", "--channel", "fax"),
+        ("import", "missing.txt", "-o", "p.yaml", "--json"),
+        ("load", "missing.yaml", "--json"),
+        ("stats", "--plan", "nope", "--json"),
+    ],
+)
+def test_common_mistakes_are_one_line_exit_2_and_change_nothing(loaded, workdir: Path, args):
+    before = board(loaded)
+    outbox = loaded(*NOW, "outbox", "--json").out
+    clock = () if args[0] == "--now" else NOW
+    one_line_error(loaded(*clock, *args))
+    assert board(loaded) == before
+    assert loaded(*NOW, "outbox", "--json").out == outbox
+    assert loaded(*NOW, "requests", "--json").out.strip() == "[]"
