@@ -81,6 +81,8 @@ def main() -> int:
             url = f"sqlite:///{tmp}/bench{i}.db"
             load = build(url, plan)
             print(f"load {label:31} {load * 1000:7.0f} ms  (setup, not a target)")
+            again = build(url, plan)
+            print(f"re-load, unchanged {label:17} {again * 1000:7.0f} ms  (not a target)")
             for extra in ((), ("--json",)):
                 times = cold_runs(url, args.runs, *extra)
                 median = statistics.median(times)

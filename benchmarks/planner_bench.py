@@ -6,7 +6,9 @@
    service rebuilds the snapshot from the store on every tick).
 2. 20,000 tasks: loading them into our store and reading the planner's snapshot, against
    scheduling their 100,000 reminder jobs (5 per task) in APScheduler's SQLAlchemyJobStore on a
-   SQLite file. Target: ours at least 20 times faster. Peak memory of both (tracemalloc).
+   SQLite file. Target: ours at least 20 times faster, the planner's read alone and the store's
+   load plus the read. Also timed: re-loading the unchanged file (not a target). Peak memory of
+   both (tracemalloc).
 
 Prints figures and ratios; the exit status is 1 when a target is missed.
 
@@ -193,6 +195,15 @@ def jobs_benchmark(task_count: int) -> bool:
         finally:
             db.close()
 
+    def reload(folder: str) -> None:
+        """The same file again a day later: every task compared, nothing written."""
+        db = open_database(f"sqlite:///{folder}/duban.db")
+        try:
+            report = load_plan(db, plan, settings, loaded_at + timedelta(days=1))
+            assert len(report.unchanged) == task_count
+        finally:
+            db.close()
+
     def read(folder: str) -> None:
         db = open_database(f"sqlite:///{folder}/duban.db")
         try:
@@ -217,7 +228,8 @@ def jobs_benchmark(task_count: int) -> bool:
         with tempfile.TemporaryDirectory(prefix="duban-bench-", dir=scratch_folder()) as folder:
             run = (lambda f: peak_memory(lambda: f(folder))[1]) if memory else (
                 lambda f: timed(lambda: f(folder), runs=1)[0])
-            return {"load": run(load), "read": run(read), "naive": run(naive)}
+            return {"load": run(load), "reload": run(reload), "read": run(read),
+                    "naive": run(naive)}
 
     t = measure(memory=False)
     m = measure(memory=True)
@@ -226,6 +238,7 @@ def jobs_benchmark(task_count: int) -> bool:
           f"(SQLAlchemyJobStore; SQLite files in {scratch_folder() or tempfile.gettempdir()})")
     for name, label, note in (
         ("load", "load the tasks into our store", "   (both designs store the tasks)"),
+        ("reload", "load the unchanged file again", "   (a restart, a re-load)"),
         ("read", "read them into the planner", ""),
         ("naive", "schedule one job per reminder", ""),
     ):
@@ -234,9 +247,11 @@ def jobs_benchmark(task_count: int) -> bool:
     whole_ratio = t["naive"] / (t["load"] + t["read"])
     print(f"  ratio: the planner's load is {planner_ratio:.1f}x faster than scheduling the jobs "
           f"(target >= 20x: {'met' if planner_ratio >= 20 else 'MISSED'});")
-    print(f"         store + planner load {whole_ratio:.1f}x faster; peak memory, jobs against "
-          f"planner: {m['naive'] / m['read']:.2f}x")
-    return planner_ratio >= 20
+    print(f"         store + planner load {whole_ratio:.1f}x faster "
+          f"(target >= 20x: {'met' if whole_ratio >= 20 else 'MISSED'}); peak memory, jobs "
+          f"against planner: {m['naive'] / m['read']:.2f}x, against the load: "
+          f"{m['naive'] / m['load']:.2f}x")
+    return planner_ratio >= 20 and whole_ratio >= 20
 
 
 def main() -> int:
