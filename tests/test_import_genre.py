@@ -718,3 +718,13 @@ def test_an_empty_lead_cell_beside_co_units_is_flagged(tmp_path, suffix):
         ("市财政局", ["市税务局"], "牵头单位：；配合单位：市财政局、市税务局"),
     ]
     assert warnings_of(plan) == [(2, "牵头单位为空，暂以市财政局为牵头单位，请核对")]
+
+
+def test_a_hidden_sheet_is_not_the_plan(tmp_path):
+    # Last year's table kept in a hidden sheet before this year's: the visible one is the plan.
+    head = ["序号", "任务", "责任单位", "完成时限"]
+    old = Sheet("2021年", [head, [1, "旧任务", "市司法局", "2021年底前"]], hidden=True)
+    new = Sheet("2022年", [head, [1, "新任务", "市财政局", "2022年底前"]])
+    plan = import_plan(write_xlsx_sheets(tmp_path / "t.xlsx", [old, new]), coordinator="X")
+    assert [(t.no, t.title, t.lead) for t in plan.tasks] == [(1, "新任务", "市财政局")]
+    assert warnings_of(plan) == [(None, "工作表“2021年”已隐藏，未导入；如需导入请先取消隐藏")]

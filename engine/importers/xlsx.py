@@ -9,7 +9,8 @@ codes depend on the locale and are not written in the file; openpyxl does not kn
 and would hand over the serial number (44742). They are added to the workbook's date styles here.
 A date cell that shows only a month (2022年6月) or a year is handed over as that text, so that the
 deadline grammar reads it as the end of the month or year, as the office reading the sheet does.
-Hidden columns are read as empty, with a note: the office imports the table it sees.
+Hidden columns are read as empty and hidden sheets are skipped, with a note: the office imports
+the table it sees.
 """
 
 from __future__ import annotations
@@ -165,13 +166,20 @@ def read(path: Path) -> Iterator[Grid]:
     try:
         months, years = _date_styles(book)
         several = len(book.worksheets) > 1
+        hidden: list[str] = []
         for sheet in book.worksheets:
             if not hasattr(sheet, "iter_rows"):
                 continue  # a chart sheet
+            if getattr(sheet, "sheet_state", "visible") != "visible":
+                hidden.append(f"工作表“{sheet.title}”")  # a hidden sheet is no table one sees
+                continue
             try:
                 grid = _grid(sheet, f"工作表“{sheet.title}”" if several else "", months, years)
             except Exception:  # a damaged worksheet part
                 raise _damaged(path) from None
+            if hidden:
+                grid.notes.append(f"{'、'.join(hidden)}已隐藏，未导入；如需导入请先取消隐藏")
+                hidden = []
             yield grid
     finally:
         book.close()

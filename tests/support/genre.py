@@ -62,6 +62,7 @@ class Sheet:
     hidden_columns: list[str] = field(default_factory=list)
     number_formats: dict[str, str] = field(default_factory=dict)
     """Cell (as in the written sheet, "F7") → number format."""
+    hidden: bool = False
 
 
 def write_xlsx_sheets(path: Path, sheets: list[Sheet]) -> Path:
@@ -88,6 +89,8 @@ def write_xlsx_sheets(path: Path, sheets: list[Sheet]) -> Path:
             sheet.column_dimensions[letter].hidden = True
         for ref, fmt in spec.number_formats.items():
             sheet[ref].number_format = fmt
+        if spec.hidden:
+            sheet.sheet_state = "hidden"
     book.save(path)
     return path
 
