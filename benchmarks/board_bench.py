@@ -82,7 +82,7 @@ def main() -> int:
             load = build(url, plan)
             print(f"load {label:31} {load * 1000:7.0f} ms  (setup, not a target)")
             again = build(url, plan)
-            print(f"re-load, unchanged {label:17} {again * 1000:7.0f} ms  (not a target)")
+            print(f"re-load {label:28} {again * 1000:7.0f} ms  (the same file again, not a target)")
             for extra in ((), ("--json",)):
                 times = cold_runs(url, args.runs, *extra)
                 median = statistics.median(times)
