@@ -7,8 +7,9 @@ marked, never deleted.
 
 A plan can hold tens of thousands of tasks, so the load works in bulk: the stored tasks and their
 units are read in two queries and compared in memory with the file, and what changed (new tasks,
-their units, changed columns, history entries) is written with one executemany per table, all in
-the one transaction. No ORM object is built per task and nothing is flushed per row.
+their units, changed columns, history entries) is written with one executemany per table (the new
+tasks' "created" entries with one INSERT … SELECT), all in the one transaction. No ORM object is
+built per task and nothing is flushed per row.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from engine.store.repository import (
     SYSTEM,
     UnitDirectory,
     delete_task_units,
+    history_of_new_tasks,
     insert_rows,
+    last_task_id,
     task_ids_of_plan,
     task_rows_of_plan,
     task_units_of_plan,
@@ -316,6 +319,7 @@ def _write(
     """Write what the comparison gathered: one executemany per table and kind of change."""
     unit_ids = units.ensure_all(session, writes.unit_names())
     delete_task_units(session, list(writes.replaced_units))
+    after_id = last_task_id(session) if writes.new_tasks else 0
     insert_rows(session, Task, writes.new_tasks)
     update_rows(session, Task, writes.updates)
     ids = task_ids_of_plan(session, plan_id) if writes.new_tasks else {}
@@ -328,8 +332,10 @@ def _write(
         for position, (role, name) in enumerate(wanted)
     ]
     insert_rows(session, TaskUnit, task_units)
-    created = [
-        _by_load(ids[task["no"]], now, "created", f"载入{where}", to_value=task["status"])
-        for task in writes.new_tasks
-    ]
-    insert_rows(session, History, writes.history + created + writes.missing_history)
+    insert_rows(session, History, writes.history)
+    if writes.new_tasks:
+        reason = f"载入{where}"
+        history_of_new_tasks(
+            session, plan_id, after_id=after_id, at=now, action="created", reason=reason
+        )
+    insert_rows(session, History, writes.missing_history)

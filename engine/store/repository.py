@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import RowMapping, Table, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    RowMapping,
+    String,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from engine.errors import UserError
@@ -354,6 +366,31 @@ def update_rows(session: Session, model: type[Base], rows: list[dict[str, Any]])
         groups[tuple(sorted(values))].append({"row_id": row["id"], **values})
     for group in groups.values():
         session.execute(update(table).where(table.c.id == bindparam("row_id")), group)
+
+
+def last_task_id(session: Session) -> int:
+    """The highest task id so far (0 when none): tasks inserted afterwards have higher ids."""
+    return session.execute(select(func.coalesce(func.max(Task.id), 0))).scalar_one()
+
+
+def history_of_new_tasks(
+    session: Session, plan_id: str, *, after_id: int, at: datetime, action: str, reason: str
+) -> None:
+    """A history row by the system for each task of the plan above `after_id` (those just
+    inserted), in plan order, the task's status as the new value: one INSERT … SELECT."""
+    task = _table(Task)
+    rows = select(
+        task.c.id,
+        literal(at, _table(History).c.at.type),
+        literal(SYSTEM, String()),
+        literal(action, String()),
+        task.c.status,
+        literal(reason, Text()),
+    ).where(task.c.plan_id == plan_id, task.c.id > after_id)
+    columns = ["task_id", "at", "actor", "action", "to_value", "reason"]
+    session.execute(
+        insert(_table(History)).from_select(columns, rows.order_by(task.c.position))
+    )
 
 
 def delete_task_units(session: Session, task_ids: list[int]) -> None:
