@@ -197,9 +197,36 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise UserError(f"配置文件 {path} 不存在") from None
     except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"配置文件 {path} 不是有效的 TOML：{exc}") from None
+        raise UserError(f"配置文件 {path} 不是有效的 TOML：{_toml_reason(exc)}") from None
     except OSError as exc:
         raise UserError(f"无法读取配置文件 {path}：{os_reason(exc)}") from None
+
+
+# tomllib (Python 3.11) only has English messages ending in "(at line L, column C)": the operator
+# gets the place and the usual cause in Chinese instead.
+_TOML_HINTS = (
+    ("Expected ']' at the end of a table", "表头缺少右方括号“]”"),
+    ("Expected ']]' at the end of an array", "数组表头缺少“]]”"),
+    ("Expected '=' after a key", "键后应有“=”（TOML 写作 键 = 值）"),
+    ("Invalid value", "值无效（文本须加双引号，布尔值为 true/false）"),
+    ("Illegal character", "含非法字符（文本可能缺少结尾的引号）"),
+    ("Unclosed inline table", "内联表缺少右花括号“}”"),
+    ("Unclosed array", "数组缺少右方括号“]”"),
+    ("Cannot overwrite a value", "同一个键写了两次"),
+    ("Cannot declare", "同一个表写了两次"),
+    ("Expected newline or end of document", "一行只能写一个 键 = 值"),
+)
+
+
+def _toml_reason(exc: tomllib.TOMLDecodeError) -> str:
+    text = str(exc)
+    hint = next((zh for en, zh in _TOML_HINTS if text.startswith(en)), "语法错误")
+    place = re.search(r"\(at line (\d+), column (\d+)\)$", text)
+    if place:
+        return f"第 {place[1]} 行第 {place[2]} 列附近{hint}"
+    if text.endswith("(at end of document)"):
+        return f"文件末尾{hint}；可能有未闭合的括号或引号"
+    return hint
 
 
 def _known_keys(model: type[BaseModel]) -> list[str]:

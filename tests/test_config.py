@@ -129,7 +129,8 @@ def test_a_file_that_is_not_toml_is_a_clear_error(tmp_path):
     path = write(tmp_path / "duban.toml", "[service\ntick_seconds = 60\n")
     message = error_of(path)
     assert str(path) in message and "不是有效的 TOML" in message
-    assert "line 1" in message  # tomllib's position helps the operator find the line
+    assert "第 1 行第 9 列" in message  # the position, in Chinese, helps find the mistake
+    assert "line" not in message and "Expected" not in message
 
 
 def test_a_yaml_file_given_as_config_is_not_toml(tmp_path):
