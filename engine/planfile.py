@@ -7,6 +7,7 @@ only `true`/`false` into booleans, and checked key by key: an error names the fi
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tempfile
@@ -161,6 +162,12 @@ for _first in "tTfF":
     )
 
 
+# The keys plan_to_dict writes for a task; any other (a typo such as "leed") would silently
+# drop a value, so it is refused.
+_TASK_KEYS = ["no", "section", "title", "content", "lead", "co_units", "units_text", "deadline",
+              "status", "progress"]
+
+
 class _Reader:
     """Checks one plan file's values; every error names the file and the key."""
 
@@ -247,6 +254,12 @@ class _Reader:
         if isinstance(no, bool) or not isinstance(no, int) or not 0 <= no < 2**63:
             raise self.fail(f"{key}.no", f"应为任务序号（整数），而不是“{no}”")
         key = f"tasks[{index}]（任务 {no}）"
+        for name in raw:
+            if name not in _TASK_KEYS:
+                near = difflib.get_close_matches(str(name), _TASK_KEYS, n=1)
+                hint = (f"，您是否想写“{near[0]}”？" if near
+                        else f"，应为 {'、'.join(_TASK_KEYS)} 之一")
+                raise self.fail(f"{key}.{name}", f"是未知的键{hint}")
         lead = raw.get("lead")
         section = raw.get("section")
         return Task(
