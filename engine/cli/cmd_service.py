@@ -80,12 +80,17 @@ def simulate_command(ctx: AppContext, first: str, last: str, as_json: bool) -> N
         return
     from engine.cli.cmd_tasks import render_table
 
+    # Task numbers repeat across plans: name the plan when there is more than one.
+    several = len({n.plan_id for n in notices}) > 1
     rows = [
-        [n.at.isoformat(timespec="minutes"), _kind_label(n.kind), n.recipient,
-         CHANNEL_LABELS.get(n.channel, n.channel), str(n.level), _tasks_text(n.tasks)]
+        [*([n.plan_id or ""] if several else []), n.at.isoformat(timespec="minutes"),
+         _kind_label(n.kind), n.recipient, CHANNEL_LABELS.get(n.channel, n.channel),
+         str(n.level), _tasks_text(n.tasks)]
         for n in notices
     ]
-    click.echo(render_table(["发送时间", "类型", "接收单位", "渠道", "级别", "任务"], rows))
+    headers = [*(["计划"] if several else []),
+               "发送时间", "类型", "接收单位", "渠道", "级别", "任务"]
+    click.echo(render_table(headers, rows))
     info(f"共 {len(notices)} 条通知（模拟，未实际发送）")
 
 
