@@ -283,11 +283,19 @@ class Service:
             channels.append(f"电子邮件（{self.settings.channels.email.host}）")
         if any(c.wecom for c in self.settings.units.values()):
             channels.append("企业微信群机器人")
-        return [
+        lines = [
             f"已载入计划 {plans} 个、任务 {tasks} 项；数据库 {self.database.display_url}",
             f"通知渠道：{'、'.join(channels)}",
             f"下一批通知发送时间：{self.next_send_time(now).isoformat(timespec='minutes')}",
         ]
+        # Started after today's send_at on a working day, the first pass sends today's notices
+        # at once: say so, or "next batch: tomorrow" reads as if nothing goes out now.
+        local = now.astimezone(self.zone)
+        if self.calendar.is_workday(local.date()) and local.time() >= self.policy.send_at:
+            lines.append(
+                f"今日发送时间 {self.policy.send_at:%H:%M} 已过，今日应发的通知现在补发"
+            )
+        return lines
 
     def load_plans(self) -> None:
         """Load every plan file of the plan folder (engine.plans), saying what was loaded."""
