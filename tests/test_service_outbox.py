@@ -53,3 +53,13 @@ def test_a_failed_transaction_leaves_no_notice(tmp_path: Path) -> None:
             assert list_notices(session) == [] and sent_keys(session) == []
     finally:
         db.close()
+
+
+def test_outbox_status_may_be_given_as_the_label_the_table_shows(duban) -> None:
+    by_code = duban("outbox", "--status", "dead", "--json")
+    by_label = duban("outbox", "--status", "发送失败", "--json")
+    assert (by_code.code, by_label.code) == (0, 0)
+    assert by_code.out == by_label.out
+    wrong = duban("outbox", "--status", "已作废")
+    assert wrong.code == 2
+    assert wrong.err.count("\n") == 1 and "dead（发送失败）" in wrong.err

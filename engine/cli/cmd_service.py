@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import click
 
@@ -94,16 +94,29 @@ def simulate_command(ctx: AppContext, first: str, last: str, as_json: bool) -> N
     info(f"共 {len(notices)} 条通知（模拟，未实际发送）")
 
 
+def _minute(moment: datetime | None, ctx: AppContext) -> str:
+    return moment.astimezone(ctx.timezone).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
 @cli.command("outbox")
-@click.option("--status", metavar="S", help="只列出某一状态：pending、sent、failed、dead")
+@click.option(
+    "--status",
+    metavar="S",
+    help="只列出某一状态：pending/待发送、sent/已发送、failed/待重试、dead/发送失败",
+)
 @json_option
 @click.pass_obj
 def outbox_command(ctx: AppContext, status: str | None, as_json: bool) -> None:
     """列出通知及其发送状态。"""
     from engine.store.outbox import STATUSES, list_notices
 
-    if status is not None and status not in STATUSES:
-        raise UserError(f"--status 的值“{status}”无效，应为 {'、'.join(STATUSES)} 之一")
+    if status is not None:
+        # A status may be given as its code or as the label the table shows.
+        by_label = {label: code for code, label in STATUS_LABELS.items()}
+        status = by_label.get(status.strip(), status.strip())
+        if status not in STATUSES:
+            choices = "、".join(f"{code}（{STATUS_LABELS.get(code, code)}）" for code in STATUSES)
+            raise UserError(f"--status 的值无效，应为 {choices} 之一")
     with ctx.database.read() as session:
         notices = list_notices(session, status)
     documents = [
@@ -133,8 +146,9 @@ def outbox_command(ctx: AppContext, status: str | None, as_json: bool) -> None:
     rows = [
         [str(n.id), _kind_label(n.kind), n.recipient, CHANNEL_LABELS.get(n.channel, n.channel),
          _tasks_text(n.tasks), STATUS_LABELS.get(n.status, n.status), str(n.attempts),
-         n.send_at.astimezone(ctx.timezone).strftime("%Y-%m-%d %H:%M"), clip(n.error or "", 40)]
+         _minute(n.send_at, ctx), _minute(n.sent_at, ctx), clip(n.error or "", 40)]
         for n in notices
     ]
-    headers = ["编号", "类型", "接收单位", "渠道", "任务", "状态", "尝试次数", "发送时间", "错误"]
+    headers = ["编号", "类型", "接收单位", "渠道", "任务", "状态", "尝试次数",
+               "应发时间", "实发时间", "错误"]
     click.echo(render_table(headers, rows))
