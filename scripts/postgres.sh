@@ -22,12 +22,22 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-if ! as_pg "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+ready() { "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT"; }
+
+# Reuse a server that answers; otherwise start a new one (a stale pid file or a dead server's
+# folder is no reason to fail).
+if ! ready; then
+  as_pg "$BIN/pg_ctl" -D "$DATA" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$DATA"
   mkdir -p "$DATA"
   [ "$(id -u)" = 0 ] && chown postgres "$DATA"
   as_pg "$BIN/initdb" -D "$DATA" -A trust -U postgres >/dev/null
   as_pg "$BIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w \
     -o "-p $PORT -h 127.0.0.1 -k /tmp -c fsync=off" start >/dev/null
+fi
+for _ in $(seq 1 30); do ready && break; sleep 0.5; done
+if ! ready; then
+  echo "PostgreSQL did not start on 127.0.0.1:$PORT (see $DATA/server.log)" >&2
+  exit 1
 fi
 echo "$URL"
