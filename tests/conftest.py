@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from engine.cli.main import main
+
+# Property tests: no per-example deadline (a loaded CI machine is slow, not wrong), and on CI a
+# fixed seed so that a landing never hangs on a new random draw; locally they explore freely.
+settings.register_profile("duban", deadline=None, derandomize=os.environ.get("CI") == "true")
+settings.load_profile("duban")
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "workflows" / "sources" / "zhuhai-gba-legal-services.txt"
