@@ -309,17 +309,22 @@ def test_html_escapes_what_people_wrote() -> None:
     assert "<script>x</script>" in rendered.text  # plain text stays as written
 
 
-def test_long_lists_are_cut_at_a_row_within_4096_bytes() -> None:
+def test_long_lists_go_on_in_continuation_messages_without_a_row_lost() -> None:
     ctx = sample_context("digest", "wecom")
     units = [{"unit": f"第{i}个单位", "tasks": list(range(1, 30)), "count": 29}
              for i in range(200)]
     ctx = dataclasses.replace(ctx, extra=dict(ctx.extra, missing_reports=units))
     messages = render_notice(ctx, environment(None)).markdown
-    for body in messages:
+    for i, body in enumerate(messages):
         assert len(body.encode("utf-8")) <= WECOM_LIMIT
-    last = messages[-1].splitlines()
-    assert last[-1] == "……（内容过长，已截断）"
-    assert re.fullmatch(r"> 第\d+个单位：29项（第.*）", last[-2]), last[-2]
+        if i:
+            assert body.startswith(f"### 督办任务推进情况周报（续{i}）\n")
+    listed = re.findall(r"^> (第\d+个单位)：29项（第[\d、]+项）$", "\n".join(messages), re.M)
+    assert listed == [f"第{i}个单位" for i in range(200)]
+    # the sections after the list and the closing lines are all there, in the last message
+    assert "三、待审批的申请" in messages[-1]
+    assert "市司法局（督办系统）" in messages[-1]
+    assert "截断" not in "".join(messages)
 
 
 def test_many_overdue_tasks_are_split_between_rows() -> None:

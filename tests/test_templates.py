@@ -107,6 +107,33 @@ def test_a_config_folder_overrides_one_template_only(tmp_path: Path):
     assert render_notice(sample_context("overdue"), env).subject.startswith("关于")
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{{ cycler.__init__.__globals__.os.popen('touch %(marker)s').read() }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ notice.__class__.__init__.__globals__['os'].system('touch %(marker)s') }}",
+        "{{ lipsum.__globals__['os'].popen('touch %(marker)s') }}",
+    ],
+)
+def test_an_override_template_cannot_run_code(tmp_path: Path, payload: str):
+    marker = tmp_path / "pwned"
+    (tmp_path / "reminder").mkdir()
+    (tmp_path / "reminder" / "subject.txt.j2").write_text(payload % {"marker": marker})
+    env = environment_for(Settings(templates={"dir": str(tmp_path)}))
+    with pytest.raises(UserError, match=r"通知模板 reminder/subject\.txt\.j2 无法渲染"):
+        render_notice(sample_context("reminder"), env)
+    assert not marker.exists()
+
+
+def test_the_sandbox_keeps_undefined_names_an_error(tmp_path: Path):
+    (tmp_path / "reminder").mkdir()
+    (tmp_path / "reminder" / "subject.txt.j2").write_text("{{ notice.no_such_field }}")
+    env = environment_for(Settings(templates={"dir": str(tmp_path)}))
+    with pytest.raises(UserError, match="no_such_field"):
+        render_notice(sample_context("reminder"), env)
+
+
 HOSTILE = (
     "[点我](http://evil.example/x) <@zhangsan> @all **粗体** `code` "
     "# 标题 > 引用 _x_ ~删~ |表| &lt;"
@@ -193,12 +220,20 @@ def test_a_short_notice_is_one_message(env):
     assert len(render_notice(ctx, env).markdown) == 1
 
 
-def test_a_message_too_long_even_for_one_task_is_truncated(env):
+def test_a_message_too_long_even_for_one_task_goes_on_in_the_next(env):
     ctx = sample_context("reminder", "wecom", tasks=SAMPLE_TASKS[:1])
     ctx = dataclasses.replace(ctx, plan_title="很长的方案名称" * 400)
     messages = render_notice(ctx, env).markdown
-    assert len(messages) == 1 and len(messages[0].encode("utf-8")) <= WECOM_LIMIT
-    assert messages[0].endswith("（内容过长，已截断）")
+    assert len(messages) > 1
+    assert all(len(body.encode("utf-8")) <= WECOM_LIMIT for body in messages)
+    assert "截断" not in "".join(messages)
+    # every character of the title is there, in order, across the messages
+    bodies = [body.removesuffix("（未完，见下一条消息）") for body in messages]
+    bodies = [re.sub(r"^### .*（续\d+）\n+", "", body) for body in bodies]
+    assert "".join(bodies).replace("\n", "").count("很长的方案名称") == 400
+    assert messages[0].endswith("（未完，见下一条消息）")
+    assert messages[1].startswith("### ") and "（续1）" in messages[1].splitlines()[0]
+    assert "市司法局（督办系统）" in messages[-1]
 
 
 def test_cn_date_reads_iso_text():

@@ -4,11 +4,17 @@ Undefined names are errors (StrictUndefined). The HTML body is rendered by an en
 every template autoescapes, the shared wording and macros included; the subject, the plain text and
 the WeCom body by one in which none does. The WeCom body is rendered from a context whose every text
 has been neutralised by `md_escape`, and is cut into messages of at most 4,096 bytes at task
-boundaries ("另有 N 项" closes each message but the last).
+boundaries ("另有 N 项" closes each message but the last). A message still too long (one task with a
+very long text, or the closing lists of a coordinator's report over hundreds of units) goes on in
+continuation messages, split between lines: nothing is ever cut away.
+
+Templates are rendered in Jinja's sandbox: an operator's override can use the variables and filters
+it is given, never reach Python's internals (`cycler.__init__.__globals__…`).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -22,6 +28,7 @@ from jinja2 import (
     StrictUndefined,
     TemplateError,
 )
+from jinja2.sandbox import SandboxedEnvironment
 
 from engine.config import Settings
 from engine.errors import UserError
@@ -32,7 +39,8 @@ from engine.paths import templates_dir
 WECOM_LIMIT = 4096
 """WeCom rejects a markdown body longer than this many bytes of UTF-8 (errcode 40058)."""
 
-_TRUNCATED = "\n……（内容过长，已截断）"
+_GOES_ON = "（未完，见下一条消息）"
+_PUNCTUATION = "。；，、：）」』》"
 
 # Characters that make WeCom markdown: links, emphasis, code, headings, quotes, @-mentions, tags and
 # entities. Full-width forms keep the text readable in Chinese and can never become markup.
@@ -133,13 +141,14 @@ def environment(override: str | None = None) -> Environment:
 
     It renders the text parts; `render_notice` renders the HTML body with its `html_environment`.
     """
-    env = Environment(
+    env = SandboxedEnvironment(
         loader=ChoiceLoader(_loaders(override)),
         undefined=StrictUndefined,
         autoescape=False,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # templates do not change under a running service
     )
     env.filters.update(
         cn_date=cn_date,
@@ -202,17 +211,14 @@ def _fits(text: str, limit: int) -> bool:
     return len(text.encode("utf-8")) <= limit
 
 
-def _cut(text: str, limit: int) -> str:
-    """A body that is too long even with one task: cut at a line, then a character, boundary."""
-    room = limit - len(_TRUNCATED.encode("utf-8"))
-    raw = text.encode("utf-8")[:room].decode("utf-8", errors="ignore")
-    if "\n" in raw:
-        raw = raw[: raw.rindex("\n")]
-    return raw + _TRUNCATED
-
-
 def split_wecom(ctx: NoticeContext, env: Environment, limit: int = WECOM_LIMIT) -> list[str]:
-    """The WeCom messages of one notice: as many tasks per message as fit, cut between tasks."""
+    """The WeCom messages of one notice, each at most `limit` bytes, together the whole notice."""
+    return _continued(_pack_tasks(ctx, env, limit), limit)
+
+
+def _pack_tasks(ctx: NoticeContext, env: Environment, limit: int) -> list[str]:
+    """As many tasks per message as fit, cut between tasks; a body that does not fit even with one
+    task is left whole, for `_continued` to split between its lines."""
     safe = ctx.escaped(md_escape)
     tasks = safe.tasks
     messages: list[str] = []
@@ -226,13 +232,13 @@ def split_wecom(ctx: NoticeContext, env: Environment, limit: int = WECOM_LIMIT) 
 
         body = attempt(left)
         if _fits(body, limit) or left <= 1:
-            messages.append(body if _fits(body, limit) else _cut(body, limit))
+            messages.append(body)
             return messages
         # the largest count that fits; lengths grow with the count, so bisect
         low, high = 1, left - 1
         best = attempt(1)
         if not _fits(best, limit):
-            messages.append(_cut(best, limit))
+            messages.append(best)
             start, part = start + 1, part + 1
             continue
         count = 1
@@ -249,6 +255,85 @@ def split_wecom(ctx: NoticeContext, env: Environment, limit: int = WECOM_LIMIT) 
                 best, count = attempt(unit_end), unit_end
         messages.append(best)
         start, part = start + count, part + 1
+
+
+_CONTINUED = re.compile(r"（续\d+）$")
+
+
+def _continued(bodies: list[str], limit: int) -> list[str]:
+    """Split every body over `limit` into messages that go on from it, and number the headings.
+
+    Each message after the first starts with the notice's heading and "（续N）", N its place; a
+    body that was split ends each of its pieces but the last with "（未完，见下一条消息）".
+    Renumbering can lengthen a heading by a digit, so this repeats until every message fits.
+    """
+    first = bodies[0].split("\n", 1)[0] if bodies else ""
+    heading = clip(_CONTINUED.sub("", first), 60) if first.startswith("#") else ""
+    while True:
+        messages: list[str] = []
+        for body in bodies:
+            if _fits(body, limit):
+                messages.append(body)
+                continue
+            for piece in _pieces(body, limit, heading):
+                messages.append(piece)
+        numbered = [_number(body, heading, i) for i, body in enumerate(messages)]
+        if all(_fits(body, limit) for body in numbered):
+            return numbered
+        bodies = numbered
+
+
+def _number(body: str, heading: str, index: int) -> str:
+    """The message at `index` with its heading saying where it stands."""
+    if not heading or index == 0:
+        return body
+    line, _, rest = body.partition("\n")
+    title = f"{heading}（续{index}）"
+    if _CONTINUED.sub("", line) == heading:
+        return f"{title}\n{rest}" if rest else title
+    return f"{title}\n\n{body}"
+
+
+def _pieces(body: str, limit: int, heading: str) -> list[str]:
+    """A body split between lines (a line too long itself, between characters) into pieces that
+    fit with a continuation heading and the closing note."""
+    # room for "（续NNNN）" and the blank line after the heading, and for the closing note
+    room = limit - len(f"{heading}（续0000）\n\n\n{_GOES_ON}".encode())
+    pieces: list[list[str]] = [[]]
+    size = 0
+    for line in body.split("\n"):
+        while True:
+            cost = len(line.encode("utf-8")) + 1
+            if size + cost <= room:
+                break
+            free = room - size - 1
+            if free < min(200, room // 4):  # too little left for a piece of a long line
+                pieces.append([])
+                size = 0
+                if cost <= room:
+                    break
+                free = room - 1
+            head, line = _split_line(line, free)
+            pieces[-1].append(head)
+            pieces.append([])
+            size = 0
+        pieces[-1].append(line)
+        size += cost
+    texts = ["\n".join(piece).strip("\n") for piece in pieces]
+    texts = [text for text in texts if text]
+    return [text + ("\n" + _GOES_ON if i < len(texts) - 1 else "") for i, text in enumerate(texts)]
+
+
+def _split_line(line: str, room: int) -> tuple[str, str]:
+    """A line too long for `room` bytes as the part that fits and the rest, cut after punctuation
+    where one is near; a quoted line (`> `) stays quoted in the rest."""
+    prefix = "> " if line.startswith("> ") else ""
+    text = line[len(prefix) :]
+    fitting = (prefix + text).encode("utf-8")[:room].decode("utf-8", errors="ignore")
+    cut = max(1, len(fitting) - len(prefix))
+    near = max(text.rfind(p, max(1, cut - 60), cut) for p in _PUNCTUATION)
+    cut = near + 1 if near > 0 else cut
+    return prefix + text[:cut], prefix + text[cut:]
 
 
 def _unit_boundary(tasks: tuple[Any, ...], start: int, count: int) -> int:
