@@ -84,3 +84,38 @@ def test_a_restart_after_a_kill_loses_nothing_and_repeats_only_the_message_in_fl
     assert set(received) == {1, 2, 3, 4}  # nothing lost
     assert received == Counter({1: 1, 2: 2, 3: 1, 4: 1})  # only the one in flight twice
     db.close()
+
+
+def test_a_notice_of_several_messages_killed_partway_resumes_after_the_last_accepted(
+    tmp_path: Path, server: WecomServer
+):
+    settings = settings_for(tmp_path, {})
+    db = database_with_plan(tmp_path, settings)
+    config = tmp_path / "duban.toml"
+    config.write_text(
+        channel_toml(timeout_seconds=30) + "[channels.file]\n"
+        f'dir = "{tmp_path / "outbox"}"\n'
+        '[units."市发改局"]\n'
+        f'wecom = "{server.url(KEY)}"\n'
+        'mobiles = ["13800000000"]\n',
+        encoding="utf-8",
+    )
+    from engine.config import load_settings
+
+    # one notice of two messages: the markdown body and the text that @-mentions the mobile
+    [notice_id] = queue(db, load_settings(config), "市发改局", tasks=(1,))
+    server.answer(Answer(), Answer(hold=True))
+    first = start_dispatcher(config, tmp_path, NOW)
+    kill_when_reached(first, server.holding)
+    [before] = rows(db)
+    assert before.status != SENT
+    assert before.parts_sent == 1  # the accepted first message is on record
+    server.released.set()
+
+    dispatch_to_the_end(config, tmp_path, NOW + LEASE + timedelta(seconds=1))
+    [after] = rows(db)
+    assert after.status == SENT and after.id == notice_id and after.parts_sent == 2
+    kinds = [r.payload["msgtype"] for r in server.received]
+    # the first message went once; only the one in flight at the kill went twice
+    assert kinds == ["markdown", "text", "text"], kinds
+    db.close()

@@ -14,7 +14,8 @@ outcome as soon as its send returns:
 
 Guarantee: at-least-once. A notice is sent again only when the process dies between the provider
 accepting it and duban recording that (the claim's lease then runs out and the row is due again);
-a WeCom notice of several messages resumes after the last message recorded as accepted.
+a WeCom notice of several messages records each message as it is accepted, and resumes after the
+last one recorded.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from loguru import logger
@@ -146,7 +148,7 @@ class Dispatcher:
         refused: list[tuple[int, Delivery]] = []
         prepared: list[tuple[int, Message, Channel]] = []
         pending: dict[Future[Delivery], int] = {}
-        for notice_id, built in self._prepare(ids, now):
+        for notice_id, built in self._prepare(ids, now, token):
             if isinstance(built, Delivery):
                 refused.append((notice_id, built))
             elif self.workers == 1:
@@ -170,7 +172,7 @@ class Dispatcher:
                 returned = []
 
     def _prepare(
-        self, ids: list[int], now: datetime
+        self, ids: list[int], now: datetime, token: str
     ) -> Iterator[tuple[int, tuple[Message, Channel] | Delivery]]:
         """Render the batch in one read of the store; a notice that cannot be is refused."""
         with self.db.read() as session:
@@ -181,7 +183,7 @@ class Dispatcher:
             }
             for row in (found[i] for i in ids if i in found):
                 try:
-                    yield row.id, self._message(view, row, now)
+                    yield row.id, self._message(view, row, now, token)
                 except DubanError as exc:
                     yield row.id, Delivery.permanent(mask(exc))
                 except Exception as exc:  # a fault of ours: retried, and dead in the end
@@ -192,7 +194,7 @@ class Dispatcher:
                     )
 
     def _message(
-        self, view: StoreView, row: OutboxNotice, now: datetime
+        self, view: StoreView, row: OutboxNotice, now: datetime, token: str
     ) -> tuple[Message, Channel]:
         channel = self.channels.get(row.channel)
         if channel is None:
@@ -215,6 +217,7 @@ class Dispatcher:
             webhook=contact.wecom if contact else None,
             mobiles=tuple(contact.mobiles) if contact else (),
             first_part=row.parts_sent or 0,
+            on_part=partial(queue.record_part, self.db, row.id, token),
         )
         return message, channel
 

@@ -118,6 +118,18 @@ def record_sent(
     return counted if 0 <= counted <= len(outcomes) else len(outcomes)
 
 
+def record_part(db: Database, notice_id: int, token: str, parts: int) -> None:
+    """Record that the first `parts` messages of a notice were accepted, while `token` holds it:
+    a dispatcher that dies before the rest resumes after them instead of from the first."""
+    o = cast(Table, OutboxNotice.__table__)
+    with db.transaction() as session:
+        session.connection().execute(
+            update(o)
+            .where(o.c.id == notice_id, o.c.claimed_by == token, o.c.parts_sent < parts)
+            .values(parts_sent=parts)
+        )
+
+
 def release(row: OutboxNotice) -> None:
     row.claimed_by = None
     row.lease_until = None

@@ -8,6 +8,7 @@ raise for a delivery problem; they return a Delivery whose `detail` is safe to s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -39,6 +40,9 @@ class Message:
     mobiles: tuple[str, ...] = ()
     first_part: int = 0
     """For a WeCom notice of several messages: how many were already accepted before."""
+    on_part: Callable[[int], None] | None = field(default=None, compare=False, repr=False)
+    """Called with the count accepted so far after each message of a notice of several, so that
+    the count is on record before the next is sent (see the dispatcher)."""
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,8 @@ class WecomChannel:
                 return Delivery(result.outcome, result.detail, parts_sent=sent)
             answers.append(result.detail)
             sent += 1
+            if message.on_part is not None and len(payloads) > 1:
+                message.on_part(sent)  # recorded now: a restart resumes after this message
         return Delivery.sent("；".join(answers) or "无需发送", parts_sent=sent)
 
     def _post(self, url: str, payload: dict[str, Any]) -> Delivery:
