@@ -115,8 +115,14 @@ def test_show_json_adds_the_history(loaded):
     assert set(doc) == ROW_KEYS | {"history"}
     assert doc["progress"] == "已起草方案"
     assert [h["action"] for h in doc["history"]] == ["created", "progress", "status"]
-    assert all(set(h) == {"at", "actor", "action", "from", "to", "reason"} for h in doc["history"])
+    keys = {"at", "actor", "action", "from", "to", "reason", "person", "via"}
+    assert all(set(h) == keys for h in doc["history"])
     assert doc["history"][1]["at"] == "2021-06-10T09:00:00+08:00"
+    # the report came from the command line, the automatic start from duban itself
+    assert [(h["actor"], h["person"], h["via"]) for h in doc["history"][1:]] == [
+        ("市发改局", None, "cli"),
+        ("system", None, "system"),
+    ]
     text = loaded(*NOW, "show", "1").out
     assert "历史记录" in text and "市发改局" in text
 

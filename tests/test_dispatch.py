@@ -201,32 +201,34 @@ def test_a_broken_template_override_makes_the_notice_dead(tmp_path, server):
 def test_a_request_and_its_decision_notify_coordinator_and_unit(setup):
     from engine.actions.tasks import decide, request_transition
     from engine.model.plan import Status
-    from engine.store import hooks
 
     db, settings = setup
-    hooks.configure(settings)
-    try:
-        request_id = request_transition(
-            db,
-            plan_id=None,
-            no=1,
-            unit="市发改局",
-            to=Status.IN_PROGRESS,
-            reason="已启动起草",
-            now=NOW,
-        )
-        (asked,) = [r for r in rows(db) if r.kind == "approval_request"]
-        assert (asked.recipient, asked.channel, asked.tasks) == ("市司法局", "file", [1])
-        assert asked.context["request_reason"] == "已启动起草"
-        decide(
-            db, request_id=request_id, by="市司法局", approve=False, reason="请补充材料", now=NOW
-        )
-        (told,) = [r for r in rows(db) if r.kind == "approval_decision"]
-        assert (told.recipient, told.channel) == ("市发改局", "wecom")
-        assert told.context["decision"] == "rejected"
-        assert told.context["decision_reason"] == "请补充材料"
-    finally:
-        hooks.configure(Settings())
+    request_id = request_transition(
+        db,
+        plan_id=None,
+        no=1,
+        unit="市发改局",
+        to=Status.IN_PROGRESS,
+        reason="已启动起草",
+        now=NOW,
+        settings=settings,
+    )
+    (asked,) = [r for r in rows(db) if r.kind == "approval_request"]
+    assert (asked.recipient, asked.channel, asked.tasks) == ("市司法局", "file", [1])
+    assert asked.context["request_reason"] == "已启动起草"
+    decide(
+        db,
+        request_id=request_id,
+        by="市司法局",
+        approve=False,
+        reason="请补充材料",
+        now=NOW,
+        settings=settings,
+    )
+    (told,) = [r for r in rows(db) if r.kind == "approval_decision"]
+    assert (told.recipient, told.channel) == ("市发改局", "wecom")
+    assert told.context["decision"] == "rejected"
+    assert told.context["decision_reason"] == "请补充材料"
 
 
 @pytest.mark.filterwarnings("ignore:Session.login_data is deprecated")

@@ -96,8 +96,17 @@ def _extend_task_2(db):
         until=date(2023, 3, 31),
         reason="受疫情影响",
         now=NOW,
+        settings=SETTINGS,
     )
-    decide(db, request_id=request_id, by=COORDINATOR, approve=True, reason="同意", now=NOW)
+    decide(
+        db,
+        request_id=request_id,
+        by=COORDINATOR,
+        approve=True,
+        reason="同意",
+        now=NOW,
+        settings=SETTINGS,
+    )
 
 
 def test_an_approved_extension_survives_a_reload_of_the_unchanged_file(db):
@@ -153,6 +162,7 @@ def test_a_unit_loaded_before_its_alias_was_known_is_merged(db):
         until=date(2023, 3, 31),
         reason="r",
         now=NOW,
+        settings=SETTINGS,
     )
     settings = Settings.model_validate(
         {"units": {"市市场监管局": {"aliases": ["市市场监督管理局"]}}}

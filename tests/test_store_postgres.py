@@ -58,13 +58,31 @@ def test_the_workflow_on_postgres(db):
         db, plan_id=None, no=1, unit="市发改局", text="已起草", now=NOW, settings=SETTINGS
     ).started
     rid = request_transition(
-        db, plan_id=None, no=1, unit="市财政局", to=Status.COMPLETED, reason="已印发", now=NOW
+        db,
+        plan_id=None,
+        no=1,
+        unit="市财政局",
+        to=Status.COMPLETED,
+        reason="已印发",
+        now=NOW,
+        settings=SETTINGS,
     )
-    decide(db, request_id=rid, by=COORDINATOR, approve=True, reason="同意", now=NOW)
+    decide(
+        db, request_id=rid, by=COORDINATOR, approve=True, reason="同意", now=NOW, settings=SETTINGS
+    )
     ext = request_extension(
-        db, plan_id=None, no=2, unit="市商务局", until=date(2023, 3, 31), reason="疫情", now=NOW
+        db,
+        plan_id=None,
+        no=2,
+        unit="市商务局",
+        until=date(2023, 3, 31),
+        reason="疫情",
+        now=NOW,
+        settings=SETTINGS,
     )
-    decide(db, request_id=ext, by=COORDINATOR, approve=True, reason=None, now=NOW)
+    decide(
+        db, request_id=ext, by=COORDINATOR, approve=True, reason=None, now=NOW, settings=SETTINGS
+    )
     rows = {
         r["no"]: r
         for r in board_rows(
@@ -76,7 +94,15 @@ def test_the_workflow_on_postgres(db):
     assert detail.row["status"] == "completed"
     assert detail.history[1]["at"] == "2021-06-10T09:00:00+08:00"
     with pytest.raises(UserError, match="不能重复审批"):
-        decide(db, request_id=rid, by=COORDINATOR, approve=False, reason="r", now=NOW)
+        decide(
+            db,
+            request_id=rid,
+            by=COORDINATOR,
+            approve=False,
+            reason="r",
+            now=NOW,
+            settings=SETTINGS,
+        )
     # Re-loading keeps what happened.
     load_plan(db, small_plan(), SETTINGS, NOW)
     assert (
@@ -86,7 +112,14 @@ def test_the_workflow_on_postgres(db):
 
 def test_two_processes_approving_on_postgres_exactly_one_wins(db, pg_url):
     rid = request_transition(
-        db, plan_id=None, no=1, unit="市发改局", to=Status.IN_PROGRESS, reason="r", now=NOW
+        db,
+        plan_id=None,
+        no=1,
+        unit="市发改局",
+        to=Status.IN_PROGRESS,
+        reason="r",
+        now=NOW,
+        settings=SETTINGS,
     )
     outcomes = race_approvals(pg_url, rid)
     assert [code for code, _, _ in outcomes] == [0, 2], outcomes

@@ -82,12 +82,25 @@ def test_auto_start_can_be_switched_off(db):
 def test_a_request_approved_by_the_coordinator_changes_the_status(db):
     record_progress(db, plan_id=None, no=1, unit="市发改局", text="x", now=NOW, settings=SETTINGS)
     request_id = request_transition(
-        db, plan_id=None, no=1, unit="市财政局", to=Status.COMPLETED, reason="已印发", now=NOW
+        db,
+        plan_id=None,
+        no=1,
+        unit="市财政局",
+        to=Status.COMPLETED,
+        reason="已印发",
+        now=NOW,
+        settings=SETTINGS,
     )
     assert [r["id"] for r in pending_request_rows(db)] == [request_id]
     assert status(db, 1) == "in_progress"
     decision = decide(
-        db, request_id=request_id, by=COORDINATOR, approve=True, reason="同意", now=NOW
+        db,
+        request_id=request_id,
+        by=COORDINATOR,
+        approve=True,
+        reason="同意",
+        now=NOW,
+        settings=SETTINGS,
     )
     assert decision.state == "approved" and status(db, 1) == "completed"
     assert pending_request_rows(db) == []
@@ -97,9 +110,24 @@ def test_a_request_approved_by_the_coordinator_changes_the_status(db):
 
 def test_a_rejected_request_leaves_the_status(db):
     request_id = request_transition(
-        db, plan_id=None, no=1, unit="市发改局", to=Status.IN_PROGRESS, reason="已启动", now=NOW
+        db,
+        plan_id=None,
+        no=1,
+        unit="市发改局",
+        to=Status.IN_PROGRESS,
+        reason="已启动",
+        now=NOW,
+        settings=SETTINGS,
     )
-    decide(db, request_id=request_id, by=COORDINATOR, approve=False, reason="材料不足", now=NOW)
+    decide(
+        db,
+        request_id=request_id,
+        by=COORDINATOR,
+        approve=False,
+        reason="材料不足",
+        now=NOW,
+        settings=SETTINGS,
+    )
     assert status(db, 1) == "not_started"
     last = history(db, 1)[-1]
     assert (last["action"], last["reason"]) == ("reject", "材料不足")
@@ -108,13 +136,29 @@ def test_a_rejected_request_leaves_the_status(db):
 def test_only_the_coordinator_reopens_a_completed_task(db):
     record_progress(db, plan_id=None, no=1, unit="市发改局", text="x", now=NOW, settings=SETTINGS)
     rid = request_transition(
-        db, plan_id=None, no=1, unit="市发改局", to=Status.COMPLETED, reason="已印发", now=NOW
+        db,
+        plan_id=None,
+        no=1,
+        unit="市发改局",
+        to=Status.COMPLETED,
+        reason="已印发",
+        now=NOW,
+        settings=SETTINGS,
     )
-    decide(db, request_id=rid, by=COORDINATOR, approve=True, reason=None, now=NOW)
+    decide(
+        db, request_id=rid, by=COORDINATOR, approve=True, reason=None, now=NOW, settings=SETTINGS
+    )
     for unit in ("市发改局", "市财政局"):
         with pytest.raises(UserError, match="只能由统筹单位提出"):
             request_transition(
-                db, plan_id=None, no=1, unit=unit, to=Status.IN_PROGRESS, reason="r", now=NOW
+                db,
+                plan_id=None,
+                no=1,
+                unit=unit,
+                to=Status.IN_PROGRESS,
+                reason="r",
+                now=NOW,
+                settings=SETTINGS,
             )
     rid = request_transition(
         db,
@@ -124,8 +168,11 @@ def test_only_the_coordinator_reopens_a_completed_task(db):
         to=Status.IN_PROGRESS,
         reason="需补充材料",
         now=NOW,
+        settings=SETTINGS,
     )
-    decide(db, request_id=rid, by=COORDINATOR, approve=True, reason=None, now=NOW)
+    decide(
+        db, request_id=rid, by=COORDINATOR, approve=True, reason=None, now=NOW, settings=SETTINGS
+    )
     assert status(db, 1) == "in_progress"
 
 
@@ -138,8 +185,11 @@ def test_an_approved_extension_moves_the_due_date_and_keeps_the_old_one(db):
         until=date(2021, 9, 30),
         reason="需上级批复",
         now=NOW,
+        settings=SETTINGS,
     )
-    decide(db, request_id=rid, by=COORDINATOR, approve=True, reason=None, now=NOW)
+    decide(
+        db, request_id=rid, by=COORDINATOR, approve=True, reason=None, now=NOW, settings=SETTINGS
+    )
     detail = task_detail(db, plan_id=None, no=1, now=NOW, settings=SETTINGS)
     assert detail.row["due"] == "2021-09-30" and detail.original_due == "2021-06-30"
     assert detail.history[-1]["from"] == "2021-06-30"
@@ -151,13 +201,27 @@ def test_an_approved_extension_moves_the_due_date_and_keeps_the_old_one(db):
     [
         (
             lambda db: request_transition(
-                db, plan_id=None, no=1, unit="市公安局", to=Status.IN_PROGRESS, reason="r", now=NOW
+                db,
+                plan_id=None,
+                no=1,
+                unit="市公安局",
+                to=Status.IN_PROGRESS,
+                reason="r",
+                now=NOW,
+                settings=SETTINGS,
             ),
             "市公安局",
         ),
         (
             lambda db: request_transition(
-                db, plan_id=None, no=1, unit="市商务局", to=Status.IN_PROGRESS, reason="r", now=NOW
+                db,
+                plan_id=None,
+                no=1,
+                unit="市商务局",
+                to=Status.IN_PROGRESS,
+                reason="r",
+                now=NOW,
+                settings=SETTINGS,
             ),
             "不是该任务的牵头单位",
         ),
@@ -176,30 +240,59 @@ def test_an_approved_extension_moves_the_due_date_and_keeps_the_old_one(db):
                 until=date(2021, 9, 30),
                 reason="r",
                 now=NOW,
+                settings=SETTINGS,
             ),
             "不能申请延期",
         ),
         (
             lambda db: request_transition(
-                db, plan_id=None, no=1, unit="市发改局", to=Status.COMPLETED, reason="r", now=NOW
+                db,
+                plan_id=None,
+                no=1,
+                unit="市发改局",
+                to=Status.COMPLETED,
+                reason="r",
+                now=NOW,
+                settings=SETTINGS,
             ),
             "可变更为：推进中",
         ),
         (
             lambda db: request_transition(
-                db, plan_id=None, no=99, unit="市发改局", to=Status.COMPLETED, reason="r", now=NOW
+                db,
+                plan_id=None,
+                no=99,
+                unit="市发改局",
+                to=Status.COMPLETED,
+                reason="r",
+                now=NOW,
+                settings=SETTINGS,
             ),
             "序号为 99",
         ),
         (
             lambda db: request_transition(
-                db, plan_id="other", no=1, unit="市发改局", to=Status.COMPLETED, reason="r", now=NOW
+                db,
+                plan_id="other",
+                no=1,
+                unit="市发改局",
+                to=Status.COMPLETED,
+                reason="r",
+                now=NOW,
+                settings=SETTINGS,
             ),
             "trial-plan",
         ),
         (
             lambda db: request_transition(
-                db, plan_id=None, no=1, unit="市发改局", to=Status.IN_PROGRESS, reason="  ", now=NOW
+                db,
+                plan_id=None,
+                no=1,
+                unit="市发改局",
+                to=Status.IN_PROGRESS,
+                reason="  ",
+                now=NOW,
+                settings=SETTINGS,
             ),
             "--reason",
         ),
@@ -212,6 +305,7 @@ def test_an_approved_extension_moves_the_due_date_and_keeps_the_old_one(db):
                 until=date(2021, 6, 10),
                 reason="r",
                 now=NOW,
+                settings=SETTINGS,
             ),
             "晚于今天",
         ),
@@ -224,18 +318,32 @@ def test_an_approved_extension_moves_the_due_date_and_keeps_the_old_one(db):
                 until=date(2021, 6, 20),
                 reason="r",
                 now=NOW,
+                settings=SETTINGS,
             ),
             "晚于现有完成时限",
         ),
         (
             lambda db: request_extension(
-                db, plan_id=None, no=3, unit="市司法局", until=date(2030, 1, 1), reason="r", now=NOW
+                db,
+                plan_id=None,
+                no=3,
+                unit="市司法局",
+                until=date(2030, 1, 1),
+                reason="r",
+                now=NOW,
+                settings=SETTINGS,
             ),
             "不是具体日期",
         ),
         (
             lambda db: decide(
-                db, request_id=42, by=COORDINATOR, approve=True, reason=None, now=NOW
+                db,
+                request_id=42,
+                by=COORDINATOR,
+                approve=True,
+                reason=None,
+                now=NOW,
+                settings=SETTINGS,
             ),
             "#42 不存在",
         ),
@@ -249,40 +357,98 @@ def test_refusals_are_one_line_and_change_nothing(db, unchanged, call, message):
 
 def test_only_the_coordinator_decides_and_only_once(db, workdir):
     rid = request_transition(
-        db, plan_id=None, no=1, unit="市发改局", to=Status.IN_PROGRESS, reason="r", now=NOW
+        db,
+        plan_id=None,
+        no=1,
+        unit="市发改局",
+        to=Status.IN_PROGRESS,
+        reason="r",
+        now=NOW,
+        settings=SETTINGS,
     )
     before = dump(workdir / "var" / "duban.db")
     for unit in ("市发改局", "市财政局", "市商务局"):
         with pytest.raises(UserError, match="无权审批"):
-            decide(db, request_id=rid, by=unit, approve=True, reason=None, now=NOW)
+            decide(
+                db, request_id=rid, by=unit, approve=True, reason=None, now=NOW, settings=SETTINGS
+            )
     with pytest.raises(UserError, match="--reason"):
-        decide(db, request_id=rid, by=COORDINATOR, approve=False, reason="", now=NOW)
+        decide(
+            db, request_id=rid, by=COORDINATOR, approve=False, reason="", now=NOW, settings=SETTINGS
+        )
     assert dump(workdir / "var" / "duban.db") == before
-    decide(db, request_id=rid, by=COORDINATOR, approve=True, reason=None, now=NOW)
+    decide(
+        db, request_id=rid, by=COORDINATOR, approve=True, reason=None, now=NOW, settings=SETTINGS
+    )
     after = dump(workdir / "var" / "duban.db")
     for approve in (True, False):
         with pytest.raises(UserError, match="不能重复审批"):
-            decide(db, request_id=rid, by=COORDINATOR, approve=approve, reason="r", now=NOW)
+            decide(
+                db,
+                request_id=rid,
+                by=COORDINATOR,
+                approve=approve,
+                reason="r",
+                now=NOW,
+                settings=SETTINGS,
+            )
     assert dump(workdir / "var" / "duban.db") == after
 
 
 def test_a_request_overtaken_by_events_cannot_be_approved(db):
     rid = request_transition(
-        db, plan_id=None, no=1, unit="市财政局", to=Status.IN_PROGRESS, reason="r", now=NOW
+        db,
+        plan_id=None,
+        no=1,
+        unit="市财政局",
+        to=Status.IN_PROGRESS,
+        reason="r",
+        now=NOW,
+        settings=SETTINGS,
     )
     record_progress(db, plan_id=None, no=1, unit="市发改局", text="x", now=NOW, settings=SETTINGS)
     with pytest.raises(UserError, match="已不适用"):
-        decide(db, request_id=rid, by=COORDINATOR, approve=True, reason=None, now=NOW)
-    decide(db, request_id=rid, by=COORDINATOR, approve=False, reason="已自动启动", now=NOW)
+        decide(
+            db,
+            request_id=rid,
+            by=COORDINATOR,
+            approve=True,
+            reason=None,
+            now=NOW,
+            settings=SETTINGS,
+        )
+    decide(
+        db,
+        request_id=rid,
+        by=COORDINATOR,
+        approve=False,
+        reason="已自动启动",
+        now=NOW,
+        settings=SETTINGS,
+    )
 
 
 def test_a_duplicate_pending_request_is_refused(db):
     request_transition(
-        db, plan_id=None, no=1, unit="市发改局", to=Status.IN_PROGRESS, reason="r", now=NOW
+        db,
+        plan_id=None,
+        no=1,
+        unit="市发改局",
+        to=Status.IN_PROGRESS,
+        reason="r",
+        now=NOW,
+        settings=SETTINGS,
     )
     with pytest.raises(UserError, match="请勿重复申请"):
         request_transition(
-            db, plan_id=None, no=1, unit="市财政局", to=Status.IN_PROGRESS, reason="r", now=NOW
+            db,
+            plan_id=None,
+            no=1,
+            unit="市财政局",
+            to=Status.IN_PROGRESS,
+            reason="r",
+            now=NOW,
+            settings=SETTINGS,
         )
 
 
@@ -314,7 +480,9 @@ def test_two_processes_approving_the_same_request_exactly_one_wins(db, workdir):
         no = (1, 2, 1)[round_]
         to = Status.IN_PROGRESS if round_ < 2 else Status.COMPLETED
         unit = "市发改局" if no == 1 else "市商务局"
-        rid = request_transition(db, plan_id=None, no=no, unit=unit, to=to, reason="r", now=NOW)
+        rid = request_transition(
+            db, plan_id=None, no=no, unit=unit, to=to, reason="r", now=NOW, settings=SETTINGS
+        )
         outcomes = race_approvals(url, rid)
         codes = [code for code, _, _ in outcomes]
         assert codes == [0, 2], outcomes

@@ -1,12 +1,15 @@
 """What units and the coordinator do to a task: report progress, ask, decide.
 
-Each function is one transaction: it checks everything first, changes the task, writes the
-history (actor, time, reason) and, for requests and decisions, calls the notice hooks in the same
-transaction. A refusal is a UserError and leaves the database as it was.
+These are the use cases that the command line, the web console, the units' links and the API all
+call. Each function is one transaction: it checks everything first, changes the task, writes the
+history (actor, person, via, time, reason) and, for requests and decisions, queues the approval
+notices in the same transaction (`engine.actions.notices`), with the settings it is given. A
+refusal is a UserError and leaves the database as it was.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from engine.actions import notices
 from engine.clock import check_year
 from engine.config import Settings
 from engine.deadlines.deadline import DeadlineKind
@@ -27,8 +31,8 @@ from engine.model.states import (
     find_transition,
     roles_of,
 )
-from engine.store import Database, hooks
-from engine.store.models import Plan, ProgressReport, Request, Task, Unit
+from engine.store import Database
+from engine.store.models import Evidence, Plan, ProgressReport, Request, Task, Unit
 from engine.store.repository import (
     SYSTEM,
     UnitDirectory,
@@ -66,6 +70,31 @@ def _required(text: str | None, where: str) -> str:
     return text.strip()
 
 
+VIAS = ("cli", "web", "link", "api", "system")
+
+
+@dataclass(frozen=True)
+class Via:
+    """How an action reached duban, and the person behind it where one is known."""
+
+    via: str = "cli"
+    """`cli`, `web` (a console login), `link` (a unit's personal link) or `api` (a token)."""
+    person: str | None = None
+    """The console user's or the API token's name; None for a link or the command line."""
+
+
+CLI = Via()
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file attached to a progress report (佐证材料), already checked for size and type."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
 @dataclass
 class Acting:
     """A task and the unit acting on it, looked up and checked inside one transaction."""
@@ -74,9 +103,12 @@ class Acting:
     task: Task
     unit: Unit
     roles: frozenset[Role]
+    via: Via
 
 
-def _acting(session: Session, plan_id: str | None, no: int, unit_name: str) -> Acting:
+def _acting(
+    session: Session, plan_id: str | None, no: int, unit_name: str, via: Via
+) -> Acting:
     plan = choose_plan(session, plan_id)
     unit = UnitDirectory.read(session).find(unit_name, where="--unit")
     task = get_task(session, plan, no, lock=True)
@@ -84,7 +116,19 @@ def _acting(session: Session, plan_id: str | None, no: int, unit_name: str) -> A
     roles = roles_of(
         unit.name, lead=lead_of(task), co_units=co_units_of(task), coordinator=coordinator
     )
-    return Acting(plan, task, unit, roles)
+    return Acting(plan, task, unit, roles, via)
+
+
+def _history(session: Session, acting: Acting, **fields: object) -> None:
+    """A history entry for what `acting.unit` did, through `acting.via`."""
+    add_history(
+        session,
+        acting.task,
+        actor=acting.unit.name,
+        person=acting.via.person,
+        via=acting.via.via,
+        **fields,  # type: ignore[arg-type]
+    )
 
 
 def _refuse_stranger(acting: Acting, what: str) -> None:
@@ -110,16 +154,38 @@ def record_progress(
     text: str,
     now: datetime,
     settings: Settings,
+    via: Via = CLI,
+    evidence: tuple[Upload, ...] = (),
 ) -> ProgressResult:
-    """Record a progress report; the lead unit's first one starts a task not yet started."""
+    """Record a progress report, with its evidence; the lead unit's first one starts a task not
+    yet started."""
     body = _required(text, "--text")
     with db.transaction() as session:
-        acting = _acting(session, plan_id, no, unit)
+        acting = _acting(session, plan_id, no, unit, via)
         _refuse_stranger(acting, "报送进展")
         task = acting.task
-        session.add(ProgressReport(task_id=task.id, unit_id=acting.unit.id, text=body, at=now))
+        report = ProgressReport(task_id=task.id, unit_id=acting.unit.id, text=body, at=now)
+        session.add(report)
+        session.flush()
+        for upload in evidence:
+            session.add(
+                Evidence(
+                    task_id=task.id,
+                    unit_id=acting.unit.id,
+                    progress_id=report.id,
+                    filename=upload.filename,
+                    content_type=upload.content_type,
+                    size=len(upload.content),
+                    sha256=hashlib.sha256(upload.content).hexdigest(),
+                    content=upload.content,
+                    at=now,
+                )
+            )
         task.progress, task.progress_at, task.updated_at = body, now, now
-        add_history(session, task, at=now, actor=acting.unit.name, action="progress", reason=body)
+        reason = body
+        if evidence:
+            reason += "（佐证材料：" + "、".join(u.filename for u in evidence) + "）"
+        _history(session, acting, at=now, action="progress", reason=reason)
         start = auto_start(
             Status(task.status), acting.roles, enabled=settings.policy.auto_start_on_progress
         )
@@ -134,6 +200,7 @@ def record_progress(
                 from_value=str(start.source),
                 to_value=str(start.target),
                 reason="牵头单位首次报送进展，任务自动启动",
+                via="system",
             )
         return ProgressResult(no=task.no, started=start is not None)
 
@@ -147,11 +214,13 @@ def request_transition(
     to: Status,
     reason: str,
     now: datetime,
+    settings: Settings,
+    via: Via = CLI,
 ) -> int:
     """Ask the coordinator for a state change; returns the request's id."""
     why = _required(reason, "--reason")
     with db.transaction() as session:
-        acting = _acting(session, plan_id, no, unit)
+        acting = _acting(session, plan_id, no, unit, via)
         task = acting.task
         current = Status(task.status)
         check_request(current, to, acting.roles, unit=acting.unit.name)
@@ -161,7 +230,15 @@ def request_transition(
                 f"任务 {task.no} 已有变更为“{to.label}”的待审批申请 #{waiting.id}，请勿重复申请"
             )
         return _create_request(
-            session, acting, now, "transition", why, str(current), str(to), to_status=str(to)
+            session,
+            settings,
+            acting,
+            now,
+            "transition",
+            why,
+            str(current),
+            str(to),
+            to_status=str(to),
         )
 
 
@@ -174,11 +251,13 @@ def request_extension(
     until: date,
     reason: str,
     now: datetime,
+    settings: Settings,
+    via: Via = CLI,
 ) -> int:
     """Ask the coordinator for a later deadline; returns the request's id."""
     why = _required(reason, "--reason")
     with db.transaction() as session:
-        acting = _acting(session, plan_id, no, unit)
+        acting = _acting(session, plan_id, no, unit, via)
         _refuse_stranger(acting, "申请延期")
         task = acting.task
         today = now.astimezone(ZoneInfo(acting.plan.timezone)).date()
@@ -201,11 +280,14 @@ def request_extension(
         if waiting is not None:
             raise UserError(f"任务 {task.no} 已有待审批的延期申请 #{waiting.id}，请勿重复申请")
         before, after = task.due.isoformat(), until.isoformat()
-        return _create_request(session, acting, now, "extension", why, before, after, until=until)
+        return _create_request(
+            session, settings, acting, now, "extension", why, before, after, until=until
+        )
 
 
 def _create_request(
     session: Session,
+    settings: Settings,
     acting: Acting,
     now: datetime,
     type: str,
@@ -216,7 +298,7 @@ def _create_request(
     to_status: str | None = None,
     until: date | None = None,
 ) -> int:
-    """Store a pending request of `acting.unit`, its history entry, and its notice hooks."""
+    """Store a pending request of `acting.unit`, its history entry, and its notice."""
     request = Request(
         task_id=acting.task.id,
         type=type,
@@ -230,11 +312,10 @@ def _create_request(
     session.add(request)
     session.flush()
     action = "request_extension" if request.type == "extension" else "request"
-    add_history(
+    _history(
         session,
-        acting.task,
+        acting,
         at=now,
-        actor=acting.unit.name,
         action=action,
         from_value=before,
         to_value=after,
@@ -242,7 +323,7 @@ def _create_request(
         request=request,
     )
     request.task, request.unit = acting.task, acting.unit
-    hooks.on_request_created(session, request, now)
+    notices.request_created(session, settings, request, now)
     return request.id
 
 
@@ -260,7 +341,15 @@ class Decision:
 
 
 def decide(
-    db: Database, *, request_id: int, by: str, approve: bool, reason: str | None, now: datetime
+    db: Database,
+    *,
+    request_id: int,
+    by: str,
+    approve: bool,
+    reason: str | None,
+    now: datetime,
+    settings: Settings,
+    via: Via = CLI,
 ) -> Decision:
     """Approve or reject a pending request; only the plan's coordinator may."""
     if not approve:
@@ -289,11 +378,11 @@ def decide(
         if not claim_decision(session, request, state=state, by=unit.name, at=now, reason=reason):
             _refuse_decided(request)
         before, after = _effect_values(request, task)
-        add_history(
+        acting = Acting(plan, task, unit, frozenset({Role.COORDINATOR}), via)
+        _history(
             session,
-            task,
+            acting,
             at=now,
-            actor=unit.name,
             action="approve" if approve else "reject",
             from_value=before,
             to_value=after,
@@ -301,8 +390,8 @@ def decide(
             request=request,
         )
         if approve:
-            _apply(session, request, task, unit.name, now, reason)
-        hooks.on_request_decided(session, request, now)
+            _apply(session, request, acting, now, reason)
+        notices.request_decided(session, settings, request, now)
         return Decision(
             request.id,
             plan.id,
@@ -345,8 +434,9 @@ def _effect_values(request: Request, task: Task) -> tuple[str | None, str | None
 
 
 def _apply(
-    session: Session, request: Request, task: Task, actor: str, now: datetime, reason: str | None
+    session: Session, request: Request, acting: Acting, now: datetime, reason: str | None
 ) -> None:
+    task = acting.task
     before, after = _effect_values(request, task)
     if request.type == "transition":
         task.status = request.to_status or task.status
@@ -357,11 +447,10 @@ def _apply(
         task.due = request.until
         action = "extension"
     task.updated_at = now
-    add_history(
+    _history(
         session,
-        task,
+        acting,
         at=now,
-        actor=actor,
         action=action,
         from_value=before,
         to_value=after,

@@ -62,6 +62,8 @@ def task_detail(
                 "from": h.from_value,
                 "to": h.to_value,
                 "reason": h.reason,
+                "person": h.person,
+                "via": h.via or ("system" if h.actor == "system" else "cli"),
             }
             for h in history_of(session, task)
         ]

@@ -339,7 +339,14 @@ def request_command(
 
     target = parse_status(to, where="--to")
     request_id = request_transition(
-        app.database, plan_id=plan_id, no=no, unit=unit, to=target, reason=reason, now=app.now()
+        app.database,
+        plan_id=plan_id,
+        no=no,
+        unit=unit,
+        to=target,
+        reason=reason,
+        now=app.now(),
+        settings=app.settings,
     )
     _created(request_id, as_json, f"任务 {no} 申请变更为“{target.label}”")
 
@@ -373,6 +380,7 @@ def extend_command(
         until=new_due,
         reason=reason,
         now=app.now(),
+        settings=app.settings,
     )
     _created(request_id, as_json, f"任务 {no} 申请延期至 {new_due.isoformat()}")
 
@@ -411,7 +419,13 @@ def _decide(
     from engine.actions.tasks import decide
 
     decision = decide(
-        app.database, request_id=request_id, by=by, approve=approve, reason=reason, now=app.now()
+        app.database,
+        request_id=request_id,
+        by=by,
+        approve=approve,
+        reason=reason,
+        now=app.now(),
+        settings=app.settings,
     )
     verb = "批准" if approve else "驳回"
     if decision.type == "extension":

@@ -24,11 +24,8 @@ class AppContext:
     @cached_property
     def settings(self) -> Settings:
         settings = load_settings(self._config_path)
-        # the notices that requests and decisions write reach units through this directory
         from engine.notify.secrets import install_log_masking
-        from engine.store import hooks
 
-        hooks.configure(settings)
         # From here on every log line is masked for the secrets this config refers to.
         install_log_masking(settings)
         return settings

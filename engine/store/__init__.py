@@ -3,7 +3,7 @@
 `open_database(url)` returns a `Database` brought up to the newest schema; use
 `db.transaction()` for one write transaction, `db.read()` for reading with the ORM and
 `db.connect()` for reading with Core only. `models` holds the tables, `repository` and `board` the
-queries, `hooks` what runs when a request is created or decided, `migrations/` the Alembic scripts.
+queries, `migrations/` the Alembic scripts.
 """
 
 from engine.store.database import Database, open_database

@@ -222,11 +222,15 @@ def add_history(
     to_value: str | None = None,
     reason: str = "",
     request: Request | None = None,
+    person: str | None = None,
+    via: str | None = None,
 ) -> History:
     entry = History(
         task_id=task.id,
         at=at,
         actor=actor,
+        person=person,
+        via=via or ("system" if actor == SYSTEM else "cli"),
         action=action,
         from_value=from_value,
         to_value=to_value,

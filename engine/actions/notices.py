@@ -1,11 +1,9 @@
-"""Where notices attach to approvals: called inside the transaction that creates or decides.
+"""The notices an approval writes, from inside the transaction that creates or decides it.
 
 A request writes an `approval_request` notice to the plan's coordinator, a decision an
 `approval_decision` notice to the requesting unit, into the outbox with the given session, so that
-the notice commits (or rolls back) together with what it announces. They never commit.
-
-Which channels reach a unit comes from the settings; the CLI hands them over with `configure()`
-when it loads the config (without it: the defaults, i.e. the file channel).
+the notice commits (or rolls back) together with what it announces. They never commit. Which
+channels reach a unit comes from the settings the use case was given.
 """
 
 from __future__ import annotations
@@ -22,19 +20,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from engine.store.models import Request
-
-_settings: Settings | None = None
-
-
-def configure(settings: Settings) -> None:
-    """Use these settings (the contact directory) for the notices the hooks write."""
-    global _settings
-    _settings = settings
-
-
-def _current() -> Settings:
-    return _settings if _settings is not None else Settings()
-
 
 def _status_label(code: str | None) -> str:
     if not code:
@@ -57,7 +42,9 @@ def _request_facts(request: Request) -> dict[str, Any]:
     }
 
 
-def on_request_created(session: Session, request: Request, now: datetime) -> None:
+def request_created(
+    session: Session, settings: Settings, request: Request, now: datetime
+) -> None:
     """A unit asked for a transition or an extension; tell the plan's coordinator.
 
     `request.task` (with `.plan`, `.plan.coordinator`) and `request.unit` are loaded.
@@ -70,7 +57,7 @@ def on_request_created(session: Session, request: Request, now: datetime) -> Non
         return
     notify_unit(
         session,
-        _current(),
+        settings,
         plan_id=plan.id,
         unit=plan.coordinator.name,
         kind="approval_request",
@@ -81,7 +68,9 @@ def on_request_created(session: Session, request: Request, now: datetime) -> Non
     )
 
 
-def on_request_decided(session: Session, request: Request, now: datetime) -> None:
+def request_decided(
+    session: Session, settings: Settings, request: Request, now: datetime
+) -> None:
     """The coordinator approved or rejected `request` (`request.state`, `.decided_by`,
     `.decision_reason`); tell the requesting unit (`request.unit`)."""
     from engine.notify.queue import notify_unit
@@ -94,7 +83,7 @@ def on_request_decided(session: Session, request: Request, now: datetime) -> Non
     )
     notify_unit(
         session,
-        _current(),
+        settings,
         plan_id=request.task.plan.id,
         unit=request.unit.name,
         kind="approval_decision",
