@@ -164,6 +164,29 @@ class TemplateSettings(_Section):
     dir: str | None = None
 
 
+class WebSettings(_Section):
+    """The console, the units' links and the API (`duban web`)."""
+
+    base_url: str = "http://127.0.0.1:8080"
+    """The address people reach the console at: the start of every link in a notice."""
+    secret_env: str = "DUBAN_WEB_SECRET"
+    """The variable holding the secret that signs links and sessions; when it is unset, duban
+    makes one and keeps it in the database (doctor says so)."""
+    link_days: int = Field(default=30, ge=1, le=366)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    threads: int = Field(default=8, ge=1, le=64)
+    max_upload_mb: int = Field(default=10, ge=1, le=100)
+    upload_types: list[str] = Field(
+        default_factory=lambda: [
+            "pdf", "doc", "docx", "xls", "xlsx", "ofd", "wps", "jpg", "jpeg", "png", "txt", "zip"
+        ]
+    )
+    """File name suffixes a unit may attach as evidence (佐证材料)."""
+    secure_cookies: bool | None = None
+    """Cookies only over HTTPS; by default, when `base_url` is https."""
+
+
 class Settings(_Section):
     include: list[str] = Field(default_factory=list)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -172,6 +195,7 @@ class Settings(_Section):
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     channels: ChannelSettings = Field(default_factory=ChannelSettings)
     templates: TemplateSettings = Field(default_factory=TemplateSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     units: dict[str, UnitContact] = Field(default_factory=dict)
 
     source: Path | None = Field(default=None, exclude=True)
