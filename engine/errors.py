@@ -18,6 +18,10 @@ class UserError(DubanError):
     exit_code = 2
 
 
+class NotAllowed(UserError):
+    """A unit, person or token asking for what its role does not allow (the web answers 403)."""
+
+
 class ServiceError(DubanError):
     """A failure that is not the user's: a database that cannot be written, a server that fails."""
 

@@ -21,7 +21,7 @@ from engine.actions import notices
 from engine.clock import check_year
 from engine.config import Settings
 from engine.deadlines.deadline import DeadlineKind
-from engine.errors import UserError
+from engine.errors import NotAllowed, UserError
 from engine.model.plan import Status
 from engine.model.states import (
     Role,
@@ -133,7 +133,7 @@ def _history(session: Session, acting: Acting, **fields: object) -> None:
 
 def _refuse_stranger(acting: Acting, what: str) -> None:
     if Role.STRANGER in acting.roles:
-        raise UserError(
+        raise NotAllowed(
             f"{acting.unit.name}不是任务 {acting.task.no} 的牵头单位、配合单位或统筹单位，"
             f"不能{what}"
         )

@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "engine.cli.cmd_notify",
     "engine.cli.cmd_ledger",
     "engine.cli.cmd_doctor",
+    "engine.cli.cmd_people",
 ]
 
 
@@ -59,8 +60,11 @@ def _register_commands() -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    # The contract is one line on stderr, whatever a message (or a driver's detail) holds.
-    line = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    from engine.notify.secrets import mask
+
+    # The contract is one line on stderr, whatever a message (or a driver's detail) holds, and
+    # never a secret (a database password, a robot key) even in an unexpected error.
+    line = " ".join(part.strip() for part in mask(message).splitlines() if part.strip())
     click.echo(f"duban: {line}", err=True)
     sys.exit(code)
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from engine.errors import UserError
+from engine.errors import NotAllowed, UserError
 from engine.model.plan import STATUS_LABELS, Status
 
 
@@ -107,7 +107,7 @@ def check_request(
 ) -> Transition:
     """The transition `roles` may ask for, or a UserError saying why not and what is valid."""
     if not roles & RESPONSIBLE:
-        raise UserError(f"{unit}不是该任务的牵头单位、配合单位或统筹单位，不能申请变更状态")
+        raise NotAllowed(f"{unit}不是该任务的牵头单位、配合单位或统筹单位，不能申请变更状态")
     transition = find_transition(source, target)
     if transition is None:
         raise UserError(
@@ -115,14 +115,14 @@ def check_request(
         )
     if not roles & transition.requesters:
         who = "、".join(ROLE_LABELS[r] for r in sorted(transition.requesters))
-        raise UserError(f"“{source.label}”变更为“{target.label}”只能由{who}提出，{unit}无权申请")
+        raise NotAllowed(f"“{source.label}”变更为“{target.label}”只能由{who}提出，{unit}无权申请")
     return transition
 
 
 def check_decider(roles: frozenset[Role], *, unit: str = "该单位") -> None:
     """Only the plan's coordinator approves or rejects."""
     if not roles & DECIDERS:
-        raise UserError(f"{unit}不是该计划的统筹单位，无权审批；审批只能由统筹单位进行")
+        raise NotAllowed(f"{unit}不是该计划的统筹单位，无权审批；审批只能由统筹单位进行")
 
 
 def auto_start(source: Status, roles: frozenset[Role], *, enabled: bool) -> Transition | None:
