@@ -11,9 +11,11 @@
 #     /etc/duban/units.toml, and the plans in workflows/ to /etc/duban/workflows/, if absent;
 #   - creates /etc/duban/secrets.env (mode 0600, root only) listing the environment variables the
 #     configuration refers to, with empty values, if absent;
-#   - installs systemd/duban.service and the `duban` admin wrapper in /usr/local/bin, and reloads
-#     systemd. It does not start the service: edit the configuration, run `sudo duban doctor`,
-#     then `sudo systemctl enable --now duban`.
+#   - installs systemd/duban.service, systemd/duban-web.service (the web console) and the `duban`
+#     admin wrapper in /usr/local/bin, and reloads systemd. It starts neither: edit the
+#     configuration, run `sudo duban doctor`, then `sudo systemctl enable --now duban duban-web`.
+#   - secrets.env gets DUBAN_WEB_SECRET, a random secret that signs the units' links and the
+#     console's sessions, if it has none.
 #
 # DESTDIR=/some/dir installs the files under that folder instead of / and skips the steps that
 # change the running system (user, systemctl); DUBAN_SKIP_VENV=1 skips the virtualenv. Both are for
@@ -97,11 +99,22 @@ if [ ! -e "$ETC/secrets.env" ]; then
         } > "$ETC/secrets.env"
     )
     say "已创建 $ETC/secrets.env（请填写其中的值）"
+    new_secrets=1
+fi
+# The web's signing secret: random, written once into a new secrets.env. An existing one is the
+# operator's and stays as it is: without the variable, duban keeps a secret in its database.
+if [ -n "${new_secrets:-}" ]; then
+    printf 'DUBAN_WEB_SECRET=%s\n' "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" \
+        >> "$ETC/secrets.env"
+    say "已在 $ETC/secrets.env 中生成网页端签名密钥 DUBAN_WEB_SECRET"
+elif ! grep -q '^DUBAN_WEB_SECRET=.' "$ETC/secrets.env"; then
+    say "提示：$ETC/secrets.env 中没有 DUBAN_WEB_SECRET；可加入一行 DUBAN_WEB_SECRET=随机值（如 openssl rand -hex 32 的输出）"
 fi
 
 # --- systemd --------------------------------------------------------------------------------------
 install -d -m 0755 "$UNIT_DIR" "$BIN_DIR"
 install -m 0644 "$SRC/systemd/duban.service" "$UNIT_DIR/duban.service"
+install -m 0644 "$SRC/systemd/duban-web.service" "$UNIT_DIR/duban-web.service"
 install -m 0755 "$SRC/systemd/duban-admin" "$BIN_DIR/duban"
 if [ -z "$DESTDIR" ] && [ -d /run/systemd/system ]; then
     systemctl daemon-reload
@@ -111,5 +124,6 @@ say ""
 say "下一步："
 say "  1. 编辑 /etc/duban/duban.toml、/etc/duban/units.toml，填写 /etc/duban/secrets.env"
 say "  2. sudo duban doctor --network      # 检查配置、通讯录、数据库和通道"
-say "  3. sudo systemctl enable --now duban"
-say "  4. journalctl -u duban -f            # 查看运行日志"
+say "  3. echo '密码' | sudo duban user add 用户名 --unit 市司法局 --role coordinator --password-stdin"
+say "  4. sudo systemctl enable --now duban duban-web"
+say "  5. journalctl -u duban -u duban-web -f   # 查看运行日志"

@@ -210,3 +210,58 @@ def test_without_systemd_notify_does_nothing(monkeypatch):
     assert watchdog_seconds() == 600.0
     monkeypatch.setenv("WATCHDOG_PID", "1")  # meant for another process
     assert watchdog_seconds() is None
+
+
+WEB_UNIT = REPO / "systemd" / "duban-web.service"
+
+
+def _web_copy(tmp_path: Path) -> Path:
+    program = tmp_path / "duban"
+    program.write_text("#!/bin/sh\n", encoding="utf-8")
+    program.chmod(0o755)
+    unit = tmp_path / "duban-web.service"
+    unit.write_text(WEB_UNIT.read_text(encoding="utf-8").replace(EXEC_START, str(program)), "utf-8")
+    return unit
+
+
+@needs_systemd_analyze
+def test_the_web_unit_passes_verify_and_is_hardened(tmp_path):
+    unit = _web_copy(tmp_path)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0 and not result.stdout.strip() and not result.stderr.strip()
+    result = subprocess.run(
+        ["systemd-analyze", "security", "--offline=yes", str(unit)],
+        capture_output=True, text=True, check=False,
+    )
+    found = re.search(r"Overall exposure level for duban-web\.service: ([0-9.]+)", result.stdout)
+    if found is None and "--offline" in result.stderr:
+        pytest.skip("this systemd-analyze cannot assess a unit file offline")
+    assert found and float(found.group(1)) <= 2.0, result.stdout + result.stderr
+
+
+def test_the_web_unit_serves_duban_web_as_the_service_user():
+    values: dict[str, list[str]] = {}
+    for line in WEB_UNIT.read_text(encoding="utf-8").splitlines():
+        if "=" in line and not line.startswith(("#", "[")):
+            key, value = line.split("=", 1)
+            values.setdefault(key.strip(), []).append(value.strip())
+    assert values["ExecStart"] == [f"{EXEC_START} web"]
+    assert values["User"] == ["duban"] and values["WorkingDirectory"] == ["/var/lib/duban"]
+    assert values["EnvironmentFile"] == ["-/etc/duban/secrets.env"]
+    assert values["Type"] == ["notify"] and "WatchdogSec" not in values
+    assert values["ProtectSystem"] == ["strict"]
+
+
+def test_install_lays_out_the_web_unit_and_a_signing_secret_it_keeps(tmp_path):
+    dest = tmp_path / "root"
+    assert run_install(dest).returncode == 0
+    assert (dest / "etc/systemd/system/duban-web.service").read_bytes() == WEB_UNIT.read_bytes()
+    secrets = dest / "etc" / "duban" / "secrets.env"
+    (line,) = [x for x in secrets.read_text("utf-8").splitlines() if x.startswith("DUBAN_WEB_")]
+    assert re.fullmatch(r"DUBAN_WEB_SECRET=[0-9a-f]{64}", line)
+    assert secrets.stat().st_mode & 0o077 == 0
+    before = secrets.read_bytes()
+    assert run_install(dest).returncode == 0  # an upgrade keeps it: links stay valid
+    assert secrets.read_bytes() == before
