@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install duban with its test extra into .venv, start a loopback PostgreSQL for the store's
-# contract tests, lint, and run the test suite. This is the README's test command and what CI runs.
+# contract tests, install Chromium for the web console's browser tests, lint, and run the suite.
+# This is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -10,6 +11,11 @@ if url=$(bash scripts/postgres.sh); then
   export DUBAN_TEST_POSTGRES_URL="$url"
 else
   echo "warning: no PostgreSQL server; the PostgreSQL tests will be skipped" >&2
+fi
+if driver=$(bash scripts/browser.sh); then
+  export DUBAN_TEST_CHROMEDRIVER="$driver"
+else
+  echo "warning: no Chromium; the browser tests will be skipped (on CI they fail)" >&2
 fi
 .venv/bin/ruff check engine tests benchmarks
 .venv/bin/mypy engine
