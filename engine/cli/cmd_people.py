@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -13,13 +14,38 @@ from engine.cli.output import emit_json, info, json_option
 from engine.errors import UserError
 
 
-def _password_from_stdin() -> str:
-    if sys.stdin is None or sys.stdin.closed:
-        raise UserError("--password-stdin：标准输入中没有密码，请用 echo '密码' | duban user add …")
-    password = sys.stdin.readline().rstrip("\r\n")
+def _password_from_stdin(command: str) -> str:
+    password = ""
+    if sys.stdin is not None and not sys.stdin.closed:
+        password = sys.stdin.readline().rstrip("\r\n")
     if not password:
-        raise UserError("--password-stdin：标准输入中没有密码，请用 echo '密码' | duban user add …")
+        raise UserError(
+            f"--password-stdin：标准输入中没有密码，请用 echo '密码' | duban user {command} …"
+        )
     return password
+
+
+def _role_option(roles: tuple[str, ...], help: str) -> Any:
+    """`--role`, refused in Chinese (click.Choice words its refusal in English).
+
+    The roles are engine.actions.people's ROLES and TOKEN_ROLES, written out: importing that
+    module here would load SQLAlchemy for `duban --help`.
+    """
+
+    def check(ctx: click.Context, param: click.Parameter, value: str) -> str:
+        if value not in roles:
+            raise click.BadParameter(f"“{value}”无效，应为 {'、'.join(roles)} 之一")
+        return value
+
+    return click.option("--role", required=True, metavar="|".join(roles), callback=check, help=help)
+
+
+def _known_unit(app: AppContext, unit: str) -> None:
+    """Refuse a unit nobody knows as the argument UNIT (the use cases word it for the web)."""
+    from engine.store.board import unit_id
+
+    with app.database.connect() as conn:
+        unit_id(conn, unit, where="参数 UNIT")
 
 
 @cli.group("user")
@@ -30,12 +56,7 @@ def user_group() -> None:
 @user_group.command("add")
 @click.argument("name")
 @click.option("--unit", required=True, metavar="U", help="所属单位")
-@click.option(
-    "--role",
-    required=True,
-    type=click.Choice(["coordinator", "viewer"]),
-    help="coordinator：统筹单位，可审批；viewer：只能查看",
-)
+@_role_option(("coordinator", "viewer"), "coordinator：统筹单位，可审批；viewer：只能查看")
 @click.option("--password-stdin", "from_stdin", is_flag=True, help="从标准输入读取密码（必需）")
 @click.pass_obj
 def user_add(app: AppContext, name: str, unit: str, role: str, from_stdin: bool) -> None:
@@ -45,7 +66,11 @@ def user_add(app: AppContext, name: str, unit: str, role: str, from_stdin: bool)
     if not from_stdin:
         raise UserError("请用 --password-stdin 从标准输入提供密码（密码不应出现在命令行中）")
     made = add_user(
-        app.database, name=name, unit=unit, role=role, password=_password_from_stdin(),
+        app.database,
+        name=name,
+        unit=unit,
+        role=role,
+        password=_password_from_stdin("add"),
         now=app.now(),
     )
     role_label = "统筹单位（可审批）" if made.role == "coordinator" else "查看"
@@ -90,7 +115,7 @@ def user_passwd(app: AppContext, name: str, from_stdin: bool) -> None:
 
     if not from_stdin:
         raise UserError("请用 --password-stdin 从标准输入提供新密码（密码不应出现在命令行中）")
-    set_password(app.database, name, _password_from_stdin())
+    set_password(app.database, name, _password_from_stdin("passwd"))
     click.echo(f"已修改账号 {name} 的密码")
 
 
@@ -102,6 +127,7 @@ def link_command(app: AppContext, unit: str, revoke: bool) -> None:
     """输出一个单位的专属链接（最后一行），或用 --revoke 停用其全部链接。"""
     from engine.actions.people import link_token, link_url, revoke_links
 
+    _known_unit(app, unit)
     if revoke:
         name = revoke_links(app.database, unit, app.now())
         click.echo(f"已停用{name}此前的全部链接；此后的通知将带新的链接")
@@ -119,11 +145,8 @@ def token_group() -> None:
 @token_group.command("add")
 @click.argument("name")
 @click.option("--unit", required=True, metavar="U", help="令牌代表的单位")
-@click.option(
-    "--role",
-    required=True,
-    type=click.Choice(["coordinator", "viewer", "unit"]),
-    help="coordinator：可审批；viewer：只读；unit：以该单位身份报送",
+@_role_option(
+    ("coordinator", "viewer", "unit"), "coordinator：可审批；viewer：只读；unit：以该单位身份报送"
 )
 @click.pass_obj
 def token_add(app: AppContext, name: str, unit: str, role: str) -> None:
