@@ -29,6 +29,9 @@ _PRIORITY = {"TRACE": 7, "DEBUG": 7, "INFO": 6, "SUCCESS": 5, "WARNING": 4, "ERR
 _QUIET = {"apscheduler": logging.WARNING, "alembic": logging.WARNING,
           "sqlalchemy": logging.WARNING, "urllib3": logging.WARNING, "mail.log": logging.WARNING}
 _VERBOSE = ("TRACE", "DEBUG")
+# Never verbose, whatever the level: SQLAlchemy's statement and row logging carries bound values
+# and rows (password hashes, the stored signing secret, evidence), which no log may hold.
+_NEVER_VERBOSE = frozenset({"sqlalchemy"})
 
 
 def _to_journald(stream: IO[str]) -> bool:
@@ -106,5 +109,6 @@ def configure_logging(
     )
     logging.basicConfig(handlers=[_Intercept()], level=0, force=True)
     for name, least in _QUIET.items():
-        logging.getLogger(name).setLevel(logging.DEBUG if verbose else least)
+        verbose_here = verbose and name not in _NEVER_VERBOSE
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose_here else least)
     return handler

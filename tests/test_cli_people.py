@@ -341,11 +341,6 @@ def test_duban_web_serves_the_login_page_and_stops_on_sigterm(loaded, workdir):
     assert PASSWORD not in web.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="at DEBUG, SQLAlchemy's row logging writes the stored signing secret and the "
-    "password hashes to the log (engine/logsetup.py, engine/store/database.py)",
-)
 def test_duban_web_at_debug_logs_neither_the_signing_secret_nor_a_password_hash(loaded, workdir):
     with duban_web(workdir, "DEBUG") as web:
         log_in_twice(web.url)
