@@ -19,7 +19,6 @@ import requests
 from support.plans import dump
 from support.web import COORDINATOR, NOW, PLAN, WebSite
 
-from engine.actions import people
 from engine.actions.people import add_token, remove_token
 from engine.actions.tasks import request_extension
 
@@ -91,42 +90,10 @@ class Api:
         return dump(self.site.folder / "duban.db")
 
 
-class Site(WebSite):
-    """WebSite, stopped from its own loop thread.
-
-    WebSite.__exit__ closes the server's sockets from the test's thread while the loop thread may
-    be in select() on them, which then fails with EBADF (an unhandled thread exception that
-    pytest reports as an error). Here the loop closes every socket itself, ends, and is joined.
-    """
-
-    def __exit__(self, *exc: object) -> None:
-        server, thread = self._server, self._thread
-        assert thread is not None
-
-        def close_all() -> None:
-            for dispatcher in list(server._map.values()):
-                dispatcher.close()
-
-        server.trigger.pull_trigger(close_all)
-        thread.join(timeout=10)
-        assert not thread.is_alive()
-        server.task_dispatcher.shutdown()
-        if self.db is not None:
-            self.db.close()
-
-
-def _cheap_hasher() -> Any:
-    from argon2 import PasswordHasher
-
-    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-
 @contextmanager
-def running_site(folder: Path) -> Iterator[Site]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(people, "_hasher", _cheap_hasher)
-        with Site(folder) as site:
-            yield site
+def running_site(folder: Path) -> Iterator[WebSite]:
+    with WebSite(folder) as site:  # cheap password hashing and a clean stop are WebSite's own
+        yield site
 
 
 @pytest.fixture

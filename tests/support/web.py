@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from engine.actions import people
 from engine.actions.loading import load_plan
 from engine.actions.people import add_user, link_token, link_url
 from engine.clock import FixedClock
@@ -32,6 +33,12 @@ PLAN = "zhuhai-gba-legal-services"
 COORDINATOR = "市司法局"
 PASSWORD = "correct-horse-7"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _cheap_hasher() -> Any:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def web_settings(folder: Path, **web: Any) -> Settings:
@@ -50,6 +57,7 @@ class WebSite:
     db: Database | None = None
     url: str = ""
     app: Any = None
+    _real_hasher: Any = None
     _server: Any = None
     _thread: threading.Thread | None = None
 
@@ -58,6 +66,10 @@ class WebSite:
 
         from engine.web.app import create_app
 
+        # Argon2 at its defaults costs about half a second a hash: the tests use cheap parameters
+        # (stored in each hash, so a login checks against them too).
+        self._real_hasher = people._hasher
+        people._hasher = _cheap_hasher
         self.db = open_database(f"sqlite:///{self.folder / 'duban.db'}")
         base = self.settings or web_settings(self.folder)
         load_plan(self.db, read_plan(SEED_PLAN), base, NOW)
@@ -79,8 +91,20 @@ class WebSite:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.close()
-        self._server.task_dispatcher.shutdown()
+        # Closed from the server's own loop thread: closing its sockets from here while the loop
+        # waits in select() on them fails there with EBADF.
+        server, thread = self._server, self._thread
+        assert thread is not None
+
+        def close_all() -> None:
+            for dispatcher in list(server._map.values()):
+                dispatcher.close()
+
+        server.trigger.pull_trigger(close_all)
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "the web server's thread did not stop"
+        server.task_dispatcher.shutdown()
+        people._hasher = self._real_hasher
         if self.db is not None:
             self.db.close()
 
