@@ -73,6 +73,7 @@ def create_app(settings: Settings, db: Database, clock: Clock) -> Flask:
         WTF_CSRF_SSL_STRICT=False,
         TEMPLATES_AUTO_RELOAD=False,
     )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese as written, as the CLI
     app.extensions["duban"] = WebContext(settings, db, clock)
     csrf = CSRFProtect(app)
     app.register_blueprint(console.blueprint)
@@ -130,7 +131,10 @@ def create_app(settings: Settings, db: Database, clock: Clock) -> Flask:
             413: f"上传的文件超过 {settings.web.max_upload_mb} MB，请压缩或分开上传",
         }
         code = exc.code or 500
-        return guard.refuse(code, messages.get(code, "请求无法处理"))
+        body, status = guard.refuse(code, messages.get(code, "请求无法处理"))
+        # keep what the exception says besides its page: Allow on a 405, WWW-Authenticate …
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        return body, status, headers
 
     @app.errorhandler(Exception)
     def internal_error(exc: Exception) -> Any:
