@@ -618,3 +618,23 @@ def test_a_viewer_cannot_retry_and_a_missing_token_changes_nothing(site: WebSite
     response = coordinator.post(f"{site.url}/outbox/{notice_id}/retry", allow_redirects=False)
     assert response.status_code == 403
     assert notice(site, notice_id).status == "dead"
+
+
+def test_a_large_board_is_drawn_a_page_at_a_time_and_counted_whole(site: WebSite) -> None:
+    from support.plans import big_plan
+
+    assert site.db is not None and site.settings is not None
+    load_plan(site.db, big_plan(250), site.settings, NOW)  # a second plan of 250 tasks
+    browser = site.logged_in()
+    first = page(browser, "/?plan=" + big_plan(1).id)
+    assert len(shown_tasks(first.text)) == 100
+    assert "全部 <strong>250</strong> 项" in first.text
+    assert "第 1 / 3 页" in first.text and "下一页" in first.text and "上一页" not in first.text
+    last = page(browser, "/?plan=" + big_plan(1).id + "&page=3")
+    assert len(shown_tasks(last.text)) == 50 and "下一页" not in last.text
+    beyond = page(browser, "/?plan=" + big_plan(1).id + "&page=99")  # the last page, not empty
+    assert shown_tasks(beyond.text) == shown_tasks(last.text)
+    # every task is on exactly one page
+    seen = [n for p in (1, 2, 3) for n in shown_tasks(
+        page(browser, f"/?plan={big_plan(1).id}&page={p}").text)]
+    assert sorted(seen) == list(range(1, 251))

@@ -147,15 +147,24 @@ def board_tasks(
             t.id.in_(select(_task_unit.c.task_id).where(_task_unit.c.unit_id == unit_id))
         )
     rows = conn.execute(query).all()
-    units = _units_by_task(conn, plan_id)
+    units = _units_by_task(conn, plan_id, unit_id)
+    none: tuple[str | None, list[str]] = (None, [])
     out = []
-    for row in rows:
-        lead, co = units.get(row.id, (None, []))
-        out.append(BoardTask.of(row, lead, co))
+    # positional unpacking: a Row's attribute access costs more than the rest of the row
+    for task_id, plan, no, title, text, kind, due, state, progress, in_plan, original in rows:
+        lead, co = units.get(task_id, none)
+        out.append(
+            BoardTask(
+                plan, no, title, text, kind, due, state, progress, bool(in_plan), original,
+                lead, list(co),
+            )
+        )
     return out
 
 
-def _units_by_task(conn: Any, plan_id: str | None) -> dict[int, tuple[str | None, list[str]]]:
+def _units_by_task(
+    conn: Any, plan_id: str | None, unit_id: int | None = None
+) -> dict[int, tuple[str | None, list[str]]]:
     tu = _task_unit.c
     query = (
         select(tu.task_id, tu.role, _unit.c.name)
@@ -164,6 +173,10 @@ def _units_by_task(conn: Any, plan_id: str | None) -> dict[int, tuple[str | None
     )
     if plan_id is not None:
         query = query.join(_task, _task.c.id == tu.task_id).where(_task.c.plan_id == plan_id)
+    if unit_id is not None:  # only the tasks of the board: those this unit shares
+        query = query.where(
+            tu.task_id.in_(select(_task_unit.c.task_id).where(_task_unit.c.unit_id == unit_id))
+        )
     leads: dict[int, str | None] = {}
     cos: dict[int, list[str]] = defaultdict(list)
     for task_id, role, name in conn.execute(query):
@@ -172,3 +185,13 @@ def _units_by_task(conn: Any, plan_id: str | None) -> dict[int, tuple[str | None
         else:
             cos[task_id].append(name)
     return {tid: (leads.get(tid), cos.get(tid, [])) for tid in {*leads, *cos}}
+
+
+def responsible_units(conn: Any) -> list[str]:
+    """The names of every unit some task makes responsible, sorted (the board's unit filter)."""
+    query = (
+        select(_unit.c.name)
+        .where(_unit.c.id.in_(select(_task_unit.c.unit_id)))
+        .order_by(_unit.c.name)
+    )
+    return list(conn.execute(query).scalars())

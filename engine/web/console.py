@@ -35,6 +35,7 @@ from engine.actions.people import Account, LoginRefused, check_login
 from engine.actions.tasks import Decision, decide
 from engine.actions.views import pending_request_rows, task_detail
 from engine.errors import NotAllowed, UserError
+from engine.store.board import responsible_units
 from engine.web.guard import (
     LIGHT_TEXT,
     STATUS_TEXT,
@@ -47,6 +48,8 @@ from engine.web.guard import (
 )
 
 blueprint = Blueprint("console", __name__)
+BOARD_PAGE = 100
+"""Tasks per page of the board."""
 
 LIGHTS = ("red", "yellow", "green", "done", "none")
 """Light codes in the order the board counts them."""
@@ -155,35 +158,40 @@ def board() -> Any:
         problems.append(f"“{wanted['light']}”不是督办灯号，已显示全部灯号")
         wanted["light"] = ""
 
-    everything = board_rows(db, plan_id=None, unit=None, status=None, now=now, settings=settings)
-    units = sorted({u for r in everything for u in (r["lead"], *r["co_units"]) if u})
-    rows = everything
-    if wanted["plan"] or wanted["unit"] or wanted["status"]:
-        try:
-            rows = board_rows(
-                db,
-                plan_id=wanted["plan"] or None,
-                unit=wanted["unit"] or None,
-                status=wanted["status"] or None,
-                now=now,
-                settings=settings,
-            )
-        except UserError:  # the only value not checked above: a unit name typed into the URL
-            problems.append(f"没有名为“{wanted['unit']}”的单位，已显示全部单位")
-            wanted["unit"] = ""
-            rows = board_rows(
-                db,
-                plan_id=wanted["plan"] or None,
-                unit=None,
-                status=wanted["status"] or None,
-                now=now,
-                settings=settings,
-            )
+    with db.connect() as conn:
+        units = responsible_units(conn)
+    try:
+        rows = board_rows(
+            db,
+            plan_id=wanted["plan"] or None,
+            unit=wanted["unit"] or None,
+            status=wanted["status"] or None,
+            now=now,
+            settings=settings,
+        )
+    except UserError:  # the only value not checked above: a unit name typed into the URL
+        problems.append(f"没有名为“{wanted['unit']}”的单位，已显示全部单位")
+        wanted["unit"] = ""
+        rows = board_rows(
+            db,
+            plan_id=wanted["plan"] or None,
+            unit=None,
+            status=wanted["status"] or None,
+            now=now,
+            settings=settings,
+        )
     counts = Counter(r["light"] for r in rows)
     shown = [r for r in rows if r["light"] == wanted["light"]] if wanted["light"] else rows
+    # a page at a time: a province's 10,000 tasks are counted, not all drawn
+    pages = max(1, -(-len(shown) // BOARD_PAGE))
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
     return render_template(
         "board.html",
-        rows=shown,
+        rows=shown[(page - 1) * BOARD_PAGE : page * BOARD_PAGE],
+        matching=len(shown),
+        page=page,
+        pages=pages,
+        first=(page - 1) * BOARD_PAGE + 1,
         total=len(rows),
         counts=[(code, counts[code]) for code in LIGHTS],
         plans=plans,
