@@ -25,6 +25,7 @@ import requests
 from support.plans import dump
 from support.web import COORDINATOR, NOW, PLAN, Browser, WebSite, web_settings
 
+from engine.actions.loading import load_plan
 from engine.actions.people import revoke_links
 from engine.actions.tasks import decide
 from engine.actions.views import pending_request_rows, task_detail
@@ -204,7 +205,7 @@ def test_a_progress_report_with_evidence_is_recorded_through_the_link(site: Site
     page = _clean(response)
     assert response.status_code == 200
     assert [r.status_code for r in response.history] == [303]
-    assert response.url.endswith(f"{lead.path}#task-{PLAN}-1")
+    assert response.url.endswith(f"{lead.path}?plan={PLAN}&no=1#task-{PLAN}-1")
     assert "提交成功：任务 1 的进展已报送，附佐证材料 1 份；任务已自动转为“推进中”" in page
     assert "征求意见稿.pdf" in page.split("已报送和申请的事项")[1]
 
@@ -634,3 +635,24 @@ def test_an_extension_after_an_approved_one_shows_the_new_deadline(site: Site):
     card = _card(lead.page().text, 3)
     assert "2021年9月30日前（已延期，原为2021年6月30日）" in card
     assert f'min="{date(2021, 10, 1).isoformat()}"' in card
+
+
+def test_a_unit_with_many_tasks_gets_them_a_page_at_a_time(site) -> None:
+    from support.plans import big_plan
+
+    plan = big_plan(700)  # its units share tasks in turn: each has dozens
+    load_plan(site.db, plan, site.settings, NOW)
+    busiest = max({t.lead for t in plan.tasks}, key=lambda u: sum(t.lead == u for t in plan.tasks))
+    count = sum(busiest in (t.lead, *t.co_units) for t in plan.tasks)
+    assert count > 20
+    link = site.link_for(busiest)
+    first = requests.get(link, timeout=10)
+    assert f"共 <strong>{count}</strong> 项" in first.text
+    assert first.text.count('class="task-card') == 20 and "下一页" in first.text
+    pages = -(-count // 20)
+    last = requests.get(link + f"?page={pages}", timeout=10)
+    assert last.text.count('class="task-card') == count - 20 * (pages - 1)
+    # after a form, the page that holds the task comes back
+    no = [t.no for t in plan.tasks if busiest in (t.lead, *t.co_units)][-1]
+    back = requests.get(link + f"?plan={plan.id}&no={no}", timeout=10)
+    assert f'id="task-{plan.id}-{no}"' in back.text

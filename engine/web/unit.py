@@ -97,6 +97,10 @@ class Item:
     request: Request | None = None
 
 
+UNIT_PAGE = 20
+"""Task cards per page of a unit's page."""
+
+
 @dataclass
 class Problem:
     """A form that was refused: where, why, and what was typed (to fill the form again)."""
@@ -108,7 +112,23 @@ class Problem:
     values: dict[str, str] = field(default_factory=dict)
 
 
-def _cards(session: Session, holder: LinkHolder, now: datetime) -> list[Card]:
+@dataclass
+class Cards:
+    """The unit's tasks on this page as cards, and what the greeting counts over all of them."""
+
+    shown: list[Card]
+    total: int
+    leads: int
+    reds: int
+    yellows: int
+    page: int
+    pages: int
+
+
+def _cards(
+    session: Session, holder: LinkHolder, now: datetime, page: int, focus: tuple[str, int] | None
+) -> Cards:
+    """The cards of `page` (the page holding task `focus`, when one is given)."""
     settings = ctx().settings
     tasks = session.scalars(
         select(Task)
@@ -122,7 +142,20 @@ def _cards(session: Session, holder: LinkHolder, now: datetime) -> list[Card]:
         )
         .order_by(Task.plan_id, Task.position, Task.no)
     ).all()
-    ids = [t.id for t in tasks]
+    rows = []
+    for task in tasks:
+        lead, co_units = lead_of(task), co_units_of(task)
+        row = board_row(BoardTask.of(task, lead, co_units), now, settings, task.plan.timezone)
+        rows.append((task, lead, co_units, row))
+    lights = [row["light"] for *_, row in rows]
+    pages = max(1, -(-len(rows) // UNIT_PAGE))
+    if focus is not None:
+        for index, (task, *_) in enumerate(rows):
+            if (task.plan_id, task.no) == focus:
+                page = index // UNIT_PAGE + 1
+    page = min(max(1, page), pages)
+    on_page = rows[(page - 1) * UNIT_PAGE : page * UNIT_PAGE]
+    ids = [task.id for task, *_ in on_page]
     latest = _latest_reports(session, ids)
     pending: dict[int, list[Request]] = {}
     for waiting in session.scalars(
@@ -133,8 +166,7 @@ def _cards(session: Session, holder: LinkHolder, now: datetime) -> list[Card]:
     ):
         pending.setdefault(waiting.task_id, []).append(waiting)
     cards = []
-    for task in tasks:
-        lead, co_units = lead_of(task), co_units_of(task)
+    for task, lead, co_units, row in on_page:
         coordinator = task.plan.coordinator.name if task.plan.coordinator else None
         card = Card(
             plan_id=task.plan_id,
@@ -142,7 +174,7 @@ def _cards(session: Session, holder: LinkHolder, now: datetime) -> list[Card]:
             no=task.no,
             title=task.title,
             role="牵头" if lead == holder.unit else "配合",
-            row=board_row(BoardTask.of(task, lead, co_units), now, settings, task.plan.timezone),
+            row=row,
             timezone=task.plan.timezone,
             latest=latest.get(task.id),
             pending=pending.get(task.id, []),
@@ -163,7 +195,15 @@ def _cards(session: Session, holder: LinkHolder, now: datetime) -> list[Card]:
         card.countdown = _countdown(task, today)
         card.until_min = (max(today, task.due or today) + timedelta(days=1)).isoformat()
         cards.append(card)
-    return cards
+    return Cards(
+        shown=cards,
+        total=len(rows),
+        leads=sum(lead == holder.unit for _, lead, _, _ in rows),
+        reds=lights.count("red"),
+        yellows=lights.count("yellow"),
+        page=page,
+        pages=pages,
+    )
 
 
 def _why_no_extension(task: Task, pending: list[Request]) -> str:
@@ -259,19 +299,26 @@ def _render(
     token: str, holder: LinkHolder, *, problem: Problem | None = None, code: int = 200
 ) -> Any:
     now = ctx().now()
+    page = request.args.get("page", 1, type=int) or 1
+    focus = (problem.plan_id, problem.no) if problem and problem.plan_id and problem.no else None
+    asked_plan, asked_no = request.args.get("plan"), request.args.get("no", type=int)
+    if focus is None and asked_plan and asked_no:  # back from a form: the page with that task
+        focus = (asked_plan, asked_no)
     with ctx().db.read() as session:
-        cards = _cards(session, holder, now)
+        cards = _cards(session, holder, now, page, focus)
         items = _items(session, holder.unit_id)
-    lights = [c.row["light"] for c in cards]
     return render_template(
         "unit.html",
         token=token,
         unit=holder.unit,
-        cards=cards,
+        cards=cards.shown,
+        total=cards.total,
+        page=cards.page,
+        pages=cards.pages,
+        leads=cards.leads,
+        reds=cards.reds,
+        yellows=cards.yellows,
         items=items,
-        leads=sum(c.role == "牵头" for c in cards),
-        reds=lights.count("red"),
-        yellows=lights.count("yellow"),
         problem=problem,
         link_days=ctx().settings.web.link_days,
         max_upload_mb=ctx().settings.web.max_upload_mb,
@@ -362,7 +409,7 @@ def _task_form(
         problem = Problem(str(exc), plan_id, no, form, values)
         return _render(token, holder, problem=problem, code=code)
     flash(done, "success")
-    target = url_for("unit.page", token=token, _anchor=f"task-{plan_id}-{no}")
+    target = url_for("unit.page", token=token, plan=plan_id, no=no, _anchor=f"task-{plan_id}-{no}")
     return redirect(target, code=303)
 
 
