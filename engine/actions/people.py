@@ -261,8 +261,38 @@ def link_token(db: Database, settings: Settings, unit: str, now: datetime) -> st
     with db.read() as session:
         found = UnitDirectory.read(session).find(unit, where="单位")
         generation = _generation(session, found.id)
+    return sign_link(secret, found.id, generation, now)
+
+
+def sign_link(secret: str, unit_id: int, generation: int, now: datetime) -> str:
+    """A unit's link token from what the caller has already read: the secret, the unit's id and
+    the generation of its links. The dispatcher signs many at once this way (one read per pass)."""
     issued = int(now.timestamp())
-    return str(_serializer(secret).dumps({"u": found.id, "g": generation, "t": issued}))
+    return str(_serializer(secret).dumps({"u": unit_id, "g": generation, "t": issued}))
+
+
+def link_generations(session: Session) -> dict[int, int]:
+    """The generation of every unit's links that was ever revoked (a unit not listed is at 0)."""
+    rows = session.execute(select(UnitLink.unit_id, UnitLink.generation))
+    return {unit_id: generation for unit_id, generation in rows}
+
+
+def session_secret(session: Session, settings: Settings) -> str:
+    """The signing secret, read in a session the caller has open (as `signing_secret` reads it).
+
+    Only when the installation has none yet is it made, in a transaction of its own.
+    """
+    from engine.notify.secrets import remember
+
+    value = os.environ.get(settings.web.secret_env, "").strip()
+    if value:
+        remember(value)
+        return value
+    row = session.get(AppSecret, "web")
+    if row is not None:
+        remember(row.value)
+        return row.value
+    return signing_secret(Database(session.get_bind().engine), settings)
 
 
 def link_url(settings: Settings, token: str) -> str:
