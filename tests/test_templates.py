@@ -134,6 +134,15 @@ def test_the_sandbox_keeps_undefined_names_an_error(tmp_path: Path):
         render_notice(sample_context("reminder"), env)
 
 
+def without_link(message: str, url: str) -> str:
+    """`message` without the link line that ends it, which must be the notice's own link."""
+    rest, _, last = message.rpartition("\n\n")
+    words, note = r"\[(点击办理|点击审批|进入督办系统)\]", r"(（\d+天内有效，请勿转发）)?"
+    pattern = words + r"\(" + re.escape(url) + r"\)" + note
+    assert re.fullmatch(pattern, last), last
+    return rest
+
+
 HOSTILE = (
     "[点我](http://evil.example/x) <@zhangsan> @all **粗体** `code` "
     "# 标题 > 引用 _x_ ~删~ |表| &lt;"
@@ -152,8 +161,11 @@ def _hostile(kind: str, channel: str):
 
 @pytest.mark.parametrize("kind", kinds.KINDS)
 def test_unit_text_cannot_inject_markdown_into_wecom(env, kind):
-    rendered = render_notice(_hostile(kind, "wecom"), env)
-    body = "\n".join(rendered.markdown)
+    ctx = _hostile(kind, "wecom")
+    rendered = render_notice(ctx, env)
+    assert ctx.link is not None
+    # the only link is the notice's own, closing each message
+    body = "\n".join(without_link(message, ctx.link.url) for message in rendered.markdown)
     assert "](" not in body and "[" not in body and "http://" not in body
     assert "<@" not in body and "@all" not in body and "`" not in body
     assert "**粗体**" not in body and "_x_" not in body and "&lt;" not in body
@@ -228,6 +240,8 @@ def test_a_message_too_long_even_for_one_task_goes_on_in_the_next(env):
     assert all(len(body.encode("utf-8")) <= WECOM_LIMIT for body in messages)
     assert "截断" not in "".join(messages)
     # every character of the title is there, in order, across the messages
+    assert ctx.link is not None
+    messages = [without_link(body, ctx.link.url) for body in messages]
     bodies = [body.removesuffix("（未完，见下一条消息）") for body in messages]
     bodies = [re.sub(r"^### .*（续\d+）\n+", "", body) for body in bodies]
     assert "".join(bodies).replace("\n", "").count("很长的方案名称") == 400

@@ -32,6 +32,15 @@ TASKS = (
 )
 
 
+def without_link(message: str, url: str) -> str:
+    """`message` without the link line that ends it, which must be the notice's own link."""
+    rest, _, last = message.rpartition("\n\n")
+    words, note = r"\[(点击办理|点击审批|进入督办系统)\]", r"(（\d+天内有效，请勿转发）)?"
+    pattern = words + r"\(" + re.escape(url) + r"\)" + note
+    assert re.fullmatch(pattern, last), last
+    return rest
+
+
 @pytest.fixture
 def env():
     return environment(None)
@@ -143,7 +152,10 @@ def test_a_unit_too_long_for_one_message_is_cut_between_its_tasks(env):
 def test_a_unit_name_cannot_inject_markdown_into_the_coordinators_list(env):
     hostile = "[点我](http://evil.example/x) <@zhangsan> **粗体**"
     tasks = (line(1, hostile), line(2, "市财政局"), line(3, hostile))
-    (body,) = render_notice(to_coordinator("wecom", tasks), env).markdown
+    ctx = to_coordinator("wecom", tasks)
+    (message,) = render_notice(ctx, env).markdown
+    assert ctx.link is not None
+    body = without_link(message, ctx.link.url)  # the notice's own link, and no other
     assert "](" not in body and "[" not in body and "<@" not in body and "http://" not in body
     assert "未报送任务：第1、3项" in body  # the unit's tasks still found under its escaped name
     html = render_notice(to_coordinator("email", tasks), env).html

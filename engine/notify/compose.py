@@ -3,10 +3,15 @@
 The row says who, which kind, which tasks and carries the planner's per-task facts (`context`);
 the store gives each task's title, deadline, status and progress as they are now, and the plan's
 title and coordinator. Lights are computed at `now`, the moment the notice goes out.
+
+Links are made here too, at render time: a unit's personal link is signed at `now` (so it is valid
+`[web] link_days` days from the send, whenever the notice was planned), with the secret and the
+generation of the unit's links read once per StoreView, that is once per dispatch batch.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -15,13 +20,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, selectinload
 
+from engine.actions import people
 from engine.config import Settings
 from engine.model.lights import light
 from engine.model.plan import Status
 from engine.notify.context import NoticeContext, TaskLine
 from engine.store.models import Plan, Task
 from engine.store.outbox import OutboxNotice
-from engine.store.repository import co_units_of, lead_of, tasks_of_plan
+from engine.store.repository import UnitDirectory, co_units_of, lead_of, tasks_of_plan
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,9 @@ class StoreView:
         self.session = session
         self._plans: dict[str, Plan | None] = {}
         self._tasks: dict[str, dict[int, Task]] = {}
+        self._secret: str | None = None
+        self._units: UnitDirectory | None = None
+        self._generations: dict[int, int] | None = None
 
     def plan(self, plan_id: str | None) -> Plan | None:
         if not plan_id:
@@ -101,6 +110,19 @@ class StoreView:
         if plan_id not in self._tasks:
             self._tasks[plan_id] = tasks_of_plan(self.session, plan_id)
         return self._tasks[plan_id]
+
+    def link_token(self, settings: Settings, unit: str, now: datetime) -> str | None:
+        """A fresh token for `unit`'s page, signed at `now`; None for a name that is no unit."""
+        if self._units is None:
+            self._units = UnitDirectory.read(self.session)
+            self._generations = people.link_generations(self.session)
+            self._secret = people.session_secret(self.session, settings)
+        assert self._generations is not None and self._secret is not None
+        found = self._units.units.get(self._units.canonical(unit.strip()))
+        if found is None:
+            return None
+        generation = self._generations.get(found.id, 0)
+        return people.sign_link(self._secret, found.id, generation, now)
 
 
 def task_lines(
@@ -177,7 +199,7 @@ def build_context(
     if spec.kind == "digest":  # the overview reads worst first
         lines = tuple(sorted(lines, key=lambda t: _DIGEST_ORDER.get(t.light, 9)))
     extra = dict(spec.context)
-    return NoticeContext(
+    ctx = NoticeContext(
         kind=spec.kind,
         recipient=spec.recipient,
         channel=spec.channel,
@@ -193,3 +215,9 @@ def build_context(
         reply_by=_as_date(extra.get("report_day")),
         extra=extra,
     )
+    link = ctx.link_for(
+        settings.web.base_url,
+        settings.web.link_days,
+        lambda unit: view.link_token(settings, unit, now),
+    )
+    return dataclasses.replace(ctx, link=link)

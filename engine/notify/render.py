@@ -6,7 +6,8 @@ the WeCom body by one in which none does. The WeCom body is rendered from a cont
 has been neutralised by `md_escape`, and is cut into messages of at most 4,096 bytes at task
 boundaries ("另有 N 项" closes each message but the last). A message still too long (one task with a
 very long text, or the closing lists of a coordinator's report over hundreds of units) goes on in
-continuation messages, split between lines: nothing is ever cut away.
+continuation messages, split between lines: nothing is ever cut away. Every message ends with the
+notice's link (`_link.md.j2`), added after splitting so that none goes without it.
 
 Templates are rendered in Jinja's sandbox: an operator's override can use the variables and filters
 it is given, never reach Python's internals (`cycler.__init__.__globals__…`).
@@ -38,6 +39,9 @@ from engine.paths import templates_dir
 
 WECOM_LIMIT = 4096
 """WeCom rejects a markdown body longer than this many bytes of UTF-8 (errcode 40058)."""
+
+LINK_LINE = "_link.md.j2"
+"""The line that ends every WeCom message of a notice with a link (one for every kind)."""
 
 _GOES_ON = "（未完，见下一条消息）"
 _PUNCTUATION = "。；，、：）」』》"
@@ -183,7 +187,10 @@ def environment_for(settings: Settings) -> Environment:
 
 
 def _render(env: Environment, ctx: NoticeContext, template: str, **extra: Any) -> str:
-    name = kinds.template_name(ctx.kind, template)
+    return _render_file(env, ctx, kinds.template_name(ctx.kind, template), **extra)
+
+
+def _render_file(env: Environment, ctx: NoticeContext, name: str, **extra: Any) -> str:
     try:
         return env.get_template(name).render(ctx.template_vars(**extra)).strip()
     except TemplateError as exc:
@@ -212,8 +219,21 @@ def _fits(text: str, limit: int) -> bool:
 
 
 def split_wecom(ctx: NoticeContext, env: Environment, limit: int = WECOM_LIMIT) -> list[str]:
-    """The WeCom messages of one notice, each at most `limit` bytes, together the whole notice."""
-    return _continued(_pack_tasks(ctx, env, limit), limit)
+    """The WeCom messages of one notice, each at most `limit` bytes, together the whole notice;
+    each ends with the notice's link, when it has one."""
+    footer = _link_footer(ctx, env, limit)
+    room = limit - len(footer.encode("utf-8"))
+    return [body + footer for body in _continued(_pack_tasks(ctx, env, room), room)]
+
+
+def _link_footer(ctx: NoticeContext, env: Environment, limit: int) -> str:
+    """The link line every message ends with ("" for a notice without a link)."""
+    if ctx.link is None:
+        return ""
+    line = _render_file(env, ctx.escaped(md_escape), LINK_LINE)
+    if not _fits(line, limit // 8):  # an override gone wrong: the messages must keep their room
+        raise UserError(f"通知模板 {LINK_LINE} 的内容过长（应不超过 {limit // 8} 字节）")
+    return "\n\n" + line if line else ""
 
 
 def _pack_tasks(ctx: NoticeContext, env: Environment, limit: int) -> list[str]:

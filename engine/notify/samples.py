@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 
+from engine.config import WebSettings
 from engine.notify.context import NoticeContext, TaskLine
 
 SAMPLE_PLAN_TITLE = (
@@ -140,7 +141,15 @@ def _extra(kind: str) -> dict[str, object]:
     return {}
 
 
+def sample_extra(kind: str, tasks: tuple[TaskLine, ...] = SAMPLE_TASKS) -> dict[str, object]:
+    """The kind-specific data of the sample notice of `kind` (a digest's figures over `tasks`)."""
+    return digest_extra(tasks) if kind == "digest" else _extra(kind)
+
+
 _TO_COORDINATOR = {"escalation", "approval_request", "digest", "delivery_failure"}
+
+SAMPLE_TOKEN = "sample-link-token"
+"""Stands for the signed token of a real notice (`engine.actions.people.link_token`)."""
 
 
 def sample_context(
@@ -150,14 +159,16 @@ def sample_context(
     tasks: tuple[TaskLine, ...] = SAMPLE_TASKS,
     recipient: str | None = None,
     is_copy: bool = False,
+    web: WebSettings | None = None,
 ) -> NoticeContext:
-    """A notice of `kind` as it would go out on 2021-06-23 about tasks 1 and 3 of the seed plan."""
+    """A notice of `kind` as it would go out on 2021-06-23 about tasks 1 and 3 of the seed plan,
+    with the link it would carry (`web`: the `[web]` settings, the defaults if not given)."""
     coordinator = "市司法局"
     if kind in ("overdue", "escalation", "digest") and tasks is SAMPLE_TASKS:
         tasks = _overdue(tasks)
     if recipient is None:
         recipient = coordinator if kind in _TO_COORDINATOR else "市发改局"
-    return NoticeContext(
+    ctx = NoticeContext(
         kind=kind,
         recipient=recipient,
         channel=channel,
@@ -171,5 +182,8 @@ def sample_context(
         notice_id=None,
         occurrence="2021-W25" if kind == "digest" else "2021-06-23",
         reply_by=date(2021, 6, 25) if kind == "progress_request" else None,
-        extra=digest_extra(tasks) if kind == "digest" else _extra(kind),
+        extra=sample_extra(kind, tasks),
     )
+    web = web or WebSettings()
+    link = ctx.link_for(web.base_url, web.link_days, lambda _unit: SAMPLE_TOKEN)
+    return dataclasses.replace(ctx, link=link)
