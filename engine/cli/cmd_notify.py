@@ -98,7 +98,8 @@ def _preview_context(
     with app.database.read() as session:
         if plan_id is None and task_no is None and not plan_ids(session):
             info("数据库中还没有计划，以下为示例数据渲染的通知（载入计划后将按实际数据渲染）")
-            return dataclasses.replace(sample_context(kind, channel), notice_date=now.date())
+            sample = sample_context(kind, channel, web=app.settings.web)
+            return dataclasses.replace(sample, notice_date=now.date())
         plan: Plan = choose_plan(session, plan_id)
         tasks = tasks_of_plan(session, plan.id)
         if task_no is not None:
