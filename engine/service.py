@@ -309,10 +309,16 @@ class Service:
 
     def start(self) -> None:
         """At start: load the plans, then say what runs, where notices go, and when."""
+        from engine.notify.channels.email import plaintext_login_problem
+
         self.load_plans()
         for line in self.describe_start():
             logger.info(line)
         self.log_calendar_warnings()
+        email = self.settings.channels.email
+        plaintext = plaintext_login_problem(email) if email else None
+        if plaintext:  # it still sends: a relay inside the network may be meant, doctor says more
+            logger.warning(plaintext)
 
     def serve(self) -> int:
         """Run ticks every `service.tick_seconds` until SIGTERM or SIGINT; returns the exit code."""

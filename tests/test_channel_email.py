@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.slowpeer import SlowPeer
 from support.smtp import SmtpServer
 from support.wecom import closed_port
 
@@ -177,3 +178,20 @@ def test_without_a_login_the_password_variable_may_be_unset(smtp_server, monkeyp
     monkeypatch.delenv("DUBAN_TEST_SMTP_PASSWORD")
     s = settings(smtp_server, "none", username=None)
     assert EmailChannel(s).send(notice(), NOW).ok
+
+
+def test_a_server_dribbling_its_replies_is_cut_off_at_the_timeout():
+    """smtplib's timeout is per read: a greeting sent a byte every 0.2 s never trips 1 s, and the
+    whole line takes ~20 s. The conversation as a whole must end at `timeout_seconds`."""
+    greeting = b"220 " + b"x" * 100 + b"\r\n"
+    with SlowPeer(greeting, interval=0.2, read_http_request=False) as peer:
+        s = EmailSettings.model_validate(
+            {"host": "127.0.0.1", "port": peer.port, "security": "none", "from": "a@b.cn",
+             "timeout_seconds": 1}
+        )
+        delivery = EmailChannel(s).send(notice(), NOW)
+        assert peer.finished.wait(timeout=30)
+    assert delivery.outcome is Outcome.TRANSIENT
+    assert "超时" in delivery.detail
+    (written,) = peer.written
+    assert written < len(greeting) // 4, (written, len(greeting))

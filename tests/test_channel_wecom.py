@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from support.slowpeer import SlowPeer, http_answer
 from support.wecom import Answer, WecomServer, closed_port
 
 from engine.config import WecomSettings
@@ -183,3 +186,116 @@ def test_a_blank_key_variable_fails_for_good_without_calling_the_robot(
         "单位“市发改局”的企业微信群机器人地址引用的环境变量 DUBAN_TEST_WECOM_KEY 为空，无法发送"
     )
     assert server.received == []  # never a request to `key=`
+
+
+# --- issue 15: the key goes only to the host that was checked, and never for long ----------------
+
+
+@pytest.fixture
+def foreign():
+    """A robot on another loopback address (127.0.0.2), not in allowed_hosts."""
+    with WecomServer(host="127.0.0.2") as srv:
+        yield srv
+
+
+def _smuggling_url(foreign: WecomServer, server: WecomServer, between: str) -> str:
+    # `urlsplit` reads the host after the "@", requests the one before the backslash
+    return (f"http://127.0.0.2:{foreign.port}{between}127.0.0.1:{server.port}"
+            f"/cgi-bin/webhook/send?key={KEY}")
+
+
+@pytest.mark.parametrize("between", ["\\@", "${DUBAN_TEST_WECOM_SEP}"])
+def test_a_backslash_before_an_at_cannot_send_the_key_to_another_host(
+    server, foreign, channel, monkeypatch, between
+):
+    # also when the backslash comes from a variable: the URL is checked again once expanded
+    monkeypatch.setenv("DUBAN_TEST_WECOM_SEP", "\\@")
+    delivery = channel.send(message(_smuggling_url(foreign, server, between)), NOW)
+    assert delivery.outcome is Outcome.PERMANENT
+    assert "反斜杠" in delivery.detail and "未发送" in delivery.detail
+    assert KEY not in delivery.detail
+    assert foreign.connections == 0 and server.connections == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.2:81\\@127.0.0.1:80/cgi-bin/webhook/send?key=k",  # backslash
+        "http://duban@127.0.0.1:80/cgi-bin/webhook/send?key=k",  # userinfo
+        "http://127.0.0.2:81@127.0.0.1:80/cgi-bin/webhook/send?key=k",  # userinfo, no backslash
+        "http://127.0.0.1:80/cgi-bin/webhook/send?key=k k",  # a blank
+        "http://127.0.0.1:80/cgi-bin/webhook/send?key=k\n",  # a line break
+        "http://127.0.0.1:80/cgi-bin/webhook/send?key=k\t",  # a tab
+        "http://127.0.0.1:80/cgi-bin/webhook/send?key=k\u200b",  # a zero-width space
+        "http://127.0.0.1:80:81/cgi-bin/webhook/send?key=k",  # parsers disagree on the port
+    ],
+)
+def test_urls_two_parsers_may_read_differently_are_refused(url):
+    refused = check_robot_url(url, ["127.0.0.1"])
+    assert refused and ("拒绝使用" in refused or "无法解析" in refused)
+    assert "key=" not in refused  # the reason never quotes the URL
+
+
+def test_a_control_character_from_a_variable_is_refused(server, channel, monkeypatch):
+    monkeypatch.setenv("DUBAN_TEST_WECOM_KEY", KEY + "\r\nX-Injected: 1")
+    delivery = channel.send(message(server.url("${DUBAN_TEST_WECOM_KEY}")), NOW)
+    assert delivery.outcome is Outcome.PERMANENT
+    assert "控制字符" in delivery.detail and "展开环境变量后" in delivery.detail
+    assert KEY not in delivery.detail
+    assert server.connections == 0
+
+
+def test_a_redirect_is_not_followed(channel):
+    """The answer of the checked host is the answer: a 307 to elsewhere sends nothing there."""
+    with WecomServer(host="127.0.0.2") as elsewhere:
+        target = elsewhere.url(KEY)
+
+        class Redirect(BaseHTTPRequestHandler):
+            def log_message(self, format, *args):
+                return
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.send_response(307)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        redirecting = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+        thread = threading.Thread(target=redirecting.serve_forever, daemon=True)
+        thread.start()
+        try:
+            url = f"http://127.0.0.1:{redirecting.server_address[1]}/cgi-bin/webhook/send?key={KEY}"
+            delivery = channel.send(message(url), NOW)
+        finally:
+            redirecting.shutdown()
+            redirecting.server_close()
+            thread.join(timeout=5)
+        assert delivery.outcome is Outcome.PERMANENT and "HTTP 307" in delivery.detail
+        assert elsewhere.connections == 0
+
+
+SLOW_BODY = b'{"errcode":0,"errmsg":"' + b"o" * 80 + b'"}'
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [http_answer(pad=90), http_answer(SLOW_BODY, pad=0)],
+    ids=["slow-headers", "slow-body"],
+)
+def test_a_peer_dribbling_its_answer_is_cut_off_at_the_timeout(answer):
+    """A byte every 0.2 s never trips a per-read timeout of 1 s; the whole answer takes ~25 s.
+
+    The send must give up at its total deadline: the peer sees the connection closed after a few
+    bytes, long before its answer is out.
+    """
+    ch = WecomChannel(WecomSettings(allowed_hosts=["127.0.0.1"], timeout_seconds=1))
+    with SlowPeer(answer, interval=0.2) as peer:
+        url = f"http://127.0.0.1:{peer.port}/cgi-bin/webhook/send?key={KEY}"
+        delivery = ch.send(message(url), NOW)
+        ch.close()
+        assert peer.finished.wait(timeout=30)
+    assert delivery.outcome is Outcome.TRANSIENT
+    assert "超时" in delivery.detail and KEY not in delivery.detail
+    (written,) = peer.written
+    assert written < len(answer) // 4, (written, len(answer))

@@ -10,6 +10,7 @@ import pytest
 
 from engine.deadlines.deadline import Deadline, DeadlineKind
 from tests.support.plans import small_plan, with_task, write_small_plan
+from tests.support.slowpeer import SlowPeer, http_answer
 from tests.support.smtp import SmtpServer
 from tests.support.wecom import WecomServer, closed_port
 
@@ -118,7 +119,7 @@ def test_a_missing_env_variable_is_named_with_its_key(duban, workdir, monkeypatc
 
 def test_the_smtp_password_variable_must_be_set(duban, workdir, monkeypatch):
     monkeypatch.delenv("DUBAN_SMTP_PW_TEST", raising=False)
-    email = ('host = "127.0.0.1"\nport = 25\nsecurity = "none"\nusername = "duban"\n'
+    email = ('host = "127.0.0.1"\nport = 587\nsecurity = "starttls"\nusername = "duban"\n'
              'password_env = "DUBAN_SMTP_PW_TEST"\nfrom = "督办 <duban@example.gov.cn>"')
     config = write_config(workdir / "etc", email=email)
     write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
@@ -204,8 +205,10 @@ def test_plans_only_in_the_database_are_checked_too(duban, workdir):
 
 
 @pytest.fixture
-def smtp_server(tmp_path):
-    with SmtpServer("none", tmp_path, username="duban", password="right-pw") as server:
+def smtp_server(tmp_path, monkeypatch):
+    """STARTTLS with a login, its certificate trusted through SSL_CERT_FILE."""
+    with SmtpServer("starttls", tmp_path, username="duban", password="right-pw") as server:
+        monkeypatch.setenv("SSL_CERT_FILE", str(server.cafile))
         yield server
 
 
@@ -215,10 +218,10 @@ def wecom_server():
         yield server
 
 
-def email_table(port: int) -> str:
-    return (f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"\nusername = "duban"\n'
+def email_table(port: int, security: str = "starttls", timeout: float = 5) -> str:
+    return (f'host = "127.0.0.1"\nport = {port}\nsecurity = "{security}"\nusername = "duban"\n'
             'password_env = "DUBAN_SMTP_PW_TEST"\nfrom = "督办 <duban@example.gov.cn>"\n'
-            "timeout_seconds = 5")
+            f"timeout_seconds = {timeout}")
 
 
 def test_an_unreachable_smtp_server_is_reported_with_network(duban, workdir, monkeypatch):
@@ -276,14 +279,16 @@ def test_a_wrong_smtp_password_is_reported_without_the_password(
     duban, workdir, monkeypatch, strict_smtp_server
 ):
     monkeypatch.setenv("DUBAN_SMTP_PW_TEST", "wrong-pw-123")
-    config = write_config(workdir / "etc", email=email_table(strict_smtp_server.port))
+    # a plain server: the login in the clear is a problem of its own
+    config = write_config(workdir / "etc", email=email_table(strict_smtp_server.port, "none"))
     write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
     result = doctor(duban, config, "--network")
-    [line] = problems(result)
+    plaintext, line = problems(result)
+    assert "明文" in plaintext
     assert "拒绝登录（用户 duban）：535" in line
     assert "wrong-pw-123" not in result.out + result.err
     monkeypatch.setenv("DUBAN_SMTP_PW_TEST", "right-pw")
-    assert doctor(duban, config, "--network").code == 0
+    assert problems(doctor(duban, config, "--network")) == [plaintext]
 
 
 @pytest.fixture
@@ -373,3 +378,114 @@ def test_a_leader_named_in_the_escalation_chain_needs_a_contact(duban, workdir):
     [line] = problems(doctor(duban, config))
     assert "单位“市政府督查室”没有联系方式" in line
     assert "第 1 级升级通知（配置键 policy.escalation[1].recipients）" in line
+
+
+# --- issue 15: robot URLs read alike by every parser, allowed hosts only, total deadlines --------
+
+ROBOT_KEY = "3a1f0c9e-77d2-4c55-b1aa-doctorkey99"
+LOOPBACK_ONLY = '[channels.wecom]\nallowed_hosts = ["127.0.0.1"]\ntimeout_seconds = 1'
+
+
+@pytest.fixture
+def foreign_robot():
+    """A robot on 127.0.0.2: loopback too, but not an allowed host."""
+    with WecomServer(host="127.0.0.2") as server:
+        yield server
+
+
+@pytest.mark.parametrize("network", [False, True])
+def test_a_robot_url_with_a_backslash_is_one_problem_and_never_dialled(
+    duban, workdir, wecom_server, foreign_robot, network
+):
+    url = (f"http://127.0.0.2:{foreign_robot.port}\\\\@127.0.0.1:{wecom_server.port}"
+           f"/cgi-bin/webhook/send?key={ROBOT_KEY}")
+    config = write_config(workdir / "etc", extra=LOOPBACK_ONLY,
+                          unit_extra={"市司法局": f'wecom = "{url}"'})
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+    result = doctor(duban, config, *(["--network"] if network else []))
+    assert result.code == 1
+    [line] = problems(result)
+    assert 'units."市司法局".wecom' in line and "反斜杠" in line
+    assert ROBOT_KEY not in result.out + result.err
+    assert foreign_robot.connections == 0 and wecom_server.connections == 0
+
+
+def test_a_url_spoilt_by_its_variable_is_reported(duban, workdir, monkeypatch, wecom_server):
+    # the configured text is fine; the value brings in a line break (and with it a header)
+    monkeypatch.setenv("DUBAN_WECOM_KEY_TEST", ROBOT_KEY + "\r\nX-Injected: 1")
+    url = wecom_server.url("${DUBAN_WECOM_KEY_TEST}")
+    config = write_config(workdir / "etc", extra=LOOPBACK_ONLY,
+                          unit_extra={"市司法局": f'wecom = "{url}"'})
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+    result = doctor(duban, config, "--network")
+    [line] = problems(result)
+    assert 'units."市司法局".wecom' in line
+    assert "控制字符" in line and "展开环境变量后" in line
+    assert ROBOT_KEY not in result.out + result.err
+    assert wecom_server.connections == 0
+
+
+def test_network_checks_contact_only_allowed_hosts(duban, workdir, wecom_server, foreign_robot):
+    config = write_config(
+        workdir / "etc", extra=LOOPBACK_ONLY,
+        unit_extra={"市司法局": f'wecom = "{wecom_server.url(ROBOT_KEY)}"',
+                    "市财政局": f'wecom = "{foreign_robot.url(ROBOT_KEY + "-2")}"'},
+    )
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+    result = doctor(duban, config, "--network")
+    assert result.code == 1
+    [line] = problems(result)
+    assert 'units."市财政局".wecom' in line
+    assert "127.0.0.2 不在 channels.wecom.allowed_hosts 中" in line
+    assert foreign_robot.connections == 0  # not even a connection
+    assert wecom_server.connections == 1 and wecom_server.received == []
+    assert ROBOT_KEY not in result.out + result.err
+
+
+def test_a_robot_dribbling_its_answer_is_cut_off(duban, workdir):
+    answer = http_answer(pad=100)
+    with SlowPeer(answer, interval=0.2) as peer:
+        url = f"http://127.0.0.1:{peer.port}/cgi-bin/webhook/send?key={ROBOT_KEY}"
+        config = write_config(workdir / "etc", extra=LOOPBACK_ONLY,
+                              unit_extra={"市司法局": f'wecom = "{url}"'})
+        write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+        result = doctor(duban, config, "--network")
+        assert peer.finished.wait(timeout=30)
+    [line] = problems(result)
+    assert "1 秒内没有完成应答" in line and 'units."市司法局"' in line
+    assert ROBOT_KEY not in result.out + result.err
+    (written,) = peer.written
+    assert written < len(answer) // 4, (written, len(answer))
+
+
+def test_an_smtp_server_dribbling_its_greeting_is_cut_off(duban, workdir, monkeypatch):
+    monkeypatch.setenv("DUBAN_SMTP_PW_TEST", "right-pw")
+    greeting = b"220 " + b"x" * 100 + b"\r\n"
+    with SlowPeer(greeting, interval=0.2, read_http_request=False) as peer:
+        config = write_config(workdir / "etc", email=email_table(peer.port, timeout=1))
+        write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+        result = doctor(duban, config, "--network")
+        assert peer.finished.wait(timeout=30)
+    [line] = problems(result)
+    assert "1 秒内未完成握手" in line
+    (written,) = peer.written
+    assert written < len(greeting) // 4, (written, len(greeting))
+
+
+def test_a_login_over_a_plain_connection_is_a_problem(duban, workdir, monkeypatch):
+    monkeypatch.setenv("DUBAN_SMTP_PW_TEST", "plain-pw-456")
+    port = closed_port()
+    config = write_config(workdir / "etc", email=email_table(port, "none"))
+    write_small_plan(workdir / "etc" / "plans" / "trial.yaml", clean_plan())
+    result = doctor(duban, config)
+    assert result.code == 1
+    assert problems(result) == [
+        '问题：邮件通道以明文连接（channels.email.security = "none"）登录邮件服务器 '
+        f"127.0.0.1:{port}，密码将不加密传输；请改为 ssl 或 starttls"
+    ]
+    assert "plain-pw-456" not in result.out + result.err
+    # a relay without a login (security = "none", no username) is fine
+    relay = ('host = "127.0.0.1"\nport = 25\nsecurity = "none"\n'
+             'from = "督办 <duban@example.gov.cn>"')
+    config = write_config(workdir / "etc", email=relay)
+    assert doctor(duban, config).code == 0

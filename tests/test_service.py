@@ -133,3 +133,31 @@ def test_a_year_without_official_holidays_is_warned_once_and_still_planned(duban
     assert r.err.count("2027 年的法定节假日数据缺失") == 1
     overdue = [n for n in outbox(duban) if n["kind"] == "overdue"]
     assert overdue and all(n["send_at"] == "2027-06-01T09:00:00+08:00" for n in overdue)
+
+
+def _email_config(folder: Path, security: str) -> Path:
+    (folder / "plans").mkdir(parents=True, exist_ok=True)
+    path = folder / "duban.toml"
+    path.write_text(
+        '[service]\nplans_dir = "plans"\n[channels.file]\ndir = "outbox"\n'
+        f'[channels.email]\nhost = "127.0.0.1"\nport = 2525\nsecurity = "{security}"\n'
+        'username = "duban"\npassword_env = "DUBAN_SMTP_PW_TEST"\n'
+        'from = "督办 <duban@example.gov.cn>"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_login_over_a_plain_connection_is_warned_at_start(duban, workdir, monkeypatch) -> None:
+    monkeypatch.setenv("DUBAN_SMTP_PW_TEST", "plain-secret-789")
+    config = _email_config(workdir / "etc", "none")
+    r = duban("--config", str(config), "--now", "2021-06-01T10:00:00+08:00", "run", "--once")
+    assert r.code == 0, r.err
+    [line] = [line for line in r.err.splitlines() if "明文" in line]
+    assert "WARNING" in line  # a warning, not a note
+    assert '以明文连接（channels.email.security = "none"）登录邮件服务器 127.0.0.1:2525' in line
+    assert "plain-secret-789" not in r.out + r.err
+    config = _email_config(workdir / "etc", "starttls")
+    r = duban("--config", str(config), "--now", "2021-06-01T10:00:00+08:00", "run", "--once")
+    assert r.code == 0, r.err
+    assert "明文" not in r.err

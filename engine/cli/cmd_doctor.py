@@ -2,10 +2,12 @@
 
 Checks, in order: the config; the plan files and what the importer flagged; the database
 (reachable, schema at the newest migration); a contact for every unit a plan makes responsible
-(only with a config: without one every unit uses the file channel); robot hosts allowed; every
-`${NAME}` and `password_env` set; the file channel's folder writable; the official holiday
-calendar for every year with a due date. With `--network`: an SMTP handshake and a request to every
-robot that sends no message.
+(only with a config: without one every unit uses the file channel); robot URLs usable (host
+allowed, read alike by every parser, before and after `${NAME}` expansion); no SMTP login over a
+plain connection; every `${NAME}` and `password_env` set; the file channel's folder writable; the
+official holiday calendar for every year with a due date. With `--network`: an SMTP handshake and a
+request that sends no message to every robot whose URL passed the check (no other host is
+contacted), each within its own total deadline.
 
 One line per problem ("问题：…") on stdout and nothing else there, exit 1 when there is any; the
 verdict ("共发现 N 个问题" or "检查通过") and notes that are not problems go to stderr. `--json`:
@@ -14,6 +16,7 @@ verdict ("共发现 N 个问题" or "检查通过") and notes that are not probl
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import smtplib
@@ -24,7 +27,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 
@@ -108,6 +110,7 @@ def run_checks(app: AppContext, settings: Settings, findings: Findings, *, netwo
     if settings.configured:
         check_contacts(settings, plans, findings)
     check_robot_hosts(settings, findings)
+    check_email_security(settings, findings)
     check_env(settings, findings)
     check_outbox(settings, findings)
     check_templates(settings, findings)
@@ -321,16 +324,35 @@ def _duties(duties: list[Duty]) -> str:
 
 
 def check_robot_hosts(settings: Settings, findings: Findings) -> None:
-    from engine.notify.channels.wecom import check_robot_url
+    from engine.notify.channels.wecom import check_robot_url, checked_robot_url
 
+    allowed = settings.channels.wecom.allowed_hosts
     for unit, contact in settings.units.items():
         if not contact.wecom:
             continue
-        # The host is checked on the configured text: a ${…} in the key does not matter here.
-        allowed = settings.channels.wecom.allowed_hosts
+        # First the configured text (a ${…} in the key does not matter here), then, when every
+        # variable is set, the URL as it would be sent: a value can bring in a "\\" or an "@".
         why = check_robot_url(_ENV_REF.sub("x", contact.wecom), allowed)
+        if not why and _expandable(contact.wecom):
+            try:
+                checked_robot_url(contact.wecom, allowed, where=f'units."{unit}".wecom')
+            except UserError as exc:
+                why = str(exc)
         if why:
             findings.problem(f'units."{unit}".wecom：{why}')
+
+
+def _expandable(value: str) -> bool:
+    return all(m.group(1) in os.environ for m in _ENV_REF.finditer(value))
+
+
+def check_email_security(settings: Settings, findings: Findings) -> None:
+    from engine.notify.channels.email import plaintext_login_problem
+
+    email = settings.channels.email
+    why = plaintext_login_problem(email) if email else None
+    if why:
+        findings.problem(why)
 
 
 def env_references(settings: Settings) -> Iterator[tuple[str, str]]:
@@ -407,6 +429,8 @@ def check_calendar(
 
 def check_smtp(settings: Settings, findings: Findings) -> None:
     """Connect, EHLO, STARTTLS when configured, log in when configured, QUIT: no message."""
+    from engine.notify.channels.email import SMTPClient, SMTPSSLClient
+    from engine.notify.deadline import Watchdog
     from engine.notify.secrets import mask, remember
 
     email = settings.channels.email
@@ -416,60 +440,81 @@ def check_smtp(settings: Settings, findings: Findings) -> None:
     timeout = min(email.timeout_seconds, _NETWORK_TIMEOUT)
     password = os.environ.get(email.password_env) if email.password_env else None
     remember(password)
+    dog = Watchdog(timeout)  # the whole handshake, however slowly the server answers
     try:
         context = ssl.create_default_context()
         smtp: smtplib.SMTP
-        if email.security == "ssl":
-            smtp = smtplib.SMTP_SSL(email.host, email.port, timeout=timeout, context=context)
-        else:
-            smtp = smtplib.SMTP(email.host, email.port, timeout=timeout)
-        with smtp:
-            smtp.ehlo()
-            if email.security == "starttls":
-                smtp.starttls(context=context)
+        with dog:
+            if email.security == "ssl":
+                smtp = SMTPSSLClient(email.host, email.port, timeout=timeout, context=context)
+            else:
+                smtp = SMTPClient(email.host, email.port, timeout=timeout)
+            with smtp:
                 smtp.ehlo()
-            if email.username and password:
-                smtp.login(email.username, password)
-    except smtplib.SMTPAuthenticationError as exc:
-        findings.problem(f"邮件服务器 {where} 拒绝登录（用户 {email.username}）：{exc.smtp_code}")
-    except ssl.SSLCertVerificationError as exc:
-        findings.problem(f"邮件服务器 {where} 的证书校验失败：{exc.verify_message}")
+                if email.security == "starttls":
+                    smtp.starttls(context=context)
+                    smtp.ehlo()
+                if email.username and password:
+                    smtp.login(email.username, password)
     except (smtplib.SMTPException, OSError) as exc:
-        detail = mask(f"{type(exc).__name__}: {exc}")
-        findings.problem(f"无法连接邮件服务器 {where}（channels.email）：{detail}")
+        if dog.fired:
+            findings.problem(f"邮件服务器 {where} 在 {timeout:g} 秒内未完成握手（channels.email）")
+        elif isinstance(exc, smtplib.SMTPAuthenticationError):
+            findings.problem(
+                f"邮件服务器 {where} 拒绝登录（用户 {email.username}）：{exc.smtp_code}"
+            )
+        elif isinstance(exc, ssl.SSLCertVerificationError):
+            findings.problem(f"邮件服务器 {where} 的证书校验失败：{exc.verify_message}")
+        else:
+            detail = mask(f"{type(exc).__name__}: {exc}")
+            findings.problem(f"无法连接邮件服务器 {where}（channels.email）：{detail}")
     else:
         findings.notes.append(f"邮件服务器 {where} 握手成功")
 
 
 def check_robots(settings: Settings, findings: Findings) -> None:
-    """POST an empty body to each robot: WeCom answers an error and sends nothing."""
+    """POST an empty body to each robot: WeCom answers an error and sends nothing.
+
+    Only URLs that pass `check_robot_url` are contacted (the others are reported by
+    `check_robot_hosts`), each exactly as checked and within a total deadline.
+    """
     import requests
 
-    from engine.notify.secrets import expand_secret, mask
+    from engine.notify.channels.wecom import checked_robot_url
+    from engine.notify.deadline import DeadlineExceeded, deadline_session, post, target
+    from engine.notify.secrets import mask
 
+    allowed = settings.channels.wecom.allowed_hosts
+    timeout = min(settings.channels.wecom.timeout_seconds, _NETWORK_TIMEOUT)
     tried: set[str] = set()
-    for unit, contact in settings.units.items():
-        if not contact.wecom:
-            continue
-        try:
-            url = expand_secret(contact.wecom, where=f'units."{unit}".wecom')
-        except UserError:
-            continue  # already reported by check_env
-        if url in tried:
-            continue
-        tried.add(url)
-        host = urlsplit(url).netloc
-        try:
-            answer = requests.post(url, data=b"", timeout=_NETWORK_TIMEOUT, allow_redirects=False)
-        except requests.RequestException as exc:
-            findings.problem(mask(f'无法连接企业微信机器人 {host}（units."{unit}"）：'
-                                  f"{type(exc).__name__}"))
-            continue
-        try:
-            errcode = answer.json().get("errcode")
-        except ValueError:
-            errcode = None
-        if errcode == 93000:
-            findings.problem(
-                f'units."{unit}" 的企业微信机器人地址无效（errcode 93000），请核对 key'
-            )
+    with deadline_session() as session:
+        for unit, contact in settings.units.items():
+            if not contact.wecom:
+                continue
+            try:
+                url = checked_robot_url(contact.wecom, allowed, where=f'units."{unit}".wecom')
+            except UserError:
+                continue  # already reported by check_robot_hosts or check_env; never dialled
+            if url in tried:
+                continue
+            tried.add(url)
+            _, host, port = target(url)
+            shown = f"{host}:{port}" if port else host
+            try:
+                answer = post(session, url, timeout, data=b"")
+            except DeadlineExceeded:
+                findings.problem(f'企业微信机器人 {shown}（units."{unit}"）在 {timeout:g} 秒内'
+                                 "没有完成应答")
+                continue
+            except requests.RequestException as exc:
+                findings.problem(mask(f'无法连接企业微信机器人 {shown}（units."{unit}"）：'
+                                      f"{type(exc).__name__}"))
+                continue
+            try:
+                errcode = json.loads(answer.body).get("errcode")
+            except (ValueError, AttributeError):
+                errcode = None
+            if errcode == 93000:
+                findings.problem(
+                    f'units."{unit}" 的企业微信机器人地址无效（errcode 93000），请核对 key'
+                )

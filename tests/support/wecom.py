@@ -53,6 +53,10 @@ class WecomServer:
     released: threading.Event = field(default_factory=threading.Event)
     holding: threading.Event = field(default_factory=threading.Event)
     """Set while a held request is waiting (the test may then kill the client)."""
+    host: str = "127.0.0.1"
+    """Where it listens: any of 127.0.0.0/8 on Linux, e.g. 127.0.0.2 for a host not allowed."""
+    connections: int = 0
+    """TCP connections accepted, whatever came on them: 0 means nothing reached this server."""
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
 
@@ -67,7 +71,7 @@ class WecomServer:
         return int(self._server.server_address[1])
 
     def url(self, key: str = "test-key") -> str:
-        return f"http://127.0.0.1:{self.port}/cgi-bin/webhook/send?key={key}"
+        return f"http://{self.host}:{self.port}/cgi-bin/webhook/send?key={key}"
 
     def start(self) -> WecomServer:
         sink = self
@@ -76,6 +80,7 @@ class WecomServer:
             protocol_version = "HTTP/1.1"
 
             def setup(self) -> None:
+                sink.connections += 1
                 super().setup()
                 # headers and body are two writes: without this, Nagle's algorithm and the
                 # client's delayed ACK stall every keep-alive answer by ~40 ms
@@ -120,7 +125,7 @@ class WecomServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = ThreadingHTTPServer((self.host, 0), Handler)
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(

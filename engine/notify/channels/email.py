@@ -5,13 +5,17 @@ the envelope sender is the login (some servers refuse any other), else the From 
 password is read from the variable named by `password_env` when sending and is never kept; with a
 login, that variable unset or blank fails permanently, naming it (see `directory.py`). SMTP 4xx
 answers, timeouts and dropped connections are transient; 5xx answers and certificate or login
-problems are permanent.
+problems are permanent. `timeout_seconds` bounds the whole conversation (connect, TLS, login,
+message), not only each read (`engine.notify.deadline`). A login over `security = "none"` sends
+the password in the clear: `doctor` reports it and the service warns at start
+(`plaintext_login_problem`).
 """
 
 from __future__ import annotations
 
 import os
 import smtplib
+import socket
 import ssl
 from datetime import datetime
 from email.headerregistry import Address
@@ -21,6 +25,7 @@ from typing import Any
 
 from engine.config import EmailSettings
 from engine.notify.channels.base import Delivery, Message
+from engine.notify.deadline import Watchdog, watch
 from engine.notify.directory import email_login_problem
 from engine.notify.secrets import mask, remember
 
@@ -36,12 +41,31 @@ class _KeepsReply:
         return reply
 
 
-class _SMTP(_KeepsReply, smtplib.SMTP):
+class _Watched(smtplib.SMTP):
+    """Registers the TCP socket with the thread's watchdog as soon as it is connected."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return watch(super()._get_socket(host, port, timeout))  # type: ignore[misc]
+
+
+class SMTPClient(_KeepsReply, _Watched):
     pass
 
 
-class _SMTPSSL(_KeepsReply, smtplib.SMTP_SSL):
+# SMTP_SSL._get_socket wraps what super()._get_socket returns: with _Watched after SMTP_SSL in
+# the method order, the raw socket is watched before the TLS handshake, which can be slow too.
+class SMTPSSLClient(_KeepsReply, smtplib.SMTP_SSL, _Watched):
     pass
+
+
+def plaintext_login_problem(email: EmailSettings) -> str | None:
+    """Why this login exposes the password (a login over a plain connection), or None."""
+    if email.security != "none" or not email.username:
+        return None
+    return (
+        f"邮件通道以明文连接（channels.email.security = \"none\"）登录邮件服务器 "
+        f"{email.host}:{email.port}，密码将不加密传输；请改为 ssl 或 starttls"
+    )
 
 
 def sender_address(from_: str) -> Address:
@@ -93,11 +117,11 @@ class EmailChannel:
         remember(password)
         return password
 
-    def _connect(self) -> _SMTP | _SMTPSSL:
+    def _connect(self) -> SMTPClient | SMTPSSLClient:
         s = self.settings
         if s.security == "ssl":
-            return _SMTPSSL(s.host, s.port, timeout=s.timeout_seconds, context=self._context())
-        smtp = _SMTP(s.host, s.port, timeout=s.timeout_seconds)
+            return SMTPSSLClient(s.host, s.port, timeout=s.timeout_seconds, context=self._context())
+        smtp = SMTPClient(s.host, s.port, timeout=s.timeout_seconds)
         if s.security == "starttls":
             smtp.starttls(context=self._context())
         return smtp
@@ -116,35 +140,43 @@ class EmailChannel:
         mail = build_message(message, s, now)
         envelope = s.username or sender_address(s.from_).addr_spec
         where = f"{s.host}:{s.port}"
+        dog = Watchdog(s.timeout_seconds)  # the whole conversation, however slow each reply
         try:
-            with self._connect() as smtp:
+            with dog, self._connect() as smtp:
                 if s.username and password is not None:
                     smtp.login(s.username, password)
                 refused = smtp.send_message(mail, from_addr=envelope, to_addrs=list(message.emails))
                 reply = smtp.last_reply
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            text = "；".join(f"{a}：{c} {_text(m)}" for a, (c, m) in exc.recipients.items())
-            return _by_code(min(codes) if codes else 550, f"邮件服务器拒收全部收件人：{text}")
-        except smtplib.SMTPResponseException as exc:
-            return _by_code(
-                exc.smtp_code, f"邮件服务器 {where} 返回 {exc.smtp_code} {_text(exc.smtp_error)}"
-            )
-        except ssl.SSLCertVerificationError as exc:
-            return Delivery.permanent(f"邮件服务器 {where} 的证书校验失败：{exc.verify_message}")
-        except smtplib.SMTPNotSupportedError as exc:
-            return Delivery.permanent(f"邮件服务器 {where} 不支持所需功能：{exc}")
-        except TimeoutError:
-            return Delivery.transient(f"邮件服务器 {where} 超时（{s.timeout_seconds:g} 秒）")
         except (smtplib.SMTPException, OSError) as exc:
-            return Delivery.transient(
-                mask(f"无法连接邮件服务器 {where}：{type(exc).__name__}: {exc}")
-            )
+            if dog.fired:  # the watchdog ended the conversation: whatever broke, it was the time
+                return Delivery.transient(
+                    f"邮件服务器 {where} 超时（{s.timeout_seconds:g} 秒内未完成发送，已断开）"
+                )
+            return _failure(exc, where, s.timeout_seconds)
         answer = f"{reply[0]} {_text(reply[1])}" if reply else "已接受"
         detail = f"邮件服务器 {where} 已接受：{answer}"
         if refused:
             detail += "；被拒收的地址：" + "、".join(refused)
         return Delivery.sent(mask(detail))
+
+
+def _failure(exc: smtplib.SMTPException | OSError, where: str, timeout: float) -> Delivery:
+    """A failed conversation: 4xx answers and lost connections transient, others for good."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        text = "；".join(f"{a}：{c} {_text(m)}" for a, (c, m) in exc.recipients.items())
+        return _by_code(min(codes) if codes else 550, f"邮件服务器拒收全部收件人：{text}")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _by_code(
+            exc.smtp_code, f"邮件服务器 {where} 返回 {exc.smtp_code} {_text(exc.smtp_error)}"
+        )
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return Delivery.permanent(f"邮件服务器 {where} 的证书校验失败：{exc.verify_message}")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return Delivery.permanent(f"邮件服务器 {where} 不支持所需功能：{exc}")
+    if isinstance(exc, TimeoutError):
+        return Delivery.transient(f"邮件服务器 {where} 超时（{timeout:g} 秒）")
+    return Delivery.transient(mask(f"无法连接邮件服务器 {where}：{type(exc).__name__}: {exc}"))
 
 
 def _text(raw: bytes | str) -> str:

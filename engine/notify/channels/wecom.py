@@ -9,21 +9,29 @@ content), 44004 (empty content) and any other code are permanent. A notice may b
 
 The robot key is a secret: the URL is expanded only here, and every error text is masked. A URL
 whose `${NAME}` is unset or blank fails permanently, naming the variable (see `directory.py`).
+The URL is checked as the HTTP client will connect (`check_robot_url`), before and after `${NAME}`
+expansion, and exactly the checked string is sent, without redirects; a request and its answer
+together take at most `timeout_seconds` (`engine.notify.deadline`), however slowly a peer dribbles.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import threading
+import unicodedata
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from engine.config import WecomSettings
 from engine.errors import UserError
 from engine.notify.channels.base import Delivery, Message, Outcome
+from engine.notify.deadline import DeadlineExceeded, RewrittenURL, deadline_session, post, target
 from engine.notify.directory import wecom_url_problem
 from engine.notify.ratelimit import RobotLimiter
 from engine.notify.secrets import expand_secret, mask
@@ -41,19 +49,80 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+_USERINFO = "企业微信机器人地址的主机部分含有“@”（用户信息），可能被发往其他主机，拒绝使用"
+
+
+def _unsafe(url: str) -> str | None:
+    """Why the text of a robot URL could be read differently by two parsers, or None.
+
+    A backslash ends the host for requests but not for `urlsplit`, and userinfo (`…@host`) moves
+    the host: either lets a URL that passes the host check send the key elsewhere. Blanks and
+    control characters are no part of a robot URL and are re-encoded by the HTTP client.
+    """
+    if "\\" in url:
+        return "企业微信机器人地址含有反斜杠“\\”，不同程序对其主机的解析不一致，拒绝使用"
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Zs")
+           for ch in url):
+        return "企业微信机器人地址含有空格、换行或其他控制字符，拒绝使用"
+    authority = url.partition("://")[2]
+    for end in "/?#":
+        authority = authority.partition(end)[0]
+    if "@" in authority:
+        return _USERINFO
+    return None
+
+
 def check_robot_url(url: str, allowed_hosts: list[str]) -> str | None:
-    """Why this robot URL may not be used, or None. Plain http only to a listed loopback host."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    """Why this robot URL may not be used, or None. Plain http only to a listed loopback host.
+
+    The URL is read both by `urlsplit` and by urllib3's `parse_url` (what requests connects to);
+    they must agree on scheme, host and port, and that host must be listed.
+    """
+    unsafe = _unsafe(url)
+    if unsafe:
+        return unsafe
+    try:
+        parts = urlsplit(url)
+        split = ((parts.scheme or "").lower(), (parts.hostname or "").lower(), parts.port)
+        connects = target(url)
+    except (ValueError, LocationParseError):
+        return "企业微信机器人地址无法解析（主机或端口无效）"
+    if parts.username is not None or parse_url(url).auth is not None:
+        return _USERINFO
+    scheme, host, port = connects
+    host = host.strip("[]")  # an IPv6 address: [::1] to urllib3, ::1 to urlsplit
+    if split != (scheme, host, port):
+        return (
+            f"企业微信机器人地址的解析结果不一致（{split[1] or '（空）'} 与 {host or '（空）'}），"
+            "拒绝使用"
+        )
     if host not in {h.lower() for h in allowed_hosts}:
         allowed = "、".join(allowed_hosts) or "（无）"
         return (
             f"企业微信机器人地址的主机 {host or '（空）'} 不在 channels.wecom.allowed_hosts 中"
             f"（允许：{allowed}）"
         )
-    if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(host)):
-        return f"企业微信机器人地址应使用 https，而不是 {parts.scheme or '（空）'}"
+    if scheme != "https" and not (scheme == "http" and _is_loopback(host)):
+        return f"企业微信机器人地址应使用 https，而不是 {scheme or '（空）'}"
     return None
+
+
+def checked_robot_url(template: str, allowed_hosts: list[str], *, where: str) -> str:
+    """The robot URL to send to: `template` with `${NAME}` expanded, checked before and after.
+
+    Raises UserError with the reason (masked, never the key). The caller sends exactly the
+    returned string: nothing re-expands or rebuilds it between this check and the request.
+    """
+    before = _unsafe(template)
+    if before:
+        raise UserError(before)
+    url = expand_secret(template, where=where)
+    refused = check_robot_url(url, allowed_hosts)
+    if refused:
+        if url != template:
+            refused = f"{refused}（展开环境变量后）"
+        raise UserError(mask(refused))
+    return url
 
 
 class WecomChannel:
@@ -71,7 +140,7 @@ class WecomChannel:
         # one session per thread: connection reuse without sharing a Session across threads
         session = getattr(self._local, "session", None)
         if session is None:
-            session = self._local.session = requests.Session()
+            session = self._local.session = deadline_session()
             with self._sessions_lock:
                 self._sessions.append(session)
         return session
@@ -107,12 +176,13 @@ class WecomChannel:
         if blank:
             return Delivery.permanent(blank)
         try:
-            url = expand_secret(message.webhook, where=f"单位“{message.recipient}”的企业微信地址")
+            url = checked_robot_url(
+                message.webhook,
+                self.settings.allowed_hosts,
+                where=f"单位“{message.recipient}”的企业微信地址",
+            )
         except UserError as exc:
-            return Delivery.permanent(mask(exc))
-        refused = check_robot_url(url, self.settings.allowed_hosts)
-        if refused:
-            return Delivery.permanent(refused)
+            return Delivery.permanent(mask(f"{exc}，未发送"))
         payloads = self.payloads(message)
         sent = message.first_part
         answers: list[str] = []
@@ -137,19 +207,24 @@ class WecomChannel:
     def _post(self, url: str, payload: dict[str, Any]) -> Delivery:
         timeout = self.settings.timeout_seconds
         try:
-            response = self.session.post(url, json=payload, timeout=timeout)
+            # exactly the checked URL, no redirects; request and answer within `timeout` in all
+            response = post(self.session, url, timeout, json=payload)
+        except RewrittenURL:
+            return Delivery.permanent("企业微信机器人地址在发送前被改写为其他主机，未发送")
+        except DeadlineExceeded:
+            return Delivery.transient(f"企业微信请求超时（{timeout:g} 秒内未完成）")
         except requests.Timeout:
             return Delivery.transient(f"企业微信请求超时（{timeout:g} 秒）")
         except requests.ConnectionError as exc:
             return Delivery.transient(mask(f"无法连接企业微信服务器：{_reason(exc)}"))
         except requests.RequestException as exc:
             return Delivery.transient(mask(f"企业微信请求失败：{_reason(exc)}"))
-        if response.status_code >= 500 or response.status_code == 429:
-            return Delivery.transient(f"企业微信服务器返回 HTTP {response.status_code}")
-        if response.status_code != 200:
-            return Delivery.permanent(f"企业微信服务器返回 HTTP {response.status_code}")
+        if response.status >= 500 or response.status == 429:
+            return Delivery.transient(f"企业微信服务器返回 HTTP {response.status}")
+        if response.status != 200:
+            return Delivery.permanent(f"企业微信服务器返回 HTTP {response.status}")
         try:
-            answer = response.json()
+            answer = json.loads(response.body)
             code = int(answer.get("errcode"))
         except (ValueError, TypeError, AttributeError):
             return Delivery.transient(mask(f"企业微信返回了无法识别的应答：{response.text[:200]}"))

@@ -1,0 +1,245 @@
+"""A total deadline for one network exchange: an HTTP request and its answer, an SMTP conversation.
+
+Socket timeouts (requests', smtplib's) bound each read, not the exchange: a peer that sends one byte
+just inside the timeout holds a sender for as long as it likes. A `Watchdog` shuts the exchange's
+sockets down when its time is up, which wakes a blocked read or write at once; the caller then sees
+an ordinary connection error and `watchdog.fired` says that it was the deadline.
+
+Sockets are registered with the thread's current watchdog as they are opened or reused (`watch`):
+by the urllib3 connection classes of `deadline_session()`, and by the SMTP classes of the email
+channel. The watchdog keeps its own duplicate of each descriptor: `shutdown()` on it ends the
+connection for every descriptor (the TLS layer's too), and closing it never closes the caller's,
+so the watchdog can never hit a descriptor number the process has since given to something else.
+
+`post()` is the one way duban POSTs to a robot: the request is prepared once from the URL that was
+checked and sent as it is (no redirects, no rebuilding), and the answer is read within the deadline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.poolmanager import PoolManager, ProxyManager
+from urllib3.util import parse_url
+
+MAX_ANSWER_BYTES = 64 * 1024
+"""A robot answers a few dozen bytes; more than this is not read."""
+
+_current = threading.local()
+
+
+class Watchdog:
+    """`with Watchdog(seconds) as dog:` shuts the sockets registered inside down at the deadline."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = max(float(seconds), 0.0)
+        self._deadline = 0.0
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._fired = False
+        self._done = False
+        self._timer: threading.Timer | None = None
+        self._outer: Watchdog | None = None
+
+    def __enter__(self) -> Watchdog:
+        self._deadline = time.monotonic() + self.seconds
+        self._timer = threading.Timer(self.seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+        self._outer = getattr(_current, "watchdog", None)
+        _current.watchdog = self
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        _current.watchdog = self._outer
+        if self._timer is not None:
+            self._timer.cancel()
+        with self._lock:
+            self._done = True
+            for sock in self._sockets:
+                sock.close()
+            self._sockets = []
+
+    @property
+    def fired(self) -> bool:
+        """True once the deadline has passed and the sockets were shut down."""
+        with self._lock:
+            return self._fired
+
+    def remaining(self) -> float:
+        return max(self._deadline - time.monotonic(), 0.0)
+
+    def watch(self, sock: socket.socket) -> None:
+        try:
+            duplicate = socket.fromfd(sock.fileno(), sock.family, sock.type)
+        except (OSError, ValueError):
+            return  # already closed: nothing left to wake
+        with self._lock:
+            if self._done:
+                duplicate.close()
+                return
+            self._sockets.append(duplicate)
+            if self._fired:  # opened after the deadline: end it at once
+                _shut(duplicate)
+
+    def _fire(self) -> None:
+        with self._lock:  # held while shutting down, so that __exit__ cannot close one meanwhile
+            if self._done:
+                return
+            self._fired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # the peer or the client closed it first
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def watch(sock: socket.socket) -> socket.socket:
+    """Register a socket with this thread's watchdog, if one is running; returns the socket."""
+    dog: Watchdog | None = getattr(_current, "watchdog", None)
+    if dog is not None:
+        dog.watch(sock)
+    return sock
+
+
+# --- requests -------------------------------------------------------------------------------------
+
+
+class _HTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        return watch(super()._new_conn())
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        if self.sock is not None:  # a kept-alive connection: its socket was opened before
+            watch(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _HTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        return watch(super()._new_conn())  # before the TLS handshake, which can be slow too
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        if self.sock is not None:
+            watch(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+_POOLS: dict[str, type[HTTPConnectionPool]] = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """requests' adapter whose connections register their sockets with the thread's watchdog."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> PoolManager:
+        manager: PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if isinstance(manager, ProxyManager):  # SOCKS managers keep their own pool classes
+            manager.pool_classes_by_scheme = _POOLS
+        return manager
+
+
+def deadline_session() -> requests.Session:
+    session = requests.Session()
+    adapter = DeadlineAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class DeadlineExceeded(requests.Timeout):
+    """The whole exchange took longer than its deadline (whichever phase was slow)."""
+
+
+class RewrittenURL(requests.exceptions.InvalidURL):
+    """requests would have sent the request somewhere other than the URL that was checked."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+def target(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) as urllib3, and so requests, reads the URL to connect."""
+    parts = parse_url(url)
+    return (parts.scheme or "").lower(), (parts.host or "").lower(), parts.port
+
+
+def post(
+    session: requests.Session,
+    url: str,
+    seconds: float,
+    *,
+    json: Any = None,
+    data: bytes | None = None,
+) -> Answer:
+    """POST to exactly `url` and read the answer, all within `seconds`.
+
+    Raises `DeadlineExceeded` (a `requests.Timeout`) when the time is up in any phase,
+    `RewrittenURL` if the prepared request would go to another host than `url` names, and other
+    `requests.RequestException`s as requests does.
+    """
+    prepared = session.prepare_request(requests.Request("POST", url, json=json, data=data))
+    if prepared.url is None or target(prepared.url) != target(url):
+        raise RewrittenURL("prepared request changed the host")
+    # proxies and CA bundle from the environment, as session.request() would; stream the answer
+    extra = session.merge_environment_settings(prepared.url, {}, True, None, None)
+    with Watchdog(seconds) as dog:
+        try:
+            per_read = max(min(dog.remaining(), seconds), 0.001)
+            response = session.send(
+                prepared, timeout=(per_read, per_read), allow_redirects=False, **extra
+            )
+            try:
+                body = bytearray()
+                for chunk in response.iter_content(8192):
+                    body += chunk
+                    if len(body) >= MAX_ANSWER_BYTES:
+                        break
+                    if dog.remaining() <= 0:
+                        raise DeadlineExceeded(f"no answer within {seconds:g} s")
+            finally:
+                response.close()
+        except DeadlineExceeded:
+            raise
+        except OSError as exc:  # requests' exceptions are OSErrors too
+            if dog.fired:  # the watchdog ended the connection: whatever broke, it was the time
+                raise DeadlineExceeded(f"no answer within {seconds:g} s") from exc
+            if not isinstance(exc, requests.RequestException):
+                raise requests.ConnectionError(str(exc)) from exc
+            raise
+    return Answer(response.status_code, bytes(body))
