@@ -8,8 +8,10 @@ a mistake, only JSON on stdout with --json, and nothing stored changed by a refu
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import pytest
 
@@ -364,3 +366,155 @@ def test_common_mistakes_are_one_line_exit_2_and_change_nothing(loaded, workdir:
     assert board(loaded) == before
     assert loaded(*NOW, "outbox", "--json").out == outbox
     assert loaded(*NOW, "requests", "--json").out.strip() == "[]"
+
+
+# --- a %40 in a --db password reached Alembic's configparser: "invalid interpolation syntax" and
+# --- the URL with its password in clear; no message or log line may ever show a password -------
+
+SECRET = "Pg@Secret"
+SPECIAL = "S3cr:t/p@ss%w?rd#&'x"
+
+
+def password_forms(password: str, pieces: bool = True) -> set[str]:
+    """The password as typed, escaped and decoded, and the pieces an unescaped @ : / cuts it in."""
+    forms = {password, quote(password, safe=""), unquote(password)}
+    for form in list(forms) if pieces else []:
+        forms.update(piece for piece in re.split(r"[@:/]", form) if len(piece) >= 4)
+    return forms
+
+
+def assert_password_never_shown(result, password: str, pieces: bool = True) -> None:
+    shown = result.stdout + result.stderr
+    for form in password_forms(password, pieces):
+        assert form not in shown, (form, shown)
+    assert "Traceback" not in shown
+
+
+def assert_one_line_without_password(result, password: str, codes=(1, 2)) -> None:
+    assert_password_never_shown(result, password)
+    assert result.returncode in codes, (result.returncode, result.stderr)
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("duban: "), result.stderr
+    assert "内部错误" not in result.stderr
+
+
+@pytest.mark.skipif(not DUBAN.exists(), reason="needs the installed console script")
+@pytest.mark.parametrize("password", ["Pg%40Secret", quote(SPECIAL, safe=""), SPECIAL])
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("mysql://duban:{pw}@db.example/duban", 2),  # unsupported kind
+        ("postgresql+nosuch://duban:{pw}@db.example/duban", 2),  # unknown driver
+        ("duban:{pw}@db.example/duban", 2),  # no scheme
+        ("postgresql+psycopg://duban:{pw}@127.0.0.1:port/duban", 2),  # port not a number
+        ("sqlite://duban:{pw}@/no-such-dir/sub/x.db", 2),  # folder's parent missing
+        ("sqlite://duban:{pw}@/", 2),  # no file
+        ("sqlite://duban:{pw}@/plan.yaml", 2),  # not a database
+        ("postgresql+psycopg://duban:{pw}@127.0.0.1:1/duban", 1),  # nothing listens
+    ],
+)
+def test_no_database_error_shows_the_password(workdir: Path, url: str, code: int, password: str):
+    shutil.copy(SEED_PLAN, workdir / "plan.yaml")
+    result = script(workdir, "--db", url.format(pw=password), *NOW, "tasks")
+    # an unescaped @ makes any URL unreadable: a user error whatever the kind was meant to be
+    assert_one_line_without_password(result, password, (code,) if "@" not in password else (2,))
+
+
+@pytest.mark.skipif(not DUBAN.exists(), reason="needs the installed console script")
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://duban:{pw}@127.0.0.1:1/duban",
+        "postgresql+psycopg://duban:{pw}@127.0.0.1:port/duban",
+        "duban:{pw}@db.example/duban",
+    ],
+)
+def test_doctor_never_shows_the_database_password(workdir: Path, url: str):
+    for password in ("Pg%40Secret", SPECIAL):
+        doctor = script(workdir, "--db", url.format(pw=password), *NOW, "doctor")
+        assert doctor.returncode == 1 and "数据库" in doctor.stdout, doctor.stdout
+        assert_password_never_shown(doctor, password)
+
+
+@pytest.fixture(scope="module")
+def secret_role():
+    """A role whose password is Pg@Secret, owning its own database; dropped after the module."""
+    from support.postgres import role_with_password
+
+    with role_with_password("duban_secret", SECRET) as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def special_role():
+    from support.postgres import role_with_password
+
+    with role_with_password("duban_special", SPECIAL) as found:
+        yield found
+
+
+def with_password(url: str, escaped: str, **parts: str) -> str:
+    """`url` (which has a user and no password) with `escaped` written in as the password."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url).set(**parts)
+    bare = parsed.render_as_string(hide_password=False)
+    return bare.replace(f"://{parsed.username}@", f"://{parsed.username}:{escaped}@", 1)
+
+
+def has_schema(url: str, password: str) -> bool:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(make_url_with(url, password))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def make_url_with(url: str, password: str):
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(password=password)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.skipif(not DUBAN.exists(), reason="needs the installed console script")
+def test_a_postgres_password_with_percent_escapes_works_and_is_never_shown(
+    workdir: Path, secret_role, special_role
+):
+    for (url, checked), password in ((secret_role, SECRET), (special_role, SPECIAL)):
+        escaped = quote(password, safe="")  # Pg%40Secret
+        good = with_password(url, escaped)
+        # a database not yet migrated: the schema is made (Alembic never sees the URL)
+        first = script(workdir, "--db", good, *NOW, "tasks")
+        assert first.returncode == 0, first.stderr
+        assert_password_never_shown(first, password)
+        assert has_schema(url, password)
+
+        # the service's log at DEBUG, and doctor's report, name the database without it
+        (workdir / "debug.toml").write_text('[service]\nlog_level = "DEBUG"\n', "utf-8")
+        run = script(workdir, "--db", good, "--config", "debug.toml", *NOW, "run", "--once")
+        assert run.returncode == 0, run.stderr
+        assert "DEBUG" in run.stderr and "***" in run.stderr
+        # (whole forms only: a piece such as "Secret" is also in the ORM's debug lines)
+        assert_password_never_shown(run, password, pieces=False)
+        doctor = script(workdir, "--db", good, *NOW, "doctor")
+        assert "可以连接" in doctor.stderr, doctor.stderr
+        assert_password_never_shown(doctor, password)
+
+        failing = {
+            "unknown database": with_password(url, escaped, database="duban_no_such_db"),
+            "nothing listens": with_password(url, escaped, port=1),
+        }
+        if checked:  # the server asks this role for its password
+            failing["wrong password"] = with_password(url, quote("Wr0ng@" + password, safe=""))
+        for what, bad in failing.items():
+            result = script(workdir, "--db", bad, *NOW, "tasks")
+            assert_one_line_without_password(result, password, (1,))
+            assert "操作失败" in result.stderr, (what, result.stderr)
+            if what == "wrong password":
+                assert_password_never_shown(result, "Wr0ng@" + password)
+                assert "password authentication failed" in result.stderr

@@ -5,12 +5,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sqlite3
+import subprocess
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 from support.plans import open_in_process
+from support.service import running_service
 
 from engine.errors import ServiceError, UserError
 from engine.store import open_database
@@ -173,3 +175,75 @@ def test_history_is_append_only(workdir: Path):
     with db.read() as session:
         assert session.scalars(select(History.reason)).all() == [""]
     db.close()
+
+
+# --- the SQLite file was created 0644 from the CLI: readable by every user of the machine -------
+
+DUBAN = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "duban"
+needs_script = pytest.mark.skipif(not DUBAN.exists(), reason="needs the installed console script")
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def cli(workdir: Path, *args: str, umask: int = 0o022) -> subprocess.CompletedProcess[str]:
+    """The installed `duban ARGS…` run in `workdir` under `umask`, as from a shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
+    return subprocess.run(["sh", "-c", f'umask {umask:03o} && exec "$@"', "sh", str(DUBAN), *args],
+                          cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
+
+
+@needs_script
+@pytest.mark.parametrize("umask", [0o000, 0o022])
+def test_the_cli_creates_the_database_0600_in_a_0700_folder_whatever_the_umask(
+    workdir: Path, umask: int
+):
+    result = cli(workdir, "tasks", umask=umask)
+    assert result.returncode == 0, result.stderr
+    database = workdir / "var" / "duban.db"
+    assert mode(workdir / "var") == 0o700
+    assert mode(database) == 0o600
+    assert "WARNING" not in result.stderr
+
+    (workdir / "duban.toml").write_text("[service]\ntick_seconds = 1\n", "utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
+    env.update(DUBAN_CONFIG="duban.toml", DUBAN_NOW="2021-07-01T10:00:00+08:00")
+    command = ["sh", "-c", f'umask {umask:03o} && exec "$@"', "sh", str(DUBAN), "run"]
+    with running_service(command, workdir, env) as service:
+        # the service keeps its connections open: SQLite's -wal and -shm files exist now
+        for suffix in ("", "-wal", "-shm"):
+            assert mode(Path(f"{database}{suffix}")) == 0o600, suffix
+    assert service.returncode == 0, "".join(service.lines)
+    # a folder duban did not make keeps its mode
+    (workdir / "shared").mkdir(mode=0o755)
+    (workdir / "shared").chmod(0o755)
+    assert cli(workdir, "--db", "sqlite:///shared/x.db", "tasks", umask=umask).returncode == 0
+    assert mode(workdir / "shared") == 0o755
+    assert mode(workdir / "shared" / "x.db") == 0o600
+
+
+@needs_script
+def test_an_existing_database_is_never_loosened_and_a_world_readable_one_is_tightened(
+    workdir: Path,
+):
+    assert cli(workdir, "tasks").returncode == 0
+    database = workdir / "var" / "duban.db"
+    database.chmod(0o640)  # an operator's choice: a group may read it
+    quiet = cli(workdir, "tasks", umask=0o000)
+    assert quiet.returncode == 0 and "WARNING" not in quiet.stderr, quiet.stderr
+    assert mode(database) == 0o640
+
+    database.chmod(0o644)  # as duban made it before
+    warned = cli(workdir, "tasks")
+    assert warned.returncode == 0, warned.stderr
+    assert mode(database) == 0o640
+    [warning] = [line for line in warned.stderr.splitlines() if "WARNING" in line]
+    assert "var/duban.db" in warning and "0644" in warning and "0640" in warning
+
+    # a file that is not a database is refused and left as it was
+    (workdir / "plan.yaml").write_text("plan: x\n", "utf-8")
+    (workdir / "plan.yaml").chmod(0o644)
+    refused = cli(workdir, "--db", "sqlite:///plan.yaml", "tasks")
+    assert refused.returncode == 2 and "不是 SQLite 数据库" in refused.stderr
+    assert mode(workdir / "plan.yaml") == 0o644

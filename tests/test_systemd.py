@@ -265,3 +265,44 @@ def test_install_lays_out_the_web_unit_and_a_signing_secret_it_keeps(tmp_path):
     before = secrets.read_bytes()
     assert run_install(dest).returncode == 0  # an upgrade keeps it: links stay valid
     assert secrets.read_bytes() == before
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("runuser") is None,
+                    reason="the wrapper switches user: needs root and runuser")
+@pytest.mark.skipif(not (REPO / ".venv" / "bin" / "duban").exists(),
+                    reason="needs the installed console script")
+@pytest.mark.parametrize("umask", [0o000, 0o022])
+def test_the_admin_wrapper_creates_the_database_0600_whatever_the_umask(tmp_path, umask):
+    """`sudo duban …` from an operator's shell with a loose umask: files only duban reads."""
+    from support.service import running_service
+
+    state = tmp_path / "state"
+    (state / "workflows").mkdir(parents=True)
+    shutil.copy(REPO / "workflows" / "zhuhai-gba-legal-services.yaml", state / "workflows")
+    (state / "duban.toml").write_text("[service]\ntick_seconds = 1\n", encoding="utf-8")
+    env = {"PATH": os.environ["PATH"], "DUBAN_BIN": str(REPO / ".venv" / "bin" / "duban"),
+           "DUBAN_SECRETS": str(tmp_path / "no-secrets.env"), "DUBAN_STATE": str(state),
+           "DUBAN_USER": "root", "DUBAN_CONFIG": str(state / "duban.toml"),
+           "DUBAN_NOW": "2021-07-01T10:00:00+08:00"}
+
+    def admin(*args: str) -> list[str]:
+        return ["sh", "-c", f'umask {umask:03o} && exec sh "$@"', "sh", str(ADMIN), *args]
+
+    result = subprocess.run(admin("tasks"), env=env, capture_output=True, text=True,
+                            check=False, timeout=120)
+    assert result.returncode == 0, result.stderr
+    database = state / "var" / "duban.db"
+    assert (state / "var").stat().st_mode & 0o777 == 0o700
+    assert database.stat().st_mode & 0o777 == 0o600
+
+    # the notices a command writes follow the service's UMask=0027, not the operator's umask
+    once = subprocess.run(admin("run", "--once"), env=env, capture_output=True, text=True,
+                          check=False, timeout=120)
+    assert once.returncode == 0, once.stderr
+    notices = [p for p in (state / "var" / "outbox").rglob("*") if p.is_file()]
+    assert notices and all(p.stat().st_mode & 0o027 == 0 for p in notices)
+
+    # while the service runs through the wrapper, SQLite's -wal and -shm files are 0600 too
+    with running_service(admin("run"), state, env):
+        for suffix in ("", "-wal", "-shm"):
+            assert Path(f"{database}{suffix}").stat().st_mode & 0o777 == 0o600, suffix

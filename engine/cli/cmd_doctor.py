@@ -190,13 +190,15 @@ def database_views(app: AppContext, findings: Findings) -> list[PlanView]:
     """Check the database without creating or upgrading it; its plans when it is up to date."""
     from sqlalchemy.engine import make_url
 
+    from engine.store.database import shown_url
+
     url = app.database_url
     try:
         parsed = make_url(url)
     except Exception:  # any parse failure is the same mistake
-        findings.problem(f"数据库地址“{url}”无效，例如 sqlite:///var/duban.db")
+        findings.problem(f"数据库地址“{shown_url(url)}”无效，例如 sqlite:///var/duban.db")
         return []
-    shown = parsed.render_as_string(hide_password=True)
+    shown = shown_url(url)  # the password hidden, also when an unescaped @ cuts it in two
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database)
         if not path.exists() and not path.parent.parent.is_dir():

@@ -8,15 +8,18 @@ of one failing when it upgrades a read snapshot. The SQL itself stays portable t
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loguru import logger
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from engine.errors import DubanError, ServiceError, UserError
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_SECONDS = 30
 _PG_MIGRATION_LOCK = 0x64756261  # "duba": one migrator at a time across service instances
+_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 class Database:
@@ -127,24 +131,121 @@ def _prepare_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def shown_url(url: str) -> str:
+    """`url` as it may be shown in a message or a log: its password replaced by ***.
+
+    Also for a URL that does not parse (a bad port, an unescaped @ in the password), where
+    everything between the scheme and the last @ but the user name is hidden.
+    """
+    with contextlib.suppress(Exception):  # any parse failure: hidden by hand below
+        parsed = make_url(url)
+        if not _ambiguous(url, parsed):
+            return parsed.render_as_string(hide_password=True)
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    if "@" not in rest:
+        return url
+    userinfo, _, host = rest.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    if colon:
+        userinfo = f"{user}:***"
+    elif "@" in userinfo:  # no colon but an unescaped @: cannot tell the name from a password
+        userinfo = "***"
+    return f"{scheme}{sep}{userinfo}@{host}"
+
+
+def _ambiguous(url: str, parsed: URL) -> bool:
+    """True for a password with an unescaped @: SQLAlchemy ends it there and reads the rest as the
+    host, port, path or query, where it would be shown. Another @ later in the URL (in a query
+    value) must then be escaped as %40 too.
+    """
+    return parsed.password is not None and url.partition("://")[2].count("@") > 1
+
+
+def _remember_password(url: str, parsed: URL) -> None:
+    """Mask the URL's password (as typed and decoded) in every log line and error from now on."""
+    if parsed.password is None:
+        return
+    from engine.notify.secrets import remember
+
+    userinfo = url.partition("://")[2].rpartition("@")[0]
+    remember(str(parsed.password), userinfo.partition(":")[2])
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the SQLite file 0600, whatever the umask; take other users' access off an old one.
+
+    SQLite gives its -wal and -shm files the mode of the database file, so they follow. An
+    existing file keeps its owner's and group's bits (an operator may have granted a group).
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # SQLite says why it cannot open the file, in the usual one line
+    else:
+        os.close(fd)
+        return
+    try:
+        with path.open("rb") as existing:
+            header = existing.read(len(_SQLITE_HEADER))
+    except OSError:
+        return
+    if header and header != _SQLITE_HEADER:
+        return  # --db names some other file (a plan, a table): not ours to change
+    for member in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            mode = stat.S_IMODE(member.stat().st_mode)
+        except OSError:
+            continue
+        if not mode & 0o007 or not member.is_file():
+            continue
+        tighter = mode & ~0o007
+        try:
+            os.chmod(member, tighter)
+        except OSError:
+            logger.warning(
+                f"数据库文件 {member} 的权限为 {mode:04o}，其他用户可以读取；"
+                f"请执行 chmod o-rwx {member}"
+            )
+        else:
+            logger.warning(
+                f"数据库文件 {member} 的权限为 {mode:04o}，其他用户可以读取；已改为 {tighter:04o}"
+            )
+
+
 def create_database_engine(url: str) -> Engine:
-    """An engine for `url`; for a SQLite file, its folder is created first."""
+    """An engine for `url`; for a SQLite file, its folder (0700) and the file (0600) are made first.
+
+    No message names the URL with its password.
+    """
+    shown = shown_url(url)
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise UserError(f"数据库地址“{url}”无效，例如 sqlite:///var/duban.db") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        parsed = None
+    if parsed is None or _ambiguous(url, parsed):
+        hint = "；用户名和密码中的 @ : / % 等字符要写成 %40 %3A %2F %25" if "@" in url else ""
+        raise UserError(f"数据库地址“{shown}”无效，例如 sqlite:///var/duban.db{hint}")
+    _remember_password(url, parsed)
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         # a MySQL or Oracle URL would otherwise be answered with a missing driver's name
         raise UserError(
-            f"数据库地址“{parsed.render_as_string(hide_password=True)}”的类型不受支持，"
-            "应为 sqlite:///… 或 postgresql+psycopg://…"
+            f"数据库地址“{shown}”的类型不受支持，应为 sqlite:///… 或 postgresql+psycopg://…"
         )
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
+        if parsed.username or parsed.password or parsed.host or parsed.port:
+            raise UserError(
+                f"数据库地址“{shown}”无效：SQLite 地址不含用户名、密码和主机，"
+                "例如 sqlite:///var/duban.db"
+            )
         if not database:  # SQLite would quietly use a throw-away in-memory database
             raise UserError(
-                f"数据库地址“{url}”缺少文件路径，例如 sqlite:///var/duban.db"
+                f"数据库地址“{shown}”缺少文件路径，例如 sqlite:///var/duban.db"
             )
         if database and database != ":memory:" and not database.startswith("file:"):
             folder = Path(database).parent
@@ -152,15 +253,16 @@ def create_database_engine(url: str) -> Engine:
             # systemd): a URL whose folder's parent is missing is a typo, not a place to build.
             if not folder.parent.is_dir():
                 raise UserError(
-                    f"数据库地址“{url}”所在的目录 {folder.parent} 不存在，"
+                    f"数据库地址“{shown}”所在的目录 {folder.parent} 不存在，"
                     "请检查路径（sqlite:////绝对路径 用四个斜杠）"
                 )
             try:
-                folder.mkdir(exist_ok=True)
+                folder.mkdir(mode=0o700, exist_ok=True)
             except OSError as exc:
                 raise ServiceError(
                     f"无法创建数据库目录 {folder}：{exc.strerror or exc}"
                 ) from None
+            _private_sqlite_file(Path(database))
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_SECONDS}
     else:
         kwargs["pool_pre_ping"] = True
@@ -168,8 +270,7 @@ def create_database_engine(url: str) -> Engine:
         engine = create_engine(parsed, **kwargs)
     except NoSuchModuleError:
         raise UserError(
-            f"数据库地址“{parsed.render_as_string(hide_password=True)}”的类型不受支持，"
-            "应为 sqlite:///… 或 postgresql+psycopg://…"
+            f"数据库地址“{shown}”的类型不受支持，应为 sqlite:///… 或 postgresql+psycopg://…"
         ) from None
     except ModuleNotFoundError as exc:
         raise UserError(
@@ -217,8 +318,9 @@ def upgrade(engine: Engine) -> None:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # Only the folder goes into Alembic's configparser, where a % (as in a password's %40) would
+    # be read as interpolation; the connection itself is handed over below.
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
     with engine.execution_options(duban_write=True).begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
