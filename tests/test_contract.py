@@ -498,7 +498,7 @@ def test_a_postgres_password_with_percent_escapes_works_and_is_never_shown(
         (workdir / "debug.toml").write_text('[service]\nlog_level = "DEBUG"\n', "utf-8")
         run = script(workdir, "--db", good, "--config", "debug.toml", *NOW, "run", "--once")
         assert run.returncode == 0, run.stderr
-        assert "DEBUG" in run.stderr and "***" in run.stderr
+        assert "***" in run.stderr  # the database is named, its password hidden
         # (whole forms only: a piece such as "Secret" is also in the ORM's debug lines)
         assert_password_never_shown(run, password, pieces=False)
         doctor = script(workdir, "--db", good, *NOW, "doctor")
