@@ -12,12 +12,15 @@ import difflib
 import os
 import re
 import tomllib
+import unicodedata
+from collections import deque
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from engine.clock import FIRST_YEAR, LAST_YEAR
 from engine.errors import UserError, os_reason
 
 DEFAULT_DATABASE_URL = "sqlite:///var/duban.db"
@@ -36,6 +39,24 @@ def expand_env(value: str, *, where: str = "") -> str:
     return _ENV_REF.sub(repl, value)
 
 
+def is_time_zone(name: str) -> bool:
+    """Whether `name` is an IANA time zone this system knows (Asia/Shanghai)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    # a folder of zones ("Asia") or a name too long for a file name is an OSError
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+# Bounds that keep the date arithmetic of the planner within Python's dates and its loops short.
+MAX_DAYS = 3660  # ten years: remind_before_days, yellow_within_days
+MAX_WORKING_DAYS = 250  # about a year of working days
+MAX_TIMEOUT = 600.0  # seconds a channel waits for its server
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -46,19 +67,15 @@ class DatabaseSettings(_Section):
 
 class ServiceSettings(_Section):
     timezone: str = "Asia/Shanghai"
-    tick_seconds: int = Field(default=60, ge=1)
+    tick_seconds: int = Field(default=60, ge=1, le=3600)
     plans_dir: str = "workflows"
     log_level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"未知的时区“{value}”，例如 Asia/Shanghai") from None
+        if not is_time_zone(value):
+            raise ValueError(f"未知的时区“{value}”，例如 Asia/Shanghai")
         return value
 
 
@@ -80,10 +97,10 @@ def _default_escalation() -> list[EscalationLevel]:
 class PolicySettings(_Section):
     send_at: time = time(9, 0)
     remind_before_days: list[int] = Field(default_factory=lambda: [30, 14, 7, 3, 1])
-    yellow_within_days: int = Field(default=30, ge=0)
+    yellow_within_days: int = Field(default=30, ge=0, le=MAX_DAYS)
     report_every: Literal["monthly", "quarterly", "none"] = "monthly"
     report_day: int = Field(default=25, ge=1, le=28)
-    report_notice_working_days: int = Field(default=5, ge=0)
+    report_notice_working_days: int = Field(default=5, ge=0, le=MAX_WORKING_DAYS)
     auto_start_on_progress: bool = True
     digest_weekday: int = Field(default=1, ge=1, le=7)
     """ISO weekday of the coordinator's weekly digest (1 = Monday)."""
@@ -109,6 +126,8 @@ class PolicySettings(_Section):
     def _positive(cls, value: list[int]) -> list[int]:
         if any(d < 0 for d in value):
             raise ValueError("提前天数不能为负数")
+        if any(d > MAX_DAYS for d in value):
+            raise ValueError(f"提前天数不能超过 {MAX_DAYS}")
         return sorted(set(value), reverse=True)
 
 
@@ -116,21 +135,31 @@ class CalendarSettings(_Section):
     extra_holidays: list[date] = Field(default_factory=list)
     extra_workdays: list[date] = Field(default_factory=list)
 
+    @field_validator("extra_holidays", "extra_workdays")
+    @classmethod
+    def _in_range(cls, value: list[date]) -> list[date]:
+        for day in value:  # the calendar's arithmetic must not run off Python's year 1..9999
+            if not FIRST_YEAR <= day.year <= LAST_YEAR:
+                raise ValueError(
+                    f"日期 {day} 超出可用范围，应在 {FIRST_YEAR} 年至 {LAST_YEAR} 年之间"
+                )
+        return value
+
 
 class EmailSettings(_Section):
     host: str
-    port: int = 465
+    port: int = Field(default=465, ge=1, le=65535)
     security: Literal["ssl", "starttls", "none"] = "ssl"
     username: str | None = None
     password_env: str | None = None
     from_: str = Field(alias="from")
-    timeout_seconds: float = 30.0
+    timeout_seconds: float = Field(default=30.0, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)
 
 
 class WecomSettings(_Section):
     allowed_hosts: list[str] = Field(default_factory=lambda: ["qyapi.weixin.qq.com"])
     per_robot_per_minute: int = Field(default=20, ge=1)
-    timeout_seconds: float = 10.0
+    timeout_seconds: float = Field(default=10.0, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)
 
 
 class FileChannelSettings(_Section):
@@ -217,13 +246,67 @@ class Settings(_Section):
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            doc = tomllib.load(fh)
     except FileNotFoundError:
         raise UserError(f"配置文件 {path} 不存在") from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"配置文件 {path} 不是有效的 TOML：{_toml_reason(exc)}") from None
     except OSError as exc:
         raise UserError(f"无法读取配置文件 {path}：{os_reason(exc)}") from None
+    except RecursionError:  # tomllib recurses into nested arrays and inline tables
+        raise UserError(f"配置文件 {path}：数组或表嵌套过深，配置文件不会嵌套这么深") from None
+    _check_values(doc, path)
+    return doc
+
+
+# A configuration nests four deep ([policy] [[policy.escalation]] notify = [...]); a value far
+# deeper is a mistake, and checking or quoting it would recurse without end.
+MAX_DEPTH = 16
+
+
+def _check_values(doc: dict[str, Any], path: Path) -> None:
+    """Refuse what no key takes: nesting beyond MAX_DEPTH, and control characters.
+
+    No value of a config is more than one line of text, and a NUL cannot be part of a file name,
+    an address or a header (the OS and the libraries raise ValueError on it); a line break would
+    split the one line an error or `doctor` prints. So they are named here, with their key,
+    rather than failing where the value is used.
+    """
+    queue: deque[tuple[str, Any, int]] = deque([("", doc, 0)])
+    while queue:
+        key, value, depth = queue.popleft()
+        if depth > MAX_DEPTH:
+            raise UserError(
+                f"配置文件 {path}：键 {key} 嵌套超过 {MAX_DEPTH} 层，不是任何键可取的值"
+            )
+        if isinstance(value, str) and (code := control_character(value)):
+            raise UserError(
+                f"配置文件 {path}：键 {key} 的值含控制字符或换行（{code}），应为一行普通文本"
+            )
+        if isinstance(value, dict):
+            for name, item in value.items():
+                if code := control_character(name):
+                    raise UserError(f"配置文件 {path}：{f'键 {key} 中' if key else ''}"
+                                    f"有键名含控制字符或换行（{code}），应为一行普通文本")
+                queue.append((f"{key}.{_key_part(name)}" if key else _key_part(name), item,
+                              depth + 1))
+        elif isinstance(value, list):
+            queue.extend((f"{key}[{i}]", item, depth + 1) for i, item in enumerate(value))
+
+
+def control_character(text: str) -> str | None:
+    """The first control character or line break in `text` ("U+000A"), or None."""
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            return f"U+{ord(char):04X}"
+    return None
+
+
+def _key_part(name: str) -> str:
+    """A TOML key as written in a dotted key: bare if it can be, else quoted."""
+    if re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        return name
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 # tomllib (Python 3.11) only has English messages ending in "(at line L, column C)": the operator
@@ -289,6 +372,9 @@ _EXPECTED = {
     "int_parsing": "应为整数",
     "int_type": "应为整数",
     "int_from_float": "应为整数",
+    "int_parsing_size": "应为整数（位数过多）",
+    "finite_number": "应为有限的数字（不能是 inf 或 nan）",
+    "date_from_datetime_inexact": "应为日期（不带时刻），例如 2024-10-01",
     "float_parsing": "应为数字",
     "float_type": "应为数字",
     "bool_parsing": "应为 true 或 false",
@@ -303,6 +389,14 @@ _EXPECTED = {
     "date_parsing": "应为日期，例如 2024-10-01",
     "date_from_datetime_parsing": "应为日期，例如 2024-10-01",
     "date_type": "应为日期，例如 2024-10-01",
+}
+
+
+_BOUNDS = {
+    "greater_than_equal": ("不小于", "ge"),
+    "less_than_equal": ("不大于", "le"),
+    "greater_than": ("大于", "gt"),
+    "less_than": ("小于", "lt"),
 }
 
 
@@ -322,33 +416,44 @@ def _describe(error: dict[str, Any], path: Path) -> str:
     ctx = error.get("ctx") or {}
     if error["type"] == "literal_error":
         msg = f"应为 {ctx.get('expected', '')} 之一"
-    elif error["type"] in ("greater_than_equal", "less_than_equal"):
-        bound = ctx.get("ge", ctx.get("le"))
-        msg = f"应{'不小于' if error['type'] == 'greater_than_equal' else '不大于'} {bound}"
-    return f"配置文件 {path}：键 {key} 的值 {got!r} 无效：{msg}"
+    elif error["type"] in _BOUNDS:
+        word, name = _BOUNDS[error["type"]]
+        msg = f"应{word} {ctx.get(name)}"
+    return f"配置文件 {path}：键 {key} 的值 {_quoted(got)} 无效：{msg}"
+
+
+def _quoted(value: Any) -> str:
+    """A value as the message quotes it: a table only named, anything else cut short."""
+    if isinstance(value, dict):
+        return "（一个表）"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:60] + "…"
 
 
 def _merge_includes(doc: dict[str, Any], path: Path, seen: set[Path]) -> dict[str, Any]:
-    includes = doc.get("include", [])
-    if isinstance(includes, str):
-        includes = [includes]
-    if not isinstance(includes, list):
-        raise UserError(f"配置文件 {path}：键 include 应为文件名的列表")
-    for name in includes:
-        if not isinstance(name, str):
-            raise UserError(f"配置文件 {path}：键 include 应为文件名的列表")
-        sub = (path.parent / name).resolve()
+    _validate(doc, path)  # this file's own shape first, so that a mistake names this file
+    for index, name in enumerate(doc.get("include", [])):
+        try:
+            sub = (path.parent / name).resolve()
+        except RuntimeError:  # a symlink loop (Python 3.11; later versions raise OSError)
+            raise UserError(
+                f"配置文件 {path}：键 include[{index}] 的文件“{name}”是循环的符号链接"
+            ) from None
+        except OSError as exc:
+            raise UserError(
+                f"配置文件 {path}：键 include[{index}] 的文件“{name}”无法读取：{os_reason(exc)}"
+            ) from None
         if sub in seen:
             raise UserError(f"配置文件 {path}：include 循环引用了 {sub}")
         seen.add(sub)
-        part = _merge_includes(_read_toml(sub), sub, seen)
+        part = _read_toml(sub)
         extra = set(part) - {"units", "include"}
         if extra:
             raise UserError(
                 f"配置文件 {sub}：被 include 的文件只能包含 [units.*]，"
-                f"而不是 {', '.join(sorted(extra))}"
+                f"而不是 {', '.join(sorted(_key_part(k) for k in extra))}"
             )
-        _validate(part, sub)  # so that a mistake in an included file names that file
+        part = _merge_includes(part, sub, seen)
         units = doc.setdefault("units", {})
         for unit, contact in part.get("units", {}).items():
             if unit in units:
@@ -367,6 +472,9 @@ def load_settings(path: str | Path | None) -> Settings:
 
 
 def _validate(doc: dict[str, Any], path: Path) -> Settings:
+    if "source" in doc:  # a field of Settings, but set by load_settings, never by the file
+        known = ", ".join(_known_keys(Settings))
+        raise UserError(f"配置文件 {path}：未知的键 source（可用的键：{known}）")
     try:
         return Settings.model_validate(doc)
     except ValidationError as exc:
