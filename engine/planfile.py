@@ -7,16 +7,20 @@ only `true`/`false` into booleans, and checked key by key: an error names the fi
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
 import tempfile
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.error import Mark
 
+from engine.clock import FIRST_YEAR, LAST_YEAR
+from engine.config import control_character, is_time_zone
 from engine.deadlines.deadline import Deadline, DeadlineKind, Milestone
 from engine.errors import UserError, os_reason
 from engine.model.plan import ImportWarning, Plan, Section, Source, Status, Task
@@ -148,8 +152,71 @@ def write_plan(plan: Plan, path: Path) -> None:
 # --- reading -------------------------------------------------------------------------------
 
 
+# A plan file nests six deep (tasks, a task, its deadline, milestones, a milestone): anything
+# much deeper is a mistake, and PyYAML's composer would recurse until Python's stack runs out.
+MAX_DEPTH = 32
+
+
+class PlanFileError(yaml.MarkedYAMLError):
+    """A plan file that is YAML but not what a plan file may hold, at a line (Chinese problem)."""
+
+
 class StrictLoader(yaml.SafeLoader):
-    """A safe loader that does not turn `no`, `yes`, `on`, `off` into booleans (YAML 1.2 style)."""
+    """A safe loader that does not turn `no`, `yes`, `on`, `off` into booleans (YAML 1.2 style).
+
+    It refuses what a plan file never holds and what would make reading it costly: nesting
+    deeper than MAX_DEPTH, an alias of a mapping or a list (so no "billion laughs" expansion) and
+    explicit tags such as `!!bool`. An alias of a single value is accepted: the writer emits one
+    when two dates are the same object (`due: &id001 2022-12-31` … `due: *id001`).
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            target = self.anchors.get(event.anchor)
+            if target is not None and not isinstance(target, yaml.ScalarNode):
+                raise self._refuse(
+                    event,
+                    f"别名“*{event.anchor}”引用了一个映射或列表；计划文件不用锚点和别名（& 与 *）"
+                    "重复映射或列表，请直接写出其内容",
+                )
+            return super().compose_node(parent, index)
+        tag = getattr(event, "tag", None)
+        if tag not in (None, "!", "tag:yaml.org,2002:str"):
+            shown = tag.replace("tag:yaml.org,2002:", "!!")
+            raise self._refuse(event, f"计划文件不使用 YAML 标签“{shown}”，请直接写出值")
+        if not isinstance(event, yaml.CollectionStartEvent):
+            return super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise self._refuse(event, f"嵌套超过 {MAX_DEPTH} 层，计划文件不会嵌套这么深")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:  # due: 2021-13-30, or an hour or offset out of range
+            raise self._refuse(
+                node, f"日期“{node.value}”不存在，应为有效的 YYYY-MM-DD"
+            ) from None
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:  # more digits than Python converts (4300)
+            raise self._refuse(node, "数字位数过多") from None
+
+    @staticmethod
+    def _refuse(at: yaml.Event | yaml.Node, problem: str) -> PlanFileError:
+        mark = at.start_mark  # the pure-Python loader's yaml.error.Mark
+        return PlanFileError(problem=problem, problem_mark=mark if isinstance(mark, Mark) else None)
 
 
 StrictLoader.yaml_implicit_resolvers = {
@@ -160,12 +227,46 @@ for _first in "tTfF":
     StrictLoader.add_implicit_resolver(
         "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), [_first]
     )
+StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
+StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
 
 
 # The keys plan_to_dict writes for a task; any other (a typo such as "leed") would silently
 # drop a value, so it is refused.
 _TASK_KEYS = ["no", "section", "title", "content", "lead", "co_units", "units_text", "deadline",
               "status", "progress"]
+
+# The longest value the store's columns take (engine/store/models.py: PostgreSQL enforces them).
+MAX_UNIT = 200
+MAX_PLAN_ID = 100
+MAX_SECTION_NO = 20
+MAX_SHA256 = 64
+
+# A recurring deadline's rule, as the deadline grammar writes it: a frequency of a day or longer
+# and the parts that pick days. (dateutil takes more, some of which never end: INTERVAL=0.)
+_RRULE_FREQ = ("YEARLY", "MONTHLY", "WEEKLY", "DAILY")
+_RRULE_PARTS = ("FREQ", "INTERVAL", "COUNT", "UNTIL", "WKST", "BYMONTH", "BYMONTHDAY", "BYDAY",
+                "BYSETPOS", "BYYEARDAY", "BYWEEKNO")
+_RRULE_EXAMPLE = "应为 RFC 5545 重复规则，例如 FREQ=MONTHLY;BYMONTHDAY=25"
+
+
+def _shown(value: Any) -> str:
+    """A value quoted in a message: short, on one line, and a mapping or list only named."""
+    if isinstance(value, dict):
+        return "一个映射"
+    if isinstance(value, list | set | tuple):
+        return "一个列表"
+    if value is None:
+        return "空值"
+    if isinstance(value, bool):
+        return "“true”" if value else "“false”"
+    text = " ".join(str(value).split())
+    return f"“{text if len(text) <= 40 else text[:40] + '…'}”"
+
+
+def _bad_characters(text: str) -> bool:
+    """A NUL (PostgreSQL refuses it) or a lone surrogate (no encoding can store it)."""
+    return "\0" in text or any("\ud800" <= c <= "\udfff" for c in text)
 
 
 class _Reader:
@@ -177,97 +278,134 @@ class _Reader:
     def fail(self, key: str, expected: str) -> UserError:
         return UserError(f"计划文件 {self.path}：{key} {expected}")
 
-    def mapping(self, value: Any, key: str) -> dict[str, Any]:
+    def mapping(self, value: Any, key: str) -> dict[Any, Any]:
         if not isinstance(value, dict):
-            raise self.fail(key, "应为映射（键: 值）")
+            raise self.fail(key, f"应为映射（键: 值），而不是{_shown(value)}")
         return value
 
-    def text(self, value: Any, key: str, *, optional: bool = False) -> str:
+    def sequence(self, value: Any, key: str) -> list[Any]:
+        """A list that may be left out or empty (`tasks:`)."""
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(key, f"应为列表（每项一行，以“- ”开头），而不是{_shown(value)}")
+        return value
+
+    def text(self, value: Any, key: str, *, optional: bool = False, limit: int = 0,
+             line: bool = False) -> str:
+        """A text; with `line`, one line (a name, a number, a message doctor quotes)."""
         if value is None and optional:
             return ""
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise self.fail(key, "应为文本")
-        return str(value)
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.fail(key, f"应为文本，而不是{_shown(value)}")
+        text = str(value)
+        if _bad_characters(text):
+            raise self.fail(key, "含空字符（\\0）或无效的 Unicode 字符，应为普通文本")
+        if limit and len(text) > limit:
+            raise self.fail(key, f"过长：最多 {limit} 个字符，而这里有 {len(text)} 个")
+        if line and (code := control_character(text)):
+            raise self.fail(key, f"应为一行文本，不能含换行或控制字符（{code}）")
+        return text
+
+    def unit(self, value: Any, key: str) -> str:
+        return self.text(value, key, limit=MAX_UNIT, line=True)
 
     def day(self, value: Any, key: str) -> date | None:
         if value is None:
             return None
-        if isinstance(value, date):
-            return value
         if isinstance(value, str):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
-        raise self.fail(key, f"应为日期（YYYY-MM-DD），而不是“{value}”")
+            with contextlib.suppress(ValueError):
+                value = date.fromisoformat(value)
+        if isinstance(value, date) and not isinstance(value, datetime):
+            if not FIRST_YEAR <= value.year <= LAST_YEAR:
+                raise self.fail(key, f"的日期“{value}”超出可用范围，"
+                                     f"应在 {FIRST_YEAR} 年至 {LAST_YEAR} 年之间")
+            return value
+        raise self.fail(key, f"应为日期（YYYY-MM-DD），而不是{_shown(value)}")
 
     def choice(self, value: Any, key: str, choices: list[str]) -> str:
-        if value not in choices:
-            raise self.fail(key, f"应为 {' / '.join(choices)} 之一，而不是“{value}”")
+        if isinstance(value, bool) or value not in choices:
+            raise self.fail(key, f"应为 {' / '.join(choices)} 之一，而不是{_shown(value)}")
         return str(value)
+
+    def rrule(self, value: Any, key: str) -> str:
+        from dateutil.rrule import rrulestr
+
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, _RRULE_EXAMPLE)
+        parts = dict(part.partition("=")[::2] for part in value.strip().upper().split(";"))
+        unknown = sorted(set(parts) - set(_RRULE_PARTS))
+        interval = parts.get("INTERVAL", "1")
+        if (unknown or parts.get("FREQ") not in _RRULE_FREQ
+                or not (interval.isascii() and interval.isdigit() and 1 <= int(interval) <= 1000)):
+            raise self.fail(key, f"{_RRULE_EXAMPLE}（频率为 {'/'.join(_RRULE_FREQ)}，"
+                                 f"INTERVAL 为 1 至 1000），而不是{_shown(value)}")
+        try:
+            rrulestr(value.strip(), dtstart=datetime(2000, 1, 1))
+        except (ValueError, TypeError, OverflowError):  # what dateutil raises for a bad part
+            raise self.fail(key, f"{_RRULE_EXAMPLE}，而不是{_shown(value)}") from None
+        return value.strip()
 
     def deadline(self, value: Any, key: str) -> Deadline:
         raw = self.mapping(value, key)
         kind = DeadlineKind(
             self.choice(raw.get("kind"), f"{key}.kind", [k.value for k in DeadlineKind])
         )
-        milestones = tuple(
-            Milestone(
-                text=self.text(self.mapping(m, f"{key}.milestones[{i}]").get("text"),
-                               f"{key}.milestones[{i}].text"),
-                due=self.day(m.get("due"), f"{key}.milestones[{i}].due")
-                or self._missing(f"{key}.milestones[{i}].due"),
-            )
-            for i, m in enumerate(raw.get("milestones") or [])
-        )
+        milestones = []
+        for i, item in enumerate(self.sequence(raw.get("milestones"), f"{key}.milestones")):
+            where = f"{key}.milestones[{i}]"
+            m = self.mapping(item, where)
+            milestones.append(Milestone(
+                text=self.text(m.get("text"), f"{where}.text"),
+                due=self.day(m.get("due"), f"{where}.due") or self._missing(f"{where}.due"),
+            ))
         due = self.day(raw.get("due"), f"{key}.due")
         if kind in (DeadlineKind.DATE, DeadlineKind.MILESTONES) and due is None:
             raise self.fail(f"{key}.due", f"不能为空：完成时限类型为 {kind} 时须有日期")
-        rrule = raw.get("rrule")
-        if kind is DeadlineKind.RECURRING and not isinstance(rrule, str):
-            raise self.fail(
-                f"{key}.rrule", "应为 RFC 5545 重复规则，例如 FREQ=MONTHLY;BYMONTHDAY=25"
-            )
+        rrule = self.rrule(raw.get("rrule"), f"{key}.rrule") if kind is DeadlineKind.RECURRING \
+            else None
         return Deadline(
             text=self.text(raw.get("text"), f"{key}.text", optional=True),
             kind=kind,
             due=due,
-            milestones=milestones,
-            rrule=rrule if kind is DeadlineKind.RECURRING else None,
+            milestones=tuple(milestones),
+            rrule=rrule,
             start=self.day(raw.get("start"), f"{key}.start"),
         )
 
     def _missing(self, key: str) -> date:
         raise self.fail(key, "不能为空")
 
-    def units(self, value: Any, key: str) -> list[str]:
+    def units(self, value: Any, key: str, *, limit: int = MAX_UNIT,
+              what: str = "单位名称", line: bool = True) -> list[str]:
         if value is None:
             return []
         if not isinstance(value, list):
-            raise self.fail(key, "应为单位名称的列表")
-        return [self.text(v, f"{key}[{i}]") for i, v in enumerate(value)]
+            raise self.fail(key, f"应为{what}的列表，而不是{_shown(value)}")
+        return [self.text(v, f"{key}[{i}]", limit=limit, line=line) for i, v in enumerate(value)]
 
     def task(self, value: Any, index: int) -> Task:
         key = f"tasks[{index}]"
         raw = self.mapping(value, key)
         no = raw.get("no")
         if isinstance(no, bool) or not isinstance(no, int) or not 0 <= no < 2**63:
-            raise self.fail(f"{key}.no", f"应为任务序号（整数），而不是“{no}”")
+            raise self.fail(f"{key}.no", f"应为任务序号（整数），而不是{_shown(no)}")
         key = f"tasks[{index}]（任务 {no}）"
         for name in raw:
             if name not in _TASK_KEYS:
                 near = difflib.get_close_matches(str(name), _TASK_KEYS, n=1)
                 hint = (f"，您是否想写“{near[0]}”？" if near
                         else f"，应为 {'、'.join(_TASK_KEYS)} 之一")
-                raise self.fail(f"{key}.{name}", f"是未知的键{hint}")
+                raise self.fail(f"{key}.{_shown(name).strip('“”')}", f"是未知的键{hint}")
         lead = raw.get("lead")
         section = raw.get("section")
         return Task(
             no=no,
-            section=None if section is None else self.text(section, f"{key}.section"),
+            section=None if section is None
+            else self.text(section, f"{key}.section", limit=MAX_SECTION_NO, line=True),
             title=self.text(raw.get("title"), f"{key}.title", optional=True),
             content=self.text(raw.get("content"), f"{key}.content", optional=True).rstrip("\n"),
-            lead=None if lead in (None, "") else self.text(lead, f"{key}.lead"),
+            lead=None if lead in (None, "") else self.unit(lead, f"{key}.lead"),
             co_units=self.units(raw.get("co_units"), f"{key}.co_units"),
             units_text=self.text(raw.get("units_text"), f"{key}.units_text", optional=True),
             deadline=self.deadline(raw.get("deadline"), f"{key}.deadline"),
@@ -275,74 +413,106 @@ class _Reader:
                 self.choice(raw.get("status", "not_started"), f"{key}.status",
                             [s.value for s in Status])
             ),
-            progress=self.text(raw.get("progress"), f"{key}.progress", optional=True).rstrip("\n"),
+            progress=self.text(raw.get("progress"), f"{key}.progress",
+                               optional=True).rstrip("\n"),
         )
+
+    def section(self, value: Any, index: int) -> Section:
+        key = f"sections[{index}]"
+        raw = self.mapping(value, key)
+        return Section(
+            no=self.text(raw.get("no"), f"{key}.no", limit=MAX_SECTION_NO, line=True),
+            title=self.text(raw.get("title"), f"{key}.title", optional=True),
+        )
+
+    def warning(self, value: Any, index: int) -> ImportWarning:
+        key = f"warnings[{index}]"
+        raw = self.mapping(value, key)
+        task = raw.get("task")
+        if task is not None and (isinstance(task, bool) or not isinstance(task, int)):
+            raise self.fail(f"{key}.task", f"应为任务序号（整数）或留空，而不是{_shown(task)}")
+        message = self.text(raw.get("message"), f"{key}.message", line=True)
+        return ImportWarning(task=task, message=message)
+
+    def source(self, value: Any) -> Source | None:
+        if value is None:
+            return None
+        raw = self.mapping(value, "plan.source")
+        return Source(
+            file=self.text(raw.get("file"), "plan.source.file", optional=True),
+            sha256=self.text(raw.get("sha256"), "plan.source.sha256", optional=True,
+                             limit=MAX_SHA256),
+        )
+
+    def timezone(self, value: Any) -> str:
+        zone = self.text("Asia/Shanghai" if value in (None, "") else value, "plan.timezone")
+        if not is_time_zone(zone):
+            raise self.fail("plan.timezone", f"是未知的时区{_shown(zone)}，例如 Asia/Shanghai")
+        return zone
 
     def plan(self, doc: Any) -> Plan:
         root = self.mapping(doc, "文件顶层")
         head = self.mapping(root.get("plan"), "plan")
-        plan_id = self.text(head.get("id"), "plan.id")
+        plan_id = self.text(head.get("id"), "plan.id", limit=MAX_PLAN_ID)
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", plan_id):
-            raise self.fail("plan.id", f"应为由字母、数字、连字符组成的标识，而不是“{plan_id}”")
-        source = head.get("source")
-        tasks = [self.task(t, i) for i, t in enumerate(root.get("tasks") or [])]
+            raise self.fail("plan.id",
+                            f"应为由字母、数字、连字符组成的标识，而不是{_shown(plan_id)}")
+        tasks = [self.task(t, i) for i, t in enumerate(self.sequence(root.get("tasks"), "tasks"))]
         seen: set[int] = set()
         for i, t in enumerate(tasks):
             if t.no in seen:
                 raise self.fail(f"tasks[{i}].no", f"重复：任务序号 {t.no} 出现了不止一次")
             seen.add(t.no)
+        sections = [self.section(s, i)
+                    for i, s in enumerate(self.sequence(root.get("sections"), "sections"))]
+        numbers: set[str] = set()
+        for i, s in enumerate(sections):
+            if s.no in numbers:
+                raise self.fail(f"sections[{i}].no",
+                                f"重复：部分序号 {_shown(s.no)} 出现了不止一次")
+            numbers.add(s.no)
         aliases = self.mapping(root.get("aliases") or {}, "aliases")
         return Plan(
             id=plan_id,
             title=self.text(head.get("title"), "plan.title", optional=True),
-            coordinator=self.text(head.get("coordinator"), "plan.coordinator", optional=True),
-            timezone=self.text(head.get("timezone") or "Asia/Shanghai", "plan.timezone"),
-            source=Source(file=str(source.get("file", "")), sha256=str(source.get("sha256", "")))
-            if isinstance(source, dict)
-            else None,
-            columns=self.units(head.get("columns"), "plan.columns"),
-            sections=[
-                Section(
-                    no=self.text(self.mapping(s, f"sections[{i}]").get("no"), f"sections[{i}].no"),
-                    title=self.text(s.get("title"), f"sections[{i}].title", optional=True),
-                )
-                for i, s in enumerate(root.get("sections") or [])
-            ],
+            coordinator=self.text(head.get("coordinator"), "plan.coordinator", optional=True,
+                                  limit=MAX_UNIT, line=True),
+            timezone=self.timezone(head.get("timezone")),
+            source=self.source(head.get("source")),
+            columns=self.units(head.get("columns"), "plan.columns", limit=0, what="列名",
+                               line=False),
+            sections=sections,
             tasks=tasks,
             aliases={
-                self.text(k, "aliases"): self.text(v, f"aliases.{k}") for k, v in aliases.items()
+                self.unit(k, "aliases"): self.unit(v, f"aliases.{_shown(k).strip('“”')}")
+                for k, v in aliases.items()
             },
-            warnings=[
-                ImportWarning(
-                    task=self.mapping(w, f"warnings[{i}]").get("task"),
-                    message=self.text(w.get("message"), f"warnings[{i}].message"),
-                )
-                for i, w in enumerate(root.get("warnings") or [])
-            ],
+            warnings=[self.warning(w, i)
+                      for i, w in enumerate(self.sequence(root.get("warnings"), "warnings"))],
         )
 
 
 def parse_plan(text: str, path: Path) -> Plan:
     try:
         doc = yaml.load(text, Loader=StrictLoader)  # StrictLoader is a SafeLoader
+    except PlanFileError as exc:
+        mark = exc.problem_mark
+        where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
+        raise UserError(f"计划文件 {path}：{where}{exc.problem}") from None
+    except yaml.reader.ReaderError as exc:  # a control character YAML does not allow
+        line = text.count("\n", 0, exc.position) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise UserError(
+            f"计划文件 {path}：第 {line} 行含 YAML 不允许的控制字符 U+{code:04X}，应为普通文本"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
-        problem = getattr(exc, "problem", exc)
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
         raise UserError(f"计划文件 {path}：{where}不是有效的 YAML（{problem}）") from None
-    except ValueError:  # YAML read a date-looking value that is no date, e.g. due: 2021-13-30
-        raise UserError(f"计划文件 {path}：{_bad_date(text)}") from None
+    except RecursionError:  # a guard: MAX_DEPTH keeps the composer far from the stack's end
+        raise UserError(f"计划文件 {path}：嵌套过深，不是计划文件的结构") from None
     return _Reader(path).plan(doc)
-
-
-def _bad_date(text: str) -> str:
-    for number, line in enumerate(text.splitlines(), start=1):
-        for found in re.finditer(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", line):
-            try:
-                date(*(int(g) for g in found.groups()))
-            except ValueError:
-                return f"第 {number} 行的日期“{found.group(0)}”不存在，应为有效的 YYYY-MM-DD"
-    return "含不存在的日期，应为有效的 YYYY-MM-DD"
 
 
 def read_plan(path: Path) -> Plan:
