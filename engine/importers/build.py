@@ -18,6 +18,7 @@ from engine.deadlines.deadline import Deadline, DeadlineKind
 from engine.deadlines.grammar import parse_deadline
 from engine.errors import UserError
 from engine.importers.base import reader_for, text_of
+from engine.importers.limits import MAX_SOURCE_BYTES, MAX_TASKS, too_large_file
 from engine.importers.table import PlanTable, TaskRow, read_table
 from engine.importers.units import parse_units
 from engine.model.plan import ImportWarning, Plan, Source, Status, Task
@@ -46,11 +47,18 @@ def read_source(path: Path) -> bytes:
     if path.is_dir():
         raise UserError(f"{path} 是文件夹，应为分工表文件（.docx、.xlsx 或 .txt）")
     reader_for(path)  # an unsupported format is reported before anything is read
+    if not path.is_file():  # a pipe or a device would be read without end
+        raise UserError(f"{path} 不是普通文件，应为分工表文件（.docx、.xlsx 或 .txt）")
     try:
-        data = path.read_bytes()
+        if (size := path.stat().st_size) > MAX_SOURCE_BYTES:
+            raise too_large_file(path, size)
+        with path.open("rb") as source:
+            data = source.read(MAX_SOURCE_BYTES + 1)  # a file growing while it is read
     except OSError as exc:
         raise UserError(f"无法读取文件 {path}：{exc.strerror or exc}") from None
-    if not data.strip():
+    if len(data) > MAX_SOURCE_BYTES:
+        raise too_large_file(path, len(data))
+    if not data or data.isspace():
         raise UserError(f"{path}：文件是空的")
     if data.startswith(_OLE_MAGIC):
         hint = {".docx": "请用 Word 另存为 .docx", ".xlsx": "请用 Excel 另存为 .xlsx"}.get(
@@ -220,6 +228,11 @@ def import_plan(
         getattr(grids, "close", lambda: None)()
     if not table.tasks:
         raise UserError(f"{path}：表头之下没有任何任务行")
+    if len(table.tasks) > MAX_TASKS:
+        raise UserError(
+            f"{path}：分工表有 {len(table.tasks):,} 项任务，超过一个计划文件 {MAX_TASKS:,} 项的"
+            "导入上限；请把表格拆成几个文件，分别导入为几个计划"
+        )
     warnings: list[ImportWarning] = []
     coordinator = (coordinator or "").strip()
     if not coordinator:

@@ -14,11 +14,17 @@ separated by tabs; that layout is recognised and read as such.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from engine.errors import UserError
 from engine.importers.base import Grid, Row, cells_of
+from engine.importers.limits import Budget
+
+# Where str.splitlines() breaks a line.
+_LINE_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_PIECE = 1 << 20
 
 
 def decode(data: bytes, path: Path) -> str:
@@ -39,50 +45,82 @@ def decode(data: bytes, path: Path) -> str:
     )
 
 
-def split_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+def lines(text: str) -> Iterator[str]:
+    """`text.splitlines()`, a piece of the text at a time: a file of ten million short lines is
+    not laid out as one list first."""
+    start = 0
+    while start < len(text):
+        cut = _LINE_BREAK.search(text, start + _PIECE) if start + _PIECE < len(text) else None
+        end = cut.end() if cut else len(text)  # a piece ends after a line break (all of \r\n)
+        yield from text[start:end].splitlines()
+        start = end
+
+
+def split_rows(text: str, budget: Budget | None = None) -> Iterator[tuple[int, list[str]]]:
     """Each row of the layout as (line number of its first line, cell texts)."""
-    cells: list[str] = []
+    # Each cell as the pieces of its text, joined when the row is done: a cell continued over
+    # many lines grows in linear time.
+    cells: list[list[str]] = []
+    blank = True  # whether the last cell has no text yet
     first_line = 0
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines(text), start=1):
         if not line.strip(" \u3000\r"):
             if cells:
-                yield first_line, cells
+                yield first_line, ["".join(cell) for cell in cells]
             cells = []
             continue
         if not cells:
             first_line = number
         parts = line.split("\t")
         head, new_cells = parts[0], parts[1:]
+        if budget is not None:
+            budget.add_cells(len(new_cells) + (not cells and not line.startswith("\t")))
+            budget.add_text(line)
         if cells:
             if head.strip():
-                cells[-1] = f"{cells[-1]}\n{head}" if cells[-1].strip() else head
+                if blank:
+                    cells[-1] = [head]
+                else:
+                    cells[-1] += ["\n", head]
+                blank = False
         elif not line.startswith("\t"):
-            cells.append(head)
-        cells.extend(new_cells)
+            cells.append([head])
+            blank = not head.strip()
+        if new_cells:
+            cells.extend([cell] for cell in new_cells)
+            blank = not new_cells[-1].strip()
     if cells:
-        yield first_line, cells
+        yield first_line, ["".join(cell) for cell in cells]
 
 
-def split_lines(text: str) -> Iterator[tuple[int, list[str]]]:
+def split_lines(text: str, budget: Budget | None = None) -> Iterator[tuple[int, list[str]]]:
     """The other layout a pasted table takes: one row per line, cells separated by tabs."""
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines(text), start=1):
         if line.strip():
-            yield number, line.split("\t")
+            cells = line.split("\t")
+            if budget is not None:
+                budget.add_cells(len(cells))
+                budget.add_text(line)
+            yield number, cells
 
 
 def one_row_per_line(text: str) -> bool:
     """Whether rows are lines: most lines with a tab have one between two cells, not only a
     leading one (Word's layout puts each cell on its own tab-led line)."""
-    tabbed = [line for line in text.splitlines() if "\t" in line]
-    inner = [line for line in tabbed if "\t" in line.strip("\t")]
-    return len(inner) >= 2 and len(inner) * 2 > len(tabbed)
+    tabbed = inner = 0
+    for line in lines(text):
+        if "\t" in line:
+            tabbed += 1
+            inner += "\t" in line.strip("\t")
+    return inner >= 2 and inner * 2 > tabbed
 
 
 def read(path: Path) -> Iterator[Grid]:
     text = decode(path.read_bytes(), path)
     split = split_lines if one_row_per_line(text) else split_rows
+    budget = Budget(path)
     rows = [
         Row(cells_of((c.strip() for c in cells), index), f"第 {line} 行")
-        for index, (line, cells) in enumerate(split(text))
+        for index, (line, cells) in enumerate(split(text, budget))
     ]
     yield Grid(name="", rows=rows)
