@@ -3,11 +3,14 @@ line naming the file and the limit, exit 2, no plan file touched."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from support.refusal import refuser
 
+from engine.importers.header import column_role
 from engine.importers.limits import MAX_CELLS, MAX_SOURCE_BYTES, MAX_TASKS, MAX_TEXT
 
 MB = 1024 * 1024
@@ -83,3 +86,14 @@ def test_one_cell_continued_over_a_million_lines(refuse, workdir):
     text = HEADER + "\t1\t任务\t市司法局\t2022年底前" + "\n续" * 2_000_000
     (workdir / "on.txt").write_text(text, encoding="utf-8")
     refuse("on.txt", "on.txt", "上限")
+
+
+def test_a_long_cell_of_open_brackets_is_no_header():
+    """A header cell's bracketed note was removed by a regex quadratic in unclosed brackets:
+    200,000 of them took a quarter of an hour. The timeout is a safety net, not a benchmark."""
+    code = "from engine.importers.header import column_role; print(column_role('（' * 200_000))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "None"
+    assert column_role("完成时限（" + "注" * 50 + "）") == "deadline"

@@ -64,11 +64,16 @@ SPLIT_NAMES = {"牵头": "units", "主办": "units", "配合": "co_units", "协�
 HEADER_SCAN_ROWS = 50
 SPACES = re.compile(r"\s+")
 NOTE = re.compile(r"[（(][^）)]*[）)]")
+# A header cell longer than this, note and all, names no column (完成时限（2022年）is 12).
+_LONGEST_HEADER = 200
 
 
 def column_role(name: str) -> str | None:
     """The role of a header cell ("任 务" → "task"); None for other columns (备注)."""
-    name = NOTE.sub("", SPACES.sub("", name))
+    name = SPACES.sub("", name)
+    if len(name) > _LONGEST_HEADER:
+        return None  # no column name; and NOTE takes time quadratic in unclosed brackets
+    name = NOTE.sub("", name)
     if not name or len(name) > 12:
         return None
     for role, names in ROLE_NAMES.items():
