@@ -10,16 +10,13 @@ the refusal on it.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import PurePath
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    Response,
     flash,
     redirect,
     render_template,
@@ -42,6 +39,7 @@ from engine.web.guard import (
     cn_time,
     ctx,
     current_account,
+    download,
     login_required,
     refuse,
     web_via,
@@ -401,20 +399,6 @@ def task_page(plan_id: str, no: int) -> Any:
     )
 
 
-_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f"\\/;]')
-
-
-def _attachment(filename: str, fallback: str) -> str:
-    """Content-Disposition for a download: a plain ASCII name, and the real one (RFC 5987)."""
-    name = _UNSAFE_NAME.sub("_", filename).strip() or fallback
-    if name.isascii():
-        plain = name
-    else:
-        suffix = PurePath(name).suffix
-        plain = fallback + (suffix if suffix.isascii() and len(suffix) <= 16 else "")
-    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
 @blueprint.get("/evidence/<int:evidence_id>")
 @login_required
 def evidence_file(evidence_id: int) -> Any:
@@ -426,10 +410,7 @@ def evidence_file(evidence_id: int) -> Any:
         if found is None:
             return refuse(404, f"佐证材料 #{evidence_id} 不存在")
         filename, content = found.filename, bytes(found.content)
-    response = Response(content, mimetype="application/octet-stream")
-    response.headers["Content-Disposition"] = _attachment(filename, f"evidence-{evidence_id}")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response = download(filename, content, fallback=f"evidence-{evidence_id}")
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
@@ -492,9 +473,11 @@ def _ledger(fmt: str) -> Any:
     # a plan's title may run to a hundred characters: too long for a file name on most disks
     name = chosen.title if len(chosen.title) <= 30 else f"推进情况汇总表-{chosen.id}"
     filename = f"{name}（{ledger.as_of.isoformat()}）.{fmt}"
-    response = Response(content, mimetype=_LEDGER_TYPES[fmt])
-    response.headers["Content-Disposition"] = _attachment(
-        filename, f"ledger-{chosen.id}-{ledger.as_of.isoformat()}"
+    response = download(
+        filename,
+        content,
+        fallback=f"ledger-{chosen.id}-{ledger.as_of.isoformat()}",
+        mimetype=_LEDGER_TYPES[fmt],
     )
     response.headers["Cache-Control"] = "private, no-store"
     logger.info("控制台导出台账", user=_me().name, plan=chosen.id, format=fmt)

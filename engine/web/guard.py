@@ -6,14 +6,17 @@ the status code that says why (401, 403, 404, 413, 422); never a traceback.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import (
     Flask,
+    Response,
     current_app,
     g,
     jsonify,
@@ -78,6 +81,32 @@ def login_required(func: F) -> F:
 
 def web_via(who: Account) -> Via:
     return Via("web", who.name)
+
+
+# --- downloads ------------------------------------------------------------------------------------
+
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f"\\/;]')
+
+
+def download(
+    filename: str, content: bytes, *, fallback: str, mimetype: str = "application/octet-stream"
+) -> Response:
+    """`content` as an attachment named `filename`: the real name (RFC 5987) and, for old
+    clients, its ASCII part (else `fallback`) with the suffix; never shown inline."""
+    name = _UNSAFE_NAME.sub("_", filename).strip() or fallback
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    plain = "".join(c for c in stem if c.isascii() and (c.isalnum() or c in "-_.")).strip(".")
+    ascii_suffix = "".join(c for c in suffix if c.isascii() and c.isalnum())[:16]
+    plain = (plain or fallback) + (f".{ascii_suffix}" if ascii_suffix else "")
+    response = Response(content, mimetype=mimetype)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 # --- template helpers ------------------------------------------------------------------------

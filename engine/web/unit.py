@@ -14,10 +14,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from loguru import logger
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -38,7 +37,7 @@ from engine.model.states import parse_status, roles_of, transitions_from
 from engine.store.board import BoardTask
 from engine.store.models import Evidence, Plan, ProgressReport, Request, Task, TaskUnit
 from engine.store.repository import co_units_of, lead_of
-from engine.web.guard import ctx, refuse
+from engine.web.guard import ctx, download, refuse
 from engine.web.uploads import BIDI_CONTROLS, Incoming, UploadTooLarge, check_uploads
 
 blueprint = Blueprint("unit", __name__, url_prefix="/u")
@@ -527,21 +526,6 @@ def evidence(token: str, evidence_id: int) -> Any:
         ).first()
     if found is None:
         return refuse(404, "未找到该佐证材料，或该材料不是本单位报送的")
-    return attachment(found.filename, found.content, fallback=f"evidence-{evidence_id}")
+    return download(found.filename, found.content, fallback=f"evidence-{evidence_id}")
 
 
-def attachment(filename: str, content: bytes, *, fallback: str) -> Response:
-    """`content` as a download named `filename` (RFC 5987), opaque to the browser."""
-    stem, dot, suffix = filename.rpartition(".")
-    if not dot:
-        stem, suffix = filename, ""
-    plain = "".join(c for c in stem if c.isascii() and (c.isalnum() or c in "-_.")).strip(".")
-    ascii_suffix = "".join(c for c in suffix if c.isascii() and c.isalnum())
-    plain = (plain or fallback) + (f".{ascii_suffix}" if ascii_suffix else "")
-    response = Response(content, mimetype="application/octet-stream")
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
