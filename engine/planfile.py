@@ -41,7 +41,12 @@ class _Block(str):
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    """Writes every value where it stands: a date met twice (a milestone's due that is also the
+    deadline's) is written twice, never as an anchor (`&id001`) and an alias (`*id001`), which a
+    person reviewing the file cannot follow."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:

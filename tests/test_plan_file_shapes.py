@@ -153,7 +153,7 @@ def test_the_limits_are_the_store_columns():
     assert TaskRow.__table__.c.section_no.type.length == MAX_SECTION_NO
 
 
-# --- aliases: the writer emits them for one shared date, so those are read -------------------
+# --- aliases: older writers emitted them for one shared date, so those are still read --------
 
 
 def milestone_plan() -> Plan:
@@ -167,8 +167,13 @@ def milestone_plan() -> Plan:
 
 def test_what_the_writer_emits_is_read_back_aliases_of_dates_included(tmp_path):
     text = dump_plan(milestone_plan())
-    assert "&id001" in text and "*id001" in text  # issue 11: the writer still emits these
+    assert "&id001" not in text and "*id001" not in text  # issue 11: no more anchors
     assert parse_plan(text, tmp_path / "p.yaml") == milestone_plan()
+    # A file written before issue 11 shares the date by an alias; it still reads.
+    old = text.replace("due: 2022-12-31}", "due: &id001 2022-12-31}", 1)
+    old = old.replace("due: 2022-12-31\n", "due: *id001\n", 1)
+    assert "&id001" in old and "*id001" in old
+    assert parse_plan(old, tmp_path / "p.yaml") == milestone_plan()
 
 
 def test_the_seed_plan_has_no_anchors_or_aliases():
