@@ -82,7 +82,7 @@ def column_role(name: str) -> str | None:
     return None
 
 
-def _split_role(name: str) -> str | None:
+def split_role(name: str) -> str | None:
     """The role of a cell of a second header row: a column name, or 牵头 / 配合 alone."""
     return SPLIT_NAMES.get(SPACES.sub("", name)) or column_role(name)
 
@@ -118,7 +118,7 @@ class Layout:
             name = SPACES.sub("", raw)
             if name:
                 self.columns.append(name)
-                role = _split_role(name)
+                role = split_role(name)
                 if role and role in self.roles and self.labels[role] == ROLE_LABELS[role]:
                     # 牵头 alone under 责任单位 is the 牵头单位 column
                     self.labels[role] = name + "单位" if name in SPLIT_NAMES else NOTE.sub("", name)
@@ -145,7 +145,7 @@ class Layout:
             if cell.origin == self.header.cells[covered[0]].origin:
                 continue  # a header cell merged down over both rows
             text = text_of(cell.value)
-            if not isinstance(cell.value, str) or _split_role(text) is None:
+            if not isinstance(cell.value, str) or split_role(text) is None:
                 return {}
             split[tuple(covered)] = text
         for key in split:
@@ -156,7 +156,7 @@ class Layout:
                 else:
                     del self.roles[role]
         for key, text in split.items():
-            self.roles.setdefault(str(_split_role(text)), list(key))
+            self.roles.setdefault(str(split_role(text)), list(key))
         return split
 
     def _align(self, rows: list[Row]) -> None:

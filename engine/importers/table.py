@@ -17,10 +17,14 @@ from pathlib import Path
 from engine.importers.base import CellValue, Grid, Row, collapse, text_of
 from engine.importers.header import (
     HEADER_SCAN_ROWS,
+    NOTE,
+    ROLE_NAMES,
     SPACES,
+    SPLIT_NAMES,
     Layout,
     find_header,
     header_roles,
+    split_role,
 )
 from engine.model.plan import Section
 
@@ -31,6 +35,7 @@ _HEADING = re.compile(
 _SUBHEADING = re.compile(r"^[（(]([一二三四五六七八九十百零〇]{1,4})[)）]\s*(.*)$", re.S)
 _BARE_NUMERAL = re.compile(r"^第?([一二三四五六七八九十百零〇]{1,4})(?:部分)?\s*[、.．]?$")
 _PLACEHOLDER = re.compile(r"[\s/／\\\-－—–_、.。·…]*")
+_TOTAL = re.compile(r"^(合计|小计|总计)")
 _NON_TASK = re.compile(r"^(注|备注|说明|填报|合计|小计|总计)")
 # A footnote under the table that does not start with 注: "*排在第一位的为牵头单位", "排在首位的
 # 为牵头单位，其他为配合单位" (no heading of a plan talks about who leads).
@@ -332,18 +337,65 @@ def _note_or_total(layout: Layout, row: Row, texts: set[str]) -> bool:
     return bool(_NON_TASK.match(first)) and not _text(layout.value(row, "units"))
 
 
+def _repeats_header(layout: Layout, row: Row) -> bool:
+    """Whether a row is the header again (a table continued over pages), cell by cell: every
+    cell with text is a column name (the table's own, or one of a role's names) standing in a
+    column of that role. A task row whose cells mention 责任单位 or 进展情况 is not the header."""
+    role_of = {c: role for role, columns in layout.roles.items() for c in columns}
+    own = {NOTE.sub("", name) for name in layout.columns}
+    named = 0
+    for cell, columns in collapse(row):
+        text = text_of(cell.value)
+        if not text:
+            continue
+        if not isinstance(cell.value, str):
+            return False
+        name = NOTE.sub("", SPACES.sub("", text))
+        role = split_role(name)
+        if role is None:
+            if name not in own:  # 备注 and other columns without a role
+                return False
+            continue
+        if not any(role_of.get(c) == role for c in columns):
+            return False
+        if name not in own and name not in ROLE_NAMES[role] and name not in SPLIT_NAMES:
+            return False
+        named += 1
+    return named >= 2
+
+
+def _shown(texts: Iterable[str], limit: int = 40) -> str:
+    """A row's cells as a message quotes them: "注：… | 2项", cut to `limit` characters."""
+    shown = " | ".join(SPACES.sub(" ", t).strip() for t in texts)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def skipped(ref: str, texts: Iterable[str], reason: str) -> str:
+    """The note naming a row that was not imported as a task, and why."""
+    return f"源文件{ref}“{_shown(texts)}”{reason}，未作为任务导入，请核对"
+
+
 def _read_rows(layout: Layout, sections: _Sections, table: PlanTable) -> None:
     for row in layout.grid.rows[layout.body :]:
-        if len(header_roles(row)) >= 2:
+        ordered = [t for t in dict.fromkeys(text_of(c.value) for c in row.cells) if t]
+        texts = set(ordered)
+        if not texts:
+            continue  # an empty row
+        if _repeats_header(layout, row):
             continue  # the header repeated (a table continued over pages)
-        texts = {text_of(c.value) for c in row.cells} - {""}
-        if not texts or _note_or_total(layout, row, texts):
-            continue  # an empty row, or a note or a total under the table
+        ref = f"{layout.grid.name}{row.ref}"
+        if _note_or_total(layout, row, texts):
+            # A footnote alone in its row (注：…) or a total (合计 | 2项) is plainly no task; a
+            # row of several cells that starts 说明 or 填报 might be one, and is named.
+            if len(texts) > 1 and not _TOTAL.match(ordered[0]):
+                table.notes.append(skipped(ref, ordered, "像是表下的注释或说明"))
+            continue
         heading = _section_heading(layout, row)
         if heading is not None:
             sections.enter(heading)
             continue
         task = _task_row(layout, row, sections)
         if task.no is None and not (task.title or task.content or task.units_text):
-            continue  # a note or a total under the table, not a task
+            table.notes.append(skipped(ref, ordered, "没有序号、任务名称、具体内容和责任单位"))
+            continue
         table.tasks.append(task)
