@@ -37,6 +37,7 @@ PROGRESS = {
     2: "【未启动】（完成时限经批准延至2021年9月30日）",
     4: "【已完成】2021年6月1日：已与澳门法务局建立联络机制。",
 }
+REPORTED = {1: HISTORY[1][-1], 4: HISTORY[2][-1]}
 # The lights on 2021-06-20: due 2021-06-30 is within 30 days; 2020 deadlines are past.
 LIGHTS = {1: "黄灯", 2: "绿灯", 3: "黄灯", 4: "已完成", 5: "黄灯", 6: "黄灯", 7: "黄灯",
           8: "绿灯", 9: "黄灯", 10: "绿灯", 11: "黄灯", 12: "黄灯", 13: "黄灯", 14: "红灯",
@@ -143,9 +144,9 @@ def test_round_trip_gives_the_same_plan_with_progress(seeded, source, fmt):
                 task.units_text, task.deadline)
 
     assert [shape(t) for t in back.tasks] == [shape(t) for t in source.tasks]
-    assert {t.no: t.progress for t in back.tasks} == {
-        t.no: PROGRESS.get(t.no, "【未启动】") for t in source.tasks
-    }
+    # issue 11: the progress as reported, without the ledger's 【status】, day and extension
+    assert {t.no: t.progress for t in back.tasks} == {t.no: REPORTED.get(t.no, "")
+                                                       for t in source.tasks}
 
 
 def test_reexporting_an_imported_ledger_does_not_stack_status_prefixes(seeded, source):
@@ -156,9 +157,9 @@ def test_reexporting_an_imported_ledger_does_not_stack_status_prefixes(seeded, s
     assert result.code == 0, result.err
     rows = list(csv.reader(io.StringIO(Path("b.csv").read_text("utf-8-sig"), newline="")))
     progress = {int(r[1]): r[5] for r in rows[2:]}
-    # an imported task starts as 未启动 (DESIGN.md); its text keeps the dated report once
-    assert progress[1] == PROGRESS[1].replace("【推进中】", "【未启动】")
-    assert progress[4] == "【未启动】2021年6月1日：已与澳门法务局建立联络机制。"
+    # an imported task starts as 未启动 (DESIGN.md); its text is the report, without its day
+    assert progress[1] == "【未启动】" + REPORTED[1]
+    assert progress[4] == "【未启动】已与澳门法务局建立联络机制。"
     assert progress[3] == "【未启动】"
 
 
@@ -271,4 +272,46 @@ def test_a_table_with_number_column_separate_co_units_and_section_rows_round_tri
             (t.no, t.section, t.title, t.content, t.lead, t.co_units, t.units_text, t.deadline)
             for t in source.tasks
         ]
-        assert back.task(3).progress == "【推进中】2021年5月20日：已纳入年度预算。"
+        assert back.task(3).progress == "已纳入年度预算。"
+
+
+# --- issue 11: the exported ledger names the coordinator, and importing it keeps it ----------
+
+
+@pytest.mark.parametrize("fmt", ["docx", "xlsx"])
+def test_reimporting_a_ledger_keeps_its_coordinator_and_the_progress_as_reported(
+    seeded, source, fmt
+):
+    exported = export(seeded, fmt, f"汇总表.{fmt}")
+    result = seeded("import", str(exported), "-o", "back.yaml", "--plan-id", source.id)
+    assert result.code == 0, result.err
+    assert "未指定统筹" not in result.err
+    back = read_plan(Path("back.yaml"))
+    assert back.coordinator == source.coordinator
+    assert back.title == source.title
+    assert [(t.no, t.title, t.lead, t.co_units, t.deadline) for t in back.tasks] == [
+        (t.no, t.title, t.lead, t.co_units, t.deadline) for t in source.tasks
+    ]
+    assert {t.no: t.progress for t in back.tasks} == {t.no: REPORTED.get(t.no, "")
+                                                       for t in source.tasks}
+
+
+@pytest.mark.parametrize("fmt", ["docx", "xlsx"])
+def test_a_coordinator_given_on_import_wins_over_the_ledgers_with_a_warning(seeded, source, fmt):
+    exported = export(seeded, fmt, f"汇总表.{fmt}")
+    result = seeded("import", str(exported), "-o", "back.yaml", "--plan-id", source.id,
+                    "--coordinator", "市政府办公室")
+    assert result.code == 0, result.err
+    back = read_plan(Path("back.yaml"))
+    assert back.coordinator == "市政府办公室"
+    assert any(f"统筹单位为“{source.coordinator}”" in w.message and "市政府办公室" in w.message
+               for w in back.warnings)
+
+
+def test_every_format_names_the_coordinator(seeded, source):
+    line = f"统筹单位：{source.coordinator}"
+    document = docx.Document(str(export(seeded, "docx", "a.docx")))
+    assert document.paragraphs[1].text == line
+    ws = openpyxl.load_workbook(export(seeded, "xlsx", "a.xlsx")).active
+    assert any(line in str(c.value or "") for row in ws.iter_rows() for c in row)
+    assert line in export(seeded, "md", "a.md").read_text("utf-8")

@@ -29,7 +29,16 @@ COORDINATOR_MISSING = (
 )
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .doc/.xls, and password-protected Office files
 _ATTACHMENT = re.compile(r"^附\s*件\s*[0-9０-９一二三四五六七八九十]*\s*[:：]?$")
-_NOT_TITLE = re.compile(r"^(填报|填表|制表|报送|单位[:：]|时间[:：]|日期[:：])")
+_NOT_TITLE = re.compile(
+    r"^(填报|填表|制表|报送|单位[:：]|时间[:：]|日期[:：]|统筹(?:（督办）)?单位)"
+)
+# What an exported ledger adds to a task's progress: 【推进中】2022年3月1日：… (the status and
+# the day of the report) and （完成时限经批准延至…）; the plan file keeps the text as reported.
+_LEDGER_PROGRESS = re.compile(
+    r"^\s*【(?:未启动|推进中|已完成|长期推进)】\s*(?:\d{4}年\d{1,2}月\d{1,2}日[:：])?\s*"
+    r"(?P<text>.*?)\s*(?:（完成时限经批准延至\d{4}年\d{1,2}月\d{1,2}日）)?\s*$",
+    re.S,
+)
 _TITLE_END = re.compile(r"(表|方案|清单|台账|计划|安排|分工|分解)$")
 _YEAR = re.compile(r"((?:19|20|21)\d{2})\s*年")
 _ANY_YEAR = re.compile(r"(?<!\d)((?:19|20|21)\d{2})(?!\d)")
@@ -130,6 +139,12 @@ def _in_year(deadline: Deadline, year: int | None) -> Deadline | None:
     return replace(read, text=deadline.text, milestones=milestones)
 
 
+def _reported(progress: str) -> str:
+    """The progress as reported, from a cell of a ledger duban exported; other text as written."""
+    found = _LEDGER_PROGRESS.fullmatch(progress)
+    return found.group("text") if found else progress
+
+
 def _task(
     row: TaskRow,
     no: int,
@@ -174,7 +189,7 @@ def _task(
         units_text=row.units_text,
         deadline=deadline,
         status=Status.NOT_STARTED,
-        progress=row.progress,
+        progress=_reported(row.progress),
     )
 
 
@@ -235,9 +250,19 @@ def import_plan(
         )
     warnings: list[ImportWarning] = []
     coordinator = (coordinator or "").strip()
+    if coordinator and table.coordinator and table.coordinator != coordinator:
+        warnings.append(
+            ImportWarning(
+                None,
+                f"源文件写明统筹单位为“{table.coordinator}”，已按 --coordinator 指定的"
+                f"“{coordinator}”导入",
+            )
+        )
+    coordinator = coordinator or table.coordinator
     if not coordinator:
         warnings.append(ImportWarning(None, COORDINATOR_MISSING))
     warnings.extend(ImportWarning(None, note) for note in table.notes)
+    plan_notes = len(warnings)
     tasks = []
     year = plan_year(table)
     in_year: list[int] = []
@@ -248,7 +273,7 @@ def import_plan(
     if year and in_year:
         numbers = "、".join(str(no) for no in in_year)
         warnings.insert(
-            len(table.notes) + (not coordinator),
+            plan_notes,
             ImportWarning(
                 None,
                 f"任务 {numbers} 的{table.labels['deadline']}未写年份，"

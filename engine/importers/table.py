@@ -40,6 +40,8 @@ _NON_TASK = re.compile(r"^(注|备注|说明|填报|合计|小计|总计)")
 # A footnote under the table that does not start with 注: "*排在第一位的为牵头单位", "排在首位的
 # 为牵头单位，其他为配合单位" (no heading of a plan talks about who leads).
 _FOOTNOTE = re.compile(r"^[*＊※]|牵头单位|为牵头|下同")
+# How an exported ledger names the plan's coordinator (engine.ledger.model.COORDINATOR_LABEL).
+COORDINATOR_LINE = re.compile(r"(?:^|[。；;\s])统筹(?:（督办）)?单位\s*[:：]\s*([^\s，,。；;]+)")
 _DIGITS = dict(zip("零〇一二三四五六七八九", (0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
 
 
@@ -132,6 +134,17 @@ class PlanTable:
     """Whether the table has a task-number column (else tasks are numbered in order)."""
     notes: list[str] = field(default_factory=list)
     """What the reader did that a person reviewing the plan should know (not about one task)."""
+    coordinator: str = ""
+    """The coordinator a ledger exported by duban names (统筹单位：…), above or under the table."""
+
+
+def coordinator_named(lines: Iterable[str]) -> str:
+    """The coordinator named by a line such as 统筹单位：市司法局, or ""."""
+    for line in lines:
+        found = COORDINATOR_LINE.search(line.strip())
+        if found:
+            return found.group(1)
+    return ""
 
 
 def _title_lines(grid: Grid, header: int) -> list[str]:
@@ -279,6 +292,7 @@ def read_table(grids: Iterable[Grid], path: Path) -> PlanTable:
         title_lines=_title_lines(grid, header), columns=layout.columns, labels=layout.labels
     )
     table.notes.extend(grid.notes)
+    table.coordinator = coordinator_named(table.title_lines)
     sections = _Sections()
     _read_rows(layout, sections, table)
     roles = set(header_roles(layout.header))
@@ -385,6 +399,7 @@ def _read_rows(layout: Layout, sections: _Sections, table: PlanTable) -> None:
             continue  # the header repeated (a table continued over pages)
         ref = f"{layout.grid.name}{row.ref}"
         if _note_or_total(layout, row, texts):
+            table.coordinator = table.coordinator or coordinator_named(ordered)
             # A footnote alone in its row (注：…) or a total (合计 | 2项) is plainly no task; a
             # row of several cells that starts 说明 or 填报 might be one, and is named.
             if len(texts) > 1 and not _TOTAL.match(ordered[0]):

@@ -156,6 +156,7 @@ def build_ledger(
         )
     return Ledger(
         title=plan.title,
+        coordinator=plan.coordinator,
         columns=columns,
         sections=tuple(LedgerSection(s.no, s.title) for s in plan.sections),
         rows=tuple(rows),

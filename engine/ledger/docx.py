@@ -142,6 +142,12 @@ def _title(document: Any, ledger: Ledger) -> None:
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     paragraph.paragraph_format.space_after = Pt(12)
     _fonts(paragraph.add_run(ledger.title), TITLE_FONT, 18)
+    if ledger.coordinator_line:
+        # Under the title, above the table: the importer reads it back as the coordinator.
+        line = document.add_paragraph()
+        line.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        line.paragraph_format.space_after = Pt(6)
+        _fonts(line.add_run(ledger.coordinator_line), BODY_FONT, 12)
 
 
 def _legend(document: Any, ledger: Ledger) -> None:

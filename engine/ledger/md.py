@@ -26,7 +26,10 @@ def _line(cells: list[str]) -> str:
 def render(ledger: Ledger) -> bytes:
     """The .md file's bytes (UTF-8)."""
     names = flat_headers(ledger)
-    out = [f"# {ledger.title}", "", _line(names), "|" + "---|" * len(names)]
+    out = [f"# {ledger.title}", ""]
+    if ledger.coordinator_line:
+        out += [ledger.coordinator_line, ""]
+    out += [_line(names), "|" + "---|" * len(names)]
     section_rows = not ledger.has_section_column
     for section, rows in ledger.groups():
         if section and section_rows:

@@ -127,6 +127,14 @@ class Ledger:
     unit: str | None = None
     """Set when the ledger lists only the tasks of one unit."""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    coordinator: str = ""
+    """The plan's coordinating (督办) office, named under the title so that importing the
+    ledger again keeps it."""
+
+    @property
+    def coordinator_line(self) -> str:
+        """统筹单位：市司法局 ("" when the plan names none)."""
+        return f"{COORDINATOR_LABEL}：{self.coordinator}" if self.coordinator else ""
 
     def section(self, no: str | None) -> LedgerSection | None:
         return next((s for s in self.sections if s.no == no), None)
@@ -153,6 +161,10 @@ class Ledger:
         """The legend's closing words: whose tasks the table lists, then the ledger's own notes."""
         mine = f"本表仅列{self.unit}牵头或配合的任务。" if self.unit else ""
         return mine + "".join(self.notes)
+
+
+COORDINATOR_LABEL = "统筹单位"
+"""How a ledger names the plan's coordinator; the importer reads a line so written back."""
 
 
 def flat_headers(ledger: Ledger) -> list[str]:

@@ -82,6 +82,8 @@ def _legend(ws: Worksheet, ledger: Ledger, start: int, width: int) -> None:
     last = get_column_letter(width)
     notes = f"说明：“推进情况”栏底色表示督办灯号，按{format_day(ledger.as_of)}计算，各色含义见下。"
     notes += ledger.scope_note
+    if ledger.coordinator_line:  # read back as the coordinator when the workbook is imported
+        notes += f"{ledger.coordinator_line}。"
     note = ws.cell(row=start, column=1, value=notes)
     note.font = _BODY_FONT
     note.alignment = Alignment(wrap_text=True, vertical="center")
