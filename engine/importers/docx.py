@@ -1,8 +1,16 @@
 """Word documents (.docx), read with python-docx: every table, with the paragraphs above it.
 
-python-docx gives one cell per layout-grid column: a cell spanning columns (gridSpan) appears once
-per column, and every row of a vertically merged cell repeats the top cell. Both come back as the
-same underlying `<w:tc>` element, which is how the grid tells a merged area from equal texts.
+A table comes back with one cell per layout-grid column, as python-docx's `_Row.cells` gives
+them: a cell spanning columns (gridSpan) appears once per column, and every row of a vertically
+merged cell (vMerge) repeats the top cell; both carry the origin of their `<w:tc>` element, which
+is how the grid tells a merged area from equal texts. The grid is worked out here from the
+`<w:tc>` elements in one pass rather than through `_Row.cells`, which looks for the top of a
+vertical merge by walking up row by row (quadratic in a long merge) and lays out a cell spanning a
+billion columns before anyone can count them; here each row's width is counted, and refused past
+the limits, before its cells are made.
+
+The package is checked before python-docx opens it (`engine.importers.package`), since
+python-docx reads and parses every part whole.
 """
 
 from __future__ import annotations
@@ -12,56 +20,133 @@ from pathlib import Path
 from typing import Any
 
 import docx
-from docx.table import Table
+from docx.oxml.document import CT_Document
+from docx.oxml.ns import nsmap, qn
+from docx.oxml.table import CT_Tbl, CT_Tc
+from lxml import etree
 
 from engine.errors import UserError
 from engine.importers.base import Cell, Grid, Row
+from engine.importers.limits import Budget
+from engine.importers.package import check_package
+
+
+def _damaged(path: Path) -> UserError:
+    return UserError(f"{path}：无法作为 Word 文档（.docx）打开，文件可能已损坏或不是 .docx 格式")
 
 
 def _open(path: Path) -> Any:
+    check_package(path, "Word", _damaged(path))
     try:
-        return docx.Document(str(path))
+        document = docx.Document(str(path))
     except Exception:  # python-docx raises many types for a damaged package
-        raise UserError(
-            f"{path}：无法作为 Word 文档（.docx）打开，文件可能已损坏或不是 .docx 格式"
-        ) from None
+        raise _damaged(path) from None
+    element = document.element
+    if not isinstance(element, CT_Document) or element.body is None:
+        raise _damaged(path)  # a document part that is no <w:document>, or one without a body
+    return element.body
 
 
-def _grid(table: Table, name: str, title_lines: list[str]) -> Grid:
-    # <w:tc> element → where it first appeared. Keyed by the element itself, which also keeps its
-    # lxml proxy alive, so the same XML node keeps giving the same object.
+# The XPath python-docx's `CT_P.text` and `CT_R.text` evaluate, compiled once: python-docx
+# compiles them again at every call, which is most of the time a large table takes.
+_W = {"w": nsmap["w"]}
+_PARAGRAPHS = etree.XPath("w:p", namespaces=_W)
+_RUNS_AND_LINKS = etree.XPath("w:r | w:hyperlink", namespaces=_W)
+_LINK_RUNS = etree.XPath("w:r", namespaces=_W)
+_RUN_PARTS = etree.XPath("w:br | w:cr | w:noBreakHyphen | w:ptab | w:t | w:tab", namespaces=_W)
+_RUN = qn("w:r")
+
+
+def _run_text(run: Any) -> str:
+    return "".join(str(part) for part in _RUN_PARTS(run))  # each part's text (w:tab: "\t", …)
+
+
+def paragraph_text(p: Any) -> str:
+    """A paragraph's text as python-docx's `Paragraph.text` gives it."""
+    pieces: list[str] = []
+    for element in _RUNS_AND_LINKS(p):
+        if element.tag == _RUN:
+            pieces.append(_run_text(element))
+        else:  # a hyperlink: the text of its runs
+            pieces.extend(_run_text(run) for run in _LINK_RUNS(element))
+    return "".join(pieces)
+
+
+def _text(tc: CT_Tc) -> str:
+    """A cell's text as python-docx's `_Cell.text` gives it: its paragraphs, one per line."""
+    return "\n".join(paragraph_text(p) for p in _PARAGRAPHS(tc)).strip()
+
+
+class _Merge(ValueError):
+    """A vertical merge that continues a cell the row above does not have."""
+
+
+def _grid(tbl: CT_Tbl, name: str, title_lines: list[str], budget: Budget) -> Grid:
+    # <w:tc> element → where it first appeared, and its text. Keyed by the element itself, which
+    # also keeps its lxml proxy alive, so the same XML node keeps giving the same object.
     origins: dict[Any, tuple[int, int]] = {}
+    texts: dict[Any, str] = {}
     rows: list[Row] = []
-    for r, row in enumerate(table.rows):
-        cells: list[Cell] = []
-        # Rows that start late or end early (w:gridBefore, w:gridAfter) keep their grid columns.
-        for c in range(row.grid_cols_before):
-            cells.append(Cell(None, (r, c)))
-        for cell in row.cells:
-            origin = origins.setdefault(cell._tc, (r, len(cells)))
-            cells.append(Cell(cell.text.strip(), origin))
-        for _ in range(row.grid_cols_after):
-            cells.append(Cell(None, (r, len(cells))))
+    above: dict[int, CT_Tc] = {}  # grid offset → the top cell of what starts there, row above
+    for r, tr in enumerate(tbl.tr_lst):
+        before, after = tr.grid_before, tr.grid_after
+        starts: dict[int, CT_Tc] = {}
+        laid: list[tuple[CT_Tc, int]] = []  # each cell's top cell and how many columns it fills
+        offset = before
+        for tc in tr.tc_lst:
+            top = tc
+            if tc.vMerge == "continue":  # the cell above, at the same grid offset, goes on
+                found = above.get(offset)
+                if found is None:
+                    raise _Merge(f"row {r}: nothing above grid offset {offset}")
+                top = found
+            starts.setdefault(offset, top)
+            laid.append((top, max(top.grid_span, 0)))
+            offset += tc.grid_span
+        budget.add_cells(max(before, 0) + sum(n for _, n in laid) + max(after, 0))
+        cells = [Cell(None, (r, c)) for c in range(before)]
+        for top, columns in laid:
+            if top not in texts:
+                texts[top] = text = _text(top)
+                budget.add_text(text)
+            origin = origins.setdefault(top, (r, len(cells)))
+            cells.extend(Cell(texts[top], origin) for _ in range(columns))
+        cells.extend([Cell(None, (r, c)) for c in range(len(cells), len(cells) + after)])
         rows.append(Row(cells, f"第 {r + 1} 行"))
+        above = starts
     return Grid(name=name, rows=rows, title_lines=title_lines)
 
 
 def read(path: Path) -> Iterator[Grid]:
-    document = _open(path)
-    tables = [block for block in document.iter_inner_content() if isinstance(block, Table)]
+    body = _open(path)
+    budget = Budget(path)
+    try:
+        blocks = body.inner_content_elements  # the body's paragraphs and tables, in order
+        tables = [i for i, block in enumerate(blocks) if isinstance(block, CT_Tbl)]
+    except Exception:
+        raise _damaged(path) from None
     several = len(tables) > 1
     lines: list[str] = []
     index = 0
-    for block in document.iter_inner_content():
-        if isinstance(block, Table):
+    # Paragraphs after the last table title no table: they are not read.
+    for block in blocks[: tables[-1] + 1 if tables else 0]:
+        if isinstance(block, CT_Tbl):
             index += 1
             try:
-                grid = _grid(block, f"第 {index} 个表格" if several else "", lines)
-            except Exception:  # python-docx fails on a table whose merges contradict its grid
+                grid = _grid(block, f"第 {index} 个表格" if several else "", lines, budget)
+            except UserError:
+                raise
+            except Exception:  # merges that contradict the grid, a span that is no number
                 raise UserError(
                     f"{path}：第 {index} 个表格的合并单元格无法读取，请在 Word 中检查该表格后另存"
                 ) from None
             yield grid
             lines = []
-        elif block.text.strip():
-            lines.append(block.text.strip())
+            continue
+        try:
+            text = paragraph_text(block).strip()
+        except Exception:
+            raise _damaged(path) from None
+        if text:
+            budget.add_text(text)
+            lines.append(text)
