@@ -11,6 +11,11 @@ A date cell that shows only a month (2022年6月) or a year is handed over as th
 deadline grammar reads it as the end of the month or year, as the office reading the sheet does.
 Hidden columns are read as empty and hidden sheets are skipped, with a note: the office imports
 the table it sees.
+
+Nothing is read whole: the package is checked first (`engine.importers.package`), openpyxl
+streams the rows, the `<cols>` and `<mergeCells>` elements are picked out of the worksheet's XML
+a megabyte at a time, and the cells are counted as they come (`engine.importers.limits`), so that
+a sheet with one cell on row 999,999,999 or in column ZZZ of every row is refused, not laid out.
 """
 
 from __future__ import annotations
@@ -20,14 +25,23 @@ import warnings
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import openpyxl
 from openpyxl.utils.cell import range_boundaries
 
 from engine.errors import UserError
 from engine.importers.base import Cell, CellValue, Grid, Row
+from engine.importers.limits import EXCEL_ROWS, MAX_CELLS, Budget
+from engine.importers.package import check_package
 
+_CHUNK = 1024 * 1024
+_CARRY = 256
+_MERGE_START = re.compile(rb"<(?:\w+:)?mergeCells[\s>]")
+_MERGE_END = re.compile(rb"</(?:\w+:)?mergeCells>")
+# Grid positions a sheet may make before its trailing empty cells are dropped: formatted empty
+# cells, the columns before a far one, the rows of a merged area.
+_MAX_SLOTS = 4 * MAX_CELLS
 _MERGE_CELLS = re.compile(rb"<(?:\w+:)?mergeCells[\s>].*?</(?:\w+:)?mergeCells>", re.S)
 _MERGE_REF = re.compile(rb"<(?:\w+:)?mergeCell\s[^>]*?ref=\"([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)\"")
 _COL = re.compile(rb"<(?:\w+:)?col\s[^>]*>")
@@ -55,24 +69,45 @@ def _value(value: Any) -> CellValue:
     return str(value)
 
 
-def _sheet_xml(sheet: Any) -> bytes:
-    with sheet._get_source() as source:  # the worksheet's XML inside the package
-        xml: bytes = source.read()
-    return xml
+def sheet_head_and_merges(source: BinaryIO) -> tuple[bytes, bytes]:
+    """What a worksheet's XML holds before `<sheetData>` (where `<cols>` is) and its
+    `<mergeCells>` element (after `</sheetData>`), read a megabyte at a time: the rows between are
+    openpyxl's to stream, and are not kept. A tag cannot start inside text or an attribute
+    (`<` is escaped there), so the first `<mergeCells` start tag is the element."""
+    head, merges = bytearray(), bytearray()
+    head_done, in_merges = False, False
+    carry = b""
+    while chunk := source.read(_CHUNK):
+        if not head_done:
+            head += chunk
+            at = head.find(b"sheetData")
+            if at >= 0:
+                del head[at:]
+                head_done = True
+        if not in_merges:
+            window = carry + chunk
+            found = _MERGE_START.search(window)
+            if found is None:
+                carry = window[-_CARRY:]  # a start tag cut in two by the chunk's end
+                continue
+            in_merges = True
+            chunk = window[found.start() :]
+        merges += chunk
+        if _MERGE_END.search(merges, max(0, len(merges) - len(chunk) - _CARRY)):
+            break
+    return (bytes(head) if head_done else b""), bytes(merges)
 
 
-def merged_ranges(xml: bytes) -> list[tuple[int, int, int, int]]:
-    """(min_col, min_row, max_col, max_row) of every merged area of a worksheet's XML."""
-    # The schema puts <mergeCells> after <sheetData>: search only the tail of the XML.
-    found = _MERGE_CELLS.search(xml, max(0, xml.rfind(b"sheetData>")))
+def merged_ranges(merges: bytes) -> list[tuple[int, int, int, int]]:
+    """(min_col, min_row, max_col, max_row) of every merged area of a `<mergeCells>` element."""
+    found = _MERGE_CELLS.search(merges)
     if found is None:
         return []
     return [range_boundaries(ref.decode()) for ref in _MERGE_REF.findall(found.group(0))]
 
 
-def hidden_columns(xml: bytes) -> set[int]:
-    """0-based indices of the columns a worksheet hides (<cols> comes before <sheetData>)."""
-    head = xml[: max(0, xml.find(b"sheetData"))]
+def hidden_columns(head: bytes) -> set[int]:
+    """0-based indices of the columns a worksheet hides, from its XML before `<sheetData>`."""
     hidden: set[int] = set()
     for element in _COL.findall(head):
         attributes = dict(_ATTRIBUTE.findall(element))
@@ -114,40 +149,82 @@ def _cell_value(cell: Any, months: set[int], years: set[int]) -> CellValue:
     return _value(value)
 
 
-def _grid(sheet: Any, name: str, months: set[int], years: set[int]) -> Grid:
+def _rows(
+    sheet: Any, name: str, months: set[int], years: set[int], budget: Budget, path: Path
+) -> tuple[dict[int, list[CellValue]], int]:
+    """The sheet's rows that hold anything, by 0-based row index, and how many rows it has."""
     sheet.reset_dimensions()  # some writers record a wrong size; read every row there is
-    if months or years:
-        rows_in = sheet.iter_rows()
-        values = [[_cell_value(cell, months, years) for cell in row] for row in rows_in]
-    else:
-        values = [[_value(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    xml = _sheet_xml(sheet)
+    values: dict[int, list[CellValue]] = {}
+    slots = 0
+    count = 0
+    dated = bool(months or years)
+    for count, row in enumerate(sheet.iter_rows(values_only=not dated), start=1):
+        if count > EXCEL_ROWS:  # openpyxl lays out every row up to the one a cell names
+            raise UserError(
+                f"{path}：{name or '工作表'}中有超出 Excel 最大行数（{EXCEL_ROWS:,} 行）的行，"
+                "文件可能已损坏或经过特意构造，请在 Excel 中打开后另存再导入"
+            )
+        if not row:
+            continue
+        slots += len(row)  # a cell in column ZZZ makes every column before it
+        if slots > _MAX_SLOTS:
+            raise budget.too_many_cells()
+        if dated:
+            cells = [_cell_value(cell, months, years) for cell in row]
+        else:
+            cells = [_value(v) for v in row]
+        if any(v not in (None, "") for v in cells):
+            values[count - 1] = cells
+            for v in cells:
+                if isinstance(v, str):
+                    budget.add_text(v)
+    return values, count
+
+
+def _grid(
+    sheet: Any, name: str, months: set[int], years: set[int], budget: Budget, path: Path
+) -> Grid:
+    values, count = _rows(sheet, name, months, years, budget, path)
+    with sheet._get_source() as source:  # the worksheet's XML inside the package
+        head, merges = sheet_head_and_merges(source)
     origins: dict[tuple[int, int], tuple[int, int]] = {}
-    for min_col, min_row, max_col, max_row in merged_ranges(xml):
+    area = 0
+    for min_col, min_row, max_col, max_row in merged_ranges(merges):
+        if min_col < 1 or min_row < 1 or max_col < min_col or max_row < min_row:
+            continue  # no area
         top, left = min_row - 1, min_col - 1
-        for r in range(top, min(max_row, len(values))):
-            row = values[r]
+        area += max(0, min(max_row, count) - top) * (max_col - left)
+        if area > _MAX_SLOTS:
+            raise budget.too_many_cells()
+        first = values.get(top, [])
+        value = first[left] if left < len(first) else None
+        for r in range(top, min(max_row, count)):
+            row = values.setdefault(r, [])
             if len(row) < max_col:
                 row.extend([None] * (max_col - len(row)))
             for c in range(left, max_col):
                 origins[(r, c)] = (top, left)
-                row[c] = values[top][left] if left < len(values[top]) else None
-    hidden = hidden_columns(xml)
+                row[c] = value
+    hidden = sorted(hidden_columns(head))
     shown_hidden: set[int] = set()
-    for row in values:
+    for row in values.values():
         for c in hidden:
-            if c < len(row) and row[c] not in (None, ""):
+            if c >= len(row):
+                break
+            if row[c] not in (None, ""):
                 shown_hidden.add(c)
                 row[c] = None
         while row and row[-1] in (None, ""):
             row.pop()  # formatted but empty columns to the right
-    width = max((len(row) for row in values), default=0)
+    width = max((len(row) for row in values.values()), default=0)
+    kept = sorted(r for r, row in values.items() if row)
+    budget.add_cells(len(kept) * width)
     rows: list[Row] = []
-    for r, row in enumerate(values):
-        if row:
-            row.extend([None] * (width - len(row)))
-            cells = [Cell(v, origins.get((r, c), (r, c))) for c, v in enumerate(row)]
-            rows.append(Row(cells, f"第 {r + 1} 行"))
+    for r in kept:
+        row = values[r]
+        row.extend([None] * (width - len(row)))
+        cells = [Cell(v, origins.get((r, c), (r, c))) for c, v in enumerate(row)]
+        rows.append(Row(cells, f"第 {r + 1} 行"))
     grid = Grid(name=name, rows=rows, column_letters=True)
     if shown_hidden:
         letters = "、".join(grid.column_ref(c).removesuffix(" 列") for c in sorted(shown_hidden))
@@ -156,6 +233,8 @@ def _grid(sheet: Any, name: str, months: set[int], years: set[int]) -> Grid:
 
 
 def read(path: Path) -> Iterator[Grid]:
+    check_package(path, "Excel", _damaged(path))
+    budget = Budget(path)
     try:
         with warnings.catch_warnings():
             # openpyxl warns about styles and extensions it ignores; they do not touch the values.
@@ -163,8 +242,16 @@ def read(path: Path) -> Iterator[Grid]:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many types for a damaged package
         raise _damaged(path) from None
+    if not book.worksheets:  # openpyxl passes over a sheet whose part is missing
+        book.close()
+        raise UserError(
+            f"{path}：工作簿中没有可读取的工作表，文件可能已损坏；请在 Excel 中打开后另存再导入"
+        )
     try:
-        months, years = _date_styles(book)
+        try:
+            months, years = _date_styles(book)
+        except Exception:  # a number format that is no text
+            raise _damaged(path) from None
         several = len(book.worksheets) > 1
         hidden: list[str] = []
         for sheet in book.worksheets:
@@ -173,8 +260,11 @@ def read(path: Path) -> Iterator[Grid]:
             if getattr(sheet, "sheet_state", "visible") != "visible":
                 hidden.append(f"工作表“{sheet.title}”")  # a hidden sheet is no table one sees
                 continue
+            name = f"工作表“{sheet.title}”" if several else ""
             try:
-                grid = _grid(sheet, f"工作表“{sheet.title}”" if several else "", months, years)
+                grid = _grid(sheet, name, months, years, budget, path)
+            except UserError:
+                raise
             except Exception:  # a damaged worksheet part
                 raise _damaged(path) from None
             if hidden:
