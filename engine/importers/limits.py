@@ -13,9 +13,10 @@ line that names the file and the limit, before the work is done.
   the package declares and by what its data really inflates to.
 - `MAX_MARKUP`: at most 500,000 tags in the package's XML parts (what python-docx and openpyxl
   build objects from; a 420-task Word table has about 30,000).
-- `MAX_CELLS`, `MAX_TEXT`: at most 200,000 table cells and 1,000,000 characters of cell text in
-  the tables a file holds.
-- `MAX_TASKS`: at most 2,000 tasks in one plan file.
+- `MAX_CELLS`, `MAX_TEXT`: at most 400,000 table cells and 5,000,000 characters of cell text in
+  the tables a file holds (about 15 MB of Chinese text).
+- `MAX_TASKS`: at most 10,000 tasks in one imported table (a province's plan runs to thousands;
+  a larger one is imported in parts, one plan file each).
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ MAX_PACKAGE_PARTS = 1_000
 MAX_PART_BYTES = 32 * MB
 MAX_PACKAGE_BYTES = 64 * MB
 MAX_MARKUP = 500_000
-MAX_CELLS = 200_000
-MAX_TEXT = 1_000_000
-MAX_TASKS = 2_000
+MAX_CELLS = 400_000
+MAX_TEXT = 5_000_000
+MAX_TASKS = 10_000
 # Excel's last row (1,048,576): a worksheet row beyond it is no row Excel or WPS could show.
 EXCEL_ROWS = 1_048_576
 
