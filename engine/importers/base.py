@@ -7,6 +7,7 @@ resolved. `engine.importers.table` then finds the header and the tasks, whatever
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -65,6 +66,18 @@ class Grid:
 def cells_of(values: Iterable[CellValue], row: int) -> list[Cell]:
     """Cells of a row without merged areas: each its own origin."""
     return [Cell(v, (row, col)) for col, v in enumerate(values)]
+
+
+# A line break in any of its spellings (Word's text export writes \x0b for a manual line break
+# and \x0c for a page break), and what no cell means and no plan file can hold: control
+# characters other than tab and line break, NUL, and lone surrogates (no encoding stores them).
+_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """A cell's text as a plan file holds it: line breaks as \n, no control characters."""
+    return _CONTROL.sub("", _BREAKS.sub("\n", text))
 
 
 def text_of(value: CellValue) -> str:

@@ -26,7 +26,7 @@ from docx.oxml.table import CT_Tbl, CT_Tc
 from lxml import etree
 
 from engine.errors import UserError
-from engine.importers.base import Cell, Grid, Row
+from engine.importers.base import Cell, Grid, Row, clean_text
 from engine.importers.limits import Budget
 from engine.importers.package import check_package
 
@@ -74,7 +74,7 @@ def paragraph_text(p: Any) -> str:
 
 def _text(tc: CT_Tc) -> str:
     """A cell's text as python-docx's `_Cell.text` gives it: its paragraphs, one per line."""
-    return "\n".join(paragraph_text(p) for p in _PARAGRAPHS(tc)).strip()
+    return clean_text("\n".join(paragraph_text(p) for p in _PARAGRAPHS(tc))).strip()
 
 
 class _Merge(ValueError):
@@ -144,7 +144,7 @@ def read(path: Path) -> Iterator[Grid]:
             lines = []
             continue
         try:
-            text = paragraph_text(block).strip()
+            text = clean_text(paragraph_text(block)).strip()
         except Exception:
             raise _damaged(path) from None
         if text:

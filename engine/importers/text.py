@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from engine.errors import UserError
-from engine.importers.base import Grid, Row, cells_of
+from engine.importers.base import Grid, Row, cells_of, clean_text
 from engine.importers.limits import Budget
 
 # Where str.splitlines() breaks a line.
@@ -120,7 +120,7 @@ def read(path: Path) -> Iterator[Grid]:
     split = split_lines if one_row_per_line(text) else split_rows
     budget = Budget(path)
     rows = [
-        Row(cells_of((c.strip() for c in cells), index), f"第 {line} 行")
+        Row(cells_of((clean_text(c).strip() for c in cells), index), f"第 {line} 行")
         for index, (line, cells) in enumerate(split(text, budget))
     ]
     yield Grid(name="", rows=rows)

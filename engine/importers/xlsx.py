@@ -31,7 +31,7 @@ import openpyxl
 from openpyxl.utils.cell import range_boundaries
 
 from engine.errors import UserError
-from engine.importers.base import Cell, CellValue, Grid, Row
+from engine.importers.base import Cell, CellValue, Grid, Row, clean_text
 from engine.importers.limits import EXCEL_ROWS, MAX_CELLS, Budget
 from engine.importers.package import check_package
 
@@ -59,7 +59,7 @@ def _damaged(path: Path) -> UserError:
 
 def _value(value: Any) -> CellValue:
     if isinstance(value, str):
-        return value.replace("\r\n", "\n").replace("_x000D_", "").strip()
+        return clean_text(value.replace("_x000D_", "")).strip()
     if isinstance(value, datetime):
         return value.date() if value.time() == datetime.min.time() else value
     if isinstance(value, float) and value.is_integer():
@@ -234,20 +234,25 @@ def _grid(
 
 def read(path: Path) -> Iterator[Grid]:
     check_package(path, "Excel", _damaged(path))
+    # Opened here and closed here: openpyxl leaves its file open when a damaged part stops it.
+    with path.open("rb") as source:
+        yield from _read(path, source)
+
+
+def _read(path: Path, source: BinaryIO) -> Iterator[Grid]:
     budget = Budget(path)
     try:
         with warnings.catch_warnings():
             # openpyxl warns about styles and extensions it ignores; they do not touch the values.
             warnings.simplefilter("ignore")
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            book = openpyxl.load_workbook(source, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many types for a damaged package
         raise _damaged(path) from None
-    if not book.worksheets:  # openpyxl passes over a sheet whose part is missing
-        book.close()
-        raise UserError(
-            f"{path}：工作簿中没有可读取的工作表，文件可能已损坏；请在 Excel 中打开后另存再导入"
-        )
     try:
+        if not book.worksheets:  # openpyxl passes over a sheet whose part is missing
+            raise UserError(
+                f"{path}：工作簿中没有可读取的工作表，文件可能已损坏；请在 Excel 中打开后另存再导入"
+            )
         try:
             months, years = _date_styles(book)
         except Exception:  # a number format that is no text
@@ -258,9 +263,9 @@ def read(path: Path) -> Iterator[Grid]:
             if not hasattr(sheet, "iter_rows"):
                 continue  # a chart sheet
             if getattr(sheet, "sheet_state", "visible") != "visible":
-                hidden.append(f"工作表“{sheet.title}”")  # a hidden sheet is no table one sees
+                hidden.append(f"工作表“{clean_text(sheet.title)}”")  # no table one sees
                 continue
-            name = f"工作表“{sheet.title}”" if several else ""
+            name = f"工作表“{clean_text(sheet.title)}”" if several else ""
             try:
                 grid = _grid(sheet, name, months, years, budget, path)
             except UserError:
