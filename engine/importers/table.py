@@ -42,6 +42,9 @@ _NON_TASK = re.compile(r"^(注|备注|说明|填报|合计|小计|总计)")
 _FOOTNOTE = re.compile(r"^[*＊※]|牵头单位|为牵头|下同")
 # How an exported ledger names the plan's coordinator (engine.ledger.model.COORDINATOR_LABEL).
 COORDINATOR_LINE = re.compile(r"(?:^|[。；;\s])统筹(?:（督办）)?单位\s*[:：]\s*([^\s，,。；;]+)")
+# A number cell beyond this is a code or a sum, not a task's number (a plan file's task number
+# must fit the store's 64-bit integer, with room to number the rows after it).
+_LARGEST_NUMBER = 999_999_999
 _DIGITS = dict(zip("零〇一二三四五六七八九", (0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
 
 
@@ -87,9 +90,10 @@ def task_number(value: CellValue) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if value >= 0 else None
+        return value if 0 <= value <= _LARGEST_NUMBER else None
     if isinstance(value, float):
-        return int(value) if value.is_integer() and value >= 0 else None
+        whole = value.is_integer() and 0 <= value <= _LARGEST_NUMBER
+        return int(value) if whole else None
     if not isinstance(value, str):
         return None
     found = _NUMBER.fullmatch(value.strip())
