@@ -14,6 +14,8 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+from engine.clock import FIRST_YEAR, LAST_YEAR
+from engine.config import control_character
 from engine.deadlines.deadline import Deadline, DeadlineKind
 from engine.deadlines.grammar import parse_deadline
 from engine.errors import UserError
@@ -22,6 +24,7 @@ from engine.importers.limits import MAX_SOURCE_BYTES, MAX_TASKS, too_large_file
 from engine.importers.table import PlanTable, TaskRow, read_table
 from engine.importers.units import parse_units
 from engine.model.plan import ImportWarning, Plan, Source, Status, Task
+from engine.planfile import MAX_UNIT
 
 PLAN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 COORDINATOR_MISSING = (
@@ -84,7 +87,17 @@ def plan_id_for(path: Path) -> str:
         slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
         if slug:
             return slug
-    return "plan-" + hashlib.sha256(stem.encode("utf-8")).hexdigest()[:8]
+    return "plan-" + hashlib.sha256(stem.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+
+
+def shown_name(name: str) -> str:
+    """A file name as text: on Linux a name saved in GBK (a zip unpacked from Windows) is not
+    UTF-8, and Python holds its bytes as lone surrogates, which no plan file can store."""
+    raw = name.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("gb18030", "replace")
 
 
 def plan_title(lines: list[str]) -> str:
@@ -145,6 +158,12 @@ def _reported(progress: str) -> str:
     return found.group("text") if found else progress
 
 
+def _out_of_range(deadline: Deadline) -> bool:
+    """Whether a deadline names a day outside the years duban keeps (1970–2199)."""
+    days = [deadline.due, deadline.start, *(m.due for m in deadline.milestones)]
+    return any(d is not None and not FIRST_YEAR <= d.year <= LAST_YEAR for d in days)
+
+
 def _task(
     row: TaskRow,
     no: int,
@@ -155,6 +174,19 @@ def _task(
 ) -> Task:
     units_label, deadline_label = table.labels["units"], table.labels["deadline"]
     units = parse_units(row.units_text)
+    if any(len(name) > MAX_UNIT for name in [units.lead or "", *units.co_units]):
+        # no unit's name: a sentence written in the units cell (the store holds 200 characters)
+        warnings.append(
+            ImportWarning(
+                no,
+                f"{units_label}中有超过 {MAX_UNIT} 字的一段文字，不像单位名称，未作为责任单位"
+                "（原文保留在 units_text 中），请核对",
+            )
+        )
+        lead = units.lead if units.lead and len(units.lead) <= MAX_UNIT else None
+        units = replace(
+            units, lead=lead, co_units=[n for n in units.co_units if len(n) <= MAX_UNIT]
+        )
     cell = row.deadline
     deadline = parse_deadline(cell if isinstance(cell, str | date | None) else text_of(cell))
     read_in_year = _in_year(deadline, year)
@@ -167,7 +199,18 @@ def _task(
         warnings.append(ImportWarning(no, cut))
     if not row.title:
         warnings.append(ImportWarning(no, f"缺少{table.labels['task']}名称"))
-    missing_deadline = _deadline_warning(deadline, deadline_label)
+    if _out_of_range(deadline):
+        warnings.append(
+            ImportWarning(
+                no,
+                f"{deadline_label}“{deadline.text.strip()}”超出可用范围（应在 {FIRST_YEAR} 年至 "
+                f"{LAST_YEAR} 年之间），已记为待定，请人工确认",
+            )
+        )
+        deadline = Deadline(text=deadline.text, kind=DeadlineKind.UNKNOWN)
+        missing_deadline = None
+    else:
+        missing_deadline = _deadline_warning(deadline, deadline_label)
     if units.lead is None and missing_deadline == f"缺少{deadline_label}":
         warnings.append(ImportWarning(no, f"缺少{units_label}和{deadline_label}"))
     else:
@@ -234,6 +277,11 @@ def import_plan(
         raise UserError(
             f"计划标识“{plan_id}”无效：应由字母、数字和连字符组成，例如 zhuhai-gba-legal-services"
         )
+    for option, name in [("--coordinator", coordinator or ""), *_alias_names(aliases or {})]:
+        if len(name.strip()) > MAX_UNIT or control_character(name.strip()):
+            shown = " ".join(name.split())
+            shown = shown if len(shown) <= 40 else shown[:40] + "…"
+            raise UserError(f"{option} “{shown}” 应为一行单位名称（不超过 {MAX_UNIT} 字）")
     data = read_source(path)
     grids = reader_for(path)(path)
     try:
@@ -248,6 +296,8 @@ def import_plan(
             f"{path}：分工表有 {len(table.tasks):,} 项任务，超过一个计划文件 {MAX_TASKS:,} 项的"
             "导入上限；请把表格拆成几个文件，分别导入为几个计划"
         )
+    if len(table.coordinator) > MAX_UNIT:
+        table.coordinator = ""  # a run of text after 统筹单位：, not a unit's name
     warnings: list[ImportWarning] = []
     coordinator = (coordinator or "").strip()
     if coordinator and table.coordinator and table.coordinator != coordinator:
@@ -280,14 +330,22 @@ def import_plan(
                 f"已按{year[1]}中的 {year[0]} 年读取，请核对",
             ),
         )
+    # A warning is one line of the plan file, whatever cell text it quotes.
+    warnings = [replace(w, message=" ".join(w.message.split())) for w in warnings]
+    name = shown_name(path.name)
     return Plan(
         id=plan_id or plan_id_for(path),
-        title=plan_title(table.title_lines) or path.stem,  # a table with no title line above it
+        # a table with no title line above it is named by its file
+        title=plan_title(table.title_lines) or Path(name).stem,
         coordinator=coordinator,
-        source=Source(file=path.name, sha256=hashlib.sha256(data).hexdigest()),
+        source=Source(file=name, sha256=hashlib.sha256(data).hexdigest()),
         sections=table.sections,
         tasks=tasks,
         aliases=dict(aliases or {}),
         warnings=warnings,
         columns=table.columns,
     )
+
+
+def _alias_names(aliases: dict[str, str]) -> list[tuple[str, str]]:
+    return [("--alias", name) for pair in aliases.items() for name in pair]
