@@ -60,6 +60,7 @@ class WebSite:
     _real_hasher: Any = None
     _server: Any = None
     _thread: threading.Thread | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
 
     def __enter__(self) -> WebSite:
         from waitress.server import create_server
@@ -86,21 +87,36 @@ class WebSite:
             update={"web": base.web.model_copy(update={"base_url": self.url})}
         )
         self.app.extensions["duban"].settings = self.settings
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        # Closed from the server's own loop thread: closing its sockets from here while the loop
-        # waits in select() on them fails there with EBADF.
-        server, thread = self._server, self._thread
-        assert thread is not None
+    def _serve(self) -> None:
+        """The server's loop, which closes the server's sockets itself once asked to stop.
 
-        def close_all() -> None:
+        Closing them from another thread while the loop waits in select() on them fails there
+        with EBADF; so the loop is woken (by the trigger, or within 0.2 s if the trigger cannot
+        be written to) and closes them between two polls.
+        """
+        from waitress import wasyncore
+
+        server = self._server
+        try:
+            while server._map and not self._stop.is_set():
+                wasyncore.poll(0.2, server._map)
+        finally:
             for dispatcher in list(server._map.values()):
                 dispatcher.close()
 
-        server.trigger.pull_trigger(close_all)
+    def __exit__(self, *exc: object) -> None:
+        server, thread = self._server, self._thread
+        assert thread is not None
+        self._stop.set()
+        try:
+            server.trigger.pull_trigger()
+        except OSError:
+            pass  # the loop sees the flag at its next poll
         thread.join(timeout=10)
         assert not thread.is_alive(), "the web server's thread did not stop"
         server.task_dispatcher.shutdown()
