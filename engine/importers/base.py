@@ -100,6 +100,36 @@ def collapse(row: Row) -> list[tuple[Cell, list[int]]]:
     return out
 
 
+@dataclass(slots=True)
+class Paragraph:
+    """One paragraph of running text outside the tables, as a prose plan is read."""
+
+    text: str
+    ref: str
+    """Where it is in the source, for messages: "第 12 段", "第 3 页"."""
+    heading: int | None = None
+    """The outline level the source marks (a Word heading style, <h2>), else None."""
+
+
+@dataclass
+class Document:
+    """Everything a reader found in a file: its tables (as grids) and its running text.
+
+    A table plan is read from `grids`; a prose plan (实施意见, 行动方案) from `paragraphs`, which
+    hold the body text outside the tables in document order. A reader that knows only tables
+    leaves `paragraphs` empty.
+    """
+
+    grids: Iterable[Grid]
+    paragraphs: list[Paragraph] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the reader left out or changed in the running text, for the plan's warnings."""
+
+    def close(self) -> None:
+        # A reader may hold the file open (openpyxl's read-only mode) until its grids are closed.
+        getattr(self.grids, "close", lambda: None)()
+
+
 Reader = Callable[[Path], Iterable[Grid]]
 
 # Suffix → module whose `read(path)` yields the file's grids. Modules are imported on first use so
@@ -109,6 +139,20 @@ READERS: dict[str, str] = {
     ".docx": "engine.importers.docx",
     ".xlsx": "engine.importers.xlsx",
     ".xlsm": "engine.importers.xlsx",
+    ".html": "engine.importers.html",
+    ".htm": "engine.importers.html",
+    ".pdf": "engine.importers.pdf",
+}
+
+# Formats read through LibreOffice (`soffice --headless --convert-to`) when it is installed.
+CONVERTED: dict[str, str] = {
+    ".doc": "docx",
+    ".wps": "docx",
+    ".rtf": "docx",
+    ".odt": "docx",
+    ".xls": "xlsx",
+    ".et": "xlsx",
+    ".ods": "xlsx",
 }
 
 # Formats a coordinating office is likely to hold, and how to turn each into one we read.
@@ -125,13 +169,29 @@ CONVERSIONS: dict[str, str] = {
 }
 
 
-def reader_for(path: Path) -> Reader:
-    """The importer for a file, chosen by its suffix; an unsupported format is a user error."""
+def _module_for(path: Path) -> str:
     suffix = path.suffix.lower()
     module = READERS.get(suffix)
+    if module is None and suffix in CONVERTED:
+        module = "engine.importers.convert"
     if module is None:
-        hint = CONVERSIONS.get(suffix, "支持的格式为 .docx、.xlsx 和 Word 表格另存的 .txt")
+        hint = CONVERSIONS.get(suffix, "支持的格式为 .docx、.xlsx、.html、.pdf 和 .txt")
         shown = suffix or "（无扩展名）"
         raise UserError(f"{path}：不支持 {shown} 格式，{hint}")
-    read: Reader = import_module(module).read
+    return module
+
+
+def reader_for(path: Path) -> Reader:
+    """The importer for a file, chosen by its suffix; an unsupported format is a user error."""
+    read: Reader = import_module(_module_for(path)).read
     return read
+
+
+def read_document(path: Path) -> Document:
+    """The file's tables and running text: the reader's `document(path)` where it has one, else
+    its grids alone."""
+    module = import_module(_module_for(path))
+    if hasattr(module, "document"):
+        document: Document = module.document(path)
+        return document
+    return Document(grids=module.read(path))

@@ -19,7 +19,8 @@ from engine.config import control_character
 from engine.deadlines.deadline import Deadline, DeadlineKind
 from engine.deadlines.grammar import parse_deadline
 from engine.errors import UserError
-from engine.importers.base import reader_for, text_of
+from engine.importers.base import Document, read_document, reader_for, text_of
+from engine.importers.header import NoTable
 from engine.importers.limits import MAX_SOURCE_BYTES, MAX_TASKS, too_large_file
 from engine.importers.table import PlanTable, TaskRow, read_table
 from engine.importers.units import parse_units
@@ -264,6 +265,18 @@ def _numbers(table: PlanTable) -> list[tuple[int, str | None]]:
     return out
 
 
+def read_plan_document(document: Document, path: Path) -> PlanTable:
+    """The plan in a document: its plan table; else, when it has none, its prose items."""
+    try:
+        return read_table(document.grids, path)
+    except NoTable:
+        if not document.paragraphs:
+            raise
+    from engine.importers.prose import read_prose
+
+    return read_prose(document, path)
+
+
 def import_plan(
     path: Path,
     *,
@@ -283,12 +296,11 @@ def import_plan(
             shown = shown if len(shown) <= 40 else shown[:40] + "…"
             raise UserError(f"{option} “{shown}” 应为一行单位名称（不超过 {MAX_UNIT} 字）")
     data = read_source(path)
-    grids = reader_for(path)(path)
+    document = read_document(path)
     try:
-        table = read_table(grids, path)
+        table = read_plan_document(document, path)
     finally:
-        # A reader may hold the file open (openpyxl's read-only mode) until it is closed.
-        getattr(grids, "close", lambda: None)()
+        document.close()
     if not table.tasks:
         raise UserError(f"{path}：表头之下没有任何任务行")
     if len(table.tasks) > MAX_TASKS:

@@ -210,6 +210,10 @@ def find_header(grids: Iterable[Grid], path: Path) -> tuple[Grid, int]:
             partial = partial or (grid, index)
     if partial is not None:
         return partial
-    raise UserError(
+    raise NoTable(
         f"{path}：未找到分工表（应有一行表头，列名如“任务”“具体内容”“责任部门”“完成时限”）"
     )
+
+
+class NoTable(UserError):
+    """The file holds no plan table: it may be a prose plan."""
