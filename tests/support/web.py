@@ -8,6 +8,7 @@ reads the CSRF token from the page it fetched, as a person's browser would submi
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from dataclasses import dataclass, field
@@ -113,10 +114,8 @@ class WebSite:
         server, thread = self._server, self._thread
         assert thread is not None
         self._stop.set()
-        try:
+        with contextlib.suppress(OSError):  # the loop sees the flag at its next poll
             server.trigger.pull_trigger()
-        except OSError:
-            pass  # the loop sees the flag at its next poll
         thread.join(timeout=10)
         assert not thread.is_alive(), "the web server's thread did not stop"
         server.task_dispatcher.shutdown()
