@@ -73,7 +73,7 @@ def read_source(path: Path) -> bytes:
         raise too_large_file(path, len(data))
     if not data or data.isspace():
         raise UserError(f"{path}：文件是空的")
-    if data.startswith(_OLE_MAGIC):
+    if data.startswith(_OLE_MAGIC) and path.suffix.lower() in (".docx", ".xlsx", ".xlsm"):
         hint = {".docx": "请用 Word 另存为 .docx", ".xlsx": "请用 Excel 另存为 .xlsx"}.get(
             path.suffix.lower(), "请用 Word 或 Excel 另存为 .docx 或 .xlsx"
         )
