@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 from engine.deadlines.deadline import Deadline, DeadlineKind
@@ -97,3 +98,25 @@ def test_no_progress_notice_for_completed_tasks_or_without_a_cadence() -> None:
     assert Run(done, POLICY).days("2021-06-01", "2021-07-31") == []
     none = Policy(remind_before_days=(), escalation=(), report_every="none")
     assert Run(june_plan(), none).days("2021-06-01", "2021-07-31") == []
+
+
+def _coordinator_notice_bytes(unreported: int) -> int:
+    """The stored context of the coordinator's `progress_missing` notice, as the outbox keeps it."""
+    units = [f"单位{u}" for u in range(50)]
+    plan = snap(*(task(no, units[no % len(units)], tracked_since=date(2021, 6, 1))
+                  for no in range(1, unreported + 1)))
+    run = Run(plan, POLICY)
+    run.days("2021-06-18", "2021-06-25")
+    notices = [n for _, n in run.days("2021-06-26", "2021-06-28") if n.level == 1]
+    assert len(notices) == 1 and len(notices[0].tasks) == unreported
+    missing = notices[0].context["missing_units"]
+    assert sum(len(nos) for nos in missing.values()) == unreported
+    return len(json.dumps(notices[0].context, ensure_ascii=False).encode())
+
+
+def test_the_coordinators_list_grows_linearly_with_the_unreported_tasks() -> None:
+    # Each task once in the units map and once in the per-task facts: about 4x the bytes for 4x
+    # the tasks (a copy of the whole map in every task's facts made it 16x: 301 MiB at 8,000).
+    small, large = _coordinator_notice_bytes(1_000), _coordinator_notice_bytes(4_000)
+    assert large < 4.5 * small, (small, large)
+    assert large < 200 * 4_000, large  # a couple of hundred bytes a task, whatever the count

@@ -152,6 +152,22 @@ def group(items: Iterable[Item], send_at: datetime) -> list[PlannedNotice]:
     return notices
 
 
+# Facts that many tasks of one notice share, and that the notice keeps once (not per task): the
+# coordinator's `progress_missing` lists every unit's missing tasks, and a copy of that map in
+# each task's detail would make the stored notice grow with the square of the tasks.
+_SHARED = ("missing_units",)
+
+
+def _own(detail: dict[str, Any], slim: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """A task's detail without the facts the notice keeps once (made once per shared detail)."""
+    if not any(name in detail for name in _SHARED):
+        return detail
+    own = slim.get(id(detail))
+    if own is None:
+        own = slim[id(detail)] = {k: v for k, v in detail.items() if k not in _SHARED}
+    return own
+
+
 def _notice(
     bucket: tuple[str, str, str, str], items: list[Item], send_at: datetime
 ) -> PlannedNotice:
@@ -159,8 +175,9 @@ def _notice(
     items.sort(key=lambda i: (i.key.task_no, i.key.level, i.key.occurrence))
     occurrences = {i.key.occurrence for i in items}
     occurrence = occurrences.pop() if len(occurrences) == 1 else send_at.date().isoformat()
+    slim: dict[int, dict[str, Any]] = {}
     context: dict[str, Any] = {
-        "tasks": {str(i.key.task_no): i.detail for i in items},
+        "tasks": {str(i.key.task_no): _own(i.detail, slim) for i in items},
         "copy_tasks": sorted({i.key.task_no for i in items if i.is_copy}),
         "occurrences": {str(i.key.task_no): i.key.occurrence for i in items},
     }
