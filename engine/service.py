@@ -155,19 +155,26 @@ def plan_and_enqueue(
     policy: Policy,
     *,
     simulated: bool = False,
+    sent: SentIndex | None = None,
 ) -> list[OutboxNotice]:
     """One planner pass: decide and write to the outbox in one transaction.
 
     `simulated`: the rows are recorded as sent at once and not logged (the simulator's copy).
+    `sent`: the outbox's keys, kept by a caller that alone writes to this outbox (the simulator)
+    and grown here by what this pass enqueues; else they are read from the outbox.
     """
     with database.transaction() as session:
         snapshot = read_snapshot(session, settings)
-        sent = SentIndex(sent_keys(session))
+        if sent is None:
+            sent = SentIndex(sent_keys(session))
         notices: list[PlannedNotice] = plan_notices(snapshot, now, policy, calendar, sent)
         digests = plan_digests(snapshot, now, policy, calendar, sent)
         notices.extend(with_digest_content(session, settings, digests, now))
         rows = enqueue(session, notices, now)
         _list_digest_tasks(rows, notices)
+        for notice in notices:
+            for key in notice.keys:
+                sent.add(key)
         if simulated:
             mark_sent(session, rows, now)
             return rows

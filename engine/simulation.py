@@ -21,9 +21,11 @@ from sqlalchemy.engine import make_url
 
 from engine.config import Settings
 from engine.errors import ServiceError, UserError
+from engine.planner.notices import SentIndex
 from engine.service import make_calendar, make_policy, plan_and_enqueue
 from engine.store import Database, open_database
 from engine.store.models import Base
+from engine.store.outbox import sent_keys
 
 MAX_DAYS = 3 * 366
 
@@ -71,11 +73,17 @@ def _run(database: Database, settings: Settings, first: date, last: date) -> lis
     calendar = make_calendar(settings)
     policy = make_policy(settings)
     found: list[SimulatedNotice] = []
+    # One index of what was sent, read once and grown by each simulated day (only the simulator
+    # writes to the copy): rebuilt from every key each day, it grew with the square of the days.
+    with database.transaction() as session:
+        sent = SentIndex(sent_keys(session))
     day = first
     while day <= last:
         if calendar.is_workday(day):
             at = policy.send_time(day)
-            rows = plan_and_enqueue(database, settings, at, calendar, policy, simulated=True)
+            rows = plan_and_enqueue(
+                database, settings, at, calendar, policy, simulated=True, sent=sent
+            )
             found.extend(
                 SimulatedNotice(at, r.kind, r.recipient, r.channel, r.level, tuple(r.tasks),
                                 r.plan_id)
@@ -105,6 +113,8 @@ def _backup_sqlite(source: Path, target: Path) -> None:
     try:
         src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
         try:
+            # The copy holds what the database holds: private like it, whatever the umask.
+            target.touch(mode=0o600, exist_ok=False)
             dst = sqlite3.connect(target)
             try:
                 src.backup(dst)

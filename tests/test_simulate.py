@@ -109,3 +109,18 @@ def test_simulate_without_a_database_says_to_load_first(duban, workdir: Path) ->
     r = duban("simulate", "--from", "2021-01-01", "--to", "2021-01-31")
     assert r.code == 2 and "duban load" in r.err
     assert not (workdir / "var" / "duban.db").exists()
+
+
+def test_the_simulators_copy_is_private_and_says_nothing_about_it(duban) -> None:
+    """The copy is made 0600 from the start: no warning about other users' access to a file the
+    user never made, under the usual umask 022."""
+    import os
+
+    load_seed(duban)
+    old = os.umask(0o022)
+    try:
+        r = duban("simulate", "--from", "2021-06-01", "--to", "2021-06-30")
+    finally:
+        os.umask(old)
+    assert r.code == 0, r.err
+    assert "权限" not in r.err, r.err
