@@ -87,6 +87,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "coordinator": plan.coordinator,
         "timezone": plan.timezone,
     }
+    if plan.issued:
+        head["issued"] = plan.issued
     if plan.source:
         head["source"] = _Flow(file=plan.source.file, sha256=plan.source.sha256)
     if plan.columns:
@@ -94,6 +96,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     tasks = [
         {
             "no": t.no,
+            **({"label": t.label} if t.label is not None else {}),
             "section": t.section,
             "title": t.title,
             "content": _text(t.content),
@@ -238,8 +241,8 @@ StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yam
 
 # The keys plan_to_dict writes for a task; any other (a typo such as "leed") would silently
 # drop a value, so it is refused.
-_TASK_KEYS = ["no", "section", "title", "content", "lead", "co_units", "units_text", "deadline",
-              "status", "progress"]
+_TASK_KEYS = ["no", "label", "section", "title", "content", "lead", "co_units", "units_text",
+              "deadline", "status", "progress"]
 
 # The longest value the store's columns take (engine/store/models.py: PostgreSQL enforces them).
 MAX_UNIT = 200
@@ -404,8 +407,11 @@ class _Reader:
                 raise self.fail(f"{key}.{_shown(name).strip('“”')}", f"是未知的键{hint}")
         lead = raw.get("lead")
         section = raw.get("section")
+        label = raw.get("label")
         return Task(
             no=no,
+            label=None if label is None
+            else self.text(label, f"{key}.label", limit=MAX_SECTION_NO, line=True),
             section=None if section is None
             else self.text(section, f"{key}.section", limit=MAX_SECTION_NO, line=True),
             title=self.text(raw.get("title"), f"{key}.title", optional=True),
@@ -483,6 +489,7 @@ class _Reader:
             coordinator=self.text(head.get("coordinator"), "plan.coordinator", optional=True,
                                   limit=MAX_UNIT, line=True),
             timezone=self.timezone(head.get("timezone")),
+            issued=self.day(head.get("issued"), "plan.issued"),
             source=self.source(head.get("source")),
             columns=self.units(head.get("columns"), "plan.columns", limit=0, what="列名",
                                line=False),

@@ -11,10 +11,14 @@ the limits, before its cells are made.
 
 The package is checked before python-docx opens it (`engine.importers.package`), since
 python-docx reads and parses every part whole.
+
+`document` also gives the body's paragraphs outside the tables, in order, each with the outline
+level its Word heading style (or outline level) marks, for a prose plan (实施意见, 行动方案).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +30,7 @@ from docx.oxml.table import CT_Tbl, CT_Tc
 from lxml import etree
 
 from engine.errors import UserError
-from engine.importers.base import Cell, Grid, Row, clean_text
+from engine.importers.base import Cell, Document, Grid, Paragraph, Row, clean_text
 from engine.importers.limits import Budget
 from engine.importers.package import check_package
 
@@ -36,6 +40,7 @@ def _damaged(path: Path) -> UserError:
 
 
 def _open(path: Path) -> Any:
+    """The python-docx document, its body checked."""
     check_package(path, "Word", _damaged(path))
     try:
         document = docx.Document(str(path))
@@ -44,7 +49,7 @@ def _open(path: Path) -> Any:
     element = document.element
     if not isinstance(element, CT_Document) or element.body is None:
         raise _damaged(path)  # a document part that is no <w:document>, or one without a body
-    return element.body
+    return document
 
 
 # The XPath python-docx's `CT_P.text` and `CT_R.text` evaluate, compiled once: python-docx
@@ -118,7 +123,10 @@ def _grid(tbl: CT_Tbl, name: str, title_lines: list[str], budget: Budget) -> Gri
 
 
 def read(path: Path) -> Iterator[Grid]:
-    body = _open(path)
+    yield from _grids(_open(path).element.body, path)
+
+
+def _grids(body: Any, path: Path) -> Iterator[Grid]:
     budget = Budget(path)
     try:
         blocks = body.inner_content_elements  # the body's paragraphs and tables, in order
@@ -150,3 +158,79 @@ def read(path: Path) -> Iterator[Grid]:
         if text:
             budget.add_text(text)
             lines.append(text)
+
+
+# Heading styles by name, as Word (Heading 1, Title) and WPS (标题 1) name them.
+_HEADING_NAME = re.compile(r"^(?:heading|标题)\s*([1-9])$", re.I)
+_TITLE_NAMES = {"title", "标题"}
+_STYLES = etree.XPath("w:style", namespaces=_W)
+_STYLE_ID = qn("w:styleId")
+_VAL = qn("w:val")
+_P_STYLE = etree.XPath("w:pPr/w:pStyle/@w:val", namespaces=_W)
+_OUTLINE = etree.XPath("w:pPr/w:outlineLvl/@w:val", namespaces=_W)
+_NAME = etree.XPath("w:name/@w:val", namespaces=_W)
+_BASED_ON = etree.XPath("w:basedOn/@w:val", namespaces=_W)
+
+
+def _outline(value: list[Any]) -> int | None:
+    """An outlineLvl value (0 for a first-level heading, 9 for body text) as a heading level."""
+    text = str(value[0]) if value else ""
+    return int(text) + 1 if text.isdigit() and int(text) < 9 else None
+
+
+def _heading_levels(document: Any) -> dict[str, int]:
+    """Style id → the heading level it marks (0 for the title), its base styles followed."""
+    own: dict[str, int | None] = {}
+    based: dict[str, str] = {}
+    try:
+        styles = _STYLES(document.styles.element)
+    except Exception:  # a package without a styles part: no heading styles
+        return {}
+    for style in styles:
+        style_id = str(style.get(_STYLE_ID) or "")
+        name = str((_NAME(style) or [""])[0]).strip()
+        found = _HEADING_NAME.match(name)
+        own[style_id] = (
+            int(found.group(1)) if found
+            else 0 if name.lower() in _TITLE_NAMES
+            else _outline(_OUTLINE(style))
+        )
+        if base := _BASED_ON(style):
+            based[style_id] = str(base[0])
+    levels: dict[str, int] = {}
+    for style_id in own:
+        seen, current = set(), style_id
+        while current in own and current not in seen:  # a cycle of basedOn is no heading
+            seen.add(current)
+            if (level := own[current]) is not None:
+                levels[style_id] = level
+                break
+            current = based.get(current, "")
+    return levels
+
+
+def document(path: Path) -> Document:
+    """The file's tables (as `read` gives them) and its body paragraphs outside the tables."""
+    word = _open(path)
+    grids = list(_grids(word.element.body, path))
+    levels = _heading_levels(word)
+    paragraphs: list[Paragraph] = []
+    budget = Budget(path)
+    try:
+        for block in word.element.body.inner_content_elements:
+            if isinstance(block, CT_Tbl):
+                continue
+            text = clean_text(paragraph_text(block)).strip()
+            if not text:
+                continue
+            budget.add_text(text)
+            style = _P_STYLE(block)
+            level = _outline(_OUTLINE(block))
+            if level is None and style:
+                level = levels.get(str(style[0]))
+            paragraphs.append(Paragraph(text, f"第 {len(paragraphs) + 1} 段", level))
+    except UserError:
+        raise
+    except Exception:
+        raise _damaged(path) from None
+    return Document(grids=grids, paragraphs=paragraphs)

@@ -9,6 +9,9 @@ the header (a merged cell, or a table cut off), and the table reader sorts that 
 
 A table copied out of Word or Excel and pasted as text has one row per line instead, its cells
 separated by tabs; that layout is recognised and read as such.
+
+A prose plan (实施意见, 行动方案) saved as text is its lines: `document` gives every non-empty line
+as a paragraph too, for the prose reader when the file holds no plan table.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from engine.errors import UserError
-from engine.importers.base import Grid, Row, cells_of, clean_text
+from engine.importers.base import Document, Grid, Paragraph, Row, cells_of, clean_text
 from engine.importers.limits import Budget
 
 # Where str.splitlines() breaks a line.
@@ -116,7 +119,23 @@ def one_row_per_line(text: str) -> bool:
 
 
 def read(path: Path) -> Iterator[Grid]:
+    yield from _grids(decode(path.read_bytes(), path), path)
+
+
+def document(path: Path) -> Document:
+    """The file's table (as `read` gives it) and its non-empty lines as paragraphs."""
     text = decode(path.read_bytes(), path)
+    # No budget here: the source's size limit bounds the lines, and a table's cells are counted
+    # by the grid reader as before.
+    paragraphs = [
+        Paragraph(line, f"第 {number} 行")
+        for number, raw in enumerate(lines(text), start=1)
+        if (line := clean_text(raw).strip())
+    ]
+    return Document(grids=_grids(text, path), paragraphs=paragraphs)
+
+
+def _grids(text: str, path: Path) -> Iterator[Grid]:
     split = split_lines if one_row_per_line(text) else split_rows
     budget = Budget(path)
     rows = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 from engine.deadlines.deadline import Deadline
@@ -45,6 +46,8 @@ class Task:
     deadline: Deadline
     status: Status = Status.NOT_STARTED
     progress: str = ""
+    label: str | None = None
+    """The number as the source prints it (（三）, 3.), when it is not `no`; None otherwise."""
 
     @property
     def units(self) -> list[str]:
@@ -77,6 +80,8 @@ class Plan:
     warnings: list[ImportWarning] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     """The source table's column names in order (used to export the ledger the same way)."""
+    issued: date | None = None
+    """The day the plan was issued (印发日期), which relative deadlines (5年内) count from."""
 
     def task(self, no: int) -> Task | None:
         return next((t for t in self.tasks if t.no == no), None)
