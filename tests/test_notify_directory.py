@@ -109,3 +109,30 @@ def test_doctor_names_the_variable_not_a_missing_contact(duban, workdir, monkeyp
     assert found, problems(doctor(duban, config))
     assert "环境变量 DUBAN_TEST_DIR_KEY 为空" in found[0] and "联系方式不可用" in found[0]
     assert all("没有联系方式" not in p for p in found)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example/cgi-bin/webhook/send?key=abc",
+        "http://evil.example\\@qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc",
+        "http://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc",  # plain http to a public host
+    ],
+)
+def test_a_robot_url_the_channel_would_refuse_is_no_contact(url):
+    """Such a notice would only go dead; the unit's notices go to the file archive instead and the
+    coordinator hears of the missing contact, as for a unit with no contact at all."""
+    found = reach("市发改局", settings({"市发改局": {"wecom": url}}))
+    assert (found.channels, found.missing) == (("file",), True)
+    assert len(found.reasons) == 1 and found.reasons[0].startswith("企业微信："), found.reasons
+    assert "abc" not in found.reasons[0]
+
+
+def test_a_refused_robot_url_beside_an_email_leaves_the_email():
+    config = settings(
+        {"市发改局": {"wecom": "https://evil.example/send?key=abc", "email": "fgj@example.gov.cn"}},
+        email={**EMAIL, "username": None, "password_env": None},
+    )
+    found = reach("市发改局", config)
+    assert (found.channels, found.missing) == (("email",), False)
+    assert "evil.example" in found.reasons[0]

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.config import EmailSettings, Settings, UnitContact
+from engine.errors import UserError
 from engine.notify.secrets import blank_variable
 
 FILE = "file"
@@ -71,6 +72,20 @@ def wecom_url_problem(unit: str, url: str) -> str | None:
     return f"单位“{unit}”的企业微信群机器人地址引用的{why}，无法发送" if why else None
 
 
+def _refused_robot(unit: str, url: str, settings: Settings) -> str | None:
+    """Why the wecom channel would refuse this robot URL (a host not allowed, …), or None: such
+    a contact reaches nobody, so the unit takes the missing-contact path, not the dead letters."""
+    from engine.notify.channels.wecom import checked_robot_url  # it imports this module
+
+    try:
+        checked_robot_url(
+            url, settings.channels.wecom.allowed_hosts, where=f"单位“{unit}”的企业微信地址"
+        )
+    except UserError as exc:
+        return str(exc)
+    return None
+
+
 def reach(name: str, settings: Settings) -> Reach:
     """The channels a notice to this unit goes out on, one notice per channel."""
     unit = canonical_unit(name, settings)
@@ -88,7 +103,9 @@ def reach(name: str, settings: Settings) -> Reach:
             else:
                 channels.append(EMAIL)
         if contact.wecom:
-            problem = wecom_url_problem(unit, contact.wecom)
+            problem = wecom_url_problem(unit, contact.wecom) or _refused_robot(
+                unit, contact.wecom, settings
+            )
             if problem:
                 reasons.append(f"企业微信：{problem}")
             else:
