@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+
 from engine.notify.channels.base import Message, Outcome
 from engine.notify.channels.file import FileChannel
 
@@ -55,3 +57,23 @@ def test_an_unwritable_folder_is_transient(tmp_path: Path):
     delivery = FileChannel(blocker).send(notice(), NOW)
     assert delivery.outcome is Outcome.TRANSIENT
     assert "无法写入" in delivery.detail
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022])
+def test_notice_folders_are_not_writable_by_others_whatever_the_umask(tmp_path, umask):
+    import os
+    import stat
+
+    from engine.notify.channels.file import write_atomically
+
+    old = os.umask(umask)
+    try:
+        write_atomically(tmp_path / "outbox" / "2021-06-10" / "1-reminder.txt", "正文")
+    finally:
+        os.umask(old)
+    for folder in (tmp_path / "outbox", tmp_path / "outbox" / "2021-06-10"):
+        mode = stat.S_IMODE(folder.stat().st_mode)
+        assert mode & 0o027 == 0, oct(mode)
+    notice = tmp_path / "outbox" / "2021-06-10" / "1-reminder.txt"
+    assert stat.S_IMODE(notice.stat().st_mode) & 0o077 == 0
+    assert notice.read_text(encoding="utf-8") == "正文"

@@ -7,6 +7,7 @@ sees half a notice and sending the same notice again replaces it rather than add
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -22,8 +23,23 @@ def _safe(name: str) -> str:
     return _UNSAFE.sub("_", name).strip("._") or "unit"
 
 
+def make_folders(folder: Path) -> None:
+    """Create the folder and its missing parents rwxr-x--- at most, whatever the umask: a notice
+    folder others could write to would let them add or replace notices (`mkdir -p` makes the
+    parents 0777 under umask 000)."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for one in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made meanwhile by another sender
+            one.mkdir(mode=0o750)
+
+
 def write_atomically(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folders(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
