@@ -160,16 +160,12 @@ class Dispatcher:
         # one at a time: each outcome is recorded before the next notice is sent
         for notice_id, message, channel in prepared:
             self._record([(notice_id, _send_safely(channel, message, now))], token, now, summary)
-        returned: list[tuple[int, Delivery]] = []
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            returned.extend((pending.pop(f), f.result()) for f in done)
-            # outcomes are recorded as soon as one per worker has come back (one commit for
-            # several): the window for a duplicate — accepted by the provider, not yet recorded —
-            # stays within the notices in flight at once
-            if len(returned) >= self.workers or not pending:
-                self._record(returned, token, now, summary)
-                returned = []
+            # each outcome is recorded as soon as it has come back (with any that came back at
+            # the same moment): a crash repeats at most the notices still in flight, never one
+            # whose send had already returned
+            self._record([(pending.pop(f), f.result()) for f in done], token, now, summary)
 
     def _prepare(
         self, ids: list[int], now: datetime, token: str
