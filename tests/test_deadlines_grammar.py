@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.deadlines.deadline import Deadline, DeadlineKind, Milestone
-from engine.deadlines.grammar import parse_deadline
+from engine.deadlines.grammar import is_relative, parse_deadline
 from engine.deadlines.recurrence import occurrences
 
 # --- date ---------------------------------------------------------------------------------------
@@ -537,3 +537,206 @@ def test_month_end_and_before_month(year: int, month: int) -> None:
     assert (end.year, end.month) == (year, month)
     assert (end + timedelta(days=1)).day == 1
     assert before.toordinal() == date(year, month, 1).toordinal() - 1
+
+
+# --- counted spans: relative to the issue date, or to a written start ---------------------------
+
+ISSUED = date(2019, 3, 15)
+
+
+@pytest.mark.parametrize(
+    ("text", "due"),
+    [
+        # N years from the issue date: the day before the same date N years later
+        ("5年内", date(2024, 3, 14)),
+        ("三年内", date(2022, 3, 14)),
+        ("3年内", date(2022, 3, 14)),
+        ("两年内", date(2021, 3, 14)),
+        ("力争5年内基本建成", date(2024, 3, 14)),
+        ("半年内", date(2019, 9, 14)),
+        ("一年半内", date(2020, 9, 14)),
+        ("3年时间内", date(2022, 3, 14)),
+        # calendar days, months and weeks from the issue date (the issue day is the first day)
+        ("本意见印发之日起30日内", date(2019, 4, 13)),
+        ("自印发之日起3个月内", date(2019, 6, 14)),
+        ("印发后60天内", date(2019, 5, 13)),
+        ("本方案发布之日起2周内", date(2019, 3, 28)),
+        ("自本通知下发之日起1个月内", date(2019, 4, 14)),
+        ("印发之日起3月内", date(2019, 6, 14)),
+        ("在本实施意见印发之日起三十日内完成", date(2019, 4, 13)),
+        ("印发之日起半个月内", date(2019, 3, 29)),
+    ],
+)
+def test_counted_from_the_issue_date(text: str, due: date) -> None:
+    assert parse_deadline(text, issued=ISSUED) == Deadline(
+        text=text, kind=DeadlineKind.DATE, due=due
+    )
+    assert parse_deadline(text) == Deadline(text=text, kind=DeadlineKind.UNKNOWN)
+
+
+@pytest.mark.parametrize(
+    ("issued", "text", "due"),
+    [
+        # no corresponding day in the last month: that month's last day
+        (date(2019, 1, 31), "1个月内", date(2019, 2, 28)),
+        (date(2020, 2, 29), "1年内", date(2021, 2, 28)),
+        (date(2019, 1, 30), "印发之日起1个月内", date(2019, 2, 28)),
+        (date(2019, 1, 1), "5年内", date(2023, 12, 31)),
+        (date(2019, 12, 31), "印发之日起1日内", date(2019, 12, 31)),
+    ],
+)
+def test_counted_month_ends(issued: date, text: str, due: date) -> None:
+    assert parse_deadline(text, issued=issued).due == due
+
+
+@pytest.mark.parametrize(
+    ("text", "due"),
+    [
+        ("2012年起5年内", date(2016, 12, 31)),
+        ("从2012年起5年内完成", date(2016, 12, 31)),
+        ("2019年3月起6个月内", date(2019, 8, 31)),
+        ("自2019年起，5年内完成", date(2023, 12, 31)),
+        ("2019年3月1日起30日内", date(2019, 3, 30)),
+    ],
+)
+def test_counted_from_a_written_start_needs_no_issue_date(text: str, due: date) -> None:
+    assert parse_deadline(text) == Deadline(text=text, kind=DeadlineKind.DATE, due=due)
+    assert parse_deadline(text, issued=ISSUED).due == due
+
+
+def test_counted_milestones() -> None:
+    text = "印发之日起3个月内制定方案，1年内全面完成"
+    deadline = parse_deadline(text, issued=ISSUED)
+    assert deadline == Deadline(
+        text=text,
+        kind=DeadlineKind.MILESTONES,
+        due=date(2020, 3, 14),
+        milestones=(
+            Milestone("印发之日起3个月内制定方案", date(2019, 6, 14)),
+            Milestone("1年内全面完成", date(2020, 3, 14)),
+        ),
+    )
+    assert parse_deadline(text).kind is DeadlineKind.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # working days need the working-day calendar: never counted as calendar days
+        "30个工作日内",
+        "本意见印发之日起30个工作日内",
+        "印发之日起10工作日内",
+        # a bare count after a dated clause: from the issue date, or from that date?
+        "2019年6月底前启动，30日内完成",
+        # not counts duban reads
+        "0年内",
+        "印发之日起0日内",
+        "3月内",  # March of which year?
+        "印发之日起施行",
+        "本办法施行之日起30日内",  # takes effect: not the issue date
+        "5年左右",
+        "5年以上",
+        "受理后3日内",
+        "印发之日起3年半月内",
+        "半日内",
+        "300年内",
+    ],
+)
+def test_counted_unknown_even_with_an_issue_date(text: str) -> None:
+    assert parse_deadline(text, issued=ISSUED) == Deadline(text=text, kind=DeadlineKind.UNKNOWN)
+
+
+def test_an_issue_date_changes_no_other_deadline() -> None:
+    for text in [
+        "2019年6月底前",
+        "2020年前",
+        "每季度末",
+        "长期坚持",
+        "2021年10月前启动，2022年底前完成",
+    ]:
+        assert parse_deadline(text, issued=ISSUED) == parse_deadline(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "deadline"),
+    [
+        (
+            "2019年1月1日至12月31日",
+            Deadline("2019年1月1日至12月31日", DeadlineKind.DATE, due=date(2019, 12, 31)),
+        ),
+        ("到2020年", Deadline("到2020年", DeadlineKind.DATE, due=date(2020, 12, 31))),
+        ("到2020年底", Deadline("到2020年底", DeadlineKind.DATE, due=date(2020, 12, 31))),
+        ("2019年6月底前", Deadline("2019年6月底前", DeadlineKind.DATE, due=date(2019, 6, 30))),
+        ("2020年前", Deadline("2020年前", DeadlineKind.DATE, due=date(2019, 12, 31))),
+        (
+            "从2019年起每年2月底前",
+            Deadline(
+                "从2019年起每年2月底前",
+                DeadlineKind.RECURRING,
+                rrule="FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1",
+                start=date(2019, 1, 1),
+            ),
+        ),
+        (
+            "2019年底前启动试点，2020年底前全面推开",
+            Deadline(
+                "2019年底前启动试点，2020年底前全面推开",
+                DeadlineKind.MILESTONES,
+                due=date(2020, 12, 31),
+                milestones=(
+                    Milestone("2019年底前启动试点", date(2019, 12, 31)),
+                    Milestone("2020年底前全面推开", date(2020, 12, 31)),
+                ),
+            ),
+        ),
+    ],
+)
+def test_prose_wordings(text: str, deadline: Deadline) -> None:
+    assert parse_deadline(text) == deadline
+    assert parse_deadline(text, issued=ISSUED) == deadline
+
+
+@pytest.mark.parametrize(
+    ("text", "relative"),
+    [
+        ("5年内", True),
+        ("本意见印发之日起30日内", True),
+        ("自印发之日起3个月内", True),
+        ("印发后60天内", True),
+        ("印发之日起3个月内制定方案，1年内全面完成", True),
+        ("2012年起5年内", False),  # its own start
+        ("30个工作日内", False),  # an issue date would not read it
+        ("2019年6月底前", False),
+        ("根据上级部署", False),
+        ("", False),
+    ],
+)
+def test_is_relative(text: str, relative: bool) -> None:
+    assert is_relative(text) is relative
+
+
+_COUNTS = st.tuples(
+    st.sampled_from(["", "本意见印发之日起", "自印发之日起", "印发后", "力争"]),
+    st.integers(0, 400),
+    st.sampled_from(["年", "个月", "日", "天", "周", "个工作日", "月"]),
+    st.sampled_from(["内", "以内", "之内"]),
+).map(lambda parts: f"{parts[0]}{parts[1]}{parts[2]}{parts[3]}")
+_ISSUE_DATES = st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31))
+
+
+@given(st.one_of(_CELLS, _COUNTS), st.one_of(st.none(), _ISSUE_DATES))
+def test_no_text_makes_the_parser_raise_with_or_without_an_issue_date(
+    cell: str, issued: date | None
+) -> None:
+    deadline = parse_deadline(cell, issued=issued)
+    assert deadline.text == cell.strip()
+    _assert_well_formed(deadline)
+
+
+@given(_COUNTS, st.dates(min_value=date(1900, 1, 1), max_value=date(2199, 12, 31)))
+def test_a_count_is_due_on_or_after_the_issue_date(text: str, issued: date) -> None:
+    deadline = parse_deadline(text, issued=issued)
+    if deadline.kind is not DeadlineKind.UNKNOWN:
+        assert deadline.kind is DeadlineKind.DATE
+        assert deadline.due is not None and deadline.due >= issued
+    assert parse_deadline(text).kind is DeadlineKind.UNKNOWN  # never without the issue date

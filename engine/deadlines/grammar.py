@@ -16,6 +16,15 @@ Reading a cell:
 Conventions: a period followed by 底/末 (or nothing, or 内) means its last day; a period followed by
 前/之前/以前 means "before it begins", i.e. the day before its first day ("6月前" = May 31,
 "2024年前" = 2023-12-31, "中旬前" = the 10th). A day means the end of that day, 前 or not.
+
+Counted deadlines (5年内, 本意见印发之日起30日内, 自印发之日起3个月内, 2012年起5年内) count from
+the plan's issue date (`issued`) or from the start written before them, and the first day counts:
+a span of N units that begins on day D ends the day before D's corresponding day N units later
+(印发之日起30日内 from 2019-03-01 = 2019-03-30; 5年内 from 2019-03-15 = 2024-03-14; 2012年起5年内
+= 2016-12-31), or on that month's last day where it has no corresponding day. Without an issue
+date such a deadline is unknown; so are working days (30个工作日内: they need the working-day
+calendar), and a bare count after a dated clause (6月底前启动，30日内完成: it may count from the
+clause before it).
 """
 
 from __future__ import annotations
@@ -62,8 +71,9 @@ def _numeral_value(run: str) -> str | None:
     return str(total + (digit or 0))
 
 
-def _normalise(text: str) -> tuple[str, list[int]]:
-    """The text to match, and for each of its characters the index of its source in `text`."""
+def normalise(text: str) -> tuple[str, list[int]]:
+    """The text the grammar matches (NFKC, no whitespace, Chinese numerals as digits), and for
+    each of its characters the index of its source in `text`."""
     chars: list[str] = []
     source: list[int] = []
     for i, ch in enumerate(text):
@@ -432,7 +442,7 @@ def _match_recurring(s: str, pos: int) -> str | None:
 
 # --- long-term wording --------------------------------------------------------------------------
 
-_LONG_TERM = re.compile(
+LONG_TERM = re.compile(
     r"(?:长期|持续|常态化|常年|经常性|日常)性?"
     r"(?:推进|坚持|开展|实施|进行|执行|落实|深化|推动|跟进|抓好|有效)*"
     r"(?:工作|任务)?|常抓不懈"
@@ -441,17 +451,120 @@ _LONG_TERM = re.compile(
 _LONG_TERM_WORDS = re.compile(r"长期|持续(?:推进|开展|实施|进行)|常态化|常抓不懈")
 
 
+# --- counted spans: 5年内, 印发之日起30日内 -------------------------------------------------------
+
+# The issue of the plan itself: 本意见印发之日起, 自印发之日起, 本方案发布后. (施行/实施 name
+# the day it takes effect, which may differ from the issue date: not read.)
+FROM_ISSUE = re.compile(
+    r"(?:自|从)?(?:本|该|此)?"
+    r"(?:实施意见|指导意见|意见|实施方案|工作方案|行动方案|方案|通知|规划|计划|文件|办法|决定"
+    r"|细则|规定|纲要|措施|要点)?"
+    r"(?:正式)?(?:印发|发布|下发|出台|公布|颁布)(?:之日|之后|以后|后)?(?:起|开始)?,?"
+)
+# 月 alone is a span only after a start (印发之日起3月内); on its own, 3月内 is a month of a year.
+COUNT = re.compile(
+    r"(?P<n>\d{1,3}|两|半)"
+    r"(?P<unit>个工作日|工作日|个月|个星期|星期|周|年|月|日|天)(?P<half>半)?(?:时间)?(?:以内|之内|内)"
+)
+
+
+@dataclass(frozen=True)
+class _Span:
+    """A counted span: months, or days."""
+
+    months: int = 0
+    days: int = 0
+
+
+def _span(m: re.Match[str], after_start: bool) -> _Span | None:
+    """The span a count names, or None when it is not one duban can count."""
+    n, unit, half = m["n"], m["unit"], m["half"] is not None
+    if unit.endswith("工作日") or (unit == "月" and not after_start):
+        return None
+    if n == "半":
+        if half or unit not in ("年", "个月"):
+            return None
+        return _Span(months=6) if unit == "年" else _Span(days=15)
+    count = 2 if n == "两" else int(n)
+    if count < 1:
+        return None
+    if unit == "年":
+        return _Span(months=12 * count + (6 if half else 0))
+    if half:
+        return None
+    if unit in ("个月", "月"):
+        return _Span(months=count)
+    return _Span(days=count * (7 if unit in ("周", "星期", "个星期") else 1))
+
+
+def _span_end(first: date, span: _Span) -> date | None:
+    """The last day of `span` when `first` is its first day (see the module's docstring)."""
+    if not FIRST_YEAR <= first.year <= LAST_YEAR:
+        return None
+    if span.months:
+        y, m = divmod(first.month - 1 + span.months, 12)
+        y += first.year
+        if y > LAST_YEAR:
+            return None
+        try:
+            return date(y, m + 1, first.day) - timedelta(days=1)
+        except ValueError:  # no corresponding day (Jan 31 + 1 month): that month's last day
+            return _month_end(y, m + 1)
+    last = first + timedelta(days=span.days - 1)
+    return last if last.year <= LAST_YEAR else None
+
+
 # --- clauses ------------------------------------------------------------------------------------
 
 
 @dataclass
 class _Clause:
-    """One clause of a cell, typed: dated | start | recurring | long_term | other | invalid."""
+    """One clause of a cell, typed: dated | start | recurring | long_term | counted | other |
+    invalid. A counted clause counts `span` from `start`, or else from the issue date."""
 
     kind: str
     segments: list[tuple[int, date]] = field(default_factory=list)  # dated: (position, due)
     rrule: str | None = None
     start: date | None = None
+    span: _Span | None = None
+    position: int = 0
+    bare: bool = False  # counted from nothing written (5年内), not from 印发之日起 or a start
+
+
+def _counted(
+    s: str, begin: int, pos: int, start: date | None, *, after_start: bool = True
+) -> _Clause:
+    """The clause from `begin` whose count (3年内…) is at `pos`: counted, or invalid."""
+    m = COUNT.match(s, pos)
+    assert m is not None
+    span = _span(m, after_start)
+    if span is None or not _free_text_ok(s[m.end() :]):
+        return _Clause("invalid")
+    bare = start is None and not after_start
+    return _Clause("counted", start=start, span=span, position=begin, bare=bare)
+
+
+def _count_from(clauses: list[_Clause], issued: date | None) -> list[_Clause] | None:
+    """The clauses with each counted span read as a dated clause; None when one cannot be."""
+    out: list[_Clause] = []
+    written_date = False  # a dated clause before, not itself counted
+    for clause in clauses:
+        if clause.kind != "counted":
+            written_date = written_date or clause.kind == "dated"
+            out.append(clause)
+            continue
+        assert clause.span is not None
+        first = clause.start
+        if first is None and clause.bare and out and out[-1].kind == "start":
+            first = out.pop().start  # 自2019年起，5年内
+        elif first is None and clause.bare and written_date:
+            return None  # 6月底前启动，30日内完成: from the issue date, or from June?
+        first = first or issued
+        due = None if first is None else _span_end(first, clause.span)
+        if due is None:
+            return None
+        out.append(_Clause("dated", segments=[(clause.position, due)]))
+    return out
 
 
 def _dated(s: str, begin: int, pos: int) -> _Clause:
@@ -524,7 +637,7 @@ def _start(s: str, pos: int) -> tuple[date, str | None, int] | None:
 def _clause(s: str, begin: int, end: int) -> _Clause:
     """Type the clause s[begin:end]."""
     s = s[:end]
-    if _LONG_TERM.fullmatch(s, begin):
+    if LONG_TERM.fullmatch(s, begin):
         return _Clause("long_term")
     start = _start(s, begin)
     if start is not None:
@@ -537,8 +650,10 @@ def _clause(s: str, begin: int, end: int) -> _Clause:
                 return _Clause("invalid")
             rrule += "" if until is None else f";UNTIL={until}"
             return _Clause("recurring", rrule=rrule, start=first)
-        if until is None and _LONG_TERM.fullmatch(s, pos):
+        if until is None and LONG_TERM.fullmatch(s, pos):
             return _Clause("long_term", start=first)
+        if until is None and COUNT.match(s, pos):
+            return _counted(s, begin, pos, first)
     if s.startswith("每", begin):
         rrule = _match_recurring(s, begin)
         return _Clause("invalid") if rrule is None else _Clause("recurring", rrule=rrule)
@@ -546,6 +661,11 @@ def _clause(s: str, begin: int, end: int) -> _Clause:
     assert prefix is not None
     if _match_period(s, prefix.end()):
         return _dated(s, begin, prefix.end())
+    issue = FROM_ISSUE.match(s, prefix.end())
+    if issue and COUNT.match(s, issue.end()):
+        return _counted(s, begin, issue.end(), None)
+    if COUNT.match(s, prefix.end()):
+        return _counted(s, begin, prefix.end(), None, after_start=False)
     if _LONG_TERM_WORDS.search(s, begin):
         return _Clause("long_term")
     if _DATE_LIKE.search(s, begin):
@@ -571,8 +691,10 @@ _WRAPPED = re.compile(r"[（(]([^（()）]*)[)）]")
 _DATE_TIME = re.compile(r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2})[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?")
 
 
-def parse_deadline(value: str | date | datetime | None) -> Deadline:
-    """Read one deadline cell (text, or the date an Excel cell holds) into a `Deadline`."""
+def parse_deadline(value: str | date | datetime | None, *, issued: date | None = None) -> Deadline:
+    """Read one deadline cell or phrase (text, or the date an Excel cell holds) into a
+    `Deadline`; a span counted from the issue date (5年内, 印发之日起30日内) counts from
+    `issued`, and is unknown without it."""
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date):
@@ -587,25 +709,29 @@ def parse_deadline(value: str | date | datetime | None) -> Deadline:
     # cell wholly in brackets ("（2022年6月底前）") without them; the text stays as written.
     timed, wrapped = _DATE_TIME.fullmatch(text), _WRAPPED.fullmatch(text)
     body = timed.group(1) if timed else wrapped.group(1).strip() if wrapped else text
-    normalised, source = _normalise(body)
+    normalised, source = normalise(body)
     carried, carried_source = _carry_years(normalised, source)
     deadline = None
     if carried != normalised:
-        deadline = _read(body, carried, carried_source)
+        deadline = _read(body, carried, carried_source, issued)
         dues = [milestone.due for milestone in deadline.milestones]
         if deadline.kind is DeadlineKind.UNKNOWN or dues != sorted(dues):
             deadline = None
-    deadline = deadline or _read(body, normalised, source)
+    deadline = deadline or _read(body, normalised, source, issued)
     return deadline if body == text else replace(deadline, text=text)
 
 
-def _read(text: str, normalised: str, source: list[int]) -> Deadline:
+def _read(text: str, normalised: str, source: list[int], issued: date | None) -> Deadline:
     """A deadline from a cell's normalised text (`source`: where each character came from)."""
     unknown = Deadline(text=text, kind=DeadlineKind.UNKNOWN)
     clauses = _clauses(normalised)
-    kinds = [clause.kind for clause in clauses]
-    if not clauses or "invalid" in kinds:
+    if not clauses or any(clause.kind == "invalid" for clause in clauses):
         return unknown
+    counted = _count_from(clauses, issued)
+    if counted is None or not counted:
+        return unknown
+    clauses = counted
+    kinds = [clause.kind for clause in clauses]
 
     start: date | None = None
     if kinds[0] == "start" and len(kinds) > 1 and kinds[1] in ("recurring", "long_term"):
@@ -645,3 +771,17 @@ def _read(text: str, normalised: str, source: list[int]) -> Deadline:
             milestones=tuple(milestones),
         )
     return unknown
+
+
+# An issue date that puts every count well inside the years duban keeps.
+_ANY_ISSUE_DATE = date(2000, 1, 1)
+
+
+def is_relative(text: str) -> bool:
+    """Whether a deadline text counts from the plan's issue date (5年内, 本意见印发之日起30日内),
+    i.e. it is unknown without `issued` and read with it; the importer then asks for the date.
+    Working days (30个工作日内) are not: no issue date reads them."""
+    return (
+        parse_deadline(text).kind is DeadlineKind.UNKNOWN
+        and parse_deadline(text, issued=_ANY_ISSUE_DATE).kind is not DeadlineKind.UNKNOWN
+    )

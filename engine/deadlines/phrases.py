@@ -1,0 +1,263 @@
+"""The deadline phrase written inside an item of a prose plan (DESIGN.md, Plan documents).
+
+Pure: no I/O, no clock. A prose item states its timing in passing ("……，2019年6月底前实现
+全覆盖。", "到2020年，基本形成……", "本意见印发之日起30日内制定……"), among years that are no
+deadline: background ("2018年以来", "2017年全市GDP增长"), document titles ("《……（2016—2020
+年）》"), editions ("2019年版"). `deadline_phrase` finds the phrase as written, for the deadline
+grammar to read; it never invents one, and prefers finding none to taking background for one.
+
+Reading an item: normalise it as the grammar does (keeping where each character came from),
+blank out 《…》 titles, find candidate phrases with one pattern in one pass, keep those whose
+context reads as a deadline and that the grammar reads, then join them: one phrase as found;
+several (milestones) each with the words of its clause (2019年底前启动试点，2020年底前全面推开).
+Linear in the item's length.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from engine.deadlines.deadline import DeadlineKind
+from engine.deadlines.grammar import COUNT, FROM_ISSUE, LONG_TERM, normalise, parse_deadline
+
+
+def _plain(pattern: re.Pattern[str]) -> str:
+    """A pattern's text without its group names, to use it more than once in one pattern."""
+    return re.sub(r"\(\?P<\w+>", "(?:", pattern.pattern)
+
+
+_COUNT = _plain(COUNT)
+_DATE = (
+    r"\d{4}(?:(?:至|到|~|—{1,2}|–|-)\d{4})?年"
+    r"(?:\d{1,2}月(?:份|\d{1,2}[日号]|[上中下]旬)?|度?[上下]半年|度?第?[1-4]季度?|度)?"
+    r"|\d{4}[-./]\d{1,2}(?:[-./]\d{1,2})?"
+)
+_END = r"(?:年底|年末|月底|月末|底|末)?"
+_SUFFIX = r"(?P<suffix>之前|以前|前|以内|之内|内|为止|止)?"
+_TAIL = (
+    r"(?P<tail>(?:至|到|~|—{1,2}|–|-)"
+    r"(?:\d{4}年(?:\d{1,2}月(?:\d{1,2}[日号])?)?|\d{1,2}月(?:\d{1,2}[日号])?)"
+    r"(?:年底|年末|月底|月末|底|末)?(?:之前|以前|前|以内|之内|内|为止|止)?)?"
+)
+_PERIODS = r"(?:年度?|月|季度?|半年|周|星期)"
+_RECUR = (
+    r"每个?" + _PERIODS + r"(?:\d{1,2}月份?)?"
+    r"(?:\d{1,2}[日号]|[上中下]旬|第?[1-4]季度?|[上下]半年|[1-7日天](?!\d))?"
+    r"(?:结束)?(?:后\d{1,2}[日天])?(?:年底|年末|月底|月末|底|末)?(?:之前|以前|前|以内|之内|内)?"
+)
+_YEARLESS = (
+    r"(?:\d{1,2}月(?:\d{1,2}[日号]|[上中下]旬)?|年底|年末|[上下]半年)"
+    r"(?:年底|年末|月底|月末|底|末)?(?:之前|以前|前|以内|内)"
+)
+
+# Tried in this order at each position; the first that matches decides.
+_CANDIDATE = re.compile(
+    r"(?P<start>(?:从|自)?(?<!\d)(?:" + _DATE + r")(?:起|开始),?(?:" + _RECUR + "|" + _COUNT + "))"
+    r"|(?P<issue>" + FROM_ISSUE.pattern + _COUNT + ")"
+    r"|(?P<pre>到|至|截至|截止到?)?(?P<dated>(?<!\d)(?:"
+    + _DATE
+    + ")"
+    + _END
+    + _SUFFIX
+    + _TAIL
+    + ")"
+    r"|(?P<recur>" + _RECUR + ")"
+    r"|(?P<count>(?<![\d年月])" + _COUNT + ")"
+    r"|(?<=[,;。、])(?:并且|并|同时|再|最终)?(?:力争|争取|确保|计划|于|在|到|至)*(?P<yearless>"
+    + _YEARLESS
+    + ")"
+)
+
+# Words after a date that make it no deadline: since, after, from, about, an edition.
+_NOT_AFTER = re.compile(r"以来|来|后|以后|之后|起|开始|至今|左右|前后|初|中|版|期间|时期|以前")
+# Words after a phrase (past one comma) that say it states what has been done.
+_BACKGROUND_AFTER = re.compile(r",?(?:已|共|累计|同比|比上年|较上年|均已|先后)")
+# A count that counts from something other than the plan's issue: 近5年内, 受理后3日内.
+_NOT_BEFORE_COUNT = ("近", "过去", "最近", "以往", "此前", "前", "后", "起", "这", "该", "每")
+_NOT_AFTER_COUNT = re.compile(r"的|以上|以来|来")
+# A date without 前/内 is a deadline only with a word of intent before it or a target after it.
+_INTENT_BEFORE = (
+    "力争",
+    "争取",
+    "确保",
+    "计划",
+    "预计",
+    "力求",
+    "于",
+    "在",
+    "要",
+    "将",
+    "须",
+    "应",
+)
+_TARGET_AFTER = re.compile(
+    r",?(?:完成|实现|建成|基本|全面|初步|形成|启动|出台|制定|推开|推广|达到|覆盖|开展|建立|健全"
+    r"|完善|印发|试点|投入|投用|投运|开工|竣工|上线|运行|落地|提高|提升|要|将|力争|争取|确保"
+    r"|构建|打造|取得|全部|所有)"
+)
+# Reporting verbs that make a bare 每月/每季度 a cadence (每季度报送进展), not a rate (每年新增).
+_REPORT_AFTER = re.compile(r"(?:向\S{0,8}?)?(?:报送|报告|上报|通报|召开|汇报|总结|评估|调度|会商)")
+_BARE_RECUR = re.compile(r"每个?" + _PERIODS)
+
+_SEPARATORS = frozenset(",;。:!?()[]【】<>\n")
+_PROBE_ISSUE = date(2000, 1, 1)  # reads counted phrases, which need an issue date
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A candidate phrase at norm[start:end]; `words_end`: where the words it governs end (its
+    clause, or the next clause when it stands alone: 到2020年，基本形成……)."""
+
+    start: int
+    end: int
+    words_end: int
+    yearless: bool = False
+
+
+def deadline_phrase(text: str) -> str | None:
+    """The deadline phrase written in a prose item, as written; None when it states no timing.
+
+    One phrase is returned as found ("2019年6月底前", "到2020年", "本意见印发之日起30日内",
+    "从2019年起每年2月底前"); milestones with the words of their clauses, as written when they
+    stand together, else joined by "，" ("2019年底前启动试点，2020年底前全面推开"); a clause
+    that says only 长期坚持 / 持续推进 (…，长期坚持。) as written.
+    """
+    norm, source = normalise(text)
+    norm = _blank_titles(norm)
+    found = [f for f in _candidates(norm) if _reads(text, norm, source, f)]
+    if not found:
+        return _long_term(text, norm, source)
+    if len(found) == 1:
+        return _written(text, norm, source, found[0].start, found[0].end)
+    with_words = _joined(text, norm, source, found, words=True)
+    for phrase in (
+        with_words,
+        _joined(text, norm, source, found, words=False),
+        _joined(text, norm, source, dated := [f for f in found if not f.yearless], words=True),
+        _joined(text, norm, source, dated, words=False),
+    ):
+        if phrase and _readable(phrase):
+            return phrase
+    return with_words  # several phrases the grammar cannot combine: kept, to be flagged
+
+
+def _blank_titles(norm: str) -> str:
+    """The text with what stands in 《…》 blanked out (a title's years are no deadline)."""
+    out = []
+    depth = 0
+    for ch in norm:
+        if ch == "《":
+            depth += 1
+        elif ch == "》" and depth:
+            depth -= 1
+        elif depth:
+            ch = "□"
+        out.append(ch)
+    return "".join(out)
+
+
+def _candidates(norm: str) -> list[_Found]:
+    """The candidate phrases whose context reads as a deadline, in order."""
+    found: list[_Found] = []
+    for m in _CANDIDATE.finditer(norm):
+        start, end = m.start(), m.end()
+        yearless = m["yearless"] is not None
+        if yearless:
+            if not found:
+                continue  # a month with no year written before it: never guess one
+            start = m.start("yearless")
+        if not _in_context(norm, m, start, end):
+            continue
+        words_end = _clause_end(norm, end)
+        if words_end == end and end < len(norm) and norm[end] in ",;":
+            words_end = _clause_end(norm, end + 1)  # 到2020年，基本形成……
+        found.append(_Found(start, end, words_end, yearless))
+    return found
+
+
+def _clause_end(norm: str, pos: int) -> int:
+    # Each position is looked at for one candidate or two: candidates do not overlap.
+    return next((i for i in range(pos, len(norm)) if norm[i] in _SEPARATORS), len(norm))
+
+
+def _in_context(norm: str, m: re.Match[str], start: int, end: int) -> bool:
+    """Whether the words around a candidate say it is a deadline."""
+    after = norm[end : end + 8]
+    if _BACKGROUND_AFTER.match(after):
+        return False
+    before = norm[max(0, start - 4) : start]
+    if m["count"] is not None:
+        return not before.endswith(_NOT_BEFORE_COUNT) and not _NOT_AFTER_COUNT.match(after)
+    if m["recur"] is not None and _BARE_RECUR.fullmatch(m["recur"]):
+        return bool(_REPORT_AFTER.match(after))
+    if m["dated"] is None:
+        return True
+    if _NOT_AFTER.match(after):
+        return False
+    if m["suffix"] is not None or (m["tail"] is not None and "月" in m["dated"]):
+        return True  # 2019年6月底前; 2019年1月1日至12月31日 (a span of work)
+    if m["pre"] in ("截至", "截止", "截止到"):
+        return False  # 截至2018年底，…: a status as of then
+    # A year alone in brackets, after a name: a plan's period ((2016—2020年)), not a deadline.
+    if start and norm[start - 1] == "(" and norm[end : end + 1] == ")":
+        return False
+    return (
+        m["pre"] is not None or before.endswith(_INTENT_BEFORE) or bool(_TARGET_AFTER.match(after))
+    )
+
+
+def _reads(text: str, norm: str, source: list[int], found: _Found) -> bool:
+    """Whether the grammar reads the candidate (a working-day count is kept, to be flagged)."""
+    if found.yearless or "工作日" in norm[found.start : found.end]:
+        return True  # read with the phrase before it; a working-day count, to be flagged
+    phrase = _written(text, norm, source, found.start, found.end)
+    return _readable(phrase) or _readable(
+        _written(text, norm, source, found.start, found.words_end)
+    )
+
+
+def _readable(phrase: str) -> bool:
+    return parse_deadline(phrase, issued=_PROBE_ISSUE).kind is not DeadlineKind.UNKNOWN
+
+
+def _written(text: str, norm: str, source: list[int], start: int, end: int) -> str:
+    """The original text of norm[start:end]."""
+    first = source[start]
+    last = source[end] if end < len(norm) else len(text)
+    return text[first:last].rstrip()
+
+
+def _joined(text: str, norm: str, source: list[int], found: list[_Found], *, words: bool) -> str:
+    """The phrases found, each with the rest of its clause when `words`; phrases that stand
+    together in the text (only separators between) are kept as written."""
+    spans: list[tuple[int, int]] = []
+    for i, f in enumerate(found):
+        end = f.end
+        if words:
+            following = found[i + 1].start if i + 1 < len(found) else len(norm)
+            end = min(f.words_end, following)
+        spans.append((f.start, end))
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and all(ch in ",;、" for ch in norm[merged[-1][1] : start]):
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    parts = [_written(text, norm, source, s, e).rstrip("，,；;、 ") for s, e in merged]
+    return "，".join(part for part in parts if part)
+
+
+def _long_term(text: str, norm: str, source: list[int]) -> str | None:
+    """A clause that says only 长期坚持 / 持续推进, as written."""
+    begin = 0
+    for i, ch in enumerate([*norm, "。"]):
+        if ch in _SEPARATORS or ch in "。":
+            clause = norm[begin:i]
+            for label in ("完成时限", "时间节点", "时限"):
+                clause = clause.removeprefix(label)
+            if clause and LONG_TERM.fullmatch(clause):
+                return _written(text, norm, source, i - len(clause), i)
+            begin = i + 1
+    return None

@@ -1,0 +1,253 @@
+"""The deadline phrase read from inside a prose item, and what the grammar makes of it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.deadlines.deadline import Deadline, DeadlineKind, Milestone
+from engine.deadlines.grammar import is_relative, parse_deadline
+from engine.deadlines.phrases import deadline_phrase
+
+ISSUED = date(2019, 3, 15)
+
+
+def _date(text: str, due: date) -> Deadline:
+    return Deadline(text, DeadlineKind.DATE, due=due)
+
+
+@pytest.mark.parametrize(
+    ("item", "phrase", "deadline"),
+    [
+        (
+            "（三）加快建设公共法律服务平台，2019年6月底前实现全覆盖。（市司法局负责）",
+            "2019年6月底前",
+            _date("2019年6月底前", date(2019, 6, 30)),
+        ),
+        (
+            "到2020年，基本形成覆盖城乡、便捷高效的公共法律服务体系。",
+            "到2020年",
+            _date("到2020年", date(2020, 12, 31)),
+        ),
+        (
+            "到2020年底，实现村（居）法律顾问全覆盖。",
+            "到2020年底",
+            _date("到2020年底", date(2020, 12, 31)),
+        ),
+        (
+            "2019年1月1日至12月31日，在全市开展专项整治行动。",
+            "2019年1月1日至12月31日",
+            _date("2019年1月1日至12月31日", date(2019, 12, 31)),
+        ),
+        (
+            "各地要在2020年前完成清理工作（各区政府负责）",
+            "2020年前",
+            _date("2020年前", date(2019, 12, 31)),
+        ),
+        (
+            "二〇一九年六月底前完成清理。",
+            "二〇一九年六月底前",
+            _date("二〇一九年六月底前", date(2019, 6, 30)),
+        ),
+        (
+            "建立XX机制（市发展改革委牵头，市财政局配合，2019年底前完成）",
+            "2019年底前",
+            _date("2019年底前", date(2019, 12, 31)),
+        ),
+        (
+            "从2019年起每年2月底前报送上一年度工作情况（各区政府负责）。",
+            "从2019年起每年2月底前",
+            Deadline(
+                "从2019年起每年2月底前",
+                DeadlineKind.RECURRING,
+                rrule="FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1",
+                start=date(2019, 1, 1),
+            ),
+        ),
+        (
+            "自2019年起，每年2月底前向市政府报告。",
+            "自2019年起，每年2月底前",
+            Deadline(
+                "自2019年起，每年2月底前",
+                DeadlineKind.RECURRING,
+                rrule="FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1",
+                start=date(2019, 1, 1),
+            ),
+        ),
+        (
+            "建立工作台账，每季度末报送工作进展。",
+            "每季度末",
+            Deadline(
+                "每季度末",
+                DeadlineKind.RECURRING,
+                rrule="FREQ=MONTHLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1",
+            ),
+        ),
+        (
+            "每季度向市委报送工作进展。",
+            "每季度",
+            Deadline(
+                "每季度",
+                DeadlineKind.RECURRING,
+                rrule="FREQ=MONTHLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1",
+            ),
+        ),
+        (
+            "2012年起5年内完成棚户区改造。",
+            "2012年起5年内",
+            _date("2012年起5年内", date(2016, 12, 31)),
+        ),
+        (
+            "建立健全工作机制，长期坚持。",
+            "长期坚持",
+            Deadline("长期坚持", DeadlineKind.LONG_TERM),
+        ),
+        (
+            "深化“放管服”改革（市政务服务数据管理局负责，持续推进）",
+            "持续推进",
+            Deadline("持续推进", DeadlineKind.LONG_TERM),
+        ),
+    ],
+)
+def test_phrase(item: str, phrase: str, deadline: Deadline) -> None:
+    assert deadline_phrase(item) == phrase
+    assert parse_deadline(phrase) == deadline
+    assert parse_deadline(phrase, issued=ISSUED) == deadline
+
+
+@pytest.mark.parametrize(
+    ("item", "phrase", "due"),
+    [
+        ("本意见印发之日起30日内制定具体实施办法。", "本意见印发之日起30日内", date(2019, 4, 13)),
+        ("自印发之日起3个月内出台配套政策。", "自印发之日起3个月内", date(2019, 6, 14)),
+        ("各区要在本方案印发后60天内报送方案。", "本方案印发后60天内", date(2019, 5, 13)),
+        ("力争5年内基本建成现代公共法律服务体系。", "5年内", date(2024, 3, 14)),
+        ("三年内实现全覆盖。", "三年内", date(2022, 3, 14)),
+    ],
+)
+def test_relative_phrase(item: str, phrase: str, due: date) -> None:
+    assert deadline_phrase(item) == phrase
+    assert is_relative(phrase)
+    assert parse_deadline(phrase) == Deadline(phrase, DeadlineKind.UNKNOWN)
+    assert parse_deadline(phrase, issued=ISSUED) == _date(phrase, due)
+
+
+def test_working_days_are_found_and_stay_unknown() -> None:
+    phrase = deadline_phrase("本意见印发之日起30个工作日内制定细则。")
+    assert phrase == "本意见印发之日起30个工作日内"
+    assert parse_deadline(phrase, issued=ISSUED) == Deadline(phrase, DeadlineKind.UNKNOWN)
+    assert not is_relative(phrase)  # an issue date would not read it
+
+
+@pytest.mark.parametrize(
+    ("item", "phrase", "milestones"),
+    [
+        (
+            "2019年底前启动试点，2020年底前全面推开（市司法局负责）。",
+            "2019年底前启动试点，2020年底前全面推开",
+            [
+                ("2019年底前启动试点", date(2019, 12, 31)),
+                ("2020年底前全面推开", date(2020, 12, 31)),
+            ],
+        ),
+        (
+            "到2020年，基本形成法治框架；到2035年，全面建成法治政府。",
+            "到2020年，基本形成法治框架；到2035年，全面建成法治政府",
+            [
+                ("到2020年，基本形成法治框架", date(2020, 12, 31)),
+                ("到2035年，全面建成法治政府", date(2035, 12, 31)),
+            ],
+        ),
+        (
+            "各地要在2019年6月底前完成清理，并于年底前报送结果。",
+            "2019年6月底前完成清理，年底前报送结果",
+            [("2019年6月底前完成清理", date(2019, 6, 30)), ("年底前报送结果", date(2019, 12, 31))],
+        ),
+        (
+            "2019年6月底前启动、12月底前完成。",
+            "2019年6月底前，12月底前",
+            [("2019年6月底前", date(2019, 6, 30)), ("12月底前", date(2019, 12, 31))],
+        ),
+        (
+            "本意见印发之日起3个月内制定方案，1年内全面完成。",
+            "本意见印发之日起3个月内制定方案，1年内全面完成",
+            [
+                ("本意见印发之日起3个月内制定方案", date(2019, 6, 14)),
+                ("1年内全面完成", date(2020, 3, 14)),
+            ],
+        ),
+    ],
+)
+def test_milestone_phrase(item: str, phrase: str, milestones: list[tuple[str, date]]) -> None:
+    assert deadline_phrase(item) == phrase
+    deadline = parse_deadline(phrase, issued=ISSUED)
+    assert deadline.kind is DeadlineKind.MILESTONES
+    assert deadline.milestones == tuple(Milestone(t, due) for t, due in milestones)
+    assert deadline.due == milestones[-1][1]
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        "加强队伍建设，提升服务水平（市司法局负责）。",
+        "持续推进法治政府建设。",  # the item's subject, not its timing
+        "2018年以来，全市累计建成公共法律服务站点120个。",
+        "2017年全市GDP增长8%，经济社会发展稳中向好。",
+        "贯彻落实《广东省法治建设规划（2016—2020年）》，完善制度。",
+        "实施《珠海市公共法律服务规划》（2016—2020年），推进改革。",
+        "十三五期间，我市公共法律服务取得显著成效。",
+        "参照《公共法律服务标准（2019年版）》执行。",
+        "参照公共法律服务标准2019年版执行。",
+        "选聘具有5年以上工作经验的律师。",
+        "近5年内全市未发生重大安全事故。",
+        "截至2018年底，全市共有律师事务所120家。",
+        "2018年底前已完成全部清理工作。",
+        "收到申请后3日内办结。",
+        "受理之日起15日内作出决定。",
+        "2019年6月30日，市政府召开专题会议。",
+        "2019年1月，国务院印发了有关意见。",
+        "2019年起实施新的考核办法。",
+        "每年新增就业岗位1万个。",
+        "落实国办发〔2018〕5号文件精神。",
+        "2020年度考核结果作为重要依据。",
+        "",
+    ],
+)
+def test_no_phrase(item: str) -> None:
+    assert deadline_phrase(item) is None
+
+
+_PIECES = st.sampled_from(
+    [
+        *"0123456789一二三四五六七八九十两半年月日号前底末内起至到后上下旬季度第每",
+        *"，。；、（）《》 ",
+        "印发之日起",
+        "本意见",
+        "工作日",
+        "个月",
+        "长期坚持",
+        "持续推进",
+        "2019年",
+        "到2020年",
+        "6月底前",
+        "5年内",
+        "以来",
+        "每年",
+        "完成",
+        "负责",
+    ]
+)
+_ITEMS = st.one_of(st.text(), st.lists(_PIECES, max_size=30).map("".join))
+
+
+@given(_ITEMS)
+def test_the_phrase_is_written_in_the_item(item: str) -> None:
+    phrase = deadline_phrase(item)
+    if phrase is not None:
+        assert phrase.strip() == phrase != ""
+        assert all(part in item for part in phrase.split("，"))
+        parse_deadline(phrase)  # never raises
+        parse_deadline(phrase, issued=ISSUED)
