@@ -71,37 +71,55 @@ def _numeral_value(run: str) -> str | None:
     return str(total + (digit or 0))
 
 
+# Each character's NFKC form without whitespace. Normalising is most of what reading a long prose
+# document costs, so it is done by str.translate, and only the few characters whose form is not
+# one character are looked at one by one.
+_NORMAL_FORMS: dict[str, str] = {}
+_NUMERAL_RUN = re.compile("[" + "".join(_NUMERALS) + "]+")
+
+
+def _normal_form(ch: str) -> str:
+    form = _NORMAL_FORMS.get(ch)
+    if form is None:
+        form = "".join(c for c in unicodedata.normalize("NFKC", ch) if not c.isspace())
+        if len(_NORMAL_FORMS) < 100_000:
+            _NORMAL_FORMS[ch] = form
+    return form
+
+
 def normalise(text: str) -> tuple[str, list[int]]:
     """The text the grammar matches (NFKC, no whitespace, Chinese numerals as digits), and for
     each of its characters the index of its source in `text`."""
-    chars: list[str] = []
-    source: list[int] = []
-    for i, ch in enumerate(text):
-        for c in unicodedata.normalize("NFKC", ch):
-            if not c.isspace():
-                chars.append(c)
-                source.append(i)
+    forms = {ch: _normal_form(ch) for ch in set(text)}
+    joined = text.translate({ord(ch): form for ch, form in forms.items() if form != ch})
+    odd = [ch for ch, form in forms.items() if len(form) != 1]
+    if not odd:
+        source = list(range(len(text)))
+    else:
+        source = []
+        done = 0
+        for m in re.finditer("[" + "".join(map(re.escape, odd)) + "]", text):
+            i = m.start()
+            source.extend(range(done, i))
+            source.extend([i] * len(forms[m.group()]))
+            done = i + 1
+        source.extend(range(done, len(text)))
     out: list[str] = []
     out_source: list[int] = []
-    i = 0
-    while i < len(chars):
-        j = i
-        while j < len(chars) and chars[j] in _NUMERALS:
-            j += 1
-        if j == i:
-            out.append(chars[i])
-            out_source.append(source[i])
-            i += 1
-            continue
-        run = "".join(chars[i:j])
-        value = _numeral_value(run)
+    done = 0
+    for run in _NUMERAL_RUN.finditer(joined):
+        value = _numeral_value(run.group())
         if value is None:
-            out.extend(run)
-            out_source.extend(source[i:j])
-        else:
-            out.extend(value)
-            out_source.extend([source[i]] * len(value))
-        i = j
+            continue
+        out.append(joined[done : run.start()])
+        out_source.extend(source[done : run.start()])
+        out.append(value)
+        out_source.extend([source[run.start()]] * len(value))
+        done = run.end()
+    if not done:
+        return joined, source
+    out.append(joined[done:])
+    out_source.extend(source[done:])
     return "".join(out), out_source
 
 
@@ -455,12 +473,13 @@ _LONG_TERM_WORDS = re.compile(r"长期|持续(?:推进|开展|实施|进行)|常
 
 # The issue of the plan itself: 本意见印发之日起, 自印发之日起, 本方案发布后. (施行/实施 name
 # the day it takes effect, which may differ from the issue date: not read.)
-FROM_ISSUE = re.compile(
+ISSUER = (
     r"(?:自|从)?(?:本|该|此)?"
     r"(?:实施意见|指导意见|意见|实施方案|工作方案|行动方案|方案|通知|规划|计划|文件|办法|决定"
-    r"|细则|规定|纲要|措施|要点)?"
-    r"(?:正式)?(?:印发|发布|下发|出台|公布|颁布)(?:之日|之后|以后|后)?(?:起|开始)?,?"
+    r"|细则|规定|纲要|措施|要点)?(?:正式)?"
 )
+ISSUED_VERB = r"(?:印发|发布|下发|出台|公布|颁布)(?:之日|之后|以后|后)?(?:起|开始)?,?"
+FROM_ISSUE = re.compile(ISSUER + ISSUED_VERB)
 # 月 alone is a span only after a start (印发之日起3月内); on its own, 3月内 is a month of a year.
 COUNT = re.compile(
     r"(?P<n>\d{1,3}|两|半)"
@@ -680,7 +699,11 @@ def _clauses(s: str) -> list[_Clause]:
     for i, ch in enumerate([*s, ","]):
         if ch in _CLAUSE_SEPARATORS:
             if i > begin:
-                clauses.append(_clause(s, begin, i))
+                # read alone (a copy of the text up to each clause would make a long text slow)
+                clause = _clause(s[begin:i], 0, i - begin)
+                clause.segments = [(position + begin, due) for position, due in clause.segments]
+                clause.position += begin
+                clauses.append(clause)
             begin = i + 1
     return clauses
 

@@ -18,9 +18,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from engine.deadlines.deadline import DeadlineKind
-from engine.deadlines.grammar import COUNT, FROM_ISSUE, LONG_TERM, normalise, parse_deadline
+from engine.deadlines.grammar import (
+    COUNT,
+    ISSUED_VERB,
+    ISSUER,
+    LONG_TERM,
+    normalise,
+    parse_deadline,
+)
 
 
 def _plain(pattern: re.Pattern[str]) -> str:
@@ -52,23 +60,21 @@ _YEARLESS = (
     r"(?:年底|年末|月底|月末|底|末)?(?:之前|以前|前|以内|内)"
 )
 
-# Tried in this order at each position; the first that matches decides.
+# Tried in this order at each position; the first that matches decides. Every candidate begins
+# with one of the characters looked ahead for, which lets the search pass over most of the text.
+# (A count from the issue begins at its verb: what names the plan before it is added after.)
 _CANDIDATE = re.compile(
-    r"(?P<start>(?:从|自)?(?<!\d)(?:" + _DATE + r")(?:起|开始),?(?:" + _RECUR + "|" + _COUNT + "))"
-    r"|(?P<issue>" + FROM_ISSUE.pattern + _COUNT + ")"
-    r"|(?P<pre>到|至|截至|截止到?)?(?P<dated>(?<!\d)(?:"
-    + _DATE
-    + ")"
-    + _END
-    + _SUFFIX
-    + _TAIL
-    + ")"
-    r"|(?P<recur>" + _RECUR + ")"
-    r"|(?P<count>(?<![\d年月])" + _COUNT + ")"
-    r"|(?<=[,;。、])(?:并且|并|同时|再|最终)?(?:力争|争取|确保|计划|于|在|到|至)*(?P<yearless>"
-    + _YEARLESS
-    + ")"
+    r"(?=[\d从自到至截每两半印发下出公颁,;。、])(?:"
+    rf"(?P<start>(?:从|自)?(?<!\d)(?:{_DATE})(?:起|开始),?(?:{_RECUR}|{_COUNT}))"
+    rf"|(?P<issue>{ISSUED_VERB}{_COUNT})"
+    rf"|(?P<pre>到|至|截至|截止到?)?(?P<dated>(?<!\d)(?:{_DATE}){_END}{_SUFFIX}{_TAIL})"
+    rf"|(?P<recur>{_RECUR})"
+    rf"|(?P<count>(?<![\d年月]){_COUNT})"
+    r"|[,;。、](?:并且|并|同时|再|最终)?(?:力争|争取|确保|计划|于|在|到|至)*"
+    rf"(?P<yearless>{_YEARLESS})"
+    ")"
 )
+_ISSUER = re.compile(f"(?:{ISSUER})$")  # 本意见, 自, 自本方案… before 印发之日起
 
 # Words after a date that make it no deadline: since, after, from, about, an edition.
 _NOT_AFTER = re.compile(r"以来|来|后|以后|之后|起|开始|至今|左右|前后|初|中|版|期间|时期|以前")
@@ -101,7 +107,9 @@ _TARGET_AFTER = re.compile(
 _REPORT_AFTER = re.compile(r"(?:向\S{0,8}?)?(?:报送|报告|上报|通报|召开|汇报|总结|评估|调度|会商)")
 _BARE_RECUR = re.compile(r"每个?" + _PERIODS)
 
-_SEPARATORS = frozenset(",;。:!?()[]【】<>\n")
+_SEPARATOR = re.compile(r"[,;。:!?()\[\]【】<>\n]")
+_CLAUSE = re.compile(r"[^,;。:!?()\[\]【】<>\n]+")
+_MAX_WORDS = 80  # characters of a milestone's words
 _PROBE_ISSUE = date(2000, 1, 1)  # reads counted phrases, which need an issue date
 
 
@@ -143,19 +151,17 @@ def deadline_phrase(text: str) -> str | None:
     return with_words  # several phrases the grammar cannot combine: kept, to be flagged
 
 
+_TITLE = re.compile(r"《[^《》]*》")
+
+
 def _blank_titles(norm: str) -> str:
     """The text with what stands in 《…》 blanked out (a title's years are no deadline)."""
-    out = []
-    depth = 0
-    for ch in norm:
-        if ch == "《":
-            depth += 1
-        elif ch == "》" and depth:
-            depth -= 1
-        elif depth:
-            ch = "□"
-        out.append(ch)
-    return "".join(out)
+    while "《" in norm:
+        blanked = _TITLE.sub(lambda m: "〈" + "□" * (len(m.group()) - 2) + "〉", norm)
+        if blanked == norm:
+            return norm  # an unclosed 《: what follows is left as it is
+        norm = blanked  # inner titles first, then the title around them
+    return norm
 
 
 def _candidates(norm: str) -> list[_Found]:
@@ -168,6 +174,9 @@ def _candidates(norm: str) -> list[_Found]:
             if not found:
                 continue  # a month with no year written before it: never guess one
             start = m.start("yearless")
+        elif m["issue"] is not None:
+            issuer = _ISSUER.search(norm, max(0, start - 16), start)
+            start = issuer.start() if issuer else start
         if not _in_context(norm, m, start, end):
             continue
         words_end = _clause_end(norm, end)
@@ -178,8 +187,12 @@ def _candidates(norm: str) -> list[_Found]:
 
 
 def _clause_end(norm: str, pos: int) -> int:
-    # Each position is looked at for one candidate or two: candidates do not overlap.
-    return next((i for i in range(pos, len(norm)) if norm[i] in _SEPARATORS), len(norm))
+    """Where the clause from `pos` ends; `pos` itself when that is too far off to be the words
+    of one deadline (which also keeps reading a text with no separators linear)."""
+    end = _SEPARATOR.search(norm, pos, pos + _MAX_WORDS + 1)
+    if end is not None:
+        return end.start()
+    return len(norm) if len(norm) - pos <= _MAX_WORDS else pos
 
 
 def _in_context(norm: str, m: re.Match[str], start: int, end: int) -> bool:
@@ -218,6 +231,8 @@ def _reads(text: str, norm: str, source: list[int], found: _Found) -> bool:
     )
 
 
+# A plan repeats its deadline phrases (2019年底前 in item after item).
+@lru_cache(maxsize=4096)
 def _readable(phrase: str) -> bool:
     return parse_deadline(phrase, issued=_PROBE_ISSUE).kind is not DeadlineKind.UNKNOWN
 
@@ -251,13 +266,7 @@ def _joined(text: str, norm: str, source: list[int], found: list[_Found], *, wor
 
 def _long_term(text: str, norm: str, source: list[int]) -> str | None:
     """A clause that says only 长期坚持 / 持续推进, as written."""
-    begin = 0
-    for i, ch in enumerate([*norm, "。"]):
-        if ch in _SEPARATORS or ch in "。":
-            clause = norm[begin:i]
-            for label in ("完成时限", "时间节点", "时限"):
-                clause = clause.removeprefix(label)
-            if clause and LONG_TERM.fullmatch(clause):
-                return _written(text, norm, source, i - len(clause), i)
-            begin = i + 1
+    for clause in _CLAUSE.finditer(norm):
+        if len(clause.group()) <= 20 and LONG_TERM.fullmatch(clause.group()):
+            return _written(text, norm, source, clause.start(), clause.end())
     return None
