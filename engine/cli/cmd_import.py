@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import click
 
 from engine.cli.main import cli
 from engine.cli.output import emit_json, info, json_option
+from engine.clock import FIRST_YEAR, LAST_YEAR
 from engine.errors import UserError
 from engine.model.plan import ImportWarning
 
@@ -24,6 +26,24 @@ def parse_aliases(values: tuple[str, ...]) -> dict[str, str]:
             )
         aliases[other] = name
     return aliases
+
+
+def parse_issued(value: str | None) -> date | None:
+    """`--issued 2019-03-05`: the day the plan was issued, from which 5年内 and 印发之日起30日内
+    count."""
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        raise UserError(
+            f"--issued “{value}” 应为印发日期 YYYY-MM-DD，例如 --issued 2019-03-05"
+        ) from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise UserError(
+            f"--issued “{value}” 超出可用范围（应在 {FIRST_YEAR} 年至 {LAST_YEAR} 年之间）"
+        )
+    return day
 
 
 def check_output(output: Path, source: Path) -> None:
@@ -55,6 +75,9 @@ def warning_line(warning: ImportWarning) -> str:
 @click.option(
     "--alias", "aliases", metavar="别名=正式名", multiple=True, help="同一单位的另一个名称，可重复"
 )
+@click.option(
+    "--issued", metavar="YYYY-MM-DD", help="印发日期：“5年内”“印发之日起30日内”等时限从此日起算"
+)
 @json_option
 def import_command(
     source: Path,
@@ -62,15 +85,21 @@ def import_command(
     plan_id: str | None,
     coordinator: str | None,
     aliases: tuple[str, ...],
+    issued: str | None,
     as_json: bool,
 ) -> None:
-    """把分工表（.docx、.xlsx 或 Word 另存的 .txt）导入为计划文件。"""
+    """把分工表或分工文件（.docx、.xlsx、.txt 等，表格或“（××负责）”式正文）导入为计划文件。"""
     from engine.importers.build import import_plan
     from engine.planfile import write_plan
 
     check_output(output, source)
+    day = parse_issued(issued)
     plan = import_plan(
-        source, plan_id=plan_id, coordinator=coordinator, aliases=parse_aliases(aliases)
+        source,
+        plan_id=plan_id,
+        coordinator=coordinator,
+        aliases=parse_aliases(aliases),
+        issued=day,
     )
     write_plan(plan, output)
     for warning in plan.warnings:

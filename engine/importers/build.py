@@ -17,7 +17,7 @@ from pathlib import Path
 from engine.clock import FIRST_YEAR, LAST_YEAR
 from engine.config import control_character
 from engine.deadlines.deadline import Deadline, DeadlineKind
-from engine.deadlines.grammar import parse_deadline
+from engine.deadlines.grammar import is_relative, parse_deadline
 from engine.errors import UserError
 from engine.importers.base import Document, read_document, reader_for, text_of
 from engine.importers.header import NoTable
@@ -172,9 +172,11 @@ def _task(
     warnings: list[ImportWarning],
     year: int | None = None,
     in_year: list[int] | None = None,
+    issued: date | None = None,
+    counted: list[int] | None = None,
 ) -> Task:
     units_label, deadline_label = table.labels["units"], table.labels["deadline"]
-    units = parse_units(row.units_text)
+    units = row.units if row.units is not None else parse_units(row.units_text)
     if any(len(name) > MAX_UNIT for name in [units.lead or "", *units.co_units]):
         # no unit's name: a sentence written in the units cell (the store holds 200 characters)
         warnings.append(
@@ -189,7 +191,11 @@ def _task(
             units, lead=lead, co_units=[n for n in units.co_units if len(n) <= MAX_UNIT]
         )
     cell = row.deadline
-    deadline = parse_deadline(cell if isinstance(cell, str | date | None) else text_of(cell))
+    value = cell if isinstance(cell, str | date | None) else text_of(cell)
+    deadline = parse_deadline(value, issued=issued)
+    relative = isinstance(value, str) and is_relative(value)
+    if relative and counted is not None and deadline.kind is not DeadlineKind.UNKNOWN:
+        counted.append(no)
     read_in_year = _in_year(deadline, year)
     if read_in_year is not None:
         deadline = read_in_year
@@ -210,6 +216,11 @@ def _task(
         )
         deadline = Deadline(text=deadline.text, kind=DeadlineKind.UNKNOWN)
         missing_deadline = None
+    elif relative and issued is None and deadline.kind is DeadlineKind.UNKNOWN:
+        missing_deadline = (
+            f"{deadline_label}“{deadline.text.strip()}”从印发之日起算，但源文件中未找到印发日期，"
+            "已记为待定；请用 --issued 指定印发日期（如 --issued 2019-03-05）后重新导入"
+        )
     else:
         missing_deadline = _deadline_warning(deadline, deadline_label)
     if units.lead is None and missing_deadline == f"缺少{deadline_label}":
@@ -223,8 +234,10 @@ def _task(
         warnings.append(ImportWarning(no, f"{units_label}为空，暂以{units.lead}为牵头单位，请核对"))
     for name in units.repeated:
         warnings.append(ImportWarning(no, f"{units_label}中“{name}”重复出现，已合并"))
+    warnings.extend(ImportWarning(no, note) for note in row.notes)
     return Task(
         no=no,
+        label=row.label,
         section=row.section,
         title=row.title,
         content=row.content,
@@ -283,8 +296,11 @@ def import_plan(
     plan_id: str | None = None,
     coordinator: str | None = None,
     aliases: dict[str, str] | None = None,
+    issued: date | None = None,
 ) -> Plan:
-    """Read a plan table file (.txt seed layout, .docx, .xlsx) into a plan, with its warnings."""
+    """Read a plan file (a table, or a prose plan: .txt, .docx, .xlsx, …) into a plan, with its
+    warnings. `issued` is the day the plan was issued (--issued), from which relative deadlines
+    (5年内) count; without it, the date the document writes, if any."""
     path = Path(path)
     if plan_id is not None and not PLAN_ID.fullmatch(plan_id):
         raise UserError(
@@ -323,15 +339,38 @@ def import_plan(
     coordinator = coordinator or table.coordinator
     if not coordinator:
         warnings.append(ImportWarning(None, COORDINATOR_MISSING))
+    if issued and table.issued and issued != table.issued:
+        warnings.append(
+            ImportWarning(
+                None,
+                f"源文件{table.issued_ref}写明印发日期为 {_chinese_day(table.issued)}，"
+                f"已按 --issued 指定的 {_chinese_day(issued)} 导入",
+            )
+        )
+    issued_from = "--issued 指定" if issued else f"源文件{table.issued_ref}"
+    issued = issued or table.issued
     warnings.extend(ImportWarning(None, note) for note in table.notes)
     plan_notes = len(warnings)
     tasks = []
     year = plan_year(table)
     in_year: list[int] = []
+    counted: list[int] = []
     for row, (no, renumbered) in zip(table.tasks, _numbers(table), strict=True):
         if renumbered:
             warnings.append(ImportWarning(no, renumbered))
-        tasks.append(_task(row, no, table, warnings, year[0] if year else None, in_year))
+        tasks.append(
+            _task(row, no, table, warnings, year[0] if year else None, in_year, issued, counted)
+        )
+    if issued and counted:
+        numbers = "、".join(str(no) for no in counted)
+        warnings.insert(
+            plan_notes,
+            ImportWarning(
+                None,
+                f"任务 {numbers} 的{table.labels['deadline']}从印发日期 {_chinese_day(issued)}"
+                f"（{issued_from}）起算，请核对",
+            ),
+        )
     if year and in_year:
         numbers = "、".join(str(no) for no in in_year)
         warnings.insert(
@@ -356,7 +395,12 @@ def import_plan(
         aliases=dict(aliases or {}),
         warnings=warnings,
         columns=table.columns,
+        issued=issued,
     )
+
+
+def _chinese_day(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _alias_names(aliases: dict[str, str]) -> list[tuple[str, str]]:

@@ -12,6 +12,7 @@ import copy
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from engine.importers.base import CellValue, Grid, Row, collapse, text_of
@@ -26,6 +27,7 @@ from engine.importers.header import (
     header_roles,
     split_role,
 )
+from engine.importers.units import Units
 from engine.model.plan import Section
 
 _NUMBER = re.compile(r"[（(]?\s*(\d{1,4}|[一二三四五六七八九十百]{1,4})\s*[)）]?\s*[、.．]?")
@@ -122,6 +124,12 @@ class TaskRow:
     """Whether the number cell is merged down from a row above (one task, several rows)."""
     lead_missing: bool = False
     """Whether the table's lead-unit cell is empty while its co-units cell is not."""
+    units: Units | None = None
+    """The units already read (a prose plan's bracket); None: read `units_text` as a cell."""
+    label: str | None = None
+    """The number as the source prints it, when it is not the task's number (（三） for 5)."""
+    notes: list[str] = field(default_factory=list)
+    """What a person reviewing this task should check, from the reader (等有关部门 …)."""
 
 
 @dataclass
@@ -140,6 +148,10 @@ class PlanTable:
     """What the reader did that a person reviewing the plan should know (not about one task)."""
     coordinator: str = ""
     """The coordinator a ledger exported by duban names (统筹单位：…), above or under the table."""
+    issued: date | None = None
+    """The day the source says the plan was issued (a prose plan's date line), if any."""
+    issued_ref: str = ""
+    """Where that date is written, for messages ("第 3 行")."""
 
 
 def coordinator_named(lines: Iterable[str]) -> str:

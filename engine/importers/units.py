@@ -156,3 +156,220 @@ def parse_units(text: str) -> Units:
     leads = [n for n in marked if n not in co_only] or marked
     lead = leads[0] if leads else next((n for n in seen if n not in co_only), seen[0])
     return Units(lead=lead, co_units=[n for n in seen if n != lead], repeated=repeated)
+
+
+# --- units brackets in a prose plan ----------------------------------------------------------
+#
+# A prose plan (实施意见, 行动方案) names an item's units in a bracket at its end:
+# "（人力资源社会保障部、财政部负责。列第一位者为牵头单位，下同）", "（牵头单位：市发展改革委，
+# 配合单位：市委组织部，各区、县级市）", "（A牵头，B、C参与）", "（A会同B负责）", "（X指导）".
+# A bracket is read as units only when every clause of it is a labelled list of units, units
+# followed by what they do, a rule about who leads, or a deadline: ordinary parentheses
+# ("（以下简称…）", "（试行）", "（2019—2021年）") have no such clause and are left alone.
+
+# "列第一位者为牵头单位", "排在第一位的为牵头单位", "排名首位的部门为牵头部门".
+_RULE = re.compile(r"(?:列|排|位|居|放)[^，,；;。]*?(?:第一|首)[^，,；;。]*?牵头")
+_SAME_BELOW = re.compile(r"^(?:以)?下同$")
+_BRACKET_LABEL = re.compile(
+    r"^(?P<role>牵头|主办|主责|责任|配合|协办|协助|参与|支持)(?:单位|部门)\s*[：:]\s*(?P<names>.*)$",
+    re.S,
+)
+_VERB = (
+    r"(?:按照?|根据)?(?:各自)?(?:职(?:责|能)(?:分工)?|分工)?"
+    r"(?:分别|共同|具体|积极|协同|组织|统筹|牵头)?"
+    r"(?:负责(?:落实|实施|推进)?|抓好落实|落实|实施|推进|牵头(?:负责|落实|组织)?"
+    r"|配合|参与|协助|协办|支持|指导|督导)"
+)
+_VERB_CLAUSE = re.compile(rf"^(?:由)?(?P<names>.+?)(?P<verb>{_VERB})$", re.S)
+_DEADLINE_WORDS = re.compile(
+    r"[0-9０-９]{4}\s*年|[〇零一二三四五六七八九]{4}年|年[底内末]|月底|季度|长期|持续|常态化"
+    r"|每[年月季周]|之日起|[0-9０-９一二三四五六七八九十]+\s*(?:个月|年|日|天)内"
+)
+# What never stands in a unit's name: function words, quotes, digits (a date or a figure).
+_NOT_A_NAME = re.compile(
+    r"(?<!自)由|[的是把将对“”‘’《》\"'0-9０-９]|^(?:以下|简称|含|包括|即|如|详见|见|注)"
+)
+_MAX_NAME = 40
+_VAGUE = re.compile(r"^各?(?:有关|相关)(?:部门|单位)$")
+# After a collective name (各省, 各区), the other levels it lists are part of it: 各省、自治区、
+# 直辖市人民政府 and 各区、县级市 are one collective unit each, not 各省 and 自治区.
+_LEVEL = re.compile(
+    r"^(?:自治区|直辖市|计划单列市|副省级城市|地级市|县级市|自治州|自治县|市|县|区|旗|盟|镇|乡|"
+    r"街道|州)(?:（[^）]*）)?(?:人民政府|政府|党委|党委和政府|管委会)?$"
+)
+_CO_VERBS = ("配合", "参与", "协助", "协办", "支持")
+_GUIDE_VERBS = ("指导", "督导")
+
+
+@dataclass(frozen=True)
+class Bracket:
+    """A units bracket read: the units, and what the bracket says about who leads."""
+
+    units: Units
+    lead_marked: bool
+    """Whether the lead is named by a mark (牵头, 牵头单位：, 会同, 负责 beside 指导/配合), not
+    only by coming first among units of equal standing."""
+    rule: bool
+    """Whether the bracket states that the unit listed first leads (列第一位者为牵头单位)."""
+    rule_below: bool
+    """Whether that rule holds for the brackets that follow too (下同)."""
+    further: list[str]
+    """The 等 tails and vague names (A、B等有关部门, 有关部门): the item has more units."""
+    deadline_text: str
+    """Deadline words written inside the bracket ("2019年底前完成"), for the item's deadline."""
+
+
+def states_rule(text: str) -> bool:
+    """Whether a text states that the unit listed first leads."""
+    return bool(_RULE.search(text))
+
+
+def _depth_split(text: str, separators: str) -> list[str]:
+    """`text` cut at any of `separators` that stands outside brackets."""
+    parts: list[str] = []
+    depth, start = 0, 0
+    for i, char in enumerate(text):
+        if char in _OPEN:
+            depth += 1
+        elif char in _CLOSE:
+            depth = max(depth - 1, 0)
+        elif depth == 0 and char in separators:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _bracket_names(text: str, further: list[str]) -> list[str] | None:
+    """The unit names of a run ("A、B等有关部门"), or None when one is no unit's name."""
+    names: list[str] = []
+    for token in _depth_split(_CONJUNCTION.sub("、", text), "、,，/／ \u3000"):
+        bare = _ETC.sub("", token).strip()
+        if bare != token:
+            further.append(token[len(bare):])
+        if not bare:
+            continue
+        if _NOT_A_NAME.search(bare) or len(bare) > _MAX_NAME:
+            return None
+        if _VAGUE.match(bare):
+            further.append(bare)
+        if names and names[-1].startswith("各") and _LEVEL.match(bare):
+            names[-1] = f"{names[-1]}、{bare}"
+            continue
+        names.append(bare)
+    return names
+
+
+def read_bracket(inner: str) -> Bracket | None:
+    """The units a bracket of a prose plan names (its text inside the brackets), or None when
+    it is an ordinary parenthesis."""
+    text = " ".join(inner.split())
+    if not text or len(text) > 300:
+        return None
+    rule = rule_below = False
+    roles: list[tuple[str, str]] = []  # (name, role): lead / duty / co / guide
+    deadline: list[str] = []
+    further: list[str] = []
+    label_role: str | None = None  # a 配合单位： list carries on over commas
+    pending: list[str] = []  # names before the verb that says what they do (A，B负责)
+    clauses = 0
+    for sentence in _depth_split(text, "。；;"):
+        for clause in _depth_split(sentence, "，,"):
+            if _RULE.search(clause):
+                rule = True
+                continue
+            if _SAME_BELOW.match(clause):
+                rule_below = True
+                continue
+            if _DEADLINE_WORDS.search(clause):
+                deadline.append(clause)
+                continue
+            labelled = _BRACKET_LABEL.match(clause)
+            if labelled:
+                role = labelled.group("role")
+                label_role = (
+                    "lead" if role in ("牵头", "主办", "主责")
+                    else "duty" if role == "责任"
+                    else "co"
+                )
+                names = _bracket_names(labelled.group("names"), further)
+                if names is None:
+                    return None
+                roles.extend((n, label_role) for n in names)
+                clauses += 1
+                continue
+            verb = _VERB_CLAUSE.match(clause)
+            if verb:
+                role = verb.group("verb")
+                kind = (
+                    "lead" if "牵头" in role
+                    else "co" if role.endswith(_CO_VERBS)
+                    else "guide" if role.endswith(_GUIDE_VERBS)
+                    else "duty"
+                )
+                head, _, rest = verb.group("names").partition("会同")
+                names = _bracket_names(head, further)
+                others = _bracket_names(rest, further) if rest else []
+                if names is None or others is None or not names:
+                    return None
+                roles.extend((n, kind) for n in pending)
+                pending = []
+                if rest:  # A会同B负责: A leads, B works with it
+                    roles.extend((n, "lead") for n in names[:1])
+                    roles.extend((n, kind if kind != "lead" else "co") for n in names[1:])
+                    roles.extend((n, "co") for n in others)
+                else:
+                    roles.extend((n, kind) for n in names)
+                label_role = None
+                clauses += 1
+                continue
+            names = _bracket_names(clause, further)
+            if names is None or not names:
+                return None
+            if label_role is not None:
+                roles.extend((n, label_role) for n in names)
+            else:
+                pending.extend(names)
+    if not clauses:
+        return None
+    roles.extend((n, "duty") for n in pending)
+    return _bracket(roles, rule, rule_below, further, "，".join(deadline))
+
+
+def _bracket(
+    roles: list[tuple[str, str]], rule: bool, rule_below: bool, further: list[str], deadline: str
+) -> Bracket:
+    seen: dict[str, str] = {}
+    repeated: list[str] = []
+    for name, role in roles:
+        if name in seen:
+            if name not in repeated:
+                repeated.append(name)
+            if role == "lead":
+                seen[name] = role
+        else:
+            seen[name] = role
+    by_role = {
+        kind: [n for n, r in seen.items() if r == kind] for kind in ("lead", "duty", "guide", "co")
+    }
+    lead: str | None = None
+    marked = False
+    if by_role["lead"]:
+        lead, marked = by_role["lead"][0], True
+    elif by_role["duty"]:
+        # A指导，B负责: B leads; A负责，B配合: A leads. Several equal units: the first.
+        lead = by_role["duty"][0]
+        marked = len(by_role["duty"]) == 1 and len(seen) > 1
+    elif by_role["guide"]:
+        lead = by_role["guide"][0]  # X指导, alone: the unit that guides is the one chased
+        marked = len(by_role["guide"]) == 1 and len(seen) > 1
+    co_units = [n for n in seen if n != lead]
+    alone = len(seen) == 1
+    return Bracket(
+        units=Units(lead=lead, co_units=co_units, repeated=repeated),
+        lead_marked=marked or alone,
+        rule=rule,
+        rule_below=rule_below,
+        further=further,
+        deadline_text=deadline,
+    )
