@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install duban with its test extra into .venv, start a loopback PostgreSQL for the store's
-# contract tests, install Chromium for the web console's browser tests, lint, and run the suite.
+# contract tests, install Chromium for the web console's browser tests and LibreOffice for importing
+# .doc/.xls plans, lint, and run the suite.
 # This is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,11 @@ if driver=$(bash scripts/browser.sh); then
   export DUBAN_TEST_CHROMEDRIVER="$driver"
 else
   echo "warning: no Chromium; the browser tests will be skipped (on CI they fail)" >&2
+fi
+if soffice=$(bash scripts/libreoffice.sh); then
+  export DUBAN_TEST_SOFFICE="$soffice"
+else
+  echo "warning: no LibreOffice; the .doc/.xls import tests will be skipped (on CI they fail)" >&2
 fi
 .venv/bin/ruff check engine tests benchmarks
 .venv/bin/mypy engine
