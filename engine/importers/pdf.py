@@ -1,0 +1,689 @@
+"""PDF files with a text layer: their ruled tables as grids, and their running text as paragraphs.
+
+PDFium (pypdfium2) reads every page: its characters with their boxes, the straight segments of
+its drawn paths, and whether it holds pictures. That is about ten times faster than pdfminer, on
+which pdfplumber builds its pages, and a 200-page plan must import in seconds. The segments go to
+pdfplumber's table finder (snapping and joining ruling lines, their crossings, the cells between
+them), on pages that draw any; a page without lines goes straight to the text.
+
+A table comes back as one grid per table piece per page, in order; `engine.importers.table`
+reads a piece that repeats the header, or has the same columns, as the table continued. A cell
+that covers several grid positions (a merged cell: one ruled box over two columns, or over the
+rows of a 项目) gives each position its text and its origin, as Word tables do; a position no
+cell covers stays empty. A cell's text is its lines, a line that reaches the cell's right edge
+being wrapped and joined to the next.
+
+The running text outside tables becomes paragraphs: a line continues the one before it unless
+that one ended a sentence (。；：！？, or a units bracket: "（市司法局牵头）"), or the line starts a
+numbered item (一、 （一） 1. （1））, is indented where the document indents its paragraphs, or
+follows a line that stopped well short of the right margin. Running headers and footers (a line
+that opens or closes most pages) and page numbers ("— 3 —", "第 3 页 共 10 页") are left out.
+
+A PDF without a text layer (a scan: pictures, no characters) is refused with a line saying how
+to get one; so is one that needs a password, and one PDFium cannot open.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import statistics
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+from pdfplumber.table import (
+    TableSettings,
+    cells_to_tables,
+    edges_to_intersections,
+    intersections_to_cells,
+    merge_edges,
+)
+
+from engine.errors import UserError
+from engine.importers.base import Cell, Document, Grid, Paragraph, Row
+from engine.importers.limits import Budget
+
+# A plan runs to tens of pages, a province's to a few hundred; a file beyond this is no plan.
+MAX_PAGES = 2_000
+# The table finder compares every ruling line with every other: a page drawing more straight
+# segments than this (a chart, a pattern) is read as text, with a note.
+MAX_PAGE_EDGES = 1_500
+# Path segments looked at on one page, forms included, before the page's lines are given up.
+MAX_PAGE_SEGMENTS = 100_000
+_FORM_DEPTH = 8
+
+_SETTINGS = TableSettings.resolve(None)
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+_ASCII_LETTER = re.compile("[A-Za-z]")
+# A page number alone on its line: — 3 —, - 3 -, 3, 3/10, 第3页, 第 3 页 共 10 页, 第3页/共10页.
+_PAGE_NUMBER = re.compile(
+    r"^[\s\-—–－―~～·•]*(?:\d{1,4}|第\s*\d{1,4}\s*页(?:\s*[,，/、]?\s*共\s*\d{1,4}\s*页)?"
+    r"|\d{1,4}\s*/\s*\d{1,4}|[Pp]age\s*\d{1,4}(?:\s*of\s*\d{1,4})?)[\s\-—–－―~～·•]*$"
+)
+_NUMBERED = re.compile(
+    r"^\s*(?:第?[一二三四五六七八九十百]{1,4}[、.．]|[（(][一二三四五六七八九十百]{1,4}[)）]"
+    r"|\d{1,3}[、.．](?!\d)|[（(]\d{1,3}[)）]|[①-⑳])"
+)
+_SENTENCE_END = re.compile(r"[。；：！？;:!?][”’\"'」』]*$")
+# A units bracket closing an item: "（市司法局牵头，市财政局参与）", "（各区政府负责）。".
+_UNITS_BRACKET_END = re.compile(
+    r"[（(][^（()）]*(?:负责|牵头|参与|配合|指导|会同|落实|承担|按职责)[^（()）]*[)）]$"
+)
+_HEADER_BAND = 0.12  # running headers and footers stand in the top and bottom 12 % of a page
+
+
+@dataclass(slots=True)
+class _Char:
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+
+
+@dataclass(slots=True)
+class Line:
+    """One line of text on a page, top-down coordinates in points."""
+
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+    page: int
+
+
+@dataclass
+class _Page:
+    number: int
+    width: float
+    height: float
+    blocks: list[Line | Grid] = field(default_factory=list)
+    """The page's lines outside tables and its tables, top to bottom."""
+    chars: int = 0
+    pictures: int = 0
+    unmapped: int = 0
+
+
+def _damaged(path: Path) -> UserError:
+    return UserError(f"{path}：无法作为 PDF 文件打开，文件可能已损坏或不是 PDF 格式")
+
+
+def _open(path: Path) -> Any:
+    with path.open("rb") as source:
+        head = source.read(1024)
+        source.seek(0, 2)
+        size = source.tell()
+        source.seek(max(0, size - 2048))
+        tail = source.read()
+    if b"%PDF-" not in head:
+        raise _damaged(path)
+    if b"%%EOF" not in tail:
+        # A PDF ends in %%EOF; without it the file was cut off (a broken download or copy),
+        # and PDFium would read what is left of it without a word.
+        raise UserError(
+            f"{path}：PDF 文件不完整或已损坏（可能在下载或复制时被截断），"
+            "请重新获取完整的文件后再导入"
+        )
+    try:
+        return pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        if exc.err_code == pdfium_c.FPDF_ERR_PASSWORD:
+            raise UserError(
+                f"{path}：PDF 设置了打开密码，无法读取；请取消密码后另存，或使用原始的 Word/WPS "
+                "文件导入"
+            ) from None
+        if exc.err_code == pdfium_c.FPDF_ERR_SECURITY:
+            raise UserError(
+                f"{path}：PDF 使用了不支持的加密方式，无法读取；请取消加密后另存，或使用原始的 "
+                "Word/WPS 文件导入"
+            ) from None
+        raise _damaged(path) from None
+    except Exception:
+        raise _damaged(path) from None
+
+
+class _View:
+    """Maps PDF user space (y up, origin anywhere) to the page as shown: top-down points from
+    its top-left corner, the page's /Rotate applied."""
+
+    def __init__(self, page: Any) -> None:
+        box = pdfium_c.FS_RECTF()
+        if not pdfium_c.FPDF_GetPageBoundingBox(page, ctypes.byref(box)):
+            box.left, box.bottom = 0.0, 0.0
+            box.right = pdfium_c.FPDF_GetPageWidthF(page)
+            box.top = pdfium_c.FPDF_GetPageHeightF(page)
+        self.left, self.bottom = box.left, box.bottom
+        self.w, self.h = box.right - box.left, box.top - box.bottom
+        self.rotation = pdfium_c.FPDFPage_GetRotation(page) % 4
+        self.width, self.height = (self.h, self.w) if self.rotation % 2 else (self.w, self.h)
+
+    def point(self, x: float, y: float) -> tuple[float, float]:
+        u, v = x - self.left, self.h - (y - self.bottom)  # unrotated, top-down
+        if self.rotation == 1:  # 90° clockwise
+            return self.h - v, u
+        if self.rotation == 2:
+            return self.w - u, self.h - v
+        if self.rotation == 3:
+            return v, self.w - u
+        return u, v
+
+    def box(self, left: float, top: float, right: float, bottom: float) -> tuple[float, ...]:
+        """(x0, top, x1, bottom) shown, of a box given in user space."""
+        if self.rotation == 0:
+            v0, v1 = self.h - (top - self.bottom), self.h - (bottom - self.bottom)
+            return left - self.left, min(v0, v1), right - self.left, max(v0, v1)
+        (a, b), (c, d) = self.point(left, top), self.point(right, bottom)
+        return min(a, c), min(b, d), max(a, c), max(b, d)
+
+
+def _chars(textpage: Any, view: _View, budget: Budget, count: int) -> tuple[list[_Char], int]:
+    """The page's characters as drawn (PDFium's generated spaces and line breaks left out), and
+    how many of them no font maps to Unicode."""
+    budget.add_text(" " * count)  # refused before a page of ten million characters is read
+    out: list[_Char] = []
+    unmapped = 0
+    box = pdfium_c.FS_RECTF()
+    pointer = ctypes.byref(box)
+    generated, unicode = pdfium_c.FPDFText_IsGenerated, pdfium_c.FPDFText_GetUnicode
+    loose_box, font_size = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_GetFontSize
+    for index in range(count):
+        if generated(textpage, index) == 1:
+            continue
+        code = unicode(textpage, index)
+        # no line breaks, control characters or lone surrogates (clean_text's rule)
+        if code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF or code >= 0x110000:
+            continue
+        if code == 0xFFFE or code == 0xFFFD or 0xE000 <= code <= 0xF8FF:
+            unmapped += 1
+        if not loose_box(textpage, index, pointer):
+            continue
+        x0, top, x1, bottom = view.box(box.left, box.top, box.right, box.bottom)
+        size = font_size(textpage, index) or (bottom - top) or 1.0
+        out.append(_Char(chr(code), x0, x1, top, bottom, size))
+    return out, unmapped
+
+
+def _multiply(m: tuple[float, ...], n: tuple[float, ...]) -> tuple[float, ...]:
+    """The matrix applying m, then n (PDF matrices [a b c d e f])."""
+    a, b, c, d, e, f = m
+    p, q, r, s, t, u = n
+    return (a * p + b * r, a * q + b * s, c * p + d * r, c * q + d * s,
+            e * p + f * r + t, e * q + f * s + u)  # fmt: skip
+
+
+class _Drawing:
+    """What a page draws besides text: its straight horizontal and vertical segments (as
+    pdfplumber's edges, in shown coordinates) and how many pictures it holds."""
+
+    def __init__(self, page: Any, view: _View) -> None:
+        self.view = view
+        self.edges: list[dict[str, Any]] = []
+        self.pictures = 0
+        self.segments = 0
+        self.overflow = False
+        self._walk(pdfium_c.FPDFPage_CountObjects, pdfium_c.FPDFPage_GetObject, page,
+                   (1.0, 0.0, 0.0, 1.0, 0.0, 0.0), 0)  # fmt: skip
+
+    def _walk(
+        self, count: Any, get: Any, parent: Any, outer: tuple[float, ...], depth: int
+    ) -> None:
+        matrix = pdfium_c.FS_MATRIX()
+        for index in range(max(count(parent), 0)):
+            if self.overflow:
+                return
+            obj = get(parent, index)
+            if not obj:
+                continue
+            kind = pdfium_c.FPDFPageObj_GetType(obj)
+            if kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+                self.pictures += 1
+                continue
+            if kind not in (pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_FORM):
+                continue
+            if not pdfium_c.FPDFPageObj_GetMatrix(obj, ctypes.byref(matrix)):
+                continue
+            own = (matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f)
+            placed = _multiply(own, outer)
+            if kind == pdfium_c.FPDF_PAGEOBJ_FORM:
+                if depth < _FORM_DEPTH:
+                    self._walk(pdfium_c.FPDFFormObj_CountObjects, pdfium_c.FPDFFormObj_GetObject,
+                               obj, placed, depth + 1)  # fmt: skip
+                continue
+            self._path(obj, placed)
+
+    def _path(self, path: Any, m: tuple[float, ...]) -> None:
+        fill, stroke = ctypes.c_int(0), ctypes.c_int(0)
+        painted = pdfium_c.FPDFPath_GetDrawMode(path, ctypes.byref(fill), ctypes.byref(stroke))
+        if painted and fill.value == 0 and not stroke.value:
+            return  # a path that paints nothing
+        x, y = ctypes.c_float(0), ctypes.c_float(0)
+        start: tuple[float, float] | None = None
+        last: tuple[float, float] | None = None
+        count = pdfium_c.FPDFPath_CountSegments(path)
+        self.segments += max(count, 0)
+        if self.segments > MAX_PAGE_SEGMENTS:
+            self.overflow = True
+            return
+        a, b, c, d, e, f = m
+        for index in range(max(count, 0)):
+            segment = pdfium_c.FPDFPath_GetPathSegment(path, index)
+            if not segment or not pdfium_c.FPDFPathSegment_GetPoint(
+                segment, ctypes.byref(x), ctypes.byref(y)
+            ):
+                continue
+            point = self.view.point(a * x.value + c * y.value + e, b * x.value + d * y.value + f)
+            kind = pdfium_c.FPDFPathSegment_GetType(segment)
+            if kind == pdfium_c.FPDF_SEGMENT_MOVETO:
+                start = point
+            elif kind == pdfium_c.FPDF_SEGMENT_LINETO and last is not None:
+                self._edge(last, point)
+            last = point
+            if pdfium_c.FPDFPathSegment_GetClose(segment) and start is not None:
+                self._edge(point, start)
+                last = start
+
+    def _edge(self, p: tuple[float, float], q: tuple[float, float]) -> None:
+        (x0, x1), (top, bottom) = sorted((p[0], q[0])), sorted((p[1], q[1]))
+        if bottom - top < 1 and x1 - x0 >= _SETTINGS.edge_min_length_prefilter:
+            orientation = "h"
+            top = bottom = (top + bottom) / 2
+        elif x1 - x0 < 1 and bottom - top >= _SETTINGS.edge_min_length_prefilter:
+            orientation = "v"
+            x0 = x1 = (x0 + x1) / 2
+        else:
+            return  # a slanted or tiny segment rules no table
+        self.edges.append(
+            {"object_type": "line", "orientation": orientation, "x0": x0, "x1": x1, "top": top,
+             "bottom": bottom, "doctop": top, "width": x1 - x0, "height": bottom - top}
+        )  # fmt: skip
+
+
+def _tables(edges: list[dict[str, Any]]) -> list[list[tuple[float, float, float, float]]] | None:
+    """The cells of each ruled table the edges draw, by pdfplumber's table finder; None when
+    the page draws too many lines to look for tables in."""
+    s = _SETTINGS
+    merged = merge_edges(edges, s.snap_x_tolerance, s.snap_y_tolerance, s.join_x_tolerance,
+                         s.join_y_tolerance)  # fmt: skip
+    merged = [e for e in merged if e["width" if e["orientation"] == "h" else "height"]
+              >= s.edge_min_length]  # fmt: skip
+    if len(merged) > MAX_PAGE_EDGES:
+        return None
+    points = edges_to_intersections(merged, s.intersection_x_tolerance, s.intersection_y_tolerance)
+    tables: list[list[tuple[float, float, float, float]]] = cells_to_tables(
+        intersections_to_cells(points)
+    )
+    return tables
+
+
+def _positions(values: list[float], tolerance: float = 1.0) -> list[float]:
+    """Distinct coordinates, those within `tolerance` of each other taken as one."""
+    out: list[float] = []
+    for value in sorted(values):
+        if not out or value - out[-1] > tolerance:
+            out.append(value)
+    return out
+
+
+def _lines(chars: list[_Char], page: int) -> list[Line]:
+    """Characters grouped into lines, top to bottom, each line left to right."""
+    ordered = sorted(chars, key=lambda c: (c.top + c.bottom) / 2)
+    groups: list[list[_Char]] = []
+    centre = height = 0.0
+    for char in ordered:
+        middle = (char.top + char.bottom) / 2
+        if groups and abs(middle - centre) <= 0.4 * max(height, char.bottom - char.top, 1.0):
+            groups[-1].append(char)
+            continue
+        groups.append([char])
+        centre, height = middle, char.bottom - char.top
+    lines = []
+    for group in groups:
+        group.sort(key=lambda c: c.x0)
+        text: list[str] = []
+        previous: _Char | None = None
+        for char in group:
+            if previous is not None and char.text != " " and previous.text != " ":
+                gap = char.x0 - previous.x1
+                latin = not _CJK.match(char.text) and not _CJK.match(previous.text)
+                if gap > (0.2 if latin else 1.0) * max(char.size, previous.size):
+                    text.append(" ")  # a word space PDFium did not keep, or a gap in a line
+            text.append(char.text)
+            previous = char
+        inked = [c for c in group if not c.text.isspace()] or group
+        joined = "".join(text).strip()
+        if not joined:
+            continue
+        lines.append(
+            Line(
+                text=joined,
+                x0=min(c.x0 for c in inked),
+                x1=max(c.x1 for c in inked),
+                top=min(c.top for c in group),
+                bottom=max(c.bottom for c in group),
+                size=statistics.median(c.size for c in inked),
+                page=page,
+            )
+        )
+    return lines
+
+
+def _joined(first: str, second: str) -> str:
+    """Two pieces of one line of text wrapped apart: Chinese text has no space at a wrap, a
+    Latin word does."""
+    if first and second and _ASCII_LETTER.match(first[-1]) and _ASCII_LETTER.match(second[0]):
+        return f"{first} {second}"
+    return first + second
+
+
+def _cell_text(lines: list[Line], right: float) -> str:
+    """A cell's lines as its text: a line that reaches the cell's right edge wraps onto the
+    next; one that stops short ends a paragraph of the cell."""
+    text = ""
+    for index, line in enumerate(lines):
+        if index == 0:
+            text = line.text
+        elif right - lines[index - 1].x1 < 2.2 * lines[index - 1].size:
+            text = _joined(text, line.text)
+        else:
+            text += "\n" + line.text
+    return text
+
+
+def _grid(
+    cells: list[tuple[float, float, float, float]],
+    chars: list[_Char],
+    name: str,
+    page: int,
+    budget: Budget,
+) -> Grid:
+    """A table's grid: one position per column and row its ruling lines make, a cell over
+    several positions repeated in each with its origin."""
+    xs = _positions([c[0] for c in cells])
+    ys = _positions([c[1] for c in cells])
+    budget.add_cells(len(xs) * len(ys))
+    grid: list[list[Cell | None]] = [[None] * len(xs) for _ in ys]
+    owner: dict[tuple[int, int], int] = {}  # grid position → the cell covering it
+    spans: list[tuple[int, int, list[int], list[int]]] = []
+    for index, (x0, top, x1, bottom) in enumerate(cells):
+        first_col = min(range(len(xs)), key=lambda i: abs(xs[i] - x0))
+        first_row = min(range(len(ys)), key=lambda i: abs(ys[i] - top))
+        columns = [i for i in range(first_col, len(xs)) if xs[i] < x1 - 1.0] or [first_col]
+        rows = [i for i in range(first_row, len(ys)) if ys[i] < bottom - 1.0] or [first_row]
+        spans.append((first_row, first_col, rows, columns))
+        for r in rows:
+            for c in columns:
+                owner.setdefault((r, c), index)
+    inside: list[list[_Char]] = [[] for _ in cells]
+    for char in chars:
+        cx, cy = (char.x0 + char.x1) / 2, (char.top + char.bottom) / 2
+        found = owner.get((bisect_right(ys, cy) - 1, bisect_right(xs, cx) - 1))
+        if found is not None:
+            x0, top, x1, bottom = cells[found]
+            if x0 <= cx <= x1 and top <= cy <= bottom:
+                inside[found].append(char)
+    for index, (first_row, first_col, rows, columns) in enumerate(spans):
+        text = _cell_text(_lines(inside[index], page), cells[index][2])
+        cell = Cell(text or None, (first_row, first_col))
+        for r in rows:
+            for c in columns:
+                if grid[r][c] is None:
+                    grid[r][c] = cell
+    out_rows = [
+        Row([cell or Cell(None, (r, c)) for c, cell in enumerate(row)], f"第 {r + 1} 行")
+        for r, row in enumerate(grid)
+    ]
+    return Grid(name=name, rows=out_rows)
+
+
+def _read_page(document: Any, index: int, budget: Budget, path: Path, notes: list[str]) -> _Page:
+    number = index + 1
+    try:
+        page = document[index]
+    except Exception:
+        raise UserError(f"{path}：第 {number} 页无法读取，文件可能已损坏") from None
+    try:
+        view = _View(page.raw)
+        result = _Page(number, view.width, view.height)
+        textpage = page.get_textpage()
+        try:
+            count = textpage.count_chars()
+            chars, unmapped = _chars(textpage.raw, view, budget, max(count, 0))
+        finally:
+            textpage.close()
+        drawing = _Drawing(page.raw, view)
+    except UserError:
+        raise
+    except Exception:
+        raise UserError(f"{path}：第 {number} 页无法读取，文件可能已损坏") from None
+    finally:
+        page.close()
+    result.chars, result.pictures, result.unmapped = len(chars), drawing.pictures, unmapped
+    tables = _tables(drawing.edges) if drawing.edges and not drawing.overflow else []
+    if tables is None or drawing.overflow:
+        notes.append(f"第 {number} 页绘有大量线条，未在其中识别表格，该页文字按正文导入，请核对")
+        tables = []
+    boxes = [
+        (min(c[0] for c in t), min(c[1] for c in t), max(c[2] for c in t), max(c[3] for c in t))
+        for t in tables
+    ]
+    outside = []
+    in_table: list[list[_Char]] = [[] for _ in tables]
+    for char in chars:
+        cx, cy = (char.x0 + char.x1) / 2, (char.top + char.bottom) / 2
+        for k, (x0, top, x1, bottom) in enumerate(boxes):
+            if x0 <= cx <= x1 and top <= cy <= bottom:
+                in_table[k].append(char)
+                break
+        else:
+            outside.append(char)
+    blocks: list[tuple[float, Line | Grid]] = [(line.top, line) for line in _lines(outside, number)]
+    for k, cells in enumerate(tables):
+        name = f"第 {number} 页的表格" if len(tables) == 1 else f"第 {number} 页第 {k + 1} 个表格"
+        blocks.append((boxes[k][1], _grid(cells, in_table[k], name, number, budget)))
+    blocks.sort(key=lambda block: block[0])
+    result.blocks = [block for _, block in blocks]
+    return result
+
+
+def _pages(path: Path, notes: list[str]) -> list[_Page]:
+    document = _open(path)
+    try:
+        try:
+            count = len(document)
+        except Exception:
+            raise _damaged(path) from None
+        if count > MAX_PAGES:
+            raise UserError(
+                f"{path}：PDF 有 {count:,} 页，超过 {MAX_PAGES:,} 页的导入上限；"
+                "请只保留分工方案所在的页面后再导入"
+            )
+        if count == 0:
+            raise _damaged(path)
+        budget = Budget(path)
+        return [_read_page(document, index, budget, path, notes) for index in range(count)]
+    finally:
+        document.close()
+
+
+def _spans(numbers: list[int]) -> str:
+    """Page numbers as a person writes them: 第 3、5–7 页."""
+    parts: list[str] = []
+    start = previous = numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == previous + 1:
+            previous = n
+            continue
+        parts.append(str(start) if start == previous else f"{start}–{previous}")
+        if n is not None:
+            start = previous = n
+    return "、".join(parts)
+
+
+def _check_text_layer(path: Path, pages: list[_Page], notes: list[str]) -> None:
+    chars = sum(p.chars for p in pages)
+    if chars == 0:
+        if any(p.pictures for p in pages):
+            raise UserError(
+                f"{path}：该 PDF 没有文字层（可能是扫描件），无法读取其中的文字；请使用原始的 "
+                "Word/WPS 文件导入，或先用 OCR 软件识别文字后再导入"
+            )
+        raise UserError(f"{path}：PDF 中没有可读取的文字，请使用原始的 Word/WPS 文件导入")
+    unmapped = sum(p.unmapped for p in pages)
+    if unmapped * 2 > chars:
+        raise UserError(
+            f"{path}：PDF 的文字无法识别（字体没有文字编码），请使用原始的 Word/WPS 文件导入，"
+            "或先用 OCR 软件识别文字后再导入"
+        )
+    scanned = [p.number for p in pages if p.chars == 0 and p.pictures]
+    if scanned:
+        notes.append(
+            f"第 {_spans(scanned)} 页没有文字层（可能是扫描页），其内容未能导入，请对照原件补录"
+        )
+
+
+def _running_lines(pages: list[_Page], notes: list[str]) -> None:
+    """Drop page numbers and running headers and footers: a line in a page's top or bottom
+    band that is a page number, or whose text (numbers aside) opens or closes most pages."""
+
+    def candidates(page: _Page) -> list[tuple[str, Line]]:
+        lines = [b for b in page.blocks if isinstance(b, Line)]
+        out: list[tuple[str, Line]] = []
+        for line in lines[:2]:
+            if line.bottom > page.height * _HEADER_BAND:
+                break
+            out.append(("top", line))
+        for line in lines[::-1][:2]:
+            if line.top < page.height * (1 - _HEADER_BAND) or any(ln is line for _, ln in out):
+                break
+            out.append(("bottom", line))
+        return out
+
+    def key(side: str, line: Line) -> tuple[str, str]:
+        return side, re.sub(r"\d+", "#", re.sub(r"\s+", "", line.text))
+
+    seen: Counter[tuple[str, str]] = Counter()
+    for page in pages:
+        seen.update({key(side, line) for side, line in candidates(page)})
+    with_text = sum(1 for p in pages if any(isinstance(b, Line) for b in p.blocks))
+    repeated = {k for k, n in seen.items() if n >= 2 and n * 2 >= with_text}
+    dropped: dict[str, None] = {}
+    for page in pages:
+        drop = set()
+        for side, line in candidates(page):
+            if _PAGE_NUMBER.match(line.text):
+                drop.add(id(line))
+            elif key(side, line) in repeated:
+                drop.add(id(line))
+                dropped.setdefault(line.text, None)
+        page.blocks = [b for b in page.blocks if id(b) not in drop]
+    for text in list(dropped)[:3]:
+        notes.append(f"PDF 各页的页眉或页脚“{text}”未作为正文导入")
+
+
+class _Flow:
+    """The document's geometry that tells a wrapped line from a paragraph's end."""
+
+    def __init__(self, lines: list[Line]) -> None:
+        body = [ln for ln in lines if len(ln.text) >= 4] or lines
+        # the left margin: the leftmost start that several lines share (a paragraph's first
+        # lines are indented, and may outnumber the others in a plan of short items)
+        starts = Counter(round(ln.x0) for ln in body)
+        shared = sorted(x for x, n in starts.items() if n >= max(2, len(body) // 20))
+        self.left = shared[0] if shared else min(starts, default=0)
+        rights = sorted(ln.x1 for ln in body)
+        self.right = rights[int(0.95 * (len(rights) - 1))] if rights else 0.0
+        indents = [ln for ln in body if 1.5 * ln.size <= ln.x0 - self.left <= 2.6 * ln.size]
+        self.indents = len(indents) >= 2
+
+    def indented(self, line: Line) -> bool:
+        return self.indents and line.x0 - self.left > 0.8 * line.size
+
+    def full(self, line: Line) -> bool:
+        return self.right - line.x1 < 1.5 * line.size
+
+    def centred(self, line: Line) -> bool:
+        middle = (self.left + self.right) / 2
+        centre = (line.x0 + line.x1) / 2
+        return line.x0 - self.left > 2 * line.size and abs(centre - middle) < 0.5 * line.size
+
+    def continues(self, paragraph: str, before: Line, line: Line) -> bool:
+        """Whether `line` goes on with `paragraph`, whose last line is `before`."""
+        if _NUMBERED.match(line.text):
+            return False
+        if abs(before.size - line.size) > 0.15 * max(before.size, line.size):
+            return False  # a title in a larger size, a note in a smaller one
+        if before.page == line.page and line.top - before.bottom > 1.5 * before.size:
+            return False  # a blank line between
+        if paragraph.count("（") + paragraph.count("(") > paragraph.count("）") + paragraph.count(
+            ")"
+        ):
+            return True  # inside a bracket: "（A、B负责。列第一位者为牵头单位）"
+        ended = bool(_SENTENCE_END.search(before.text) or _UNITS_BRACKET_END.search(before.text))
+        if self.centred(line):
+            # a title set centred over two lines, or wrapped with its rest centred
+            wrapped = self.full(before) and before.x0 - self.left < line.size
+            return not ended and (self.centred(before) or wrapped)
+        if self.indented(line):
+            return False
+        if ended:
+            # A sentence may end just where the line wraps; where paragraphs are indented, a
+            # line that is not indented after a full one goes on with it.
+            return self.indents and self.full(before)
+        return self.right - before.x1 < 4 * before.size
+
+
+def _paragraphs(pages: list[_Page]) -> list[Paragraph]:
+    lines = [b for p in pages for b in p.blocks if isinstance(b, Line)]
+    flow = _Flow(lines)
+    out: list[Paragraph] = []
+    before: Line | None = None
+    for page in pages:
+        for block in page.blocks:
+            if isinstance(block, Grid):
+                before = None  # a table ends the paragraph above it
+                continue
+            if before is not None and flow.continues(out[-1].text, before, block):
+                out[-1].text = _joined(out[-1].text, block.text)
+            else:
+                out.append(Paragraph(block.text, f"第 {block.page} 页"))
+            before = block
+    return out
+
+
+def _grids(pages: list[_Page], notes: list[str]) -> list[Grid]:
+    """The tables in order, each with the lines above it since the table before."""
+    grids: list[Grid] = []
+    lines: list[str] = []
+    for page in pages:
+        for block in page.blocks:
+            if isinstance(block, Line):
+                lines.append(block.text)
+                continue
+            block.title_lines = lines
+            grids.append(block)
+            lines = []
+    if grids:
+        grids[0].notes.extend(notes)
+    return grids
+
+
+def document(path: Path) -> Document:
+    path = Path(path)
+    notes: list[str] = []
+    pages = _pages(path, notes)
+    _check_text_layer(path, pages, notes)
+    _running_lines(pages, notes)
+    return Document(grids=_grids(pages, notes), paragraphs=_paragraphs(pages), notes=notes)
+
+
+def read(path: Path) -> Iterator[Grid]:
+    yield from document(path).grids

@@ -1,0 +1,240 @@
+"""PDF plans: a ruled table over pages gives the plan its Word text gives; running text comes back
+as its paragraphs; a scan, a password and a damaged file are each refused with one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+from conftest import SEED
+from support.pdfs import (
+    ProseLayout,
+    write_encrypted_pdf,
+    write_prose_pdf,
+    write_scanned_pdf,
+    write_table_pdf,
+)
+from support.refusal import refuser
+from support.tables import TableSpec, seed_spec
+
+from engine.importers import pdf
+from engine.importers.build import import_plan
+from engine.importers.table import read_table
+from engine.planfile import read_plan
+
+# The seed's columns on landscape A4, narrow enough that each section fits one page.
+SEED_WIDTHS = [80.0, 22.0, 100.0, 345.0, 113.0, 51.0, 45.0]
+
+
+@pytest.fixture
+def refuse(duban, workdir):
+    return refuser(duban, workdir)
+
+
+def page_texts(path: Path) -> list[str]:
+    """Each page's text as PDFium reads it, for checking what a test file really holds."""
+    document = pdfium.PdfDocument(str(path))
+    try:
+        return [document[i].get_textpage().get_text_range() for i in range(len(document))]
+    finally:
+        document.close()
+
+
+def seed_pdf(folder: Path) -> Path:
+    return write_table_pdf(
+        seed_spec(), folder / "zhuhai.pdf", column_widths=SEED_WIDTHS, font_size=7
+    )
+
+
+# --- tables ---------------------------------------------------------------------------------
+
+
+def test_the_seed_as_a_ruled_pdf_table_imports_as_its_text_does(duban, workdir):
+    source = seed_pdf(workdir)
+    assert len(page_texts(source)) >= 3  # the table really runs over pages
+    result = duban("import", str(source), "-o", "plan.yaml", "--coordinator", "市司法局")
+    assert result.code == 0, result.err
+    plan = read_plan(workdir / "plan.yaml")
+    text = import_plan(SEED, coordinator="市司法局")
+    assert [t.no for t in plan.tasks] == list(range(1, 19))
+    assert [(t.no, t.section, t.title, t.lead, t.co_units, t.units_text) for t in plan.tasks] == [
+        (t.no, t.section, t.title, t.lead, t.co_units, t.units_text) for t in text.tasks
+    ]
+    assert [(t.deadline.kind, t.deadline.due, t.deadline.text) for t in plan.tasks] == [
+        (t.deadline.kind, t.deadline.due, t.deadline.text) for t in text.tasks
+    ]
+    # Wrapped cell lines are joined back: the long 具体内容 cells read as written.
+    assert [t.content for t in plan.tasks] == [t.content for t in text.tasks]
+    assert plan.sections == text.sections
+    assert plan.title == text.title
+    assert plan.columns == text.columns
+
+
+def test_merged_cells_repeat_their_text_with_their_origin(tmp_path):
+    grids = list(pdf.read(seed_pdf(tmp_path)))
+    header, first, second = grids[0].rows[0], grids[0].rows[1], grids[0].rows[2]
+    # 任务 spans the number and the title columns.
+    assert header.cells[1].value == header.cells[2].value == "任 务"
+    assert header.cells[1].origin == header.cells[2].origin == (0, 1)
+    # 项目 is merged down over the section's tasks: each row repeats it, with one origin.
+    assert first.cells[0].value == second.cells[0].value
+    assert str(first.cells[0].value).startswith("一、以粤港澳大湾区最优质为目标")
+    assert first.cells[0].origin == second.cells[0].origin == (1, 0)
+    # Different cells keep their own origins.
+    assert first.cells[1].origin != second.cells[1].origin
+
+
+def test_a_table_over_pages_gives_one_grid_per_page_in_order(tmp_path):
+    rows = [
+        [n, f"任务{n}", "整合公共法律服务资源，" * 6, "市司法局", "2022年底前"]
+        for n in range(1, 61)
+    ]
+    spec = TableSpec(header=["序号", "工作任务", "工作措施", "责任单位", "时间节点"], rows=rows)
+    source = write_table_pdf(spec, tmp_path / "long.pdf", font_size=10)
+    grids = list(pdf.read(source))
+    assert len(grids) == len(page_texts(source)) > 1
+    assert [g.name for g in grids] == [f"第 {n} 页的表格" for n in range(1, len(grids) + 1)]
+    table = read_table(iter(grids), source)
+    assert [t.no for t in table.tasks] == list(range(1, 61))
+    assert table.tasks[-1].ref.startswith(f"第 {len(grids)} 页的表格第 ")
+
+
+def test_text_beside_a_table_is_its_title_not_a_paragraph_of_the_table(tmp_path):
+    spec = TableSpec(
+        title_lines=["附件1", "某市优化营商环境工作任务分工表"],
+        header=["序号", "工作任务", "责任单位", "完成时限"],
+        rows=[[1, "推进一网通办", "市政数局", "2022年底前"], [2, "优化公证服务", "市司法局", ""]],
+    )
+    document = pdf.document(write_table_pdf(spec, tmp_path / "small.pdf"))
+    grids = list(document.grids)
+    assert grids[0].title_lines == ["附件1", "某市优化营商环境工作任务分工表"]
+    assert [p.text for p in document.paragraphs] == ["附件1", "某市优化营商环境工作任务分工表"]
+    assert not any("推进一网通办" in p.text or "市政数局" in p.text for p in document.paragraphs)
+
+
+# --- running text ---------------------------------------------------------------------------
+
+PROSE = [
+    "某市人民政府关于加快推进公共法律服务体系建设的实施意见",
+    "各区人民政府，市政府各部门、各直属机构：",
+    "为贯彻落实党中央、国务院关于加快推进公共法律服务体系建设的决策部署，结合本市实际，现提出如下"
+    "实施意见。",
+    "一、总体要求",
+    "（一）指导思想。坚持以人民为中心的发展思想，推进基本公共法律服务均衡发展，到2022年基本形成覆盖"
+    "城乡、便捷高效、均等普惠的现代公共法律服务体系。",
+    "（二）加强公共法律服务平台建设。推进实体平台、热线平台、网络平台融合发展，2019年6月底前实现三大"
+    "平台互联互通（市司法局牵头，市财政局、市政务服务数据管理局参与）。",
+    "1.完善法律援助制度。扩大法律援助覆盖面，降低法律援助门槛，将经济困难标准调整为最低生活保障标准"
+    "的2倍（市司法局、市财政局负责。列第一位者为牵头单位，下同）。",
+    "2.推进公证体制改革。2019年1月1日至12月31日开展公证机构体制改革试点，从2019年起每年2月底前报送"
+    "上一年度改革情况（市司法局负责）。",
+    "（1）健全调解组织网络。5年内实现村（社区）人民调解委员会全覆盖（各区人民政府负责）。",
+    "二、保障措施",
+    "加强组织领导。各区、各部门要把公共法律服务体系建设纳入重要议事日程，自本意见印发之日起30日内"
+    "制定具体实施方案。加强经费保障，将基本公共法律服务经费纳入财政预算（市财政局负责）。",
+    "某市人民政府",
+    "2019年3月5日",
+]
+
+LAYOUTS = {
+    "indented, header, — 3 —": ProseLayout(centred={0}),
+    "flush, 第 3 页 共 5 页": ProseLayout(
+        indent=0, header=None, page_number="第 {n} 页 共 {total} 页"
+    ),
+    "larger, - 3 -": ProseLayout(font_size=16, leading=28, page_number="- {n} -", centred={0}),
+    "第3页": ProseLayout(header="某市司法局", page_number="第{n}页", centred={0}),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_prose_lines_are_joined_into_their_paragraphs_across_pages(tmp_path, layout):
+    paragraphs = PROSE * 4  # several pages
+    source = write_prose_pdf(paragraphs, tmp_path / "prose.pdf", layout)
+    pages = page_texts(source)
+    assert len(pages) >= 3
+    document = pdf.document(source)
+    assert [p.text for p in document.paragraphs] == paragraphs
+    assert not list(document.grids)
+    # a paragraph really runs over a page break: some page opens in the middle of one
+    openings = [
+        next(ln for ln in page.splitlines() if ln.strip() and ln.strip() != layout.header)
+        for page in pages[1:]
+    ]
+    assert not all(any(p.startswith(line.strip()) for p in paragraphs) for line in openings)
+    # where each paragraph starts
+    refs = [p.ref for p in document.paragraphs]
+    assert refs[0] == "第 1 页"
+    assert refs[-1] == f"第 {len(pages)} 页"
+    assert refs == sorted(refs, key=lambda r: int(r.split()[1]))
+
+
+def test_running_header_and_page_numbers_are_left_out_and_named(tmp_path):
+    source = write_prose_pdf(PROSE * 4, tmp_path / "prose.pdf", ProseLayout(centred={0}))
+    assert "某市人民政府文件" in page_texts(source)[2] and "— 3 —" in page_texts(source)[2]
+    document = pdf.document(source)
+    texts = [p.text for p in document.paragraphs]
+    assert not any("某市人民政府文件" in t or "—" in t for t in texts)
+    assert document.notes == ["PDF 各页的页眉或页脚“某市人民政府文件”未作为正文导入"]
+
+
+def test_a_page_without_text_among_pages_with_text_is_named(tmp_path):
+    text = write_prose_pdf(PROSE * 2, tmp_path / "text.pdf", ProseLayout(centred={0}))
+    scan = write_scanned_pdf(tmp_path / "scan.pdf", pages=1)
+    merged = pdfium.PdfDocument.new()
+    for part in (text, scan):
+        source = pdfium.PdfDocument(str(part))
+        merged.import_pages(source)
+        source.close()
+    merged.save(str(tmp_path / "mixed.pdf"))
+    merged.close()
+    document = pdf.document(tmp_path / "mixed.pdf")
+    pages = len(page_texts(tmp_path / "mixed.pdf"))
+    assert [p.text for p in document.paragraphs] == PROSE * 2
+    assert f"第 {pages} 页没有文字层（可能是扫描页），其内容未能导入，请对照原件补录" in (
+        document.notes
+    )
+
+
+# --- refused --------------------------------------------------------------------------------
+
+
+def test_a_scanned_pdf_is_refused_with_what_to_do(refuse, workdir):
+    write_scanned_pdf(workdir / "scan.pdf")
+    refuse("scan.pdf", "scan.pdf", "没有文字层", "扫描件", "Word/WPS", "OCR")
+
+
+def test_a_pdf_with_a_password_is_refused(refuse, workdir):
+    write_encrypted_pdf(workdir / "locked.pdf")
+    refuse("locked.pdf", "locked.pdf", "密码")
+
+
+def test_a_pdf_cut_short_is_refused(refuse, workdir):
+    whole = write_prose_pdf(PROSE, workdir / "whole.pdf").read_bytes()
+    (workdir / "cut.pdf").write_bytes(whole[: len(whole) // 2])
+    refuse("cut.pdf", "cut.pdf", "损坏")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"%PDF-1.4\n" + bytes(range(256)) * 20 + b"\n%%EOF\n",
+        b"<html><body>not a PDF</body></html>",
+    ],
+    ids=["garbage", "not-a-pdf"],
+)
+def test_a_damaged_pdf_is_refused(refuse, workdir, content):
+    (workdir / "damaged.pdf").write_bytes(content)
+    refuse("damaged.pdf", "damaged.pdf", "损坏")
+
+
+def test_a_pdf_whose_objects_are_overwritten_is_refused(refuse, workdir):
+    whole = write_prose_pdf(PROSE, workdir / "whole.pdf").read_bytes()
+    (workdir / "broken.pdf").write_bytes(whole[:2000] + b"\x00garbage" * 500 + whole[6000:])
+    refuse("broken.pdf", "broken.pdf", "损坏")
+
+
+def test_more_pages_than_the_limit_are_refused(refuse, workdir, monkeypatch):
+    monkeypatch.setattr(pdf, "MAX_PAGES", 2)
+    write_prose_pdf(PROSE * 4, workdir / "long.pdf")
+    refuse("long.pdf", "long.pdf", "页", "上限")
