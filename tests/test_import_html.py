@@ -1,0 +1,460 @@
+"""Plans saved from a government website (.html, .htm): the seed table as such a page, in the
+encodings such pages declare, laid out with divs or with nested tables, and pages that hold no
+plan. Each page is written here as a site would serve it (header, menus, breadcrumb, share bar,
+footer, scripts) and imported through the real `duban import` command."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pytest
+from conftest import SEED
+from support.tables import TableSpec, seed_spec
+
+from engine.importers import html as html_reader
+from engine.importers.build import import_plan
+from engine.model.plan import Plan
+from engine.planfile import read_plan
+
+# What the site prints around every article; none of it may reach the plan file.
+CHROME = [
+    "珠海市人民政府门户网站", "首页", "政务公开", "当前位置", "发布日期", "字体", "分享到",
+    "版权所有", "粤ICP备", "脚本里的字", "统计代码", "站内搜索", "扫一扫",
+]  # fmt: skip
+
+
+def table_html(spec: TableSpec, *, attributes: str = "border='1'") -> str:
+    """The spec as a web page's table: 任务 spans two columns, a heading row spans the row,
+    项目 is merged down over its tasks (rowspan); a cell of several lines alternates <br> and
+    <p> between its lines, and the header's inner spaces are &nbsp;, as editors write them."""
+    runs = {first: last - first + 1 for first, last in spec.vertical_runs()}
+    covered = {row for first, last in spec.vertical_runs() for row in range(first + 1, last + 1)}
+
+    def cell(value: object, row: int) -> str:
+        lines = html.escape("" if value is None else str(value)).split("\n")
+        if len(lines) == 1:
+            return lines[0]
+        return "".join(f"<p>{line}</p>" for line in lines) if row % 2 else "<br>".join(lines)
+
+    out = [f"<table {attributes}>", "<tbody>", "<tr>"]
+    for name, first, last in spec.header_spans():
+        span = f" colspan='{last - first + 1}'" if last > first else ""
+        out.append(f"<th{span}>{html.escape(name).replace(' ', '&nbsp;')}</th>")
+    out.append("</tr>")
+    for index, row in enumerate(spec.full_rows()):
+        out.append("<tr>")
+        if len(row) == 1:
+            out.append(f"<td colspan='{spec.width}'><b>{cell(row[0], index)}</b></td>")
+        for column, value in enumerate(row if len(row) > 1 else []):
+            if column == spec.merge_down and index in covered:
+                continue
+            span = (
+                f" rowspan='{runs[index]}'" if column == spec.merge_down and index in runs else ""
+            )
+            out.append(f"<td{span}>\n  {cell(value, index)}\n</td>")
+        out.append("</tr>")
+    out += ["</tbody>", "</table>"]
+    return "\n".join(out)
+
+
+def head(charset: str = '<meta charset="utf-8">') -> str:
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN"><head>{charset}
+<title>关于印发分工推进情况汇总表的通知_珠海市人民政府门户网站</title>
+<style>.nav li {{ float: left; }}</style>
+<script>var menu = "<p>脚本里的字</p>";</script>
+</head>"""
+
+
+def site_page(content: str, charset: str = '<meta charset="utf-8">') -> str:
+    """A page laid out with divs, as most city and provincial sites are."""
+    return f"""{head(charset)}
+<body>
+<div class="header"><div class="logo">珠海市人民政府门户网站</div>
+  <form class="search" action="/search"><input name="q"><button>站内搜索</button></form></div>
+<div class="nav"><ul><li><a href="/">首页</a></li><li><a href="/zwgk">政务公开</a></li></ul></div>
+<div class="breadcrumb">当前位置：<a href="/">首页</a> &gt; <a href="/zwgk">政务公开</a></div>
+<div class="main">
+  <div class="article">
+    <h1 class="title">珠海市人民政府办公室关于印发分工推进情况汇总表的通知</h1>
+    <div class="info">发布日期：2021-03-01　来源：珠海市司法局　【字体：大 中 小】</div>
+    <div id="zoom" class="TRS_Editor">
+{content}
+    </div>
+    <div class="share">分享到：微信 微博 扫一扫</div>
+  </div>
+</div>
+<div class="footer"><p>主办：珠海市人民政府办公室　版权所有</p><p>粤ICP备05000000号</p></div>
+<script>document.write("统计代码");</script>
+</body></html>"""
+
+
+PROGRESS_COLUMN = 5  # in the seed's layout grid (任务 covers two columns)
+PROGRESS = {
+    14: "已修订法律援助经济困难标准，\n正在征求意见。",
+    15: "已建立调解组织。\n已开展培训。",
+}
+
+
+def seed_table() -> TableSpec:
+    """The seed table, two tasks' progress written in (two lines each)."""
+    spec = seed_spec()
+    for no, progress in PROGRESS.items():
+        spec = spec.with_cell(no, PROGRESS_COLUMN, progress)
+    return spec
+
+
+def seed_content() -> str:
+    """The seed table under its title paragraphs."""
+    spec = seed_table()
+    titles = "\n".join(f"<p>{html.escape(line)}</p>" for line in spec.title_lines)
+    return f"{titles}\n{table_html(spec)}"
+
+
+@pytest.fixture(scope="module")
+def from_text() -> Plan:
+    return import_plan(SEED, coordinator="市司法局")
+
+
+def essentials(plan: Plan) -> list[tuple]:
+    return [
+        (t.no, t.section, t.title, t.content, t.lead, t.co_units, t.units_text,
+         t.deadline.kind, t.deadline.due, t.deadline.text)
+        for t in plan.tasks
+    ]  # fmt: skip
+
+
+def imported(duban, workdir: Path, name: str) -> tuple[Plan, str, str]:
+    """Import a page through the command line: the plan file read back, its text, stderr."""
+    result = duban("import", name, "-o", "plan.yaml", "--coordinator", "市司法局")
+    assert result.code == 0, result.err
+    return read_plan(workdir / "plan.yaml"), (workdir / "plan.yaml").read_text("utf-8"), result.err
+
+
+def assert_seed_plan(plan: Plan, text: str, from_text: Plan) -> None:
+    assert len(plan.tasks) == 18
+    assert essentials(plan) == essentials(from_text)
+    assert plan.sections == from_text.sections
+    assert plan.title == from_text.title
+    assert plan.columns == from_text.columns
+    assert {no: plan.task(no).progress for no in PROGRESS} == PROGRESS
+    for words in CHROME:
+        assert words not in text, words
+
+
+# --- the seed table as a page ----------------------------------------------------------------
+
+
+def test_the_seed_table_as_a_site_page_gives_the_seed_plan(duban, workdir, from_text):
+    (workdir / "通知.html").write_text(site_page(seed_content()), encoding="utf-8")
+    plan, text, err = imported(duban, workdir, "通知.html")
+    assert_seed_plan(plan, text, from_text)
+    # the text import also says its last row is cut off, which a page's table cannot be
+    assert [(w.task, w.message) for w in plan.warnings] == [
+        (w.task, w.message) for w in from_text.warnings if "截断" not in w.message
+    ]
+    assert err.splitlines()[-1] == "已导入 18 项任务（5 个部分），2 条警告，写入 plan.yaml"
+
+
+def test_the_page_really_has_merged_cells_and_chrome():
+    page = site_page(seed_content())
+    assert "colspan='2'>任&nbsp;务" in page  # 任务 over the number and the title
+    assert "colspan='7'" in page  # a section heading across the row
+    assert "rowspan='5'" in page  # 项目 merged down over tasks 4-8
+    assert "<br>" in page and "<p>" in page  # cells of several lines, both ways
+    for words in CHROME:
+        assert words in page, words
+
+
+@pytest.mark.parametrize(
+    ("charset", "encoding", "bom"),
+    [
+        ('<meta http-equiv="Content-Type" content="text/html; charset=gb2312">', "gbk", b""),
+        ('<meta charset="GBK">', "gbk", b""),
+        ('<meta charset="gb18030">', "gb18030", b""),
+        ("", "utf-8", b"\xef\xbb\xbf"),
+        ('<meta charset="utf-8">', "utf-8", b""),
+    ],
+    ids=["gb2312-http-equiv", "gbk-meta-charset", "gb18030", "utf-8-bom", "utf-8"],
+)
+def test_each_declared_encoding_gives_the_seed_plan(
+    duban, workdir, from_text, charset, encoding, bom
+):
+    data = bom + site_page(seed_content(), charset).encode(encoding)
+    if encoding != "utf-8":
+        with pytest.raises(UnicodeDecodeError):
+            data.decode("utf-8")  # really not UTF-8
+    (workdir / "page.htm").write_bytes(data)
+    plan, text, _ = imported(duban, workdir, "page.htm")
+    assert_seed_plan(plan, text, from_text)
+
+
+def test_an_html5_page_without_ids_or_classes(duban, workdir, from_text):
+    # The page's own parts by element alone: <header>, <nav>, <aside>, <footer>, a search
+    # <form>; no element marks the content, so each of them must go by itself.
+    page = f"""{head()}
+<body>
+<header><p>珠海市人民政府门户网站</p><nav><a href="/">首页</a> <a href="/zwgk">政务公开</a></nav>
+  <form action="/s"><label>站内搜索</label><input name="q"></form></header>
+<p>当前位置：首页 &gt; 政务公开</p>
+<h1>珠海市人民政府办公室关于印发分工推进情况汇总表的通知</h1>
+{seed_content()}
+<p>【打印本页】【关闭窗口】</p>
+<aside><h3>相关链接</h3><p>扫一扫在手机打开当前页</p></aside>
+<footer>主办：珠海市人民政府办公室 版权所有 粤ICP备05000000号</footer>
+</body></html>"""
+    (workdir / "page.html").write_text(page, encoding="utf-8")
+    plan, text, _ = imported(duban, workdir, "page.html")
+    assert_seed_plan(plan, text, from_text)
+    assert "相关链接" not in text
+
+
+def test_a_page_laid_out_with_nested_tables(duban, workdir, from_text):
+    # An older site: no ids or classes, the page a table of rows, the menu a table of its own,
+    # the article in a cell beside a column of links, the plan table inside that cell.
+    spec = seed_table()
+    titles = "".join(f"<p align='center'>{html.escape(t)}</p>" for t in spec.title_lines)
+    page = f"""{head('<meta http-equiv="Content-Type" content="text/html; charset=gb2312">')}
+<body><table width="980" align="center">
+<tr><td colspan="2"><img src="logo.gif" alt="logo">珠海市人民政府门户网站</td></tr>
+<tr><td colspan="2"><table><tr><td><a href="/">首页</a></td><td><a href="/zwgk">政务公开</a>
+  </td><td>站内搜索</td></tr></table></td></tr>
+<tr><td width="200" valign="top"><table><tr><td>友情链接</td></tr><tr><td>中国政府网</td></tr>
+  </table></td>
+  <td valign="top">
+    <table width="100%"><tr><td>
+      <h2>珠海市人民政府办公室关于印发分工推进情况汇总表的通知</h2></td></tr>
+    <tr><td>{titles}
+      {table_html(spec, attributes='width="100%" border="1" cellspacing="0"')}</td></tr>
+    </table>
+  </td></tr>
+<tr><td colspan="2">主办：珠海市人民政府办公室 版权所有 粤ICP备05000000号</td></tr>
+</table></body></html>"""
+    (workdir / "page.htm").write_bytes(page.encode("gbk"))
+    plan, text, _ = imported(duban, workdir, "page.htm")
+    assert_seed_plan(plan, text, from_text)
+    assert "友情链接" not in text and "中国政府网" not in text
+
+
+def test_a_plan_table_inside_an_aspnet_form_is_read(duban, workdir, from_text):
+    # ASP.NET sites wrap the whole page in one <form>; it is not a search form to leave out.
+    page = (
+        site_page(seed_content())
+        .replace(
+            '<div class="main">',
+            '<form id="form1" method="post"><input type="hidden" '
+            'name="__VIEWSTATE" value="x"><div class="main">',
+        )
+        .replace('<div class="footer">', '</form><div class="footer">')
+    )
+    (workdir / "page.aspx.html").write_text(page, encoding="utf-8")
+    plan, text, _ = imported(duban, workdir, "page.aspx.html")
+    assert_seed_plan(plan, text, from_text)
+
+
+# --- what the reader makes of a page ----------------------------------------------------------
+
+
+def write(tmp_path: Path, body: str, name: str = "page.html", charset: str = "utf-8") -> Path:
+    page = f'<html><head><meta charset="{charset}"></head><body>{body}</body></html>'
+    path = tmp_path / name
+    path.write_bytes(page.encode(charset))
+    return path
+
+
+def test_merged_cells_repeat_the_area_with_its_origin(tmp_path):
+    source = write(
+        tmp_path,
+        """<table><tr><th>序号</th><th colspan="2">任务</th><th>责任单位</th></tr>
+        <tr><td rowspan="2">1</td><td>甲</td><td>乙</td><td rowspan="9">市司法局</td></tr>
+        <tr><td colspan="2">丙</td></tr></table>""",
+    )
+    (grid,) = html_reader.read(source)
+    assert [[(c.value, c.origin) for c in row.cells] for row in grid.rows] == [
+        [("序号", (0, 0)), ("任务", (0, 1)), ("任务", (0, 1)), ("责任单位", (0, 3))],
+        [("1", (1, 0)), ("甲", (1, 1)), ("乙", (1, 2)), ("市司法局", (1, 3))],
+        # a rowspan past the table's end stops at its last row
+        [("1", (1, 0)), ("丙", (2, 1)), ("丙", (2, 1)), ("市司法局", (1, 3))],
+    ]
+    assert [row.ref for row in grid.rows] == ["第 1 行", "第 2 行", "第 3 行"]
+
+
+def test_cell_text_keeps_its_lines_and_drops_the_source_wrapping(tmp_path):
+    # Word's 另存为网页 wraps long lines anywhere, between two Chinese characters too; &nbsp;
+    # and full-width spaces are spaces; <br> and <p> are line breaks.
+    source = write(
+        tmp_path,
+        """<table><tr><td>任务</td><td>责任单位</td></tr><tr><td><p>完善　法律
+        援助&nbsp;&nbsp;制度</p><p>扩大覆盖面</p></td><td>市司法局、市
+        财政局<br>各区政府</td></tr></table>""",
+    )
+    (grid,) = html_reader.read(source)
+    assert [c.value for c in grid.rows[1].cells] == [
+        "完善 法律援助 制度\n扩大覆盖面",
+        "市司法局、市财政局\n各区政府",
+    ]
+
+
+def test_big5_page_is_read_when_declared(tmp_path):
+    source = write(tmp_path, "<h1>工作任務分工表</h1><p>推進法律服務</p>", charset="big5")
+    paragraphs = html_reader.document(source).paragraphs
+    assert [(p.text, p.heading) for p in paragraphs] == [
+        ("工作任務分工表", 1),
+        ("推進法律服務", None),
+    ]
+
+
+def test_a_page_saved_in_utf8_under_its_old_gb2312_declaration(tmp_path):
+    # GB18030 reads UTF-8 bytes without an error, as nonsense (推进 as 鎺ㄨ繘).
+    text = "推进公共法律服务体系建设（市司法局负责）"
+    page = f'<meta http-equiv="Content-Type" content="text/html; charset=gb2312"><p>{text}</p>'
+    source = tmp_path / "page.htm"
+    source.write_bytes(page.encode("utf-8"))
+    document = html_reader.document(source)
+    assert [p.text for p in document.paragraphs] == [text]
+    assert document.notes == [
+        "网页声明的编码为 gb2312，但内容是 UTF-8 编码，已按 UTF-8 读取，请核对"
+    ]
+
+
+PROSE_PAGE = """
+<div id="top"><a href="/">首页</a> | <a href="/english">English</a></div>
+<ul id="menu"><li><a href="/">首页</a></li><li><a href="/zc">政策</a></li></ul>
+<div class="BreadcrumbNav">当前位置：首页 &gt; 政策</div>
+<div class="article">
+  <h1>某某市人民政府关于加快公共法律服务体系建设的实施意见</h1>
+  <div class="pages-date">2019-03-01　来源：市政府办公室
+    <span class="font">【字体：大 中 小】</span></div>
+  <div class="pages_content" id="UCAP-CONTENT">
+    <p>各区人民政府，市政府各部门：</p>
+    <h2>一、总体要求</h2>
+    <p>　　坚持以人民为中心。</p>
+    <h3>（一）完善服务网络</h3>
+    <p>1．建设公共法律服务中心，2019年6月底前实现全覆盖（市司法局牵头，各区政府负责）。<br>
+       2．推进法律援助（市司法局、市财政局负责。列第一位者为牵头单位，下同）。</p>
+    <ul><li>（1）开展普法宣传（市委宣传部指导）。</li></ul>
+    <table><tr><td>联系人</td><td>电话</td></tr><tr><td>张三</td><td>12345</td></tr></table>
+    <p align="right">某某市人民政府<br>2019年2月28日</p>
+    <div>【打印本页】　【关闭窗口】</div>
+  </div>
+  <div class="share">分享到：<a>微信</a></div>
+  <div class="editor">责任编辑：李四</div>
+</div>
+<div id="bottom">版权所有：某某市人民政府办公室</div>
+<script>var x = "<p>脚本</p>";</script>
+"""
+
+
+def test_a_prose_page_gives_its_paragraphs_in_order_with_headings(tmp_path):
+    document = html_reader.document(write(tmp_path, PROSE_PAGE))
+    assert [(p.text, p.heading, p.ref) for p in document.paragraphs] == [
+        ("某某市人民政府关于加快公共法律服务体系建设的实施意见", 1, "第 1 段"),
+        ("各区人民政府，市政府各部门：", None, "第 2 段"),
+        ("一、总体要求", 2, "第 3 段"),
+        ("坚持以人民为中心。", None, "第 4 段"),
+        ("（一）完善服务网络", 3, "第 5 段"),
+        ("1．建设公共法律服务中心，2019年6月底前实现全覆盖（市司法局牵头，各区政府负责）。",
+         None, "第 6 段"),
+        ("2．推进法律援助（市司法局、市财政局负责。列第一位者为牵头单位，下同）。",
+         None, "第 7 段"),
+        ("（1）开展普法宣传（市委宣传部指导）。", None, "第 8 段"),
+        ("某某市人民政府", None, "第 9 段"),
+        ("2019年2月28日", None, "第 10 段"),
+    ]  # fmt: skip
+    # the contact table is no plan table and no running text: it is named, not dropped
+    assert document.notes == ["网页中的表格（“联系人”…）不是分工表，其内容未作为正文导入"]
+
+
+def test_a_prose_page_laid_out_in_a_table_cell(tmp_path):
+    # No ids or classes: the article is the table cell holding most of the text.
+    body = """<table><tr><td colspan="2">某某市司法局网站　首页　机构设置</td></tr>
+    <tr><td>通知公告<br>工作动态</td><td><p>一、总体要求</p><p>（一）建设公共法律服务中心，
+    2019年6月底前实现全覆盖（市司法局牵头，各区政府负责）。</p><p>（二）推进法律援助工作，
+    扩大覆盖面（市司法局、市财政局负责）。</p></td></tr>
+    <tr><td colspan="2">版权所有</td></tr></table>"""
+    paragraphs = html_reader.document(write(tmp_path, body)).paragraphs
+    assert [p.text for p in paragraphs] == [
+        "一、总体要求",
+        "（一）建设公共法律服务中心，2019年6月底前实现全覆盖（市司法局牵头，各区政府负责）。",
+        "（二）推进法律援助工作，扩大覆盖面（市司法局、市财政局负责）。",
+    ]
+
+
+# --- pages that give no plan ------------------------------------------------------------------
+
+
+@pytest.fixture
+def refuse(duban, workdir):
+    """An import that must fail: exit 2, one line naming the file and `expected`, no file."""
+
+    def run(name: str, *expected: str) -> str:
+        before = sorted(p.name for p in workdir.iterdir())
+        result = duban("import", name, "-o", "plan.yaml")
+        assert result.code == 2, result.err
+        assert result.err.count("\n") == 1 and "Traceback" not in result.err, result.err
+        for part in (name, *expected):
+            assert part in result.err, result.err
+        assert sorted(p.name for p in workdir.iterdir()) == before
+        return result.err
+
+    return run
+
+
+def test_a_page_in_an_undeclared_encoding_is_refused(refuse, workdir):
+    page = site_page(seed_content(), charset="")
+    (workdir / "page.html").write_bytes(page.encode("gbk"))
+    refuse("page.html", "未声明文字编码", "UTF-8")
+
+
+def test_a_declared_encoding_python_does_not_know_is_refused(refuse, workdir):
+    (workdir / "page.html").write_text(site_page(seed_content(), '<meta charset="x-klingon">'))
+    refuse("page.html", "x-klingon", "无法识别")
+
+
+def test_a_page_with_only_the_site_around_it_has_no_plan(refuse, workdir):
+    (workdir / "page.html").write_text(site_page(""), encoding="utf-8")
+    refuse("page.html", "未找到分工表")
+
+
+def test_a_page_whose_only_table_is_no_plan_has_no_plan(refuse, workdir):
+    contacts = (
+        "<table><tr><td>联系人</td><td>电话</td></tr><tr><td>张三</td><td>1</td></tr></table>"
+    )
+    (workdir / "page.html").write_text(site_page(contacts), encoding="utf-8")
+    refuse("page.html", "未找到分工表")
+
+
+@pytest.mark.parametrize("data", [b"", b"  \n", b"<html><body></body></html>", b"<!-- -->"])
+def test_an_empty_page(refuse, workdir, data):
+    (workdir / "empty.html").write_bytes(data)
+    refuse("empty.html")
+
+
+def test_spans_beyond_any_page_are_bounded(refuse, workdir):
+    # A browser reads colspan as at most 1,000; 500 rows of that is past the cell limit.
+    row = '<tr><td colspan="999999999">x</td><td rowspan="999999999">y</td></tr>'
+    header = "<tr><td>任务</td><td>责任单位</td></tr>"
+    (workdir / "wide.html").write_text(f"<table>{header}{row * 500}</table>", encoding="utf-8")
+    refuse("wide.html", "400,000")
+
+
+def test_a_page_of_frames_says_where_its_text_is(refuse, workdir):
+    page = '<html><frameset cols="20%,80%"><frame src="menu.htm"><frame src="zw.htm"></frameset>'
+    (workdir / "index.html").write_text(page, encoding="utf-8")
+    refuse("index.html", "框架", "另存")
+
+
+def test_a_page_nested_past_what_can_be_read_is_refused(refuse, workdir):
+    # libxml2 stops reading past 2,048 levels; what follows would be lost without a word.
+    page = "<div>" * 3000 + "推进法律服务（市司法局负责）" + "</div>" * 3000
+    (workdir / "deep.html").write_text(page, encoding="utf-8")
+    refuse("deep.html", "嵌套")
+
+
+def test_a_page_of_unclosed_tags_a_thousand_deep_is_read(tmp_path):
+    page = "<p>" + "<font>" * 1000 + "推进法律服务（市司法局负责）"
+    source = tmp_path / "font.html"
+    source.write_text(page, encoding="utf-8")
+    paragraphs = html_reader.document(source).paragraphs
+    assert [p.text for p in paragraphs] == ["推进法律服务（市司法局负责）"]
