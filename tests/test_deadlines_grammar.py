@@ -565,6 +565,15 @@ ISSUED = date(2019, 3, 15)
         ("印发之日起3月内", date(2019, 6, 14)),
         ("在本实施意见印发之日起三十日内完成", date(2019, 4, 13)),
         ("印发之日起半个月内", date(2019, 3, 29)),
+        # 用N年时间: N years
+        ("用3年时间", date(2022, 3, 14)),
+        ("力争用两年时间基本建成", date(2021, 3, 14)),
+        # 今年 / 本年 / 明年: the issue date's year, the next
+        ("今年年底前", date(2019, 12, 31)),
+        ("今年6月底前", date(2019, 6, 30)),
+        ("今年内", date(2019, 12, 31)),
+        ("本年度", date(2019, 12, 31)),
+        ("明年底前完成", date(2020, 12, 31)),
     ],
 )
 def test_counted_from_the_issue_date(text: str, due: date) -> None:
@@ -604,6 +613,14 @@ def test_counted_from_a_written_start_needs_no_issue_date(text: str, due: date) 
     assert parse_deadline(text, issued=ISSUED).due == due
 
 
+def test_named_years_milestones() -> None:
+    text = "今年6月底前启动，明年底前完成"
+    assert parse_deadline(text, issued=ISSUED).milestones == (
+        Milestone("今年6月底前启动", date(2019, 6, 30)),
+        Milestone("明年底前完成", date(2020, 12, 31)),
+    )
+
+
 def test_counted_milestones() -> None:
     text = "印发之日起3个月内制定方案，1年内全面完成"
     deadline = parse_deadline(text, issued=ISSUED)
@@ -638,6 +655,8 @@ def test_counted_milestones() -> None:
         "5年以上",
         "受理后3日内",
         "印发之日起3年半月内",
+        "用3年左右时间",  # about three years: when exactly?
+        "3年时间",
         "半日内",
         "300年内",
     ],
@@ -704,6 +723,8 @@ def test_prose_wordings(text: str, deadline: Deadline) -> None:
         ("自印发之日起3个月内", True),
         ("印发后60天内", True),
         ("印发之日起3个月内制定方案，1年内全面完成", True),
+        ("今年年底前", True),
+        ("用3年时间", True),
         ("2012年起5年内", False),  # its own start
         ("30个工作日内", False),  # an issue date would not read it
         ("2019年6月底前", False),
@@ -716,10 +737,10 @@ def test_is_relative(text: str, relative: bool) -> None:
 
 
 _COUNTS = st.tuples(
-    st.sampled_from(["", "本意见印发之日起", "自印发之日起", "印发后", "力争"]),
+    st.sampled_from(["", "本意见印发之日起", "自印发之日起", "印发后", "力争", "用"]),
     st.integers(0, 400),
     st.sampled_from(["年", "个月", "日", "天", "周", "个工作日", "月"]),
-    st.sampled_from(["内", "以内", "之内"]),
+    st.sampled_from(["内", "以内", "之内", "时间"]),
 ).map(lambda parts: f"{parts[0]}{parts[1]}{parts[2]}{parts[3]}")
 _ISSUE_DATES = st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31))
 

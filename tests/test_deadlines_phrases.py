@@ -126,6 +126,9 @@ def test_phrase(item: str, phrase: str, deadline: Deadline) -> None:
         ("各区要在本方案印发后60天内报送方案。", "本方案印发后60天内", date(2019, 5, 13)),
         ("力争5年内基本建成现代公共法律服务体系。", "5年内", date(2024, 3, 14)),
         ("三年内实现全覆盖。", "三年内", date(2022, 3, 14)),
+        ("力争用3年时间，基本建成公共法律服务体系。", "用3年时间", date(2022, 3, 14)),
+        ("今年年底前完成清理。", "今年年底前", date(2019, 12, 31)),
+        ("明年6月底前全面推开。", "明年6月底前", date(2020, 6, 30)),
     ],
 )
 def test_relative_phrase(item: str, phrase: str, due: date) -> None:
@@ -133,6 +136,31 @@ def test_relative_phrase(item: str, phrase: str, due: date) -> None:
     assert is_relative(phrase)
     assert parse_deadline(phrase) == Deadline(phrase, DeadlineKind.UNKNOWN)
     assert parse_deadline(phrase, issued=ISSUED) == _date(phrase, due)
+
+
+@pytest.mark.parametrize(
+    ("item", "phrase"),
+    [
+        ("年底前完成清理。", "年底前"),
+        ("各地要在年底前完成清理。", "年底前"),
+        ("6月底前启动，年底前完成。", "6月底前启动，年底前完成"),
+        ("在6月内完成。", "6月内"),
+    ],
+)
+def test_a_phrase_without_a_year_is_found_and_not_given_one(item: str, phrase: str) -> None:
+    # the importer reads it in the plan's year, as it does a table's 6月底前
+    assert deadline_phrase(item) == phrase
+    assert parse_deadline(phrase, issued=ISSUED) == Deadline(phrase, DeadlineKind.UNKNOWN)
+
+
+def test_a_date_without_a_year_is_left_out_beside_one_with_a_year() -> None:
+    assert deadline_phrase("6月底前启动，2020年底前完成。") == "2020年底前"
+
+
+def test_phrases_the_grammar_cannot_combine_are_kept_to_be_flagged() -> None:
+    phrase = deadline_phrase("2019年底前完成清理，此后每年12月底前报送。")
+    assert phrase == "2019年底前完成清理，每年12月底前报送"
+    assert parse_deadline(phrase).kind is DeadlineKind.UNKNOWN
 
 
 def test_working_days_are_found_and_stay_unknown() -> None:
@@ -213,6 +241,10 @@ def test_milestone_phrase(item: str, phrase: str, milestones: list[tuple[str, da
         "每年新增就业岗位1万个。",
         "落实国办发〔2018〕5号文件精神。",
         "2020年度考核结果作为重要依据。",
+        "今年全市GDP增长8%。",
+        "今年以来，全市各项工作稳步推进。",
+        "经过3年时间的努力，已经建成。",
+        "用3年左右时间基本建成。",  # about: the grammar would not read it
         "",
     ],
 )

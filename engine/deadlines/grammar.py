@@ -24,7 +24,7 @@ a span of N units that begins on day D ends the day before D's corresponding day
 = 2016-12-31), or on that month's last day where it has no corresponding day. Without an issue
 date such a deadline is unknown; so are working days (30个工作日内: they need the working-day
 calendar), and a bare count after a dated clause (6月底前启动，30日内完成: it may count from the
-clause before it).
+clause before it). 用3年时间 is 3年内; 今年 / 本年 and 明年 are the issue date's year and the next.
 """
 
 from __future__ import annotations
@@ -134,6 +134,30 @@ _YEARLESS = re.compile(
     r"(?:并且|并|同时|再|最终)?(?:力争|争取|计划|预计|确保|原则上|于|在|到|至)*"
     r"(?P<date>\d{1,2}月|[上下]半年|第?[1-4]季度|年底|年末|年内)"
 )
+
+
+# 今年 / 本年 / 明年: the issue date's year, or the next; without an issue date they stay as
+# written, and no form reads them.
+_YEAR_NAMES = re.compile(r"今年|本年|明年")
+
+
+def _name_years(s: str, source: list[int], issued: date | None) -> tuple[str, list[int]]:
+    if issued is None or not _YEAR_NAMES.search(s):
+        return s, source
+    out: list[str] = []
+    out_source: list[int] = []
+    done = 0
+    for m in _YEAR_NAMES.finditer(s):
+        year = issued.year + (1 if m.group() == "明年" else 0)
+        out.append(s[done : m.start()])
+        out_source.extend(source[done : m.start()])
+        name = f"{year:04d}年"
+        out.append(name)
+        out_source.extend([source[m.start()]] * len(name))
+        done = m.end()
+    out.append(s[done:])
+    out_source.extend(source[done:])
+    return "".join(out), out_source
 
 
 def _carry_years(s: str, source: list[int]) -> tuple[str, list[int]]:
@@ -486,6 +510,15 @@ COUNT = re.compile(
     r"(?P<unit>个工作日|工作日|个月|个星期|星期|周|年|月|日|天)(?P<half>半)?(?:时间)?(?:以内|之内|内)"
 )
 
+# 用3年时间: a count without 内.
+USE_COUNT = re.compile(
+    r"(?:用|花)(?P<n>\d{1,3}|两|半)(?P<unit>个月|个星期|星期|周|年|日|天)(?P<half>半)?时间"
+)
+
+
+def _count_at(s: str, pos: int) -> re.Match[str] | None:
+    return COUNT.match(s, pos) or USE_COUNT.match(s, pos)
+
 
 @dataclass(frozen=True)
 class _Span:
@@ -554,7 +587,7 @@ def _counted(
     s: str, begin: int, pos: int, start: date | None, *, after_start: bool = True
 ) -> _Clause:
     """The clause from `begin` whose count (3年内…) is at `pos`: counted, or invalid."""
-    m = COUNT.match(s, pos)
+    m = _count_at(s, pos)
     assert m is not None
     span = _span(m, after_start)
     if span is None or not _free_text_ok(s[m.end() :]):
@@ -671,7 +704,7 @@ def _clause(s: str, begin: int, end: int) -> _Clause:
             return _Clause("recurring", rrule=rrule, start=first)
         if until is None and LONG_TERM.fullmatch(s, pos):
             return _Clause("long_term", start=first)
-        if until is None and COUNT.match(s, pos):
+        if until is None and _count_at(s, pos):
             return _counted(s, begin, pos, first)
     if s.startswith("每", begin):
         rrule = _match_recurring(s, begin)
@@ -681,9 +714,9 @@ def _clause(s: str, begin: int, end: int) -> _Clause:
     if _match_period(s, prefix.end()):
         return _dated(s, begin, prefix.end())
     issue = FROM_ISSUE.match(s, prefix.end())
-    if issue and COUNT.match(s, issue.end()):
+    if issue and _count_at(s, issue.end()):
         return _counted(s, begin, issue.end(), None)
-    if COUNT.match(s, prefix.end()):
+    if _count_at(s, prefix.end()):
         return _counted(s, begin, prefix.end(), None, after_start=False)
     if _LONG_TERM_WORDS.search(s, begin):
         return _Clause("long_term")
@@ -733,6 +766,7 @@ def parse_deadline(value: str | date | datetime | None, *, issued: date | None =
     timed, wrapped = _DATE_TIME.fullmatch(text), _WRAPPED.fullmatch(text)
     body = timed.group(1) if timed else wrapped.group(1).strip() if wrapped else text
     normalised, source = normalise(body)
+    normalised, source = _name_years(normalised, source, issued)
     carried, carried_source = _carry_years(normalised, source)
     deadline = None
     if carried != normalised:

@@ -26,6 +26,7 @@ from engine.deadlines.grammar import (
     ISSUED_VERB,
     ISSUER,
     LONG_TERM,
+    USE_COUNT,
     normalise,
     parse_deadline,
 )
@@ -36,7 +37,7 @@ def _plain(pattern: re.Pattern[str]) -> str:
     return re.sub(r"\(\?P<\w+>", "(?:", pattern.pattern)
 
 
-_COUNT = _plain(COUNT)
+_COUNT = f"(?:{_plain(COUNT)}|{_plain(USE_COUNT)})"
 _DATE = (
     r"\d{4}(?:(?:至|到|~|—{1,2}|–|-)\d{4})?年"
     r"(?:\d{1,2}月(?:份|\d{1,2}[日号]|[上中下]旬)?|度?[上下]半年|度?第?[1-4]季度?|度)?"
@@ -55,6 +56,8 @@ _RECUR = (
     r"(?:\d{1,2}[日号]|[上中下]旬|第?[1-4]季度?|[上下]半年|[1-7日天](?!\d))?"
     r"(?:结束)?(?:后\d{1,2}[日天])?(?:年底|年末|月底|月末|底|末)?(?:之前|以前|前|以内|之内|内)?"
 )
+_IN_YEAR = r"\d{1,2}月(?:\d{1,2}[日号]|[上中下]旬)?|度?[上下]半年|度?第?[1-4]季度?|度"
+_BEFORE_OR_IN = r"之前|以前|前|以内|之内|内"
 _YEARLESS = (
     r"(?:\d{1,2}月(?:\d{1,2}[日号]|[上中下]旬)?|年底|年末|[上下]半年)"
     r"(?:年底|年末|月底|月末|底|末)?(?:之前|以前|前|以内|内)"
@@ -64,15 +67,16 @@ _YEARLESS = (
 # with one of the characters looked ahead for, which lets the search pass over most of the text.
 # (A count from the issue begins at its verb: what names the plan before it is added after.)
 _CANDIDATE = re.compile(
-    r"(?=[\d从自到至截每两半印发下出公颁,;。、])(?:"
+    r"(?=[\d从自到至截每两半印发下出公颁今本明用花])(?:"
     rf"(?P<start>(?:从|自)?(?<!\d)(?:{_DATE})(?:起|开始),?(?:{_RECUR}|{_COUNT}))"
     rf"|(?P<issue>{ISSUED_VERB}{_COUNT})"
     rf"|(?P<pre>到|至|截至|截止到?)?(?P<dated>(?<!\d)(?:{_DATE}){_END}{_SUFFIX}{_TAIL})"
+    rf"|(?P<named>(?:今年|本年度?|明年)(?:{_IN_YEAR})?{_END}(?P<named_suffix>{_BEFORE_OR_IN})?)"
     rf"|(?P<recur>{_RECUR})"
     rf"|(?P<count>(?<![\d年月]){_COUNT})"
-    r"|[,;。、](?:并且|并|同时|再|最终)?(?:力争|争取|确保|计划|于|在|到|至)*"
-    rf"(?P<yearless>{_YEARLESS})"
     ")"
+    r"|(?:^|[,;。、]|(?<=[在于到至]))(?:并且|并|同时|再|最终)?(?:力争|争取|确保|计划|于|在|到|至)*"
+    rf"(?P<yearless>{_YEARLESS})"
 )
 _ISSUER = re.compile(f"(?:{ISSUER})$")  # 本意见, 自, 自本方案… before 印发之日起
 
@@ -137,18 +141,31 @@ def deadline_phrase(text: str) -> str | None:
     found = [f for f in _candidates(norm) if _reads(text, norm, source, f)]
     if not found:
         return _long_term(text, norm, source)
+    dated = [f for f in found if not f.yearless]
+    # 6月底前启动，2020年底前完成: the first has no year; the second is read alone.
+    groups = [found, dated] if dated and len(dated) < len(found) else [found]
+    for group in groups:
+        phrase = _chosen(text, norm, source, group)
+        if phrase is not None:
+            return phrase
+    # What the grammar cannot read (30个工作日内; 2019年底前完成，此后每年…) is kept, to be flagged.
     if len(found) == 1:
         return _written(text, norm, source, found[0].start, found[0].end)
-    with_words = _joined(text, norm, source, found, words=True)
-    for phrase in (
-        with_words,
-        _joined(text, norm, source, found, words=False),
-        _joined(text, norm, source, dated := [f for f in found if not f.yearless], words=True),
-        _joined(text, norm, source, dated, words=False),
-    ):
-        if phrase and _readable(phrase):
+    return _joined(text, norm, source, found, words=True)
+
+
+def _chosen(text: str, norm: str, source: list[int], found: list[_Found]) -> str | None:
+    """The phrase the grammar reads from these candidates, or None. Without a year written
+    (6月底前启动，年底前完成) it is read as in any year: the importer gives it the plan's."""
+    if len(found) == 1:
+        phrase = _written(text, norm, source, found[0].start, found[0].end)
+        return phrase if _readable(phrase, yearless=found[0].yearless) else None
+    yearless = all(f.yearless for f in found)
+    for words in (True, False):
+        phrase = _joined(text, norm, source, found, words=words)
+        if _readable(phrase, yearless=yearless):
             return phrase
-    return with_words  # several phrases the grammar cannot combine: kept, to be flagged
+    return None
 
 
 _TITLE = re.compile(r"《[^《》]*》")
@@ -171,8 +188,6 @@ def _candidates(norm: str) -> list[_Found]:
         start, end = m.start(), m.end()
         yearless = m["yearless"] is not None
         if yearless:
-            if not found:
-                continue  # a month with no year written before it: never guess one
             start = m.start("yearless")
         elif m["issue"] is not None:
             issuer = _ISSUER.search(norm, max(0, start - 16), start)
@@ -205,6 +220,11 @@ def _in_context(norm: str, m: re.Match[str], start: int, end: int) -> bool:
         return not before.endswith(_NOT_BEFORE_COUNT) and not _NOT_AFTER_COUNT.match(after)
     if m["recur"] is not None and _BARE_RECUR.fullmatch(m["recur"]):
         return bool(_REPORT_AFTER.match(after))
+    if m["named"] is not None:  # 今年底前, 明年6月底前
+        if _NOT_AFTER.match(after):
+            return False
+        strong = m["named_suffix"] is not None
+        return strong or before.endswith(_INTENT_BEFORE) or bool(_TARGET_AFTER.match(after))
     if m["dated"] is None:
         return True
     if _NOT_AFTER.match(after):
@@ -223,17 +243,19 @@ def _in_context(norm: str, m: re.Match[str], start: int, end: int) -> bool:
 
 def _reads(text: str, norm: str, source: list[int], found: _Found) -> bool:
     """Whether the grammar reads the candidate (a working-day count is kept, to be flagged)."""
-    if found.yearless or "工作日" in norm[found.start : found.end]:
-        return True  # read with the phrase before it; a working-day count, to be flagged
+    if "工作日" in norm[found.start : found.end]:
+        return True  # to be flagged
     phrase = _written(text, norm, source, found.start, found.end)
-    return _readable(phrase) or _readable(
-        _written(text, norm, source, found.start, found.words_end)
-    )
+    words = _written(text, norm, source, found.start, found.words_end)
+    return _readable(phrase, yearless=found.yearless) or _readable(words, yearless=found.yearless)
 
 
 # A plan repeats its deadline phrases (2019年底前 in item after item).
 @lru_cache(maxsize=4096)
-def _readable(phrase: str) -> bool:
+def _readable(phrase: str, *, yearless: bool = False) -> bool:
+    """Whether the grammar reads the phrase, given an issue date (and a year, if `yearless`)."""
+    if yearless:
+        phrase = f"{_PROBE_ISSUE.year}年{phrase}"
     return parse_deadline(phrase, issued=_PROBE_ISSUE).kind is not DeadlineKind.UNKNOWN
 
 
