@@ -300,7 +300,7 @@ def test_big5_page_is_read_when_declared(tmp_path):
     source = write(tmp_path, "<h1>工作任務分工表</h1><p>推進法律服務</p>", charset="big5")
     paragraphs = html_reader.document(source).paragraphs
     assert [(p.text, p.heading) for p in paragraphs] == [
-        ("工作任務分工表", 1),
+        ("工作任務分工表", 0),
         ("推進法律服務", None),
     ]
 
@@ -347,13 +347,15 @@ PROSE_PAGE = """
 
 
 def test_a_prose_page_gives_its_paragraphs_in_order_with_headings(tmp_path):
+    # The headline is the title (level 0, as Word's Title style); <h2>, <h3> below it are the
+    # outline's first and second levels.
     document = html_reader.document(write(tmp_path, PROSE_PAGE))
     assert [(p.text, p.heading, p.ref) for p in document.paragraphs] == [
-        ("某某市人民政府关于加快公共法律服务体系建设的实施意见", 1, "第 1 段"),
+        ("某某市人民政府关于加快公共法律服务体系建设的实施意见", 0, "第 1 段"),
         ("各区人民政府，市政府各部门：", None, "第 2 段"),
-        ("一、总体要求", 2, "第 3 段"),
+        ("一、总体要求", 1, "第 3 段"),
         ("坚持以人民为中心。", None, "第 4 段"),
-        ("（一）完善服务网络", 3, "第 5 段"),
+        ("（一）完善服务网络", 2, "第 5 段"),
         ("1．建设公共法律服务中心，2019年6月底前实现全覆盖（市司法局牵头，各区政府负责）。",
          None, "第 6 段"),
         ("2．推进法律援助（市司法局、市财政局负责。列第一位者为牵头单位，下同）。",
@@ -458,3 +460,59 @@ def test_a_page_of_unclosed_tags_a_thousand_deep_is_read(tmp_path):
     source.write_text(page, encoding="utf-8")
     paragraphs = html_reader.document(source).paragraphs
     assert [p.text for p in paragraphs] == ["推进法律服务（市司法局负责）"]
+
+
+# --- a prose plan on a page ---------------------------------------------------------------------
+
+PROSE_PLAN = """
+<div class="header"><div class="logo">某某市人民政府门户网站</div>
+  <ul class="menu"><li><a href="/">首页</a></li><li><a href="/zwgk">政务公开</a></li></ul></div>
+<div class="position">当前位置：<a href="/">首页</a> &gt; 政务公开</div>
+<div class="article">
+  <h1>某某市人民政府办公室关于印发某某市公共法律服务体系建设重点工作分工方案的通知</h1>
+  <div class="info">发布日期：2019-03-05　来源：市政府办公室　【字体：大 中 小】</div>
+  <div class="TRS_Editor">
+    <p>某府办〔2019〕8号</p>
+    <p>各区人民政府，市政府各部门：</p>
+    <p>　　《某某市公共法律服务体系建设重点工作分工方案》已经市人民政府同意，现印发给你们，
+    请认真组织实施。</p>
+    <p><strong>一、完善公共法律服务网络</strong></p>
+    <p>　　（一）2019年6月底前建成市、区、镇（街）三级公共法律服务实体平台（市司法局牵头，
+    各区人民政府负责）。</p>
+    <p>　　（二）整合律师、公证、调解等资源，2019年底前实现“一站式”服务（牵头单位：市司法局，
+    配合单位：市财政局、市人力资源社会保障局）。</p>
+    <p><strong>二、加强法律援助工作</strong></p>
+    <p>　　（三）扩大法律援助覆盖面，每年12月底前报送工作情况（市司法局、市财政局负责。
+    列第一位者为牵头单位）。</p>
+  </div>
+  <div class="share">分享到：微信 微博</div>
+</div>
+<div class="footer">主办：某某市人民政府办公室　版权所有</div>
+<script>document.write("统计代码");</script>
+"""
+
+
+def test_a_prose_plan_on_a_page_imports_as_a_plan(duban, workdir):
+    (workdir / "fangan.html").write_text(
+        f'<html><head><meta charset="utf-8"></head><body>{PROSE_PLAN}</body></html>',
+        encoding="utf-8",
+    )
+    plan, text, _ = imported(duban, workdir, "fangan.html")
+    assert plan.title == (
+        "某某市人民政府办公室关于印发某某市公共法律服务体系建设重点工作分工方案的通知"
+    )
+    assert [(s.no, s.title) for s in plan.sections] == [
+        ("一", "完善公共法律服务网络"),
+        ("二", "加强法律援助工作"),
+    ]
+    assert [
+        (t.no, t.section, t.lead, t.co_units, t.deadline.kind.value, str(t.deadline.due))
+        for t in plan.tasks
+    ] == [
+        (1, "一", "市司法局", ["各区人民政府"], "date", "2019-06-30"),
+        (2, "一", "市司法局", ["市财政局", "市人力资源社会保障局"], "date", "2019-12-31"),
+        (3, "二", "市司法局", ["市财政局"], "recurring", "None"),
+    ]
+    for words in ["某某市人民政府门户网站", "首页", "当前位置", "发布日期", "字体", "分享到",
+                  "版权所有", "统计代码"]:  # fmt: skip
+        assert words not in text, words

@@ -596,6 +596,23 @@ class _Content:
     items: list[Any]
 
 
+def _outline(items: list[Any], title: int) -> None:
+    """Heading levels as the plan's outline: the headline (the first `title` lines, or else a
+    heading opening the content) is the title, level 0 as for Word's Title style; the headings
+    below it count from 1 whatever tags they use (a site's articles often start at <h2>)."""
+    lines = [i for i, item in enumerate(items) if isinstance(item, tuple)]
+    if not title and lines and items[lines[0]][1] is not None:
+        title = lines[0] + 1
+    levels = [items[i][1] for i in lines if i >= title and items[i][1] is not None]
+    top = min(levels, default=1)
+    for i in lines:
+        text, level = items[i]
+        if i < title:
+            items[i] = (text, 0)
+        elif level is not None:
+            items[i] = (text, level - top + 1)
+
+
 def _content(body: Any) -> _Content:
     _drop_never_text(body)
     sizes = _measure(body)
@@ -609,7 +626,9 @@ def _content(body: Any) -> _Content:
     headline = _headline(body, region, sizes)
     if headline is not None:
         _flow(headline, set(), flow)
+    title = len(flow.items)
     _flow(region, set(tables), flow)
+    _outline(flow.items, title)
     return _Content(tables, planned, flow.items)
 
 
