@@ -193,7 +193,8 @@ def _task(
     cell = row.deadline
     value = cell if isinstance(cell, str | date | None) else text_of(cell)
     deadline = parse_deadline(value, issued=issued)
-    relative = isinstance(value, str) and is_relative(value)
+    # Every counted deadline ends in 内 (5年内, 30日内): the cheap test first, the grammar's after.
+    relative = isinstance(value, str) and "内" in value and is_relative(value)
     if relative and counted is not None and deadline.kind is not DeadlineKind.UNKNOWN:
         counted.append(no)
     read_in_year = _in_year(deadline, year)

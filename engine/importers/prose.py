@@ -48,6 +48,7 @@ _MARKERS: list[tuple[int, re.Pattern[str]]] = [
     (5, re.compile(r"^([\u2460-\u2473])\s*")),
 ]
 _SENTENCE_END = "。；;！？!?"
+_SENTENCE_MARK = re.compile(f"[{_SENTENCE_END}]")
 _PUNCTUATION = re.compile(r"[。；;！？!?，,：:]")
 _LEADING = re.compile(r"^[\s。；;，,、]+")
 _TITLE_WORD = re.compile(
@@ -99,16 +100,20 @@ def _numbered(index: int, para: Paragraph) -> _Para:
     return _Para(index, para, None, "", "", text, _brackets(text))
 
 
+_BRACKET_CHARS = re.compile(r"[（()）]")
+
+
 def _brackets(text: str) -> list[tuple[int, int, Bracket]]:
     """The units brackets of a paragraph, outermost ones only, in order."""
     found: list[tuple[int, int, Bracket]] = []
     depth, start = 0, 0
-    for i, char in enumerate(text):
-        if char in "（(":
+    for mark in _BRACKET_CHARS.finditer(text):
+        i = mark.start()
+        if mark.group() in "（(":
             if depth == 0:
                 start = i
             depth += 1
-        elif char in "）)" and depth:
+        elif depth:
             depth -= 1
             if depth == 0:
                 read = read_bracket(text[start + 1 : i])
@@ -143,10 +148,8 @@ def _heading_like(text: str) -> bool:
 
 
 def _first_sentence(text: str) -> str:
-    for i, char in enumerate(text):
-        if char in _SENTENCE_END:
-            return text[:i].strip()
-    return text.strip()
+    found = _SENTENCE_MARK.search(text)
+    return (text[: found.start()] if found else text).strip()
 
 
 def _day(text: str) -> date | None:

@@ -180,7 +180,12 @@ _VERB = (
     r"(?:负责(?:落实|实施|推进)?|抓好落实|落实|实施|推进|牵头(?:负责|落实|组织)?"
     r"|配合|参与|协助|协办|支持|指导|督导)"
 )
-_VERB_CLAUSE = re.compile(rf"^(?:由)?(?P<names>.+?)(?P<verb>{_VERB})$", re.S)
+# Looked for in a clause's last characters only (no verb is longer): the leftmost match there is
+# the longest verb, and what stands before it the names.
+_VERB_END = re.compile(rf"(?:{_VERB})$")
+_VERB_ENDINGS = ("负责", "落实", "实施", "推进", "牵头", "配合", "参与", "协助", "协办", "支持",
+                 "指导", "督导", "牵头负责", "牵头落实", "牵头组织")
+_VERB_SPAN = 20
 _DEADLINE_WORDS = re.compile(
     r"[0-9０-９]{4}\s*年|[〇零一二三四五六七八九]{4}年|年[底内末]|月底|季度|长期|持续|常态化"
     r"|每[年月季周]|之日起|[0-9０-９一二三四五六七八九十]+\s*(?:个月|年|日|天)内"
@@ -224,8 +229,15 @@ def states_rule(text: str) -> bool:
     return bool(_RULE.search(text))
 
 
+_ANY_BRACKET = re.compile(r"[（()）]")
+# What every units bracket holds: a label or a word for what the units do.
+_DUTY_WORD = re.compile(r"负责|牵头|配合|参与|协助|协办|支持|指导|督导|落实|实施|推进|单位|部门")
+
+
 def _depth_split(text: str, separators: str) -> list[str]:
     """`text` cut at any of `separators` that stands outside brackets."""
+    if not _ANY_BRACKET.search(text):
+        return [p.strip() for p in re.split(f"[{re.escape(separators)}]", text) if p.strip()]
     parts: list[str] = []
     depth, start = 0, 0
     for i, char in enumerate(text):
@@ -260,11 +272,23 @@ def _bracket_names(text: str, further: list[str]) -> list[str] | None:
     return names
 
 
+def _verb(clause: str) -> tuple[str, str] | None:
+    """A clause of units followed by what they do, as (the names, the verb); else None."""
+    if not clause.endswith(_VERB_ENDINGS):
+        return None
+    cut = max(len(clause) - _VERB_SPAN, 0)
+    found = _VERB_END.search(clause, cut)
+    if found is None:
+        return None
+    names = clause[: found.start()].removeprefix("由")
+    return (names, found.group()) if names else None
+
+
 def read_bracket(inner: str) -> Bracket | None:
     """The units a bracket of a prose plan names (its text inside the brackets), or None when
     it is an ordinary parenthesis."""
     text = " ".join(inner.split())
-    if not text or len(text) > 300:
+    if not text or len(text) > 300 or not _DUTY_WORD.search(text):
         return None
     rule = rule_below = False
     roles: list[tuple[str, str]] = []  # (name, role): lead / duty / co / guide
@@ -298,16 +322,16 @@ def read_bracket(inner: str) -> Bracket | None:
                 roles.extend((n, label_role) for n in names)
                 clauses += 1
                 continue
-            verb = _VERB_CLAUSE.match(clause)
+            verb = _verb(clause)
             if verb:
-                role = verb.group("verb")
+                head_names, role = verb
                 kind = (
                     "lead" if "牵头" in role
                     else "co" if role.endswith(_CO_VERBS)
                     else "guide" if role.endswith(_GUIDE_VERBS)
                     else "duty"
                 )
-                head, _, rest = verb.group("names").partition("会同")
+                head, _, rest = head_names.partition("会同")
                 names = _bracket_names(head, further)
                 others = _bracket_names(rest, further) if rest else []
                 if names is None or others is None or not names:
