@@ -1,13 +1,17 @@
-"""How long `duban import` takes to read a table: the seed, and a generated 5,000-row workbook.
+"""How long `duban import` takes to read a plan: the seed, a 5,000-row workbook, 200-page PDFs.
 
 Prints the median of several runs for each and its ratio to the target (≤ 1.00 meets it):
 the seed text table within 20 ms, a 5,000-row .xlsx (merged section rows, a merged 项目 column,
-real date cells) within 5 s. Run: .venv/bin/python benchmarks/import_bench.py
+real date cells) within 5 s, and a 200-page PDF within 20 s, both a ruled table continued over
+its pages and a prose plan, each read by the PDF reader alone and imported end to end by
+`duban import` as a process (start-up, reading, the plan file written).
+Run: .venv/bin/python benchmarks/import_bench.py
 """
 
 from __future__ import annotations
 
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -17,14 +21,22 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
 
 import openpyxl  # noqa: E402
+from support.pdfs import write_prose_pdf, write_table_pdf  # noqa: E402
+from support.tables import TableSpec  # noqa: E402
 
+from engine.importers import pdf  # noqa: E402
 from engine.importers.build import import_plan  # noqa: E402
 
 SEED = REPO / "workflows" / "sources" / "zhuhai-gba-legal-services.txt"
-SEED_TARGET, XLSX_TARGET = 0.020, 5.0
+SEED_TARGET, XLSX_TARGET, PDF_TARGET = 0.020, 5.0, 20.0
 XLSX_ROWS = 5000
+PDF_PAGES = 200
+_SCRIPT = Path(sys.executable).with_name("duban")
+# The console script is what a person runs; fall back to the module in a bare checkout.
+DUBAN = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "engine"]
 
 
 def write_large_xlsx(path: Path, rows: int = XLSX_ROWS) -> Path:
@@ -65,6 +77,66 @@ def write_large_xlsx(path: Path, rows: int = XLSX_ROWS) -> Path:
     return path
 
 
+def write_table_pdf_pages(path: Path, pages: int = PDF_PAGES) -> tuple[Path, int]:
+    """A 分工表 as a ruled PDF table continued over `pages` landscape pages (the header repeated
+    on each, a section row every 50 tasks), and how many tasks it holds."""
+    content = "整合律师、公证、司法鉴定、仲裁、调解、法律援助等公共法律服务资源，" * 3
+    rows: list[list[object]] = []
+    tasks = pages * 4  # four tasks of this size fill a page
+    for no in range(1, tasks + 1):
+        if no % 50 == 1:
+            rows.append([f"第{no // 50 + 1}部分、推进第{no // 50 + 1}批法治政府建设"])
+        rows.append(
+            [no, f"任务{no}", content, "市司法局牵头，市财政局、各区政府配合", "2024年6月底前"]
+        )
+    spec = TableSpec(
+        title_lines=["附件", "某市法治政府建设任务分工表"],
+        header=["序号", "工作任务", "工作措施", "责任单位", "完成时限"],
+        rows=rows,
+    )
+    return write_table_pdf(spec, path, font_size=10.5), tasks
+
+
+def write_prose_pdf_pages(path: Path, pages: int = PDF_PAGES) -> tuple[Path, int]:
+    """A prose plan (实施意见) of numbered items, each ending in its units bracket, laid out with
+    a running header and page numbers over about `pages` portrait pages; and its item count."""
+    item = (
+        "（{n}）推进公共法律服务平台建设。推进实体平台、热线平台、网络平台融合发展，整合律师、"
+        "公证、司法鉴定、仲裁、调解等法律服务资源，2020年6月底前实现三大平台互联互通"
+        "（市司法局牵头，市财政局、市政务服务数据管理局参与）。"
+    )
+    items = pages * 20 // 3  # twenty items of this size fill three pages
+    paragraphs = ["某市人民政府关于加快推进公共法律服务体系建设的实施意见"]
+    for no in range(1, items + 1):
+        if no % 30 == 1:
+            paragraphs.append(f"第{no // 30 + 1}部分 公共法律服务第{no // 30 + 1}批重点任务")
+        paragraphs.append(item.format(n=no))
+    return write_prose_pdf(paragraphs, path), items
+
+
+def cold_import(source: Path, output: Path) -> float:
+    """`duban import SOURCE -o OUTPUT` as a process, timed from start to exit."""
+    started = time.perf_counter()
+    subprocess.run(
+        [*DUBAN, "import", str(source), "-o", str(output), "--coordinator", "市司法局"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=output.parent,
+    )
+    return time.perf_counter() - started
+
+
+def pages_of(path: Path) -> int:
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(str(path))
+    try:
+        return len(document)
+    finally:
+        document.close()
+
+
 def median_seconds(run: Callable[[], object], repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -93,8 +165,32 @@ def main() -> None:
         assert len(plan.sections) == XLSX_ROWS // 50, len(plan.sections)
         assert plan.task(XLSX_ROWS).section == plan.sections[-1].no
         large = median_seconds(lambda: import_plan(workbook), repeat=3)
+        folder_path = Path(folder)
+        table_pdf, table_tasks = write_table_pdf_pages(folder_path / "table.pdf")
+        table_pages = pages_of(table_pdf)
+        plan = import_plan(table_pdf)
+        assert len(plan.tasks) == table_tasks, len(plan.tasks)
+        assert plan.task(table_tasks).lead == "市司法局", plan.task(table_tasks)
+        table_read = median_seconds(lambda: pdf.document(table_pdf), repeat=3)
+        table_cold = statistics.median(
+            cold_import(table_pdf, folder_path / "table.yaml") for _ in range(3)
+        )
+        prose_pdf, items = write_prose_pdf_pages(folder_path / "prose.pdf")
+        prose_pages = pages_of(prose_pdf)
+        read = pdf.document(prose_pdf)
+        numbered = [p for p in read.paragraphs if p.text.startswith("（")]
+        assert len(numbered) == items, len(numbered)
+        assert numbered[-1].text.endswith("参与）。"), numbered[-1]
+        prose_read = median_seconds(lambda: pdf.document(prose_pdf), repeat=3)
+        prose_cold = statistics.median(
+            cold_import(prose_pdf, folder_path / "prose.yaml") for _ in range(3)
+        )
     report("seed table (18 tasks, .txt)", seed, SEED_TARGET)
     report(f"generated .xlsx ({XLSX_ROWS} tasks)", large, XLSX_TARGET)
+    report(f"PDF table, {table_pages} pages: reader", table_read, PDF_TARGET)
+    report(f"PDF table, {table_pages} pages: duban import", table_cold, PDF_TARGET)
+    report(f"PDF prose, {prose_pages} pages: reader", prose_read, PDF_TARGET)
+    report(f"PDF prose, {prose_pages} pages: duban import", prose_cold, PDF_TARGET)
 
 
 if __name__ == "__main__":
