@@ -145,6 +145,7 @@ def test_relative_phrase(item: str, phrase: str, due: date) -> None:
         ("各地要在年底前完成清理。", "年底前"),
         ("6月底前启动，年底前完成。", "6月底前启动，年底前完成"),
         ("在6月内完成。", "6月内"),
+        ("年内完成清理。", "年内"),
     ],
 )
 def test_a_phrase_without_a_year_is_found_and_not_given_one(item: str, phrase: str) -> None:
@@ -241,6 +242,8 @@ def test_milestone_phrase(item: str, phrase: str, milestones: list[tuple[str, da
         "每年新增就业岗位1万个。",
         "落实国办发〔2018〕5号文件精神。",
         "2020年度考核结果作为重要依据。",
+        "国务院2018年印发的《意见》明确要求加快建设。",
+        "国务院于2018年印发了有关意见。",
         "今年全市GDP增长8%。",
         "今年以来，全市各项工作稳步推进。",
         "经过3年时间的努力，已经建成。",

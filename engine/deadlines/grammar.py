@@ -832,13 +832,16 @@ def _read(text: str, normalised: str, source: list[int], issued: date | None) ->
 
 # An issue date that puts every count well inside the years duban keeps.
 _ANY_ISSUE_DATE = date(2000, 1, 1)
+# What every text read from the issue date holds (5年内, 用3年时间, 今年底前), to answer fast.
+_RELATIVE_WORDS = ("内", "时间", "今年", "本年", "明年")
 
 
 def is_relative(text: str) -> bool:
-    """Whether a deadline text counts from the plan's issue date (5年内, 本意见印发之日起30日内),
-    i.e. it is unknown without `issued` and read with it; the importer then asks for the date.
-    Working days (30个工作日内) are not: no issue date reads them."""
+    """Whether a deadline text counts from the plan's issue date (5年内, 本意见印发之日起30日内,
+    用3年时间, 今年年底前), i.e. it is unknown without `issued` and read with it; the importer
+    then asks for the date. Working days (30个工作日内) are not: no issue date reads them."""
     return (
-        parse_deadline(text).kind is DeadlineKind.UNKNOWN
+        any(word in text for word in _RELATIVE_WORDS)
+        and parse_deadline(text).kind is DeadlineKind.UNKNOWN
         and parse_deadline(text, issued=_ANY_ISSUE_DATE).kind is not DeadlineKind.UNKNOWN
     )

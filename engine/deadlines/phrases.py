@@ -59,7 +59,7 @@ _RECUR = (
 _IN_YEAR = r"\d{1,2}月(?:\d{1,2}[日号]|[上中下]旬)?|度?[上下]半年|度?第?[1-4]季度?|度"
 _BEFORE_OR_IN = r"之前|以前|前|以内|之内|内"
 _YEARLESS = (
-    r"(?:\d{1,2}月(?:\d{1,2}[日号]|[上中下]旬)?|年底|年末|[上下]半年)"
+    r"(?:\d{1,2}月(?:\d{1,2}[日号]|[上中下]旬)?|年底|年末|[上下]半年|年(?=内))"
     r"(?:年底|年末|月底|月末|底|末)?(?:之前|以前|前|以内|内)"
 )
 
@@ -102,6 +102,7 @@ _INTENT_BEFORE = (
     "须",
     "应",
 )
+_DONE = re.compile(r",?[^,;。]{1,3}的")  # 2018年印发的, 2016年出台的
 _TARGET_AFTER = re.compile(
     r",?(?:完成|实现|建成|基本|全面|初步|形成|启动|出台|制定|推开|推广|达到|覆盖|开展|建立|健全"
     r"|完善|印发|试点|投入|投用|投运|开工|竣工|上线|运行|落地|提高|提升|要|将|力争|争取|确保"
@@ -223,8 +224,7 @@ def _in_context(norm: str, m: re.Match[str], start: int, end: int) -> bool:
     if m["named"] is not None:  # 今年底前, 明年6月底前
         if _NOT_AFTER.match(after):
             return False
-        strong = m["named_suffix"] is not None
-        return strong or before.endswith(_INTENT_BEFORE) or bool(_TARGET_AFTER.match(after))
+        return m["named_suffix"] is not None or _weak_reads(before, after)
     if m["dated"] is None:
         return True
     if _NOT_AFTER.match(after):
@@ -236,9 +236,15 @@ def _in_context(norm: str, m: re.Match[str], start: int, end: int) -> bool:
     # A year alone in brackets, after a name: a plan's period ((2016—2020年)), not a deadline.
     if start and norm[start - 1] == "(" and norm[end : end + 1] == ")":
         return False
-    return (
-        m["pre"] is not None or before.endswith(_INTENT_BEFORE) or bool(_TARGET_AFTER.match(after))
-    )
+    return (m["pre"] is not None and "了" not in after) or _weak_reads(before, after)
+
+
+def _weak_reads(before: str, after: str) -> bool:
+    """Whether a date without 前/内 is a deadline: a word of intent before it or a target after
+    it, and no 了/的 after that says it is done (2018年印发了, 2018年出台的)."""
+    if "了" in after or _DONE.match(after):
+        return False
+    return before.endswith(_INTENT_BEFORE) or bool(_TARGET_AFTER.match(after))
 
 
 def _reads(text: str, norm: str, source: list[int], found: _Found) -> bool:
