@@ -100,6 +100,19 @@ def test_a_table_over_pages_gives_one_grid_per_page_in_order(tmp_path):
     assert table.tasks[-1].ref.startswith(f"第 {len(grids)} 页的表格第 ")
 
 
+def test_a_table_over_pages_without_its_header_repeated_reads_on(tmp_path):
+    rows = [
+        [n, f"任务{n}", "整合公共法律服务资源，" * 6, "市司法局", "2022年底前"]
+        for n in range(1, 61)
+    ]
+    spec = TableSpec(header=["序号", "工作任务", "工作措施", "责任单位", "时间节点"], rows=rows)
+    source = write_table_pdf(spec, tmp_path / "long.pdf", font_size=10, repeat_header=False)
+    assert "工作措施" not in page_texts(source)[1]
+    plan = import_plan(source)
+    assert [t.no for t in plan.tasks] == list(range(1, 61))
+    assert all(t.lead == "市司法局" for t in plan.tasks)
+
+
 def test_text_beside_a_table_is_its_title_not_a_paragraph_of_the_table(tmp_path):
     spec = TableSpec(
         title_lines=["附件1", "某市优化营商环境工作任务分工表"],
@@ -144,6 +157,7 @@ LAYOUTS = {
     ),
     "larger, - 3 -": ProseLayout(font_size=16, leading=28, page_number="- {n} -", centred={0}),
     "第3页": ProseLayout(header="某市司法局", page_number="第{n}页", centred={0}),
+    "rotated page": ProseLayout(centred={0}, rotated=True),
 }
 
 
@@ -176,6 +190,23 @@ def test_running_header_and_page_numbers_are_left_out_and_named(tmp_path):
     texts = [p.text for p in document.paragraphs]
     assert not any("某市人民政府文件" in t or "—" in t for t in texts)
     assert document.notes == ["PDF 各页的页眉或页脚“某市人民政府文件”未作为正文导入"]
+
+
+def test_bold_faked_by_overprinting_reads_once(tmp_path):
+    from reportlab.pdfgen import canvas
+
+    out = canvas.Canvas(str(tmp_path / "bold.pdf"))
+    out.setFont("STSong-Light", 16)
+    for offset in (0, 0.4):  # WPS and some printers draw bold text twice, a little apart
+        out.drawString(80 + offset, 700, "一、总体要求")
+    out.setFont("STSong-Light", 14)
+    out.drawString(80, 670, "人人享有公共法律服务（市司法局负责）。")
+    out.save()
+    document = pdf.document(tmp_path / "bold.pdf")
+    assert [p.text for p in document.paragraphs] == [
+        "一、总体要求",
+        "人人享有公共法律服务（市司法局负责）。",
+    ]
 
 
 def test_a_page_without_text_among_pages_with_text_is_named(tmp_path):

@@ -350,7 +350,16 @@ def _lines(chars: list[_Char], page: int) -> list[Line]:
         group.sort(key=lambda c: c.x0)
         text: list[str] = []
         previous: _Char | None = None
+        kept: list[_Char] = []
         for char in group:
+            if (
+                previous is not None
+                and char.text == previous.text
+                and abs(char.x0 - previous.x0) < 0.25 * char.size
+                and abs(char.top - previous.top) < 0.25 * char.size
+            ):
+                continue  # drawn twice a little apart: bold faked by overprinting
+            kept.append(char)
             if previous is not None and char.text != " " and previous.text != " ":
                 gap = char.x0 - previous.x1
                 latin = not _CJK.match(char.text) and not _CJK.match(previous.text)
@@ -358,7 +367,7 @@ def _lines(chars: list[_Char], page: int) -> list[Line]:
                     text.append(" ")  # a word space PDFium did not keep, or a gap in a line
             text.append(char.text)
             previous = char
-        inked = [c for c in group if not c.text.isspace()] or group
+        inked = [c for c in kept if not c.text.isspace()] or kept
         joined = "".join(text).strip()
         if not joined:
             continue
@@ -600,7 +609,7 @@ class _Flow:
         shared = sorted(x for x, n in starts.items() if n >= max(2, len(body) // 20))
         self.left = shared[0] if shared else min(starts, default=0)
         rights = sorted(ln.x1 for ln in body)
-        self.right = rights[int(0.95 * (len(rights) - 1))] if rights else 0.0
+        self.right = rights[min(len(rights) - 1, int(0.95 * len(rights)))] if rights else 0.0
         indents = [ln for ln in body if 1.5 * ln.size <= ln.x0 - self.left <= 2.6 * ln.size]
         self.indents = len(indents) >= 2
 

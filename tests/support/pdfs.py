@@ -48,6 +48,9 @@ class ProseLayout:
     """The first-line indent of a body paragraph, in characters."""
     centred: set[int] = field(default_factory=set)
     """Indices of paragraphs set centred without indent (the title)."""
+    rotated: bool = False
+    """Stored as a landscape page turned upright by /Rotate 90, as some scanners and printers
+    write portrait pages."""
 
 
 def wrap(text: str, width: float, size: float, indent: float = 0) -> list[str]:
@@ -84,8 +87,12 @@ def write_prose_pdf(paragraphs: list[str], path: Path, layout: ProseLayout | Non
             x = layout.left + (indent if k == 0 else 0)
             pages[-1].append((x, y, line, centred))
             y -= layout.leading
-    out = canvas.Canvas(str(path), pagesize=A4)
+    out = canvas.Canvas(str(path), pagesize=(height, width) if layout.rotated else A4)
     for n, lines in enumerate(pages, start=1):
+        if layout.rotated:
+            # the portrait page drawn a quarter turn anticlockwise; /Rotate 90 turns it back
+            out.setPageRotation(90)
+            out.transform(0, 1, -1, 0, height, 0)
         if layout.header:
             out.setFont(FONT, 10.5)
             out.drawCentredString(width / 2, height - 20 * mm, layout.header)
@@ -122,6 +129,7 @@ def write_table_pdf(
     column_widths: list[float] | None = None,
     font_size: float = 8,
     page_number: str | None = "- {n} -",
+    repeat_header: bool = True,
 ) -> Path:
     """A ruled table on landscape A4 pages: title lines above it, header spans, heading rows
     merged across, the `merge_down` column merged down, and the header repeated on every page."""
@@ -151,7 +159,9 @@ def write_table_pdf(
         commands.append(("SPAN", (column, first + 1), (column, last + 1)))
     page_width = landscape(A4)[0] - 30 * mm
     widths = column_widths or [page_width / spec.width] * spec.width
-    table = Table(data, colWidths=widths, repeatRows=1, style=TableStyle(commands))
+    table = Table(
+        data, colWidths=widths, repeatRows=1 if repeat_header else 0, style=TableStyle(commands)
+    )
 
     def number(out: canvas.Canvas, document: Any) -> None:
         if page_number:
