@@ -68,7 +68,7 @@ _YEARLESS = (
 # (A count from the issue begins at its verb: what names the plan before it is added after.)
 _CANDIDATE = re.compile(
     r"(?=[\d从自到至截每两半印发下出公颁今本明用花])(?:"
-    rf"(?P<start>(?:从|自)?(?<!\d)(?:{_DATE})(?:起|开始),?(?:{_RECUR}|{_COUNT}))"
+    rf"(?P<start>(?:从|自)?(?:(?<!\d)(?:{_DATE})|今年|明年)(?:起|开始),?(?:{_RECUR}|{_COUNT}))"
     rf"|(?P<issue>{ISSUED_VERB}{_COUNT})"
     rf"|(?P<pre>到|至|截至|截止到?)?(?P<dated>(?<!\d)(?:{_DATE}){_END}{_SUFFIX}{_TAIL})"
     rf"|(?P<named>(?:今年|本年度?|明年)(?:{_IN_YEAR})?{_END}(?P<named_suffix>{_BEFORE_OR_IN})?)"
@@ -139,7 +139,7 @@ def deadline_phrase(text: str) -> str | None:
     """
     norm, source = normalise(text)
     norm = _blank_titles(norm)
-    found = [f for f in _candidates(norm) if _reads(text, norm, source, f)]
+    found = _distinct(norm, [f for f in _candidates(norm) if _reads(text, norm, source, f)])
     if not found:
         return _long_term(text, norm, source)
     dated = [f for f in found if not f.yearless]
@@ -200,6 +200,19 @@ def _candidates(norm: str) -> list[_Found]:
             words_end = _clause_end(norm, end + 1)  # 到2020年，基本形成……
         found.append(_Found(start, end, words_end, yearless))
     return found
+
+
+def _distinct(norm: str, found: list[_Found]) -> list[_Found]:
+    """The candidates without repeats: an item may say its deadline twice (……，2019年3月底前
+    制定细则。（市司法局负责，2019年3月底前完成）)."""
+    seen: set[str] = set()
+    distinct = []
+    for f in found:
+        phrase = norm[f.start : f.end]
+        if phrase not in seen:
+            seen.add(phrase)
+            distinct.append(f)
+    return distinct
 
 
 def _clause_end(norm: str, pos: int) -> int:
