@@ -257,6 +257,26 @@ def test_county_plan_in_parts(duban, workdir):
     assert plan.issued == date(2019, 2, 20)
 
 
+def test_mixed_wordings_full_width_numbers_and_deadlines_in_brackets(duban, workdir):
+    plan, _ = run_import(duban, workdir, "10-mixed-wordings.txt")
+    assert plan.title == "某市法治政府建设实施方案（征求意见稿）"
+    assert tasks(plan) == [
+        (1, None, "一", "完善重大行政决策程序", "市司法局", [], D, date(2019, 12, 31)),
+        (2, None, "一", "推行法律顾问制度", "市司法局", ["市委组织部", "各区人民政府"], U, None),
+        (3, None, "一", "加强合法性审查", "市司法局", ["各区人民政府"], U, None),
+        (4, None, "二", "推行行政执法三项制度，持续推进", "市司法局", [],
+         DeadlineKind.LONG_TERM, None),
+        (5, "４．", "二", "完善执法人员管理，2019年9月底前完成清理", "市司法局", [], D,
+         date(2019, 9, 30)),
+        (6, "４．", "二", "健全执法监督机制", "市政府办公室", [], D, date(2020, 6, 30)),
+    ]  # fmt: skip
+    assert plan.task(1).deadline.text == "2019年底前"  # written as 完成时限：… in the bracket
+    general = messages(plan)
+    # the rule in task 2's bracket has no 下同: it does not carry to task 3
+    assert any(m.startswith("任务 3 的责任单位未写明牵头单位") for m in general)
+    assert any("第 6 行" in m and "附注" in m for m in general)  # （此项工作长期坚持）
+
+
 # --- the same documents as Word files ------------------------------------------------------
 
 
@@ -318,6 +338,20 @@ def test_a_word_heading_style_makes_a_section_of_a_sentence(duban, workdir):
         ("二", "区民政局", ["各街道办事处"]),
     ]
     assert plan.task(1).deadline.due == date(2020, 6, 30)
+
+
+def test_a_first_line_styled_as_a_heading_that_reads_as_a_title_is_the_title(duban, workdir):
+    # as a web page's <h1> or a Word "Heading 1" title comes through
+    write_docx(
+        ["某市养老服务发展行动方案", "一、完善服务体系",
+         "（一）建设养老服务设施。（市民政局负责）"],
+        workdir / "plan.docx",
+        {"某市养老服务发展行动方案": 1},
+    )
+    plan, _ = run_import(duban, workdir, "plan.docx")
+    assert plan.title == "某市养老服务发展行动方案"
+    assert plan.sections == [Section("一", "完善服务体系")]
+    assert [(t.section, t.label, t.lead) for t in plan.tasks] == [("一", None, "市民政局")]
 
 
 # --- units brackets ----------------------------------------------------------------------------

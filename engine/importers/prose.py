@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -83,7 +83,7 @@ class _Para:
 class _Item:
     """What a stretch of body paragraphs became, before items without units are decided."""
 
-    kind: str  # "tasks", "heading", "bare" (a numbered item naming no unit), "text"
+    kind: str  # "tasks", "heading", "bare" (a numbered item naming no unit), "text", "note"
     paras: list[_Para]
     section: str | None
     rank: int | None = None
@@ -125,7 +125,7 @@ def _brackets(text: str) -> list[tuple[int, int, Bracket]]:
 def _value(label: str) -> int | None:
     """The number a printed label stands for: （三） → 3, 3. → 3, ③ → 3."""
     core = label.strip("（()）、.．:： ").removeprefix("第").removesuffix("部分")
-    if core.isascii() and core.isdigit():
+    if core.isdecimal():  # 3, or full-width ３
         return int(core)
     if len(core) == 1 and "\u2460" <= core <= "\u2473":
         return ord(core) - 0x2460 + 1
@@ -242,8 +242,13 @@ class _Reader:
 
     def _body_start(self, paras: list[_Para]) -> int:
         """Where the body begins: the first heading (styled or numbered) or units bracket, and
-        the short heading lines right above a first bracket."""
+        the short heading lines right above a first bracket. A first line styled as a heading
+        that reads as a plan's title (a web page's <h1>) is the title, not a section."""
         for i, p in enumerate(paras):
+            styled = i == 0 and p.rank is None and not p.brackets and (p.para.heading or 0) >= 1
+            if styled and _TITLE_WORD.search(_TRAILING_NOTE.sub("", p.text)):
+                p.para = replace(p.para, heading=0)
+                continue
             if (p.para.heading or 0) >= 1 or p.rank is not None:
                 return i
             if p.brackets:
@@ -440,9 +445,19 @@ class _Reader:
                 i += 1
                 continue
             if p.rank is None:
-                if _heading_like(p.text) and len(p.text) <= _MAX_SIGNATURE and i + 1 < len(paras):
+                # A short line alone reads as a heading, but not a note in brackets (（此项工作
+                # 长期坚持）) or a date.
+                if (
+                    _heading_like(p.text)
+                    and len(p.text) <= _MAX_SIGNATURE
+                    and i + 1 < len(paras)
+                    and not _TRAILING_NOTE.fullmatch(p.text)
+                    and _issued_in(p.text) is None
+                ):
                     self._heading(p, 1)
                     items.append(_Item("heading", [p], self.outline.current))
+                elif _TRAILING_NOTE.fullmatch(p.text):
+                    items.append(_Item("note", [p], self.outline.current))
                 else:
                     items.append(_Item("text", [p], self.outline.current))
                 i += 1
@@ -531,6 +546,9 @@ class _Reader:
             if item.kind == "heading":
                 continue
             label = item.paras[0].label
+            if item.kind == "note":
+                left.append(([p.para for p in item.paras], "是正文中括号里的附注，不是任务"))
+                continue
             if item.kind == "tasks":
                 flush()
                 for row, first_listed, own in item.tasks:
