@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from docx import Document
 from support.refusal import files_in, refuser
 from support.tables import seed_spec, write_table
 
@@ -30,6 +31,20 @@ SOFFICE = os.environ.get("DUBAN_TEST_SOFFICE") or shutil.which("soffice")
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 WRITER = [s for s, to in CONVERTED.items() if to == "docx"]
 CALC = [s for s, to in CONVERTED.items() if to == "xlsx"]
+# A prose plan in the genre (实施方案): numbered items, each ending in its units bracket.
+PROSE = [
+    "关于加快推进公共法律服务体系建设的实施方案",
+    "一、总体要求",
+    "到2022年，基本建成覆盖城乡、便捷高效的公共法律服务体系。",
+    "二、重点任务",
+    "（一）整合法律服务资源。建立公共法律服务平台，2021年底前实现市、区、镇街三级全覆盖。"
+    "（市司法局牵头，市财政局、各区政府配合）",
+    "（二）完善法律援助制度。修订法律援助经济困难标准，2022年6月底前出台。"
+    "（市司法局、市财政局负责）",
+    "（三）加强法治宣传教育。每年3月底前制定年度普法计划。（市委宣传部牵头，市司法局参与）",
+    "三、保障措施",
+    "各单位要加强组织领导，确保各项任务落到实处。",
+]
 
 
 @pytest.fixture(scope="module")
@@ -51,39 +66,45 @@ def essentials(plan: Plan) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def inputs(soffice, tmp_path_factory) -> dict[str, Path]:
-    """The seed plan in every format LibreOffice is asked to read, and the .docx/.xlsx each
-    came from (under the keys "docx" and "xlsx")."""
+    """The seed plan in every format LibreOffice is asked to read, the .docx/.xlsx each came
+    from (under the keys "docx" and "xlsx"), and a prose plan as .docx and .doc."""
     base = tmp_path_factory.mktemp("convert-inputs")
     docx = write_table(seed_spec(), base / "zhuhai.docx")
     xlsx = write_table(seed_spec(), base / "zhuhai.xlsx")
-
+    prose = Document()
+    for line in PROSE:
+        prose.add_paragraph(line)
+    prose.save(str(base / "prose.docx"))
     profile = (base / "profile").as_uri()
 
-    def convert(source: Path, to: str) -> Path:
+    def convert(to: str, *sources: Path) -> list[Path]:
         subprocess.run(
             [soffice, f"-env:UserInstallation={profile}", "--headless", "--norestore",
-             "--convert-to", to, "--outdir", str(base), str(source)],
+             "--convert-to", to, "--outdir", str(base), *map(str, sources)],
             check=True, capture_output=True, timeout=120,
         )  # fmt: skip
-        out = base / f"{source.stem}.{to}"
-        assert out.is_file() and out.stat().st_size > 0, f"LibreOffice wrote no {out.name}"
-        return out
+        outs = [base / f"{source.stem}.{to}" for source in sources]
+        for out in outs:
+            assert out.is_file() and out.stat().st_size > 0, f"LibreOffice wrote no {out.name}"
+        return outs
 
     # LibreOffice's Word 97 export leaves python-docx's table out; saved as .odt first, it keeps it.
-    odt = convert(docx, "odt")
-    doc, rtf, xls, ods = (convert(odt, "doc"), convert(odt, "rtf"), convert(xlsx, "xls"),
-                          convert(xlsx, "ods"))  # fmt: skip
+    odt, prose_odt = convert("odt", docx, base / "prose.docx")
+    doc, prose_doc = convert("doc", odt, prose_odt)
+    [rtf], [xls], [ods] = convert("rtf", odt), convert("xls", xlsx), convert("ods", xlsx)
     made = {".odt": odt, ".doc": doc, ".rtf": rtf, ".xls": xls, ".ods": ods}
     # WPS Office's .wps and .et are Word's and Excel's binary formats under WPS's own names.
     made[".wps"] = Path(shutil.copy(made[".doc"], base / "zhuhai.wps"))
     made[".et"] = Path(shutil.copy(made[".xls"], base / "zhuhai.et"))
     for suffix in (".doc", ".wps", ".xls", ".et"):
         assert made[suffix].read_bytes().startswith(OLE), suffix
+    assert prose_doc.read_bytes().startswith(OLE)
     assert made[".rtf"].read_bytes().startswith(b"{\\rtf")
     for suffix, kind in ((".odt", "text"), (".ods", "spreadsheet")):
         mimetype = zipfile.ZipFile(made[suffix]).read("mimetype").decode()
         assert mimetype == f"application/vnd.oasis.opendocument.{kind}"
-    return {**made, "docx": docx, "xlsx": xlsx}
+    return {**made, "docx": docx, "xlsx": xlsx, "prose.docx": base / "prose.docx",
+            "prose.doc": prose_doc}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +160,22 @@ def test_each_format_gives_the_seed_plan(
     assert sorted(files_in(workdir)) == sorted([name, "plan.yaml"])
     assert list(temp.iterdir()) == []
     assert not (home / ".config" / "libreoffice").exists()
+
+
+def test_a_prose_plan_in_an_old_format(duban, workdir, inputs, real_soffice, temp):
+    # The running text comes through the conversion as paragraphs, for the prose reader.
+    origin = import_plan(inputs["prose.docx"], coordinator="市司法局")
+    shutil.copy(inputs["prose.doc"], workdir / "方案.doc")
+    result = duban("import", "方案.doc", "-o", "plan.yaml", "--coordinator", "市司法局")
+    assert result.code == 0, result.err
+    plan = read_plan(workdir / "plan.yaml")
+    assert len(plan.tasks) == 3 and plan.task(1).lead == "市司法局"
+    assert essentials(plan) == essentials(origin)
+    assert plan.title == origin.title and plan.sections == origin.sections
+    assert [(w.task, w.message) for w in plan.warnings] == [
+        (w.task, w.message) for w in origin.warnings
+    ]
+    assert list(temp.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -271,3 +308,28 @@ def test_a_time_limit_that_is_no_number(refuse, workdir, fake, monkeypatch):
     monkeypatch.setenv("DUBAN_SOFFICE_TIMEOUT", "two minutes")
     (workdir / "plan.et").write_bytes(OLE + b"\x00" * 512)
     refuse("plan.et", "DUBAN_SOFFICE_TIMEOUT", "two minutes", "秒")
+
+
+def test_a_hanging_libreoffice_is_killed_with_its_helpers(
+    refuse, workdir, fake, soffice, temp, monkeypatch
+):
+    # Real LibreOffice that never finishes: started in the conversion's profile without a file to
+    # convert, it runs as a server (the shell script, oosplash and soffice.bin) until it is killed.
+    monkeypatch.setenv("REAL_SOFFICE", soffice)
+    monkeypatch.setenv("DUBAN_SOFFICE_TIMEOUT", "3")
+    fake(
+        'for a; do case "$a" in -env:*) profile="$a";; esac; done\n'
+        '"$REAL_SOFFICE" "$profile" --headless --norestore --nologo &\nwait\n'
+    )
+    (workdir / "plan.doc").write_bytes(OLE + b"\x00" * 512)
+    refuse("plan.doc", "plan.doc", "LibreOffice 转换超时（3 秒）")
+    left = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
+        except OSError:
+            continue
+        if str(temp) in command and alive(int(entry.name)):
+            left.append(command.replace("\0", " "))
+    assert left == []
+    assert list(temp.iterdir()) == []
