@@ -164,13 +164,16 @@ _CONTENT_WORDS = {
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 # Lines every site prints around an article, recognised by their words when no id or class names
-# them: 当前位置：首页 > …, 【字体：大 中 小】, 打印本页, 关闭窗口, 分享到：, 扫一扫在手机打开.
+# them: 当前位置：首页 > …, 【字体：大 中 小】, 打印本页, 关闭窗口, 分享到：, 扫一扫在手机打开,
+# 发布时间：… 来源：…, 责任编辑：…
 _CHROME_LINE = re.compile(
     r"^(?:当前位置|您现在的位置|您的位置|所在位置|现在位置)\s*[:：]"
     r"|^[【\[]?\s*字[体号]\s*[:：]"
     r"|^(?:[【\[]?\s*(?:打印(?:本页|此页|文章|页面)?|关闭(?:窗口|本页)?|返回顶部|收藏本页|"
     r"分享)\s*[】\]]?\s*)+$"
     r"|^分享到\s*[:：]?|^扫一扫|^(?:上一篇|下一篇)\s*[:：]"
+    r"|^(?:发布(?:时间|日期)|信息来源|来源|浏览(?:次数|量)?|阅读(?:次数|量)|点击(?:数|量|次数)"
+    r"|访问量|责任编辑|编辑|作者)\s*[:：]"
 )
 _LONGEST_CHROME_LINE = 60
 
@@ -206,13 +209,18 @@ _SECTIONS = ("thead", "tbody", "tfoot")
 
 
 def _rows(table: Any) -> list[Any]:
-    rows = []
+    """A table's own rows as a browser lays them out: <thead> first, <tfoot> last, wherever
+    they stand in the markup (HTML 4 put <tfoot> before <tbody>)."""
+    head: list[Any] = []
+    body: list[Any] = []
+    foot: list[Any] = []
     for child in table:
         if child.tag == "tr":
-            rows.append(child)
+            body.append(child)
         elif child.tag in _SECTIONS:
-            rows.extend(tr for tr in child if tr.tag == "tr")
-    return rows
+            part = head if child.tag == "thead" else foot if child.tag == "tfoot" else body
+            part.extend(tr for tr in child if tr.tag == "tr")
+    return head + body + foot
 
 
 def _cells(tr: Any) -> list[Any]:
@@ -295,19 +303,21 @@ _BLOCKS = {
     "main", "center", "pre", "address", "figure", "figcaption", "hr", "form", "fieldset",
     "legend", "details", "summary", "header", "footer", "nav", "aside", "body", "html", "hgroup",
 }  # fmt: skip
-_WIDE = "\u2e80-\u303f\u3040-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
-# A line break in the page's source next to a Chinese character is no space: Word and many
-# editors wrap long lines anywhere, and Chinese puts no space between words (CSS Text 3 removes a
-# break between two such characters; here one beside a digit goes too: 全覆盖，\n2019年).
-_WIDE_BREAK = re.compile(
-    f"(?<=[{_WIDE}])[ \t\r\f]*\n[ \t\r\n\f]*|[ \t\r\f]*\n[ \t\r\n\f]*(?=[{_WIDE}])"
+# Full-width punctuation: CJK symbols (、。《》【】), full-width forms (，：；（）), quotes, dashes.
+_CJK_PUNCTUATION = "\u3001-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\u2014-\u2026"
+# A line break in the page's source is a space, as browsers and LibreOffice take it (LibreOffice
+# wraps 省委编办 省财政厅 at its space); but beside full-width punctuation a space means nothing,
+# and an editor's wrap there (全覆盖，\n2019年) would put one into a unit's or a deadline's text.
+_PUNCTUATION_BREAK = re.compile(
+    f"(?<=[{_CJK_PUNCTUATION}])[ \t\r\f]*\n[ \t\r\n\f]*"
+    f"|[ \t\r\f]*\n[ \t\r\n\f]*(?=[{_CJK_PUNCTUATION}])"
 )
 _SPACES = re.compile("[ \t\r\n\f\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff]")
 
 
 def _line(pieces: list[str]) -> str:
-    text = _WIDE_BREAK.sub("", "".join(pieces))
+    text = _PUNCTUATION_BREAK.sub("", "".join(pieces))
     return clean_text(_SPACES.sub(" ", _INVISIBLE.sub("", text))).strip()
 
 
@@ -472,6 +482,14 @@ def _drop_never_text(body: Any) -> None:
         el.drop_tree()
 
 
+_HIDDEN = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\b", re.I)
+
+
+def _hidden(el: Any) -> bool:
+    """Whether the page hides an element (a menu's drop-down, a copy for the share dialog)."""
+    return el.get("hidden") is not None or bool(_HIDDEN.search(el.get("style") or ""))
+
+
 def _keep_with_ancestors(keep: set[Any], el: Any) -> None:
     if el in keep:
         return
@@ -498,9 +516,9 @@ def _drop_chrome(body: Any, plans: list[Any], sizes: Sizes) -> None:
         if not isinstance(el.tag, str):
             continue
         tag = el.tag
-        chrome = tag in _CHROME_TAGS or _marked(el) == "chrome"
+        chrome = tag in _CHROME_TAGS or _marked(el) == "chrome" or _hidden(el)
         if tag in ("header", "footer") and in_article:
-            chrome = _marked(el) == "chrome"
+            chrome = _marked(el) == "chrome" or _hidden(el)
         if chrome and el not in keep and (plans or sizes[el][0] < half):
             el.drop_tree()
             continue
@@ -660,7 +678,8 @@ def _read(path: Path) -> tuple[list[Grid], list[Paragraph], list[str]]:
             # A page quoting its attachment (附件 2, then its title) titles the table by it.
             attachment = [i for i, line in enumerate(lines) if _ATTACHMENT.match(line)]
             title = lines[attachment[-1] :] if attachment else lines
-            grids[item] = _grid(item, name(item), title, budget)
+            title = [*title, *(_cell_text(c) for c in item if c.tag == "caption")]
+            grids[item] = _grid(item, name(item), [t for t in title if t], budget)
             lines = []
         else:
             grids[item] = grid = _grid(item, name(item), [], budget)
