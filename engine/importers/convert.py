@@ -4,8 +4,9 @@ The file is converted with `soffice --headless --convert-to docx|xlsx` and the r
 `engine.importers.docx` or `engine.importers.xlsx`, whose package checks and limits apply to the
 converted file as to any other. LibreOffice runs:
 
-- on a copy of the file, in a private temporary directory, so that the lock file it writes next
-  to a document it opens (.~lock.plan.doc#) never lands in the user's folder;
+- on a copy of the file named source.<suffix>, in a private temporary directory, so that what it
+  writes beside a document it opens (its lock file, .~lock.source.doc#) never lands in the user's
+  folder, and a file name it could misread (one beginning with "-") does not matter;
 - with a temporary user profile (`-env:UserInstallation`), so that it neither reads nor changes the
   user's LibreOffice settings, and does not hand the work to (and wait on) a LibreOffice the user
   has open, which shares the default profile;
