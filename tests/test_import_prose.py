@@ -6,7 +6,8 @@ opinions with （三） items and a stated lead rule, a division-of-work opinion
 two brackets in one paragraph, a city action plan with 牵头单位：/配合单位： labels and ASCII
 brackets, an unnumbered plan, provincial key points with （1） and ① items, a plan in ASCII
 brackets with deadlines inside them, a notice with no assignments, items spread over two
-paragraphs, and a county plan in 第一部分 parts.
+paragraphs, a county plan in 第一部分 parts, mixed wordings (full-width numbers, 完成时限： in the
+bracket), and a plan below the notice that issues it.
 """
 
 from __future__ import annotations
@@ -275,6 +276,20 @@ def test_mixed_wordings_full_width_numbers_and_deadlines_in_brackets(duban, work
     # the rule in task 2's bracket has no 下同: it does not carry to task 3
     assert any(m.startswith("任务 3 的责任单位未写明牵头单位") for m in general)
     assert any("第 6 行" in m and "附注" in m for m in general)  # （此项工作长期坚持）
+
+
+def test_a_plan_under_the_notice_that_issues_it(duban, workdir):
+    plan, _ = run_import(duban, workdir, "11-issuing-notice.txt")
+    assert plan.title == "某市促进消费行动方案"  # the plan's own title, not the notice's
+    assert plan.issued == date(2020, 4, 10)  # the notice's date
+    assert tasks(plan) == [
+        (1, None, "一", "落实汽车限购放宽政策", "市发展改革委", ["市公安局"], D, date(2020, 5, 9)),
+        (2, None, "一", "开展汽车下乡活动", "市商务局", ["各区人民政府"], D, date(2020, 6, 30)),
+    ]  # fmt: skip
+    general = messages(plan)
+    assert any(m.startswith("源文件第 1 行至第 6 行") and "印发通知" in m for m in general)
+    assert any(m.startswith("源文件第 8 行“为进一步激发消费潜力") for m in general)
+    assert any(m.startswith("源文件第 13 行“各有关部门要加强协调配合") for m in general)
 
 
 # --- the same documents as Word files ------------------------------------------------------

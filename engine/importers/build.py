@@ -1,4 +1,5 @@
-"""Import a plan table file into a `Plan`: read, find the table, read units and deadlines, warn.
+"""Import a plan file into a `Plan`: read, find the table (or the prose items), read units and
+deadlines, warn.
 
 Nothing here writes a file: the caller writes the plan file only once the whole import succeeded.
 Every problem with the input that stops the import is a `UserError` naming the file (and the row

@@ -499,13 +499,24 @@ class _Reader:
         foot = self._foot_start(paras, start)
         head = [p.para for p in paras[:start]]
         title, in_title = self._title(head)
-        preamble = [p for i, p in enumerate(head) if i not in in_title]
+        # The lines before the body that are not the title, in runs (a notice that issues the
+        # plan stands above its title; the opening paragraph below it).
+        preamble: list[list[Paragraph]] = []
+        for i, p in enumerate(head):
+            if i in in_title:
+                continue
+            if preamble and i - 1 not in in_title and i > 0:
+                preamble[-1].append(p)
+            else:
+                preamble.append([p])
         # The body is read before the tasks without units are placed, so that the rule stated
         # in a bracket with 下同 applies from there on, in document order.
+        reader_notes = len(self.notes)
         items = self._body(paras[start:foot])
-        if preamble:
-            self.notes.insert(0, left_out(preamble, "在标题之后、正文条目之前（文号、主送机关、"
-                                                   "开头说明等）"))
+        self.notes[reader_notes:reader_notes] = [
+            left_out(run, "在正文条目之前（印发通知、文号、主送机关、开头说明等）")
+            for run in preamble
+        ]
         self._place(items)
         foot_paras = [p.para for p in paras[foot:]]
         if foot_paras:

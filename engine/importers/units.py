@@ -10,6 +10,11 @@ what the unit does ("按职责分工负责", "负责落实") and a trailing 等 
 marked lead the first unit leads; a unit listed twice counts once. Names are kept exactly as written
 (aliases are resolved when a plan is loaded, not here) and collective names such as 各区政府 are
 units like any other.
+
+`read_bracket` reads the units bracket that ends an item of a prose plan ("（A牵头，B、C参与）",
+"（A会同B负责）", "（X指导）"): there 牵头, 牵头单位： and the first unit of "A会同B" lead; a unit
+that 负责 leads over one that only 指导 (A指导，B负责: B leads, A works with it), and one that
+指导 alone leads (it is the unit to chase); 配合/参与 name co-units.
 """
 
 from __future__ import annotations
