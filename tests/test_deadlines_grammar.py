@@ -761,3 +761,19 @@ def test_a_count_is_due_on_or_after_the_issue_date(text: str, issued: date) -> N
         assert deadline.kind is DeadlineKind.DATE
         assert deadline.due is not None and deadline.due >= issued
     assert parse_deadline(text).kind is DeadlineKind.UNKNOWN  # never without the issue date
+
+
+_NAMED_YEARS = st.tuples(
+    st.sampled_from(["今年", "本年", "本年度", "明年", "从今年起，", "今年6月底前启动，"]),
+    st.sampled_from(["", "6月", "第三季度", "上半年", "每季度末", "明年底前完成"]),
+    st.sampled_from(["", "底前", "前", "内", "完成"]),
+).map("".join)
+
+
+@given(_NAMED_YEARS, _ISSUE_DATES)
+def test_named_years_read_in_the_issue_year_or_not_at_all(text: str, issued: date) -> None:
+    deadline = parse_deadline(text, issued=issued)
+    _assert_well_formed(deadline)
+    assert parse_deadline(text).kind is DeadlineKind.UNKNOWN
+    if deadline.due is not None:
+        assert deadline.due.year in (issued.year, issued.year + 1)
