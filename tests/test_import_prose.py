@@ -244,13 +244,14 @@ def test_an_item_over_two_paragraphs_and_a_rule_stated_apart(duban, workdir):
 
 def test_county_plan_in_parts(duban, workdir):
     plan, _ = run_import(duban, workdir, "09-county-parts.txt")
-    assert plan.sections == [Section("一", "产业振兴"), Section("二", "人才振兴")]
+    assert plan.sections == [Section("第一部分", "产业振兴"), Section("第二部分", "人才振兴")]
+    one, two = "第一部分", "第二部分"
     assert tasks(plan) == [
-        (1, None, "一", "发展特色产业", "县农业农村局", ["县财政局", "县自然资源局"], D,
+        (1, None, one, "发展特色产业", "县农业农村局", ["县财政局", "县自然资源局"], D,
          date(2020, 12, 31)),
-        (2, None, "一", "培育新型经营主体", "县农业农村局", [], R, None),
-        (3, None, "二", "加强乡土人才培养", "各乡（镇）人民政府", ["县委组织部"], U, None),
-        (4, None, "二", "落实人才激励政策", "县人力资源社会保障局", ["县财政局"], U, None),
+        (2, None, one, "培育新型经营主体", "县农业农村局", [], R, None),
+        (3, None, two, "加强乡土人才培养", "各乡（镇）人民政府", ["县委组织部"], U, None),
+        (4, None, two, "落实人才激励政策", "县人力资源社会保障局", ["县财政局"], U, None),
     ]  # fmt: skip
     # text after the last bracket is kept in the task, and said so
     assert plan.task(2).content.endswith("同时加强示范引导。")
@@ -290,6 +291,19 @@ def test_a_plan_under_the_notice_that_issues_it(duban, workdir):
     assert any(m.startswith("源文件第 1 行至第 6 行") and "印发通知" in m for m in general)
     assert any(m.startswith("源文件第 8 行“为进一步激发消费潜力") for m in general)
     assert any(m.startswith("源文件第 13 行“各有关部门要加强协调配合") for m in general)
+
+
+def test_headings_nest_under_parts(duban, workdir):
+    (workdir / "parts.txt").write_text(
+        "某区城市更新实施方案\n第一部分 老旧小区改造\n一、完善配套设施\n"
+        "（一）加装电梯。2021年底前完成100台。（区住房城乡建设局负责）\n"
+        "第二部分 城中村治理\n一、整治环境\n（一）清理违法建筑。（各街道办事处负责）\n",
+        "utf-8",
+    )
+    plan, _ = run_import(duban, workdir, "parts.txt")
+    assert [s.no for s in plan.sections] == ["第一部分", "第一部分一", "第二部分", "第二部分一"]
+    assert [(t.section, t.label) for t in plan.tasks] == [("第一部分一", None),
+                                                          ("第二部分一", "（一）")]  # fmt: skip
 
 
 # --- the same documents as Word files ------------------------------------------------------

@@ -205,18 +205,15 @@ class _Outline:
     def current(self) -> str | None:
         return self._stack[-1][1] if self._stack else None
 
-    def enter(self, rank: int, number: str, title: str) -> str:
+    def enter(self, rank: int, number: str, title: str, label: str = "") -> str:
         while self._stack and self._stack[-1][0] >= rank:
             self._stack.pop()
         parent = self._stack[-1][1] if self._stack else ""
-        piece = {0: number, 1: number, 2: f"（{number}）", 3: number, 4: f"（{number}）"}.get(
+        # 第一部分 and 第一章 keep their words: "一" under them would read as a part of its own.
+        piece = {0: label.rstrip("、.．:： "), 2: f"（{number}）", 4: f"（{number}）"}.get(
             rank, number
         )
         no = f"{parent}{piece}" if number else ""
-        if not number and not parent:
-            pass
-        elif number and not parent and rank > 1:
-            no = piece  # a （一） heading with no 一、 above it
         if not no or no in self._taken or len(no) > 20:
             self._top += 1
             while chinese_numeral(self._top) in self._taken:
@@ -419,7 +416,7 @@ class _Reader:
 
     def _heading(self, p: _Para, rank: int) -> None:
         title = _first_sentence(p.text).rstrip("：:")
-        self.outline.enter(rank, p.number, title or p.text)
+        self.outline.enter(rank, p.number, title or p.text, p.label)
         rest = p.text[len(_first_sentence(p.text)) :].lstrip("。；;！？!?：: ").strip()
         if rest:
             self.notes.append(
