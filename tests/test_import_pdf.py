@@ -11,6 +11,7 @@ from conftest import SEED
 from support.pdfs import (
     ProseLayout,
     write_encrypted_pdf,
+    write_inflating_pdf,
     write_prose_pdf,
     write_scanned_pdf,
     write_table_pdf,
@@ -18,6 +19,7 @@ from support.pdfs import (
 from support.refusal import refuser
 from support.tables import TableSpec, seed_spec
 
+from engine.errors import UserError
 from engine.importers import pdf
 from engine.importers.build import import_plan
 from engine.importers.table import read_table
@@ -269,3 +271,18 @@ def test_more_pages_than_the_limit_are_refused(refuse, workdir, monkeypatch):
     monkeypatch.setattr(pdf, "MAX_PAGES", 2)
     write_prose_pdf(PROSE * 4, workdir / "long.pdf")
     refuse("long.pdf", "long.pdf", "页", "上限")
+
+
+@pytest.mark.parametrize("ascii85", [False, True], ids=["flate", "ascii85-flate"])
+def test_a_content_stream_inflating_past_the_limit_is_refused_before_it_is_laid_out(
+    refuse, workdir, ascii85
+):
+    source = write_inflating_pdf(workdir / "bomb.pdf", pdf.MAX_STREAM_BYTES + 1, ascii85=ascii85)
+    assert source.stat().st_size < 100_000
+    refuse("bomb.pdf", "bomb.pdf", "解压后超过 8 MB")
+
+
+def test_a_content_stream_within_the_limit_is_read(tmp_path):
+    source = write_inflating_pdf(tmp_path / "lines.pdf", 100_000)
+    with pytest.raises(UserError, match="没有可读取的文字"):  # read through, and no text in it
+        pdf.document(source)

@@ -216,3 +216,37 @@ def write_encrypted_pdf(path: Path, user_password: str = "123456") -> Path:
     out.showPage()
     out.save()
     return path
+
+
+def write_inflating_pdf(path: Path, inflated: int, *, ascii85: bool = False) -> Path:
+    """A one-page PDF written by hand whose content stream, a run of tiny strokes, inflates to
+    `inflated` bytes from a few kilobytes (optionally ASCII85-encoded over its Flate data)."""
+    import base64
+    import zlib
+
+    operators = b"0 0 m 1 1 l S\n"
+    data = zlib.compress(operators * (inflated // len(operators) + 1), 9)
+    filters = b"/Filter /FlateDecode"
+    if ascii85:
+        data = base64.a85encode(data, wrapcol=72) + b"~>"
+        filters = b"/Filter [/ASCII85Decode /FlateDecode]"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length %d %s >>\nstream\n%s\nendstream" % (len(data), filters, data),
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    path.write_bytes(bytes(out))
+    return path
