@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 from conftest import SEED
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.refusal import refuser
 from support.tables import TableSpec, seed_spec, write_table
 
+from engine.errors import UserError
 from engine.importers import html as html_reader
 from engine.importers.build import import_plan
 from engine.model.plan import Plan
@@ -366,6 +369,19 @@ def test_hidden_parts_of_a_page_are_left_out(tmp_path):
     assert [p.text for p in paragraphs] == ["推进法律服务（市司法局负责）"]
 
 
+def test_a_utf16_page_with_its_byte_order_mark(tmp_path):
+    # Internet Explorer's 另存为 “Unicode” writes UTF-16 with a BOM (and may keep a gb2312 meta).
+    page = '<meta charset="gb2312"><h1>工作任务分工表</h1><p>推进法律服务（市司法局负责）</p>'
+    source = tmp_path / "page.htm"
+    source.write_bytes(page.encode("utf-16"))
+    document = html_reader.document(source)
+    assert [p.text for p in document.paragraphs] == [
+        "工作任务分工表",
+        "推进法律服务（市司法局负责）",
+    ]
+    assert document.notes == []
+
+
 def test_big5_page_is_read_when_declared(tmp_path):
     source = write(tmp_path, "<h1>工作任務分工表</h1><p>推進法律服務</p>", charset="big5")
     paragraphs = html_reader.document(source).paragraphs
@@ -467,9 +483,10 @@ def test_a_page_in_an_undeclared_encoding_is_refused(refuse, workdir):
     refuse("page.html", "page.html", "未声明文字编码", "UTF-8")
 
 
-def test_a_declared_encoding_python_does_not_know_is_refused(refuse, workdir):
-    (workdir / "page.html").write_text(site_page(seed_content(), '<meta charset="x-klingon">'))
-    refuse("page.html", "page.html", "x-klingon", "无法识别")
+@pytest.mark.parametrize("label", ["x-klingon", "base64", "unicode_escape"])
+def test_a_declared_encoding_no_browser_reads_is_refused(refuse, workdir, label):
+    (workdir / "page.html").write_text(site_page(seed_content(), f'<meta charset="{label}">'))
+    refuse("page.html", "page.html", f"“{label}”", "无法识别")
 
 
 def test_a_page_with_only_the_site_around_it_has_no_plan(refuse, workdir):
@@ -574,3 +591,32 @@ def test_a_prose_plan_on_a_page_imports_as_a_plan(duban, workdir):
     for words in ["某某市人民政府门户网站", "首页", "当前位置", "发布日期", "字体", "分享到",
                   "版权所有", "统计代码"]:  # fmt: skip
         assert words not in text, words
+
+
+# --- broken pages ---------------------------------------------------------------------------------
+
+SEED_PAGE = site_page(seed_content()).encode("utf-8")
+
+
+@settings(max_examples=60)
+@given(
+    cuts=st.lists(
+        st.tuples(st.integers(0, len(SEED_PAGE)), st.integers(0, 400), st.binary(max_size=8)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_a_broken_page_imports_or_is_refused_in_one_line(tmp_path_factory, cuts):
+    # Real pages come truncated, with tags cut in half and bytes lost: whatever is left either
+    # imports or is refused as a user's file, never an internal error.
+    data = bytearray(SEED_PAGE)
+    for at, length, insert in cuts:
+        data[at : at + length] = insert
+    source = tmp_path_factory.mktemp("broken") / "page.html"
+    source.write_bytes(bytes(data))
+    try:
+        plan = import_plan(source, coordinator="市司法局")
+    except UserError as error:
+        assert "\n" not in str(error) and str(source) in str(error)
+    else:
+        assert all(task.title or task.content or task.units_text for task in plan.tasks)

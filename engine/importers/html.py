@@ -61,7 +61,19 @@ _SUPERSETS = {
     "iso8859-1": "cp1252",
     "ascii": "cp1252",
 }
-_LABELS = {"x-gbk": "gbk", "x-x-big5": "big5", "unicode": "utf-16", "chinese": "gb2312"}
+# WHATWG labels Python does not know by that name.
+_LABELS = {
+    "x-gbk": "gbk", "windows-936": "gbk", "gb_2312": "gb2312", "gb_2312-80": "gb2312",
+    "csgb2312": "gb2312", "iso-ir-58": "gb2312", "chinese": "gb2312", "x-x-big5": "big5",
+    "cn-big5": "big5", "csbig5": "big5", "unicode": "utf-16", "windows-874": "cp874",
+    "x-sjis": "shift_jis", "ms_kanji": "shift_jis", "x-euc-jp": "euc_jp",
+}  # fmt: skip
+# The encodings a browser reads a page in (Python's names for them): a declaration naming any
+# other codec (base64, rot13, unicode_escape) names no encoding of a web page.
+_WEB_CODECS = re.compile(
+    r"utf-8|utf-16(?:-[lb]e)?|gb18030|gbk|gb2312|hz|big5(?:hkscs)?|euc_jp|euc_kr|shift_jis"
+    r"|iso2022_jp|cp949|iso8859-\d{1,2}|cp125\d|cp874|cp866|koi8-[ru]|mac-roman|ascii|tis-620"
+)
 
 
 def _declared(data: bytes) -> str | None:
@@ -75,12 +87,13 @@ def _codec(label: str, path: Path) -> str:
     name = _LABELS.get(label.lower(), label.lower())
     try:
         name = codecs.lookup(name).name
-        b"".decode(name)  # base64, rot13, zlib: codecs, but no text encodings
     except LookupError:
+        name = ""
+    if not _WEB_CODECS.fullmatch(name):
         raise UserError(
             f"{path}：网页声明的编码“{label}”无法识别；请用浏览器打开该网页，"
             "“另存为”网页并选择 UTF-8 编码后再导入"
-        ) from None
+        )
     return _SUPERSETS.get(name, name)
 
 
@@ -88,7 +101,7 @@ def decode(data: bytes, path: Path) -> tuple[str, list[str]]:
     """The page's text in the encoding it declares, and a note where its bytes do not fit it."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            return _decode_as(data[len(bom) :], encoding, encoding.upper(), path)
+            return _decode_as(data[len(bom) :], encoding, encoding.upper(), marked=True)
     label = _declared(data)
     if label is None:
         try:
@@ -98,7 +111,7 @@ def decode(data: bytes, path: Path) -> tuple[str, list[str]]:
                 f"{path}：网页未声明文字编码，且内容不是 UTF-8 编码，无法确定如何读取；"
                 "建议用浏览器打开该网页，“另存为”网页并选择 UTF-8 编码后再导入"
             ) from None
-    return _decode_as(data, _codec(label, path), label, path)
+    return _decode_as(data, _codec(label, path), label)
 
 
 # Bytes beyond ASCII that valid UTF-8 must hold before it outweighs a page's declaration.
@@ -113,8 +126,10 @@ def _utf8_text(data: bytes) -> bool:
     return sum(1 for byte in data if byte > 0x7F) >= _UTF8_EVIDENCE
 
 
-def _decode_as(data: bytes, encoding: str, label: str, path: Path) -> tuple[str, list[str]]:
-    if encoding != "utf-8" and _utf8_text(data):
+def _decode_as(
+    data: bytes, encoding: str, label: str, *, marked: bool = False
+) -> tuple[str, list[str]]:
+    if not marked and encoding != "utf-8" and _utf8_text(data):
         # Saved in UTF-8 under the original page's declaration. GB18030 reads almost any bytes,
         # so UTF-8 bytes would pass for it, as nonsense; while a page of GBK text that happens
         # to be valid UTF-8 is a few characters long at most (联通 is one).
@@ -457,6 +472,10 @@ def _grid(table: Any, name: str, title_lines: list[str], budget: Budget) -> Grid
 _ATTACHMENT = re.compile(r"^附\s*件\s*[0-9０-９一二三四五六七八九十]*\s*[:：]?$")
 
 
+# What no XML text may hold, and lxml refuses to set as an element's text (as drop_tree does).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffe\uffff]")
+
+
 def _parse(text: str, path: Path) -> Any:
     # huge_tree: libxml2 otherwise stops reading at 256 levels of nesting, and a page of
     # unclosed <font> tags nests that deep; the walks here are iterative. Past 2,048 levels it
@@ -465,7 +484,8 @@ def _parse(text: str, path: Path) -> Any:
         encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, huge_tree=True
     )
     try:
-        root = lxml.html.document_fromstring(text.replace("\x00", "").encode("utf-8"), parser)
+        markup = _NOT_XML.sub("", text.replace("\x0c", " ")).encode("utf-8")
+        root = lxml.html.document_fromstring(markup, parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return None  # nothing in it at all
     if any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log):
