@@ -426,6 +426,24 @@ def test_an_ordinary_parenthesis_is_no_units_bracket(inner):
     assert read_bracket(inner) is None
 
 
+@pytest.mark.parametrize(
+    ("inner", "units"),
+    [
+        ("市发展改革委、市财政局", ("市发展改革委", ["市财政局"])),
+        ("人民银行、银保监会", ("人民银行", ["银保监会"])),
+        ("各区、县级市", ("各区、县级市", [])),
+        ("试行", None),
+        ("示范区", None),
+        ("征求意见稿", None),
+        ("省、市、县三级", None),
+    ],
+)
+def test_names_alone_close_an_item_only_when_they_read_as_units(inner, units):
+    closing = read_bracket(inner, closing=True)
+    assert (closing and (closing.units.lead, closing.units.co_units)) == units
+    assert read_bracket(inner) is None  # within a sentence, names alone are no assignment
+
+
 def test_the_rule_and_the_tails_a_bracket_states():
     ruled = read_bracket("人力资源社会保障部、财政部负责。列第一位者为牵头单位，下同")
     assert ruled is not None and ruled.rule and ruled.rule_below

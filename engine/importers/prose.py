@@ -116,7 +116,8 @@ def _brackets(text: str) -> list[tuple[int, int, Bracket]]:
         elif depth:
             depth -= 1
             if depth == 0:
-                read = read_bracket(text[start + 1 : i])
+                closing = not text[i + 1 :].strip(" 。；;.")
+                read = read_bracket(text[start + 1 : i], closing=closing)
                 if read is not None:
                     found.append((start, i + 1, read))
     return found

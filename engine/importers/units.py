@@ -197,7 +197,7 @@ _DEADLINE_WORDS = re.compile(
 )
 # What never stands in a unit's name: function words, quotes, digits (a date or a figure).
 _NOT_A_NAME = re.compile(
-    r"(?<!自)由|[的是把将对“”‘’《》\"'0-9０-９]|^(?:以下|简称|含|包括|即|如|详见|见|注)"
+    r"(?<!自)由|自行|[的是把将对“”‘’《》\"'0-9０-９]|^(?:以下|简称|含|包括|即|如|详见|见|注)"
 )
 _MAX_NAME = 40
 _VAGUE = re.compile(r"^各?(?:有关|相关)(?:部门|单位)$")
@@ -289,11 +289,26 @@ def _verb(clause: str) -> tuple[str, str] | None:
     return (names, found.group()) if names else None
 
 
-def read_bracket(inner: str) -> Bracket | None:
+# How the names of agencies end; a bracket of names alone must hold only such names (or
+# collectives: 各区、县级市), since （试行） and （示范区） are no units.
+_AGENCY_END = ("局", "委", "办", "厅", "部", "府", "中心", "公司", "集团", "银行", "管委会",
+               "委员会", "监会", "办公室", "联合会", "总会", "协会", "法院", "检察院", "海关",
+               "队", "署")
+
+
+def _unit_like(name: str) -> bool:
+    """A name that reads as a unit's: 市财政局, 国务院办公厅, 各区人民政府, 各区、县级市."""
+    return (len(name) >= 3 and name.endswith(_AGENCY_END)) or (
+        name.startswith("各") and len(name) >= 2
+    )
+
+
+def read_bracket(inner: str, *, closing: bool = False) -> Bracket | None:
     """The units a bracket of a prose plan names (its text inside the brackets), or None when
-    it is an ordinary parenthesis."""
+    it is an ordinary parenthesis. A bracket that `closing` a paragraph may also list units'
+    names alone ("（市发展改革委、市财政局）"), when every one reads as a unit's name."""
     text = " ".join(inner.split())
-    if not text or len(text) > 300 or not _DUTY_WORD.search(text):
+    if not text or len(text) > 300 or not (closing or _DUTY_WORD.search(text)):
         return None
     rule = rule_below = False
     roles: list[tuple[str, str]] = []  # (name, role): lead / duty / co / guide
@@ -359,7 +374,7 @@ def read_bracket(inner: str) -> Bracket | None:
                 roles.extend((n, label_role) for n in names)
             else:
                 pending.extend(names)
-    if not clauses:
+    if not clauses and not (closing and pending and all(map(_unit_like, pending))):
         return None
     roles.extend((n, "duty") for n in pending)
     return _bracket(roles, rule, rule_below, further, "，".join(deadline))
