@@ -454,6 +454,21 @@ def test_a_prose_page_gives_its_paragraphs_in_order_with_headings(tmp_path):
     assert document.notes == ["网页中的表格（“联系人”…）不是分工表，其内容未作为正文导入"]
 
 
+def test_headings_count_from_the_title_down(tmp_path):
+    # No headline outside the content: an <h1> opening it is the title; <h3>s alone are the
+    # outline's first level, however deep the site's tags start.
+    titled = "<div id='zoom'><h1>某市行动方案</h1><h3>一、目标</h3><h4>（一）总体目标</h4></div>"
+    untitled = "<div id='zoom'><h3>一、目标</h3><p>正文</p><h3>二、措施</h3></div>"
+    levels = [
+        [(p.text, p.heading) for p in html_reader.document(write(tmp_path, body)).paragraphs]
+        for body in (titled, untitled)
+    ]
+    assert levels == [
+        [("某市行动方案", 0), ("一、目标", 1), ("（一）总体目标", 2)],
+        [("一、目标", 1), ("正文", None), ("二、措施", 1)],
+    ]
+
+
 def test_a_prose_page_laid_out_in_a_table_cell(tmp_path):
     # No ids or classes: the article is the table cell holding most of the text.
     body = """<table><tr><td colspan="2">某某市司法局网站　首页　机构设置</td></tr>
@@ -492,6 +507,13 @@ def test_a_declared_encoding_no_browser_reads_is_refused(refuse, workdir, label)
 def test_a_page_with_only_the_site_around_it_has_no_plan(refuse, workdir):
     (workdir / "page.html").write_text(site_page(""), encoding="utf-8")
     refuse("page.html", "page.html", "未找到分工表")
+
+
+def test_a_news_page_has_no_plan(refuse, workdir):
+    # Running text, but no plan table and no item naming a unit: nothing to import.
+    news = "<p>3月1日，市司法局召开全市公共法律服务工作会议。</p><p>会议强调，要完善服务体系。</p>"
+    (workdir / "news.html").write_text(site_page(news), encoding="utf-8")
+    refuse("news.html", "news.html", "未找到分工表")
 
 
 def test_a_page_whose_only_table_is_no_plan_has_no_plan(refuse, workdir):
