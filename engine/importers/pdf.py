@@ -13,14 +13,14 @@ rows of a 项目) gives each position its text and its origin, as Word tables do
 cell covers stays empty. A cell's text is its lines, a line that reaches the cell's right edge
 being wrapped and joined to the next.
 
-The running text outside tables becomes paragraphs: a line continues the one before it unless
-that one ended a sentence (。；：！？, or a units bracket: "（市司法局牵头）"), or the line starts a
-numbered item (一、 （一） 1. （1））, is indented where the document indents its paragraphs, or
-follows a line that stopped well short of the right margin. Running headers and footers (a line
-that opens or closes most pages) and page numbers ("— 3 —", "第 3 页 共 10 页") are left out.
+The text outside tables becomes paragraphs, page headers, footers and numbers left out
+(`engine.importers.pdflines`).
 
 A PDF without a text layer (a scan: pictures, no characters) is refused with a line saying how
-to get one; so is one that needs a password, and one PDFium cannot open.
+to get one; so is one that needs a password, one cut short, and one PDFium cannot open. The
+work is bounded: every stream but a picture must inflate within MAX_STREAM_BYTES, checked
+before PDFium lays anything out; then at most MAX_PAGES pages, and the characters and cells of
+`engine.importers.limits.Budget`.
 """
 
 from __future__ import annotations
@@ -29,12 +29,9 @@ import base64
 import binascii
 import ctypes
 import re
-import statistics
 import zlib
 from bisect import bisect_right
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +46,17 @@ from pdfplumber.table import (
 )
 
 from engine.errors import UserError
-from engine.importers.base import Cell, Document, Grid, Paragraph, Row
+from engine.importers.base import Cell, Document, Grid, Row
 from engine.importers.limits import MAX_SOURCE_BYTES, MB, Budget, megabytes
+from engine.importers.pdflines import (
+    Char,
+    Line,
+    Page,
+    cell_text,
+    drop_running_lines,
+    paragraphs,
+    text_lines,
+)
 
 # A plan runs to tens of pages, a province's to a few hundred; a file beyond this is no plan.
 MAX_PAGES = 2_000
@@ -73,58 +79,6 @@ _PICTURE = re.compile(rb"/Subtype\s*/Image\b")
 _ASCII_FILTER = re.compile(rb"/A85\b|/ASCII85Decode\b|/AHx\b|/ASCIIHexDecode\b")
 
 _SETTINGS = TableSettings.resolve(None)
-_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
-_ASCII_LETTER = re.compile("[A-Za-z]")
-# A page number alone on its line: — 3 —, - 3 -, 3, 3/10, 第3页, 第 3 页 共 10 页, 第3页/共10页.
-_PAGE_NUMBER = re.compile(
-    r"^[\s\-—–－―~～·•]*(?:\d{1,4}|第\s*\d{1,4}\s*页(?:\s*[,，/、]?\s*共\s*\d{1,4}\s*页)?"
-    r"|\d{1,4}\s*/\s*\d{1,4}|[Pp]age\s*\d{1,4}(?:\s*of\s*\d{1,4})?)[\s\-—–－―~～·•]*$"
-)
-_NUMBERED = re.compile(
-    r"^\s*(?:第?[一二三四五六七八九十百]{1,4}[、.．]|[（(][一二三四五六七八九十百]{1,4}[)）]"
-    r"|\d{1,3}[、.．](?!\d)|[（(]\d{1,3}[)）]|[①-⑳])"
-)
-_SENTENCE_END = re.compile(r"[。；：！？;:!?][”’\"'」』]*$")
-# A units bracket closing an item: "（市司法局牵头，市财政局参与）", "（各区政府负责）。".
-_UNITS_BRACKET_END = re.compile(
-    r"[（(][^（()）]*(?:负责|牵头|参与|配合|指导|会同|落实|承担|按职责)[^（()）]*[)）]$"
-)
-_HEADER_BAND = 0.12  # running headers and footers stand in the top and bottom 12 % of a page
-
-
-@dataclass(slots=True)
-class _Char:
-    text: str
-    x0: float
-    x1: float
-    top: float
-    bottom: float
-    size: float
-
-
-@dataclass(slots=True)
-class Line:
-    """One line of text on a page, top-down coordinates in points."""
-
-    text: str
-    x0: float
-    x1: float
-    top: float
-    bottom: float
-    size: float
-    page: int
-
-
-@dataclass
-class _Page:
-    number: int
-    width: float
-    height: float
-    blocks: list[Line | Grid] = field(default_factory=list)
-    """The page's lines outside tables and its tables, top to bottom."""
-    chars: int = 0
-    pictures: int = 0
-    unmapped: int = 0
 
 
 def _damaged(path: Path) -> UserError:
@@ -257,11 +211,11 @@ class _View:
         return min(a, c), min(b, d), max(a, c), max(b, d)
 
 
-def _chars(textpage: Any, view: _View, budget: Budget, count: int) -> tuple[list[_Char], int]:
+def _chars(textpage: Any, view: _View, budget: Budget, count: int) -> tuple[list[Char], int]:
     """The page's characters as drawn (PDFium's generated spaces and line breaks left out), and
     how many of them no font maps to Unicode."""
     budget.add_text(" " * count)  # refused before a page of ten million characters is read
-    out: list[_Char] = []
+    out: list[Char] = []
     unmapped = 0
     box = pdfium_c.FS_RECTF()
     pointer = ctypes.byref(box)
@@ -280,7 +234,7 @@ def _chars(textpage: Any, view: _View, budget: Budget, count: int) -> tuple[list
             continue
         x0, top, x1, bottom = view.box(box.left, box.top, box.right, box.bottom)
         size = font_size(textpage, index) or (bottom - top) or 1.0
-        out.append(_Char(chr(code), x0, x1, top, bottom, size))
+        out.append(Char(chr(code), x0, x1, top, bottom, size))
     return out, unmapped
 
 
@@ -405,83 +359,9 @@ def _positions(values: list[float], tolerance: float = 1.0) -> list[float]:
     return out
 
 
-def _lines(chars: list[_Char], page: int) -> list[Line]:
-    """Characters grouped into lines, top to bottom, each line left to right."""
-    ordered = sorted(chars, key=lambda c: (c.top + c.bottom) / 2)
-    groups: list[list[_Char]] = []
-    centre = height = 0.0
-    for char in ordered:
-        middle = (char.top + char.bottom) / 2
-        if groups and abs(middle - centre) <= 0.4 * max(height, char.bottom - char.top, 1.0):
-            groups[-1].append(char)
-            continue
-        groups.append([char])
-        centre, height = middle, char.bottom - char.top
-    lines = []
-    for group in groups:
-        group.sort(key=lambda c: c.x0)
-        text: list[str] = []
-        previous: _Char | None = None
-        kept: list[_Char] = []
-        for char in group:
-            if (
-                previous is not None
-                and char.text == previous.text
-                and abs(char.x0 - previous.x0) < 0.25 * char.size
-                and abs(char.top - previous.top) < 0.25 * char.size
-            ):
-                continue  # drawn twice a little apart: bold faked by overprinting
-            kept.append(char)
-            if previous is not None and char.text != " " and previous.text != " ":
-                gap = char.x0 - previous.x1
-                latin = not _CJK.match(char.text) and not _CJK.match(previous.text)
-                if gap > (0.2 if latin else 1.0) * max(char.size, previous.size):
-                    text.append(" ")  # a word space PDFium did not keep, or a gap in a line
-            text.append(char.text)
-            previous = char
-        inked = [c for c in kept if not c.text.isspace()] or kept
-        joined = "".join(text).strip()
-        if not joined:
-            continue
-        lines.append(
-            Line(
-                text=joined,
-                x0=min(c.x0 for c in inked),
-                x1=max(c.x1 for c in inked),
-                top=min(c.top for c in group),
-                bottom=max(c.bottom for c in group),
-                size=statistics.median(c.size for c in inked),
-                page=page,
-            )
-        )
-    return lines
-
-
-def _joined(first: str, second: str) -> str:
-    """Two pieces of one line of text wrapped apart: Chinese text has no space at a wrap, a
-    Latin word does."""
-    if first and second and _ASCII_LETTER.match(first[-1]) and _ASCII_LETTER.match(second[0]):
-        return f"{first} {second}"
-    return first + second
-
-
-def _cell_text(lines: list[Line], right: float) -> str:
-    """A cell's lines as its text: a line that reaches the cell's right edge wraps onto the
-    next; one that stops short ends a paragraph of the cell."""
-    text = ""
-    for index, line in enumerate(lines):
-        if index == 0:
-            text = line.text
-        elif right - lines[index - 1].x1 < 2.2 * lines[index - 1].size:
-            text = _joined(text, line.text)
-        else:
-            text += "\n" + line.text
-    return text
-
-
 def _grid(
     cells: list[tuple[float, float, float, float]],
-    chars: list[_Char],
+    chars: list[Char],
     name: str,
     page: int,
     budget: Budget,
@@ -503,7 +383,7 @@ def _grid(
         for r in rows:
             for c in columns:
                 owner.setdefault((r, c), index)
-    inside: list[list[_Char]] = [[] for _ in cells]
+    inside: list[list[Char]] = [[] for _ in cells]
     for char in chars:
         cx, cy = (char.x0 + char.x1) / 2, (char.top + char.bottom) / 2
         found = owner.get((bisect_right(ys, cy) - 1, bisect_right(xs, cx) - 1))
@@ -512,7 +392,7 @@ def _grid(
             if x0 <= cx <= x1 and top <= cy <= bottom:
                 inside[found].append(char)
     for index, (first_row, first_col, rows, columns) in enumerate(spans):
-        text = _cell_text(_lines(inside[index], page), cells[index][2])
+        text = cell_text(text_lines(inside[index], page), cells[index][2])
         cell = Cell(text or None, (first_row, first_col))
         for r in rows:
             for c in columns:
@@ -525,7 +405,7 @@ def _grid(
     return Grid(name=name, rows=out_rows)
 
 
-def _read_page(document: Any, index: int, budget: Budget, path: Path, notes: list[str]) -> _Page:
+def _read_page(document: Any, index: int, budget: Budget, path: Path, notes: list[str]) -> Page:
     number = index + 1
     try:
         page = document[index]
@@ -533,7 +413,7 @@ def _read_page(document: Any, index: int, budget: Budget, path: Path, notes: lis
         raise UserError(f"{path}：第 {number} 页无法读取，文件可能已损坏") from None
     try:
         view = _View(page.raw)
-        result = _Page(number, view.width, view.height)
+        result = Page(number, view.width, view.height)
         textpage = page.get_textpage()
         try:
             count = textpage.count_chars()
@@ -557,7 +437,7 @@ def _read_page(document: Any, index: int, budget: Budget, path: Path, notes: lis
         for t in tables
     ]
     outside = []
-    in_table: list[list[_Char]] = [[] for _ in tables]
+    in_table: list[list[Char]] = [[] for _ in tables]
     for char in chars:
         cx, cy = (char.x0 + char.x1) / 2, (char.top + char.bottom) / 2
         for k, (x0, top, x1, bottom) in enumerate(boxes):
@@ -566,7 +446,9 @@ def _read_page(document: Any, index: int, budget: Budget, path: Path, notes: lis
                 break
         else:
             outside.append(char)
-    blocks: list[tuple[float, Line | Grid]] = [(line.top, line) for line in _lines(outside, number)]
+    blocks: list[tuple[float, Line | Grid]] = [
+        (line.top, line) for line in text_lines(outside, number)
+    ]
     for k, cells in enumerate(tables):
         name = f"第 {number} 页的表格" if len(tables) == 1 else f"第 {number} 页第 {k + 1} 个表格"
         blocks.append((boxes[k][1], _grid(cells, in_table[k], name, number, budget)))
@@ -575,7 +457,7 @@ def _read_page(document: Any, index: int, budget: Budget, path: Path, notes: lis
     return result
 
 
-def _pages(path: Path, notes: list[str]) -> list[_Page]:
+def _pages(path: Path, notes: list[str]) -> list[Page]:
     document = _open(path)
     try:
         try:
@@ -609,7 +491,7 @@ def _spans(numbers: list[int]) -> str:
     return "、".join(parts)
 
 
-def _check_text_layer(path: Path, pages: list[_Page], notes: list[str]) -> None:
+def _check_text_layer(path: Path, pages: list[Page], notes: list[str]) -> None:
     chars = sum(p.chars for p in pages)
     if chars == 0:
         if any(p.pictures for p in pages):
@@ -631,116 +513,7 @@ def _check_text_layer(path: Path, pages: list[_Page], notes: list[str]) -> None:
         )
 
 
-def _running_lines(pages: list[_Page], notes: list[str]) -> None:
-    """Drop page numbers and running headers and footers: a line in a page's top or bottom
-    band that is a page number, or whose text (numbers aside) opens or closes most pages."""
-
-    def candidates(page: _Page) -> list[tuple[str, Line]]:
-        lines = [b for b in page.blocks if isinstance(b, Line)]
-        out: list[tuple[str, Line]] = []
-        for line in lines[:2]:
-            if line.bottom > page.height * _HEADER_BAND:
-                break
-            out.append(("top", line))
-        for line in lines[::-1][:2]:
-            if line.top < page.height * (1 - _HEADER_BAND) or any(ln is line for _, ln in out):
-                break
-            out.append(("bottom", line))
-        return out
-
-    def key(side: str, line: Line) -> tuple[str, str]:
-        return side, re.sub(r"\d+", "#", re.sub(r"\s+", "", line.text))
-
-    seen: Counter[tuple[str, str]] = Counter()
-    for page in pages:
-        seen.update({key(side, line) for side, line in candidates(page)})
-    with_text = sum(1 for p in pages if any(isinstance(b, Line) for b in p.blocks))
-    repeated = {k for k, n in seen.items() if n >= 2 and n * 2 >= with_text}
-    dropped: dict[str, None] = {}
-    for page in pages:
-        drop = set()
-        for side, line in candidates(page):
-            if _PAGE_NUMBER.match(line.text):
-                drop.add(id(line))
-            elif key(side, line) in repeated:
-                drop.add(id(line))
-                dropped.setdefault(line.text, None)
-        page.blocks = [b for b in page.blocks if id(b) not in drop]
-    for text in list(dropped)[:3]:
-        notes.append(f"PDF 各页的页眉或页脚“{text}”未作为正文导入")
-
-
-class _Flow:
-    """The document's geometry that tells a wrapped line from a paragraph's end."""
-
-    def __init__(self, lines: list[Line]) -> None:
-        body = [ln for ln in lines if len(ln.text) >= 4] or lines
-        # the left margin: the leftmost start that several lines share (a paragraph's first
-        # lines are indented, and may outnumber the others in a plan of short items)
-        starts = Counter(round(ln.x0) for ln in body)
-        shared = sorted(x for x, n in starts.items() if n >= max(2, len(body) // 20))
-        self.left = shared[0] if shared else min(starts, default=0)
-        rights = sorted(ln.x1 for ln in body)
-        self.right = rights[min(len(rights) - 1, int(0.95 * len(rights)))] if rights else 0.0
-        indents = [ln for ln in body if 1.5 * ln.size <= ln.x0 - self.left <= 2.6 * ln.size]
-        self.indents = len(indents) >= 2
-
-    def indented(self, line: Line) -> bool:
-        return self.indents and line.x0 - self.left > 0.8 * line.size
-
-    def full(self, line: Line) -> bool:
-        return self.right - line.x1 < 1.5 * line.size
-
-    def centred(self, line: Line) -> bool:
-        middle = (self.left + self.right) / 2
-        centre = (line.x0 + line.x1) / 2
-        return line.x0 - self.left > 2 * line.size and abs(centre - middle) < 0.5 * line.size
-
-    def continues(self, paragraph: str, before: Line, line: Line) -> bool:
-        """Whether `line` goes on with `paragraph`, whose last line is `before`."""
-        if _NUMBERED.match(line.text):
-            return False
-        if abs(before.size - line.size) > 0.15 * max(before.size, line.size):
-            return False  # a title in a larger size, a note in a smaller one
-        if before.page == line.page and line.top - before.bottom > 1.5 * before.size:
-            return False  # a blank line between
-        if paragraph.count("（") + paragraph.count("(") > paragraph.count("）") + paragraph.count(
-            ")"
-        ):
-            return True  # inside a bracket: "（A、B负责。列第一位者为牵头单位）"
-        ended = bool(_SENTENCE_END.search(before.text) or _UNITS_BRACKET_END.search(before.text))
-        if self.centred(line):
-            # a title set centred over two lines, or wrapped with its rest centred
-            wrapped = self.full(before) and before.x0 - self.left < line.size
-            return not ended and (self.centred(before) or wrapped)
-        if self.indented(line):
-            return False
-        if ended:
-            # A sentence may end just where the line wraps; where paragraphs are indented, a
-            # line that is not indented after a full one goes on with it.
-            return self.indents and self.full(before)
-        return self.right - before.x1 < 4 * before.size
-
-
-def _paragraphs(pages: list[_Page]) -> list[Paragraph]:
-    lines = [b for p in pages for b in p.blocks if isinstance(b, Line)]
-    flow = _Flow(lines)
-    out: list[Paragraph] = []
-    before: Line | None = None
-    for page in pages:
-        for block in page.blocks:
-            if isinstance(block, Grid):
-                before = None  # a table ends the paragraph above it
-                continue
-            if before is not None and flow.continues(out[-1].text, before, block):
-                out[-1].text = _joined(out[-1].text, block.text)
-            else:
-                out.append(Paragraph(block.text, f"第 {block.page} 页"))
-            before = block
-    return out
-
-
-def _grids(pages: list[_Page], notes: list[str]) -> list[Grid]:
+def _grids(pages: list[Page], notes: list[str]) -> list[Grid]:
     """The tables in order, each with the lines above it since the table before."""
     grids: list[Grid] = []
     lines: list[str] = []
@@ -762,8 +535,8 @@ def document(path: Path) -> Document:
     notes: list[str] = []
     pages = _pages(path, notes)
     _check_text_layer(path, pages, notes)
-    _running_lines(pages, notes)
-    return Document(grids=_grids(pages, notes), paragraphs=_paragraphs(pages), notes=notes)
+    drop_running_lines(pages, notes)
+    return Document(grids=_grids(pages, notes), paragraphs=paragraphs(pages), notes=notes)
 
 
 def read(path: Path) -> Iterator[Grid]:
