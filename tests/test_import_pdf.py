@@ -286,3 +286,14 @@ def test_a_content_stream_within_the_limit_is_read(tmp_path):
     source = write_inflating_pdf(tmp_path / "lines.pdf", 100_000)
     with pytest.raises(UserError, match="没有可读取的文字"):  # read through, and no text in it
         pdf.document(source)
+
+
+def test_a_page_with_too_many_lines_for_the_table_finder_is_read_as_text(tmp_path, monkeypatch):
+    monkeypatch.setattr(pdf, "MAX_PAGE_EDGES", 5)
+    spec = TableSpec(
+        header=["序号", "工作任务", "责任单位"], rows=[[1, "推进一网通办", "市政数局"]]
+    )
+    document = pdf.document(write_table_pdf(spec, tmp_path / "lines.pdf"))
+    assert not list(document.grids)
+    assert "推进一网通办" in " ".join(p.text for p in document.paragraphs)
+    assert document.notes == ["第 1 页绘有大量线条，未在其中识别表格，该页文字按正文导入，请核对"]

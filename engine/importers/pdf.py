@@ -365,9 +365,11 @@ def _grid(
     name: str,
     page: int,
     budget: Budget,
+    leftover: list[Char],
 ) -> Grid:
     """A table's grid: one position per column and row its ruling lines make, a cell over
-    several positions repeated in each with its origin."""
+    several positions repeated in each with its origin. Characters inside the table but in no
+    cell go to `leftover`, to be read with the text around it."""
     xs = _positions([c[0] for c in cells])
     ys = _positions([c[1] for c in cells])
     budget.add_cells(len(xs) * len(ys))
@@ -391,6 +393,8 @@ def _grid(
             x0, top, x1, bottom = cells[found]
             if x0 <= cx <= x1 and top <= cy <= bottom:
                 inside[found].append(char)
+                continue
+        leftover.append(char)  # between the cells: read with the text around the table
     for index, (first_row, first_col, rows, columns) in enumerate(spans):
         text = cell_text(text_lines(inside[index], page), cells[index][2])
         cell = Cell(text or None, (first_row, first_col))
@@ -436,7 +440,7 @@ def _read_page(document: Any, index: int, budget: Budget, path: Path, notes: lis
         (min(c[0] for c in t), min(c[1] for c in t), max(c[2] for c in t), max(c[3] for c in t))
         for t in tables
     ]
-    outside = []
+    outside: list[Char] = []
     in_table: list[list[Char]] = [[] for _ in tables]
     for char in chars:
         cx, cy = (char.x0 + char.x1) / 2, (char.top + char.bottom) / 2
@@ -446,12 +450,11 @@ def _read_page(document: Any, index: int, budget: Budget, path: Path, notes: lis
                 break
         else:
             outside.append(char)
-    blocks: list[tuple[float, Line | Grid]] = [
-        (line.top, line) for line in text_lines(outside, number)
-    ]
+    blocks: list[tuple[float, Line | Grid]] = []
     for k, cells in enumerate(tables):
         name = f"第 {number} 页的表格" if len(tables) == 1 else f"第 {number} 页第 {k + 1} 个表格"
-        blocks.append((boxes[k][1], _grid(cells, in_table[k], name, number, budget)))
+        blocks.append((boxes[k][1], _grid(cells, in_table[k], name, number, budget, outside)))
+    blocks += [(line.top, line) for line in text_lines(outside, number)]
     blocks.sort(key=lambda block: block[0])
     result.blocks = [block for _, block in blocks]
     return result
