@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -386,7 +387,7 @@ def test_big5_page_is_read_when_declared(tmp_path):
     source = write(tmp_path, "<h1>工作任務分工表</h1><p>推進法律服務</p>", charset="big5")
     paragraphs = html_reader.document(source).paragraphs
     assert [(p.text, p.heading) for p in paragraphs] == [
-        ("工作任務分工表", 0),
+        ("工作任務分工表", None),
         ("推進法律服務", None),
     ]
 
@@ -433,11 +434,11 @@ PROSE_PAGE = """
 
 
 def test_a_prose_page_gives_its_paragraphs_in_order_with_headings(tmp_path):
-    # The headline is the title (level 0, as Word's Title style); <h2>, <h3> below it are the
-    # outline's first and second levels.
+    # The headline is no heading (the prose reader tells the title by its wording); <h2>, <h3>
+    # below it are the outline's first and second levels.
     document = html_reader.document(write(tmp_path, PROSE_PAGE))
     assert [(p.text, p.heading, p.ref) for p in document.paragraphs] == [
-        ("某某市人民政府关于加快公共法律服务体系建设的实施意见", 0, "第 1 段"),
+        ("某某市人民政府关于加快公共法律服务体系建设的实施意见", None, "第 1 段"),
         ("各区人民政府，市政府各部门：", None, "第 2 段"),
         ("一、总体要求", 1, "第 3 段"),
         ("坚持以人民为中心。", None, "第 4 段"),
@@ -455,8 +456,8 @@ def test_a_prose_page_gives_its_paragraphs_in_order_with_headings(tmp_path):
 
 
 def test_headings_count_from_the_title_down(tmp_path):
-    # No headline outside the content: an <h1> opening it is the title; <h3>s alone are the
-    # outline's first level, however deep the site's tags start.
+    # No headline outside the content: an <h1> opening it is the headline, no heading; <h3>s
+    # alone are the outline's first level, however deep the site's tags start.
     titled = "<div id='zoom'><h1>某市行动方案</h1><h3>一、目标</h3><h4>（一）总体目标</h4></div>"
     untitled = "<div id='zoom'><h3>一、目标</h3><p>正文</p><h3>二、措施</h3></div>"
     levels = [
@@ -464,7 +465,7 @@ def test_headings_count_from_the_title_down(tmp_path):
         for body in (titled, untitled)
     ]
     assert levels == [
-        [("某市行动方案", 0), ("一、目标", 1), ("（一）总体目标", 2)],
+        [("某市行动方案", None), ("一、目标", 1), ("（一）总体目标", 2)],
         [("一、目标", 1), ("正文", None), ("二、措施", 1)],
     ]
 
@@ -642,3 +643,50 @@ def test_a_broken_page_imports_or_is_refused_in_one_line(tmp_path_factory, cuts)
         assert "\n" not in str(error) and str(source) in str(error)
     else:
         assert all(task.title or task.content or task.units_text for task in plan.tasks)
+
+
+PROSE_CORPUS = Path(__file__).parent / "data" / "prose"
+
+
+def gov_page(lines: list[str]) -> str:
+    """A prose document as a ministry's site shows it: its title (the lines above its 文号, else
+    its first line) the headline, the rest paragraphs of the article body, the site around."""
+    numbered = [i for i, line in enumerate(lines[:3]) if re.search(r"〔\d{4}〕\d+号$", line)]
+    split = numbered[0] if numbered else 1
+    body = "\n".join(f"<p>{html.escape(line)}</p>" for line in lines[split:])
+    return f"""{head()}<body>
+<div class="header"><div class="logo">珠海市人民政府门户网站</div></div>
+<div class="BreadcrumbNav">当前位置：<a href="/">首页</a> &gt; 政务公开</div>
+<div class="article oneColumn">
+  <h1>{html.escape("".join(lines[:split]))}</h1>
+  <div class="pages-date">2019-03-05　来源：中国政府网　<span class="font">【字体：大 中 小】</span>
+  </div>
+  <div class="pages_content" id="UCAP-CONTENT">{body}</div>
+  <div class="share">分享到：微信 微博 扫一扫</div>
+</div>
+<div class="footer">版权所有 粤ICP备05000000号</div>
+</body></html>"""
+
+
+def _without_refs(plan: Plan) -> list[tuple[int | None, str]]:
+    # A text file's paragraphs are its lines (第 3 行), a page's its paragraphs (第 3 段).
+    return [(w.task, re.sub(r"第 \d+ [行段]", "第 N 处", w.message)) for w in plan.warnings]
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in PROSE_CORPUS.glob("*.txt") if "no-assignments" not in p.name)
+)
+def test_each_prose_document_as_a_web_page_gives_the_plan_its_text_gives(duban, workdir, name):
+    lines = [line for line in (PROSE_CORPUS / name).read_text("utf-8").splitlines() if line.strip()]
+    (workdir / "page.html").write_text(gov_page(lines), encoding="utf-8")
+    plan, text, _ = imported(duban, workdir, "page.html")
+    original = import_plan(PROSE_CORPUS / name, coordinator="市司法局")
+    assert plan.tasks == original.tasks
+    assert (plan.title, plan.sections, plan.issued) == (
+        original.title,
+        original.sections,
+        original.issued,
+    )
+    assert _without_refs(plan) == _without_refs(original)
+    for words in CHROME:
+        assert words not in text, words

@@ -522,9 +522,11 @@ class _Content:
 
 
 def _outline(items: list[Any], title: int) -> None:
-    """Heading levels as the plan's outline: the headline (the first `title` lines, or else a
-    heading opening the content above all others) is the title, level 0 as for Word's Title
-    style; the headings below it count from 1 whatever tags they use (often from <h2>)."""
+    """Heading levels as the plan's outline. The headline (the first `title` lines, or else a
+    heading opening the content above all others) is marked as no heading: it is often the
+    notice that issues the plan (关于印发…方案的通知), and the prose reader tells the plan's title
+    by its wording, as in a text file. The headings below it count from 1, whatever tags the
+    site uses for them (often <h2> and <h3>)."""
     lines = [i for i, item in enumerate(items) if isinstance(item, tuple)]
     levels = [items[i][1] for i in lines if i >= title and items[i][1] is not None]
     if not title and lines and levels:
@@ -536,7 +538,7 @@ def _outline(items: list[Any], title: int) -> None:
     for i in lines:
         text, level = items[i]
         if i < title:
-            items[i] = (text, 0)
+            items[i] = (text, None)
         elif level is not None:
             items[i] = (text, level - top + 1)
 
