@@ -458,6 +458,8 @@ def test_the_rule_and_the_tails_a_bracket_states():
 _UNITS = ["市发展改革委", "市财政局", "市司法局", "市民政局", "各区人民政府", "市教育局"]
 _SENTENCES = ["加强统筹协调", "完善工作机制", "推进数据共享", "强化监督检查", "优化服务流程"]
 _TAGS = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未"
+_NOISE = ["（此项工作长期坚持）", "2019年3月5日", "各地区要高度重视，认真抓好落实。",
+          "附件：重点任务清单", "注：排在第一位的为牵头单位。", "（一）组织保障", "1.加强领导"]
 _DEADLINES = ["", "2019年6月底前完成。", "到2020年基本建成。", "5年内全面实现。"]
 
 
@@ -470,6 +472,7 @@ def _bracket_text(kind: int, units: list[str]) -> str:
         f"{a}会同{b}负责",
         f"{a}指导",
         f"{a}、{b}等有关部门按职责分工负责",
+        f"{a}、各县（市、区）人民政府负责",
     ][kind]
 
 
@@ -494,13 +497,15 @@ def prose_documents(draw) -> tuple[list[str], list[str]]:
             text = f"{number}{sentence}。{deadline}"
             for _ in range(draw(st.integers(0, 2))):
                 units = draw(st.lists(st.sampled_from(_UNITS), min_size=1, max_size=2, unique=True))
-                inner = _bracket_text(draw(st.integers(0, 5)), units)
+                inner = _bracket_text(draw(st.integers(0, 6)), units)
                 opening, closing = draw(st.sampled_from([("（", "）"), ("(", ")")]))
                 text += f"{opening}{inner}{closing}"
                 brackets.append(inner)
                 if draw(st.booleans()):
                     text += f"另{draw(st.sampled_from(_SENTENCES))}{_TAGS[item % len(_TAGS)]}。"
             lines.append(text)
+            if draw(st.integers(0, 5)) == 0:  # a line of another kind between the items
+                lines.append(draw(st.sampled_from(_NOISE)))
     if draw(st.booleans()):
         lines += ["市人民政府办公室", "2019年3月5日"]
     if not brackets:
@@ -517,7 +522,7 @@ def _accounted(plan: Plan, line_no: int, text: str) -> bool:
     # a paragraph of an item: its words (without number and brackets) in a task's content
     words = re.sub(r"[（(][^（）()]*[)）]", "", text)
     words = re.sub(r"^(?:[（(]?[一二三四五六七八九十0-9]+[)）]?[、.]?)", "", words)[:7]
-    if words and any(words in t.content for t in plan.tasks):
+    if any((words or text) in t.content for t in plan.tasks):
         return True
     for w in plan.warnings:
         for first, last in re.findall(r"第 (\d+) 行(?:至第 (\d+) 行)?", w.message):
