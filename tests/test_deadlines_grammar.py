@@ -9,8 +9,9 @@ from dateutil.rrule import rrulestr
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine.deadlines import grammar
 from engine.deadlines.deadline import Deadline, DeadlineKind, Milestone
-from engine.deadlines.grammar import is_relative, parse_deadline
+from engine.deadlines.grammar import is_relative, normalise, parse_deadline
 from engine.deadlines.recurrence import occurrences
 
 # --- date ---------------------------------------------------------------------------------------
@@ -777,3 +778,18 @@ def test_named_years_read_in_the_issue_year_or_not_at_all(text: str, issued: dat
     assert parse_deadline(text).kind is DeadlineKind.UNKNOWN
     if deadline.due is not None:
         assert deadline.due.year in (issued.year, issued.year + 1)
+
+
+def test_reading_stays_right_when_the_characters_learnt_are_forgotten(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the table of characters' forms is bounded: once full it starts again
+    monkeypatch.setattr(grammar, "_MAX_KNOWN", 3)
+    for _ in range(3):
+        assert parse_deadline("２０２１年６月３０日前") == Deadline(
+            "２０２１年６月３０日前", DeadlineKind.DATE, due=date(2021, 6, 30)
+        )
+        assert normalise("二〇二一年 六月……") == (
+            "2021年6月......",
+            [0, 0, 0, 0, 4, 6, 7, 8, 8, 8, 9, 9, 9],
+        )

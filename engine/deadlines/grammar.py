@@ -71,28 +71,42 @@ def _numeral_value(run: str) -> str | None:
     return str(total + (digit or 0))
 
 
-# Each character's NFKC form without whitespace. Normalising is most of what reading a long prose
-# document costs, so it is done by str.translate, and only the few characters whose form is not
-# one character are looked at one by one.
-_NORMAL_FORMS: dict[str, str] = {}
+# Each character's NFKC form without whitespace, learnt as characters are met: the table
+# str.translate applies, and the characters whose form is not one character. Normalising is
+# most of what reading a long prose document costs.
+_KNOWN: set[str] = set()
+_TRANSLATION: dict[int, str] = {}
+_ODD: set[str] = set()
+_FORMS: dict[str, str] = {}
+_MAX_KNOWN = 100_000
 _NUMERAL_RUN = re.compile("[" + "".join(_NUMERALS) + "]+")
 
 
-def _normal_form(ch: str) -> str:
-    form = _NORMAL_FORMS.get(ch)
-    if form is None:
+def _learn(chars: set[str]) -> None:
+    """Learn the forms of all of `chars` that are not known."""
+    if len(_KNOWN) > _MAX_KNOWN:  # a bound on memory, whatever the input
+        _KNOWN.clear()
+        _TRANSLATION.clear()
+        _ODD.clear()
+        _FORMS.clear()
+    for ch in chars - _KNOWN:
         form = "".join(c for c in unicodedata.normalize("NFKC", ch) if not c.isspace())
-        if len(_NORMAL_FORMS) < 100_000:
-            _NORMAL_FORMS[ch] = form
-    return form
+        _KNOWN.add(ch)
+        if form != ch:
+            _TRANSLATION[ord(ch)] = form
+        if len(form) != 1:
+            _ODD.add(ch)
+            _FORMS[ch] = form
 
 
 def normalise(text: str) -> tuple[str, list[int]]:
     """The text the grammar matches (NFKC, no whitespace, Chinese numerals as digits), and for
     each of its characters the index of its source in `text`."""
-    forms = {ch: _normal_form(ch) for ch in set(text)}
-    joined = text.translate({ord(ch): form for ch, form in forms.items() if form != ch})
-    odd = [ch for ch, form in forms.items() if len(form) != 1]
+    distinct = set(text)
+    if not distinct <= _KNOWN:
+        _learn(distinct)
+    joined = text.translate(_TRANSLATION)
+    odd = distinct & _ODD
     if not odd:
         source = list(range(len(text)))
     else:
@@ -101,7 +115,7 @@ def normalise(text: str) -> tuple[str, list[int]]:
         for m in re.finditer("[" + "".join(map(re.escape, odd)) + "]", text):
             i = m.start()
             source.extend(range(done, i))
-            source.extend([i] * len(forms[m.group()]))
+            source.extend([i] * len(_FORMS[m.group()]))
             done = i + 1
         source.extend(range(done, len(text)))
     out: list[str] = []
@@ -161,14 +175,17 @@ def _name_years(s: str, source: list[int], issued: date | None) -> tuple[str, li
 
 
 def _carry_years(s: str, source: list[int]) -> tuple[str, list[int]]:
-    s = re.sub(r"(?<=\d{4}年)年(?=[底末内])", "\x00", s)  # 2022年年底 → 2022年底
-    source = [i for ch, i in zip(s, source, strict=True) if ch != "\x00"]
-    s = s.replace("\x00", "")
+    if "年年" in s:
+        s = re.sub(r"(?<=\d{4}年)年(?=[底末内])", "\x00", s)  # 2022年年底 → 2022年底
+        source = [i for ch, i in zip(s, source, strict=True) if ch != "\x00"]
+        s = s.replace("\x00", "")
+    written = {m.start(): m.group() for m in _YEAR_WRITTEN.finditer(s)}
+    yearless = {m.start("date"): m["date"] for m in _YEARLESS.finditer(s)}
+    if not written or not yearless or max(yearless) < min(written):
+        return s, source  # no year to carry
     out: list[str] = []
     out_source: list[int] = []
     year: str | None = None
-    written = {m.start(): m.group() for m in _YEAR_WRITTEN.finditer(s)}
-    yearless = {m.start("date"): m["date"] for m in _YEARLESS.finditer(s)}
     for i, ch in enumerate(s):
         if i in written:
             year = written[i]

@@ -88,20 +88,7 @@ _BACKGROUND_AFTER = re.compile(r",?(?:已|共|累计|同比|比上年|较上年|
 _NOT_BEFORE_COUNT = ("近", "过去", "最近", "以往", "此前", "前", "后", "起", "这", "该", "每")
 _NOT_AFTER_COUNT = re.compile(r"的|以上|以来|来")
 # A date without 前/内 is a deadline only with a word of intent before it or a target after it.
-_INTENT_BEFORE = (
-    "力争",
-    "争取",
-    "确保",
-    "计划",
-    "预计",
-    "力求",
-    "于",
-    "在",
-    "要",
-    "将",
-    "须",
-    "应",
-)
+_INTENT_BEFORE = re.compile(r"(?:力争|争取|确保|计划|预计|力求|于|在|要|将|须|应)$")
 _DONE = re.compile(r",?[^,;。]{1,3}的")  # 2018年印发的, 2016年出台的
 _TARGET_AFTER = re.compile(
     r",?(?:完成|实现|建成|基本|全面|初步|形成|启动|出台|制定|推开|推广|达到|覆盖|开展|建立|健全"
@@ -257,7 +244,7 @@ def _weak_reads(before: str, after: str) -> bool:
     it, and no 了/的 after that says it is done (2018年印发了, 2018年出台的)."""
     if "了" in after or _DONE.match(after):
         return False
-    return before.endswith(_INTENT_BEFORE) or bool(_TARGET_AFTER.match(after))
+    return bool(_INTENT_BEFORE.search(before)) or bool(_TARGET_AFTER.match(after))
 
 
 def _reads(text: str, norm: str, source: list[int], found: _Found) -> bool:
