@@ -245,6 +245,23 @@ def test_a_page_laid_out_with_nested_tables(duban, workdir, from_text):
     assert "友情链接" not in text and "中国政府网" not in text
 
 
+def test_a_plan_table_the_site_split_in_two(duban, workdir, from_text):
+    # A long table published as two, the header repeated over the second.
+    spec = seed_table()
+    rows = spec.full_rows()
+    at = next(i for i, row in enumerate(rows) if len(row) == 1 and row[0].startswith("四"))
+    first = TableSpec(spec.header, rows[:at], merge_down=spec.merge_down)
+    second = TableSpec(spec.header, rows[at:], merge_down=spec.merge_down)
+    titles = "".join(f"<p>{html.escape(line)}</p>" for line in spec.title_lines)
+    content = f"{titles}{table_html(first)}<p>（续表）</p>{table_html(second)}"
+    (workdir / "page.html").write_text(site_page(content), encoding="utf-8")
+    plan, text, _ = imported(duban, workdir, "page.html")
+    assert_seed_plan(plan, text, from_text)
+    assert "第 2 个表格与第 1 个表格表头相同，已作为续表一并导入" in [
+        w.message for w in plan.warnings
+    ]
+
+
 def test_a_plan_table_inside_an_aspnet_form_is_read(duban, workdir, from_text):
     # ASP.NET sites wrap the whole page in one <form>; it is not a search form to leave out.
     page = (
