@@ -343,6 +343,11 @@ def test_a_word_rendering_gives_the_same_plan(duban, workdir, name, headings):
     assert from_word.issued == from_text.issued
     # the same warnings, each naming the paragraph instead of the line
     assert len(from_word.warnings) == len(from_text.warnings)
+    assert [re.sub(r"第 \d+ [行段]", "第 N 处", w.message) for w in from_word.warnings] == [
+        re.sub(r"第 \d+ [行段]", "第 N 处", w.message) for w in from_text.warnings
+    ]
+    if name.startswith("01"):
+        assert any(w.message.startswith("源文件第 2 段至第 4 段") for w in from_word.warnings)
 
 
 def test_a_word_heading_style_makes_a_section_of_a_sentence(duban, workdir):

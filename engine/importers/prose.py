@@ -59,7 +59,7 @@ _DOC_NUMBER = re.compile(r"〔\d{4}〕|\[\d{4}\]|号$")
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _CN_DATE = re.compile(r"([〇零一二三四五六七八九]{4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月"
                       r"\s*([一二三四五六七八九十]{1,3})\s*日")
-_YEAR_DIGITS = dict(zip("〇零一二三四五六七八九", "0012345678 9".replace(" ", ""), strict=True))
+_YEAR_DIGITS = dict(zip("〇零一二三四五六七八九", "00123456789", strict=True))
 _ISSUED_LINE = re.compile(r"^(?P<date>[^（）()]{8,20}日)\s*(?:印发|发布|起施行)?$")
 _ISSUED_NOTE = re.compile(r"^[（(]\s*(?P<date>[^（）()]{8,20}日)[^（）()]*[)）]$")
 _MAX_HEADING = 40
