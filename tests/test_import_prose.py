@@ -453,7 +453,7 @@ def test_the_rule_and_the_tails_a_bracket_states():
     ruled = read_bracket("人力资源社会保障部、财政部负责。列第一位者为牵头单位，下同")
     assert ruled is not None and ruled.rule and ruled.rule_below
     tail = read_bracket("发展改革委、财政部等有关部门按职责分工负责")
-    assert tail is not None and tail.further == ["等有关部门"] and not tail.lead_marked
+    assert tail is not None and tail.further == ["财政部等有关部门"] and not tail.lead_marked
     inside = read_bracket("人社部负责，2019年底前完成")
     assert inside is not None and inside.deadline_text == "2019年底前完成"
 

@@ -263,7 +263,7 @@ def _bracket_names(text: str, further: list[str]) -> list[str] | None:
     for token in _depth_split(_CONJUNCTION.sub("、", text), "、,，/／ \u3000"):
         bare = _ETC.sub("", token).strip()
         if bare != token:
-            further.append(token[len(bare):])
+            further.append(token)  # "财政部等有关部门": the name and its tail, as written
         if not bare:
             continue
         if _NOT_A_NAME.search(bare) or len(bare) > _MAX_NAME:
