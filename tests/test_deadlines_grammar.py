@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from engine.deadlines import grammar
 from engine.deadlines.deadline import Deadline, DeadlineKind, Milestone
-from engine.deadlines.grammar import is_relative, normalise, parse_deadline
+from engine.deadlines.grammar import counts_working_days, is_relative, normalise, parse_deadline
 from engine.deadlines.recurrence import occurrences
 
 # --- date ---------------------------------------------------------------------------------------
@@ -777,7 +777,8 @@ def test_named_years_read_in_the_issue_year_or_not_at_all(text: str, issued: dat
     _assert_well_formed(deadline)
     assert parse_deadline(text).kind is DeadlineKind.UNKNOWN
     if deadline.due is not None:
-        assert deadline.due.year in (issued.year, issued.year + 1)
+        # 今年前: before this year begins, the last day of the year before
+        assert deadline.due.year in (issued.year - 1, issued.year, issued.year + 1)
 
 
 def test_reading_stays_right_when_the_characters_learnt_are_forgotten(
@@ -793,3 +794,18 @@ def test_reading_stays_right_when_the_characters_learnt_are_forgotten(
             "2021年6月......",
             [0, 0, 0, 0, 4, 6, 7, 8, 8, 8, 9, 9, 9],
         )
+
+
+@pytest.mark.parametrize(
+    ("text", "working_days"),
+    [
+        ("30个工作日内", True),
+        ("本意见印发之日起三十个工作日内", True),
+        ("印发之日起10工作日内", True),
+        ("30日内", False),
+        ("工作日志", False),
+        ("", False),
+    ],
+)
+def test_counts_working_days(text: str, working_days: bool) -> None:
+    assert counts_working_days(text) is working_days

@@ -862,3 +862,12 @@ def is_relative(text: str) -> bool:
         and parse_deadline(text).kind is DeadlineKind.UNKNOWN
         and parse_deadline(text, issued=_ANY_ISSUE_DATE).kind is not DeadlineKind.UNKNOWN
     )
+
+
+_WORKING_DAYS = re.compile(r"\d{1,3}个?工作日(?:以内|之内|内)")
+
+
+def counts_working_days(text: str) -> bool:
+    """Whether a deadline text counts working days (30个工作日内), which duban does not count
+    (it would need the working-day calendar of the plan's years): the importer says so."""
+    return "工作日" in text and bool(_WORKING_DAYS.search(normalise(text)[0]))
