@@ -141,6 +141,8 @@ READERS: dict[str, str] = {
     ".xlsm": "engine.importers.xlsx",
     ".html": "engine.importers.html",
     ".htm": "engine.importers.html",
+    ".mht": "engine.importers.html",
+    ".mhtml": "engine.importers.html",
     ".pdf": "engine.importers.pdf",
 }
 
