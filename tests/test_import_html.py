@@ -5,8 +5,10 @@ footer, scripts) and imported through the real `duban import` command."""
 
 from __future__ import annotations
 
+import base64
 import html
 import os
+import quopri
 import re
 import shutil
 import subprocess
@@ -315,6 +317,56 @@ def test_a_table_libreoffice_saved_as_a_web_page(duban, workdir, exported, suffi
     assert plan.sections == original.sections and plan.title == original.title
     # LibreOffice wraps long lines at a space: the space stays
     assert "《省司法厅 省委编办 省财政厅" in plan.task(10).content
+
+
+def web_archive(page: bytes, charset: str | None, transfer: str) -> bytes:
+    """A page saved as one file (网页，单个文件): MIME multipart/related as Chrome (.mhtml) and
+    Internet Explorer and Word (.mht) write it, the page's part first, a stylesheet after."""
+    body = quopri.encodestring(page) if transfer == "quoted-printable" else base64.encodebytes(page)
+    kind = f'text/html; charset="{charset}"' if charset else "text/html"
+    return b"\r\n".join(
+        [
+            b"From: <Saved by Blink>",
+            b"Snapshot-Content-Location: http://www.zhuhai.gov.cn/zw/a.html",
+            b"MIME-Version: 1.0",
+            b'Content-Type: multipart/related; type="text/html"; boundary="----Boundary--x"',
+            b"",
+            b"------Boundary--x",
+            f"Content-Type: {kind}".encode(),
+            f"Content-Transfer-Encoding: {transfer}".encode(),
+            b"Content-Location: http://www.zhuhai.gov.cn/zw/a.html",
+            b"",
+            body,
+            b"------Boundary--x",
+            b"Content-Type: text/css",
+            b"Content-Location: http://www.zhuhai.gov.cn/css/a.css",
+            b"",
+            b".nav { float: left; }",
+            b"------Boundary--x--",
+            b"",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "charset", "encoding", "transfer"),
+    [
+        ("page.mhtml", None, "utf-8", "quoted-printable"),  # Chrome: the page's own <meta>
+        ("page.mht", "gb2312", "gbk", "base64"),  # IE and Word: the part's header says gb2312
+    ],
+)
+def test_a_page_saved_as_one_file(duban, workdir, from_text, name, charset, encoding, transfer):
+    meta = '<meta charset="utf-8">' if charset is None else ""
+    page = site_page(seed_content(), meta).encode(encoding)
+    (workdir / name).write_bytes(web_archive(page, charset, transfer))
+    plan, text, _ = imported(duban, workdir, name)
+    assert_seed_plan(plan, text, from_text)
+
+
+def test_a_web_archive_without_a_page(refuse, workdir):
+    archive = web_archive(b"", None, "base64").replace(b"text/html", b"image/png")
+    (workdir / "page.mht").write_bytes(archive)
+    refuse("page.mht", "page.mht", "没有网页正文")
 
 
 # --- what the reader makes of a page ----------------------------------------------------------

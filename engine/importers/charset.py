@@ -75,12 +75,16 @@ def _codec(label: str, path: Path) -> str:
     return _SUPERSETS.get(name, name)
 
 
-def decode(data: bytes, path: Path) -> tuple[str, list[str]]:
-    """The page's text in the encoding it declares, and a note where its bytes do not fit it."""
+def decode(data: bytes, path: Path, sent: str | None = None) -> tuple[str, list[str]]:
+    """The page's text in the encoding it declares, and a note where its bytes do not fit it.
+
+    `sent` is the charset the page came with (a web archive's part header, like HTTP's), which
+    goes before the page's own declaration, as a browser takes it.
+    """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return _decode_as(data[len(bom) :], encoding, encoding.upper(), marked=True)
-    label = _declared(data)
+    label = sent or _declared(data)
     if label is None:
         try:
             return data.decode("utf-8"), []

@@ -13,11 +13,14 @@ it holds data (a plan table's header, or cells without tables of their own), and
 layout tables around it is running text. Merged cells (rowspan, colspan) repeat the area's value
 with its top-left origin, as Word's merges do in `engine.importers.docx`.
 
-The page is read in the encoding it declares (`engine.importers.charset`).
+The page is read in the encoding it declares (`engine.importers.charset`). A web archive (.mht,
+.mhtml: 网页，单个文件) is read for the page it holds.
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -493,6 +496,28 @@ def _headline(body: Any, region: Any, sizes: Sizes) -> Any:
     return found.get("h1", found.get("title"))
 
 
+_ARCHIVES = (".mht", ".mhtml")
+_MIME = re.compile(rb"^(?:[\w-]+:[^\r\n]*\r?\n(?:[ \t][^\r\n]*\r?\n)*)*?mime-version\s*:", re.I)
+
+
+def _archived(data: bytes, path: Path) -> tuple[bytes, str | None]:
+    """The page in a web archive (.mht, .mhtml: 网页，单个文件, as Chrome, IE and Word save one):
+    the first HTML part, undone from its transfer encoding, and the charset its header names."""
+    try:
+        archive = email.message_from_bytes(data, policy=email.policy.compat32)
+        for part in archive.walk():
+            if part.get_content_type() == "text/html":
+                payload = part.get_payload(decode=True)
+                if isinstance(payload, bytes) and payload.strip():
+                    return payload, part.get_content_charset()
+    except Exception:  # the email package raises many types for a damaged archive
+        raise UserError(f"{path}：网页存档（.mht/.mhtml）已损坏，无法读取") from None
+    raise UserError(
+        f"{path}：网页存档（.mht/.mhtml）中没有网页正文；请在浏览器中打开该网页，"
+        "“另存为”网页（仅 HTML）后再导入"
+    )
+
+
 def _page(path: Path) -> tuple[Any, list[str]]:
     """The page's <body>, parsed in its encoding (None when it holds nothing), and the notes
     its decoding leaves."""
@@ -502,12 +527,15 @@ def _page(path: Path) -> tuple[Any, list[str]]:
         data = path.read_bytes()
     except OSError as exc:
         raise UserError(f"无法读取文件 {path}：{exc.strerror or exc}") from None
+    sent = None
+    if path.suffix.lower() in _ARCHIVES or _MIME.match(data[:4096]):
+        data, sent = _archived(data, path)
     if data.count(b"<") > MAX_MARKUP:
         raise UserError(
             f"{path}：网页内容过于庞大（超过 {MAX_MARKUP:,} 个 HTML 标记），超过导入上限；"
             "请只保留分工表所在的网页正文后另存再导入"
         )
-    text, notes = decode(data, path)
+    text, notes = decode(data, path, sent)
     return _parse(text, path), notes
 
 
