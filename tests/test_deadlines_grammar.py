@@ -644,6 +644,7 @@ def test_counted_milestones() -> None:
         "30个工作日内",
         "本意见印发之日起30个工作日内",
         "印发之日起10工作日内",
+        "每季度结束后5个工作日内",  # not the quarter's end
         # a bare count after a dated clause: from the issue date, or from that date?
         "2019年6月底前启动，30日内完成",
         # not counts duban reads

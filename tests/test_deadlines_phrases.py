@@ -164,6 +164,12 @@ def test_phrases_the_grammar_cannot_combine_are_kept_to_be_flagged() -> None:
     assert parse_deadline(phrase).kind is DeadlineKind.UNKNOWN
 
 
+def test_working_days_after_each_quarter_are_found_and_stay_unknown() -> None:
+    phrase = deadline_phrase("于每季度结束后5个工作日内报送。")
+    assert phrase == "每季度结束后5个工作日内"
+    assert parse_deadline(phrase) == Deadline(phrase, DeadlineKind.UNKNOWN)
+
+
 def test_working_days_are_found_and_stay_unknown() -> None:
     phrase = deadline_phrase("本意见印发之日起30个工作日内制定细则。")
     assert phrase == "本意见印发之日起30个工作日内"
@@ -248,6 +254,10 @@ def test_milestone_phrase(item: str, phrase: str, milestones: list[tuple[str, da
         "今年以来，全市各项工作稳步推进。",
         "经过3年时间的努力，已经建成。",
         "用3年左右时间基本建成。",  # about: the grammar would not read it
+        "5年内不得再次申请。",  # a condition, not a deadline
+        "三年内有效。",
+        "2019年起，每年安排资金1亿元。",  # a rate from 2019
+        "每年至少开展2次专项检查。",
         "",
     ],
 )

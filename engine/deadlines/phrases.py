@@ -54,7 +54,8 @@ _PERIODS = r"(?:年度?|月|季度?|半年|周|星期)"
 _RECUR = (
     r"每个?" + _PERIODS + r"(?:\d{1,2}月份?)?"
     r"(?:\d{1,2}[日号]|[上中下]旬|第?[1-4]季度?|[上下]半年|[1-7日天](?!\d))?"
-    r"(?:结束)?(?:后\d{1,2}[日天])?(?:年底|年末|月底|月末|底|末)?(?:之前|以前|前|以内|之内|内)?"
+    r"(?:结束)?(?:后\d{1,2}(?:个工作日|工作日|[日天]))?(?:年底|年末|月底|月末|底|末)?"
+    r"(?:之前|以前|前|以内|之内|内)?(?!后\d)"
 )
 _IN_YEAR = r"\d{1,2}月(?:\d{1,2}[日号]|[上中下]旬)?|度?[上下]半年|度?第?[1-4]季度?|度"
 _BEFORE_OR_IN = r"之前|以前|前|以内|之内|内"
@@ -86,7 +87,8 @@ _NOT_AFTER = re.compile(r"以来|来|后|以后|之后|起|开始|至今|左右|
 _BACKGROUND_AFTER = re.compile(r",?(?:已|共|累计|同比|比上年|较上年|均已|先后)")
 # A count that counts from something other than the plan's issue: 近5年内, 受理后3日内.
 _NOT_BEFORE_COUNT = ("近", "过去", "最近", "以往", "此前", "前", "后", "起", "这", "该", "每")
-_NOT_AFTER_COUNT = re.compile(r"的|以上|以来|来")
+# … or is a condition: 5年内不得再次申请, 三年内有效.
+_NOT_AFTER_COUNT = re.compile(r"的|以上|以来|来|不|未|没有|有效|禁止|均")
 # A date without 前/内 is a deadline only with a word of intent before it or a target after it.
 _INTENT_BEFORE = re.compile(r"(?:力争|争取|确保|计划|预计|力求|于|在|要|将|须|应)$")
 _DONE = re.compile(r",?[^,;。]{1,3}的")  # 2018年印发的, 2016年出台的
@@ -98,6 +100,7 @@ _TARGET_AFTER = re.compile(
 # Reporting verbs that make a bare 每月/每季度 a cadence (每季度报送进展), not a rate (每年新增).
 _REPORT_AFTER = re.compile(r"(?:向\S{0,8}?)?(?:报送|报告|上报|通报|召开|汇报|总结|评估|调度|会商)")
 _BARE_RECUR = re.compile(r"每个?" + _PERIODS)
+_ENDS_BARE_RECUR = re.compile(r"每个?" + _PERIODS + "$")
 
 _SEPARATOR = re.compile(r"[,;。:!?()\[\]【】<>\n]")
 _CLAUSE = re.compile(r"[^,;。:!?()\[\]【】<>\n]+")
@@ -221,6 +224,8 @@ def _in_context(norm: str, m: re.Match[str], start: int, end: int) -> bool:
         return not before.endswith(_NOT_BEFORE_COUNT) and not _NOT_AFTER_COUNT.match(after)
     if m["recur"] is not None and _BARE_RECUR.fullmatch(m["recur"]):
         return bool(_REPORT_AFTER.match(after))
+    if m["start"] is not None and _ENDS_BARE_RECUR.search(m["start"]):
+        return bool(_REPORT_AFTER.match(after))  # 2019年起，每年安排资金: a rate
     if m["named"] is not None:  # 今年底前, 明年6月底前
         if _NOT_AFTER.match(after):
             return False
