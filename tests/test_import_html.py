@@ -568,6 +568,13 @@ def test_a_page_in_an_undeclared_encoding_is_refused(refuse, workdir):
     refuse("page.html", "page.html", "未声明文字编码", "UTF-8")
 
 
+def test_a_chinese_page_declared_western_is_refused(refuse, workdir):
+    # iso-8859-1 holds no Chinese character: the page's bytes are in some other encoding.
+    page = site_page(seed_content(), '<meta charset="iso-8859-1">').encode("gbk")
+    (workdir / "page.html").write_bytes(page)
+    refuse("page.html", "page.html", "iso-8859-1", "西文编码", "UTF-8")
+
+
 @pytest.mark.parametrize("label", ["x-klingon", "base64", "unicode_escape"])
 def test_a_declared_encoding_no_browser_reads_is_refused(refuse, workdir, label):
     (workdir / "page.html").write_text(site_page(seed_content(), f'<meta charset="{label}">'))

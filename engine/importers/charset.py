@@ -83,7 +83,7 @@ def decode(data: bytes, path: Path, sent: str | None = None) -> tuple[str, list[
     """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            return _decode_as(data[len(bom) :], encoding, encoding.upper(), marked=True)
+            return _decode_as(data[len(bom) :], encoding, encoding.upper(), path, marked=True)
     label = sent or _declared(data)
     if label is None:
         try:
@@ -93,11 +93,22 @@ def decode(data: bytes, path: Path, sent: str | None = None) -> tuple[str, list[
                 f"{path}：网页未声明文字编码，且内容不是 UTF-8 编码，无法确定如何读取；"
                 "建议用浏览器打开该网页，“另存为”网页并选择 UTF-8 编码后再导入"
             ) from None
-    return _decode_as(data, _codec(label, path), label)
+    return _decode_as(data, _codec(label, path), label, path)
 
 
 # Bytes beyond ASCII that valid UTF-8 must hold before it outweighs a page's declaration.
 _UTF8_EVIDENCE = 24
+
+
+_ASCII = bytes(range(0x80))
+# Encodings of one byte a character, none of which holds a Chinese character: a page declaring
+# one (iso-8859-1, a common slip of Chinese sites' templates) with text beyond ASCII is in
+# another encoding, which is not guessed.
+_ONE_BYTE = re.compile(r"cp125\d|cp874|cp866|koi8-[ru]|mac-roman|iso8859-\d{1,2}|tis-620|ascii")
+
+
+def _beyond_ascii(data: bytes) -> int:
+    return len(data.translate(None, _ASCII))
 
 
 def _utf8_text(data: bytes) -> bool:
@@ -105,12 +116,19 @@ def _utf8_text(data: bytes) -> bool:
         data.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return sum(1 for byte in data if byte > 0x7F) >= _UTF8_EVIDENCE
+    return _beyond_ascii(data) >= _UTF8_EVIDENCE
 
 
 def _decode_as(
-    data: bytes, encoding: str, label: str, *, marked: bool = False
+    data: bytes, encoding: str, label: str, path: Path, *, marked: bool = False
 ) -> tuple[str, list[str]]:
+    western = not marked and _ONE_BYTE.fullmatch(encoding)
+    if western and _beyond_ascii(data) >= _UTF8_EVIDENCE and not _utf8_text(data):
+        raise UserError(
+            f"{path}：网页声明的编码为 {label}（西文编码，不能表示中文），但网页中有大量"
+            "非 ASCII 文字，其声明有误；请用浏览器打开该网页，确认文字显示正常后"
+            "“另存为”网页并选择 UTF-8 编码，再导入"
+        )
     if not marked and encoding != "utf-8" and _utf8_text(data):
         # Saved in UTF-8 under the original page's declaration. GB18030 reads almost any bytes,
         # so UTF-8 bytes would pass for it, as nonsense; while a page of GBK text that happens
