@@ -247,6 +247,33 @@ def test_a_page_laid_out_with_nested_tables(duban, workdir, from_text):
     assert "友情链接" not in text and "中国政府网" not in text
 
 
+NOTICE = """<p>各区人民政府，市政府各部门：</p>
+<p>　　现将《某市法律服务重点工作任务分工表》印发给你们，请认真贯彻执行。</p>"""
+SMALL_TABLE = """<table border="1"><tr><td colspan="3">{title}</td></tr>
+<tr><th>序号</th><th>任务</th><th>责任单位</th></tr>
+<tr><td>1</td><td>推进公共法律服务</td><td>市司法局</td></tr></table>"""
+
+
+@pytest.mark.parametrize(
+    ("in_table", "title"),
+    [
+        ("某市法律服务重点工作任务分工表", "某市法律服务重点工作任务分工表"),
+        ("", "某市人民政府办公室关于印发法律服务重点工作任务分工表的通知"),
+    ],
+)
+def test_the_notice_above_a_plan_table_is_no_part_of_its_title(duban, workdir, in_table, title):
+    # The page shows the notice issuing the plan, then the table: the title is the table's own,
+    # or else the page's headline; the notice's salutation and sentence are neither.
+    page = site_page(NOTICE + SMALL_TABLE.format(title=in_table)).replace(
+        "珠海市人民政府办公室关于印发分工推进情况汇总表的通知",
+        "某市人民政府办公室关于印发法律服务重点工作任务分工表的通知",
+    )
+    (workdir / "notice.html").write_text(page, encoding="utf-8")
+    plan, _, _ = imported(duban, workdir, "notice.html")
+    assert plan.title == title
+    assert [(t.title, t.lead) for t in plan.tasks] == [("推进公共法律服务", "市司法局")]
+
+
 def test_a_plan_table_the_site_split_in_two(duban, workdir, from_text):
     # A long table published as two, the header repeated over the second.
     spec = seed_table()

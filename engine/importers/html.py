@@ -590,6 +590,25 @@ def _content(body: Any) -> _Content:
     return _Content(tables, planned, flow.items)
 
 
+_SENTENCE_END = ("。", "！", "？", "；", "：", ":", ";", "!", "?")
+
+
+def _title_lines(lines: list[str], table: Any) -> list[str]:
+    """The lines above a plan table that may title it. A page often shows the notice issuing
+    the plan above it (关于印发…的通知, 各区人民政府：, 现将…印发给你们。): the table's title is
+    what follows its 附件 line, or else its last sentence; with nothing after either, the
+    table's own first row (one cell across it), else the page's headline."""
+    attachment = [i for i, line in enumerate(lines) if _ATTACHMENT.match(line)]
+    if attachment:
+        return lines[attachment[-1] :]
+    sentences = [i for i, line in enumerate(lines) if line.endswith(_SENTENCE_END)]
+    if not sentences:
+        return lines
+    rows = _rows(table)
+    titled = bool(rows) and len(cells := _cells(rows[0])) == 1 and bool(_cell_text(cells[0]))
+    return lines[sentences[-1] + 1 :] or ([] if titled else lines[:1])
+
+
 def _read(path: Path) -> tuple[list[Grid], list[Paragraph], list[str]]:
     body, notes = _page(path)
     if body is None:
@@ -615,10 +634,10 @@ def _read(path: Path) -> tuple[list[Grid], list[Paragraph], list[str]]:
             paragraphs.append(Paragraph(text, f"第 {len(paragraphs) + 1} 段", heading))
             lines.append(text)
         elif item in content.plans:
-            # A page quoting its attachment (附件 2, then its title) titles the table by it.
-            attachment = [i for i, line in enumerate(lines) if _ATTACHMENT.match(line)]
-            title = lines[attachment[-1] :] if attachment else lines
-            title = [*title, *(_cell_text(c) for c in item if c.tag == "caption")]
+            title = [
+                *_title_lines(lines, item),
+                *(_cell_text(c) for c in item if c.tag == "caption"),
+            ]
             grids[item] = _grid(item, name(item), [t for t in title if t], budget)
             lines = []
         else:
