@@ -106,6 +106,8 @@ from engine.deadlines.recurrence import occurrences
         ("2021年6月30日前完成2020年度报告", date(2021, 6, 30)),
         ("2021年底前完成，并形成报告", date(2021, 12, 31)),
         ("2021年底前初步建成", date(2021, 12, 31)),
+        # a count in the free text that measures the work, not its deadline
+        ("2019年6月底前企业开办时间压缩至3个工作日以内", date(2019, 6, 30)),
     ],
 )
 def test_date(text: str, due: date) -> None:

@@ -170,6 +170,24 @@ def test_working_days_after_each_quarter_are_found_and_stay_unknown() -> None:
     assert parse_deadline(phrase) == Deadline(phrase, DeadlineKind.UNKNOWN)
 
 
+@pytest.mark.parametrize(
+    "item",
+    [
+        "2019年6月底前企业开办时间压缩至3个工作日以内。",
+        "2019年6月底前将办理时限控制在5个工作日内。",
+        "2019年6月底前审批时间缩短30天内。",
+    ],
+)
+def test_a_count_that_measures_a_service_is_no_deadline(item: str) -> None:
+    assert deadline_phrase(item) == "2019年6月底前"
+
+
+def test_working_days_beside_a_date_are_kept_to_be_flagged() -> None:
+    phrase = deadline_phrase("本意见印发之日起30个工作日内制定细则，2019年底前全面完成。")
+    assert phrase == "本意见印发之日起30个工作日内制定细则，2019年底前全面完成"
+    assert parse_deadline(phrase, issued=ISSUED).kind is DeadlineKind.UNKNOWN
+
+
 def test_working_days_are_found_and_stay_unknown() -> None:
     phrase = deadline_phrase("本意见印发之日起30个工作日内制定细则。")
     assert phrase == "本意见印发之日起30个工作日内"

@@ -309,15 +309,17 @@ _END_UNITS = {"年底": "year", "年末": "year", "月底": "month", "月末": "
 
 # Text after a date that turns it into something other than a deadline: 后 (after), 起 (from),
 # 左右 (about), 前后 (around), 初/中 (early, mid: 2021年6月初); or a stray unit (2021年6月底日)
-# that says it was mistyped. (初步 is an action: 2021年底前初步建成.)
-_NOT_A_DEADLINE = re.compile(r"后|以后|之后|起|开始|以来|至今|左右|初(?!步)|中|[年月日号旬季度]")
+# that says it was mistyped; a count after a period's end not read (每季度结束后5个工作日内). (初步
+# is an action: 2021年底前初步建成.)
+_NOT_A_DEADLINE = re.compile(
+    r"后|以后|之后|起|开始|以来|至今|左右|初(?!步)|中|[年月日号旬季度]|结束后\d"
+)
 # Date-like text that may not hide in a clause's free text (it would be silently ignored),
 # including qualifiers of the date before it: 2021年春节前, 2022年汛期前, 2021年年初.
 _DATE_LIKE = re.compile(
     r"\d{4}年(?!度)|\d{4}[-./]\d|\d{1,2}(?:月|日|号|旬)|\d季度?|[Qq][1-4]|[上下]半年"
     r"|每个?(?:月|季|半年|年|周|星期)"
     r"|前|春节|元旦|国庆|中秋|端午|清明|汛|开学|两会|[年月](?:初|中)"
-    r"|工作日|(?<!\d)\d{1,3}个?(?:天|周|星期)"  # 每季度结束后5个工作日内: a count not read
 )
 _RANGE_CONNECTOR = re.compile(r"起?(?:至|到|~|—{1,2}|–|-)")
 

@@ -86,7 +86,11 @@ _NOT_AFTER = re.compile(r"以来|来|后|以后|之后|起|开始|至今|左右|
 # Words after a phrase (past one comma) that say it states what has been done.
 _BACKGROUND_AFTER = re.compile(r",?(?:已|共|累计|同比|比上年|较上年|均已|先后)")
 # A count that counts from something other than the plan's issue: 近5年内, 受理后3日内.
-_NOT_BEFORE_COUNT = ("近", "过去", "最近", "以往", "此前", "前", "后", "起", "这", "该", "每")
+_NOT_BEFORE_COUNT = (
+    *("近", "过去", "最近", "以往", "此前", "前", "后", "起", "这", "该", "每"),
+    # … or measures how long something takes: 压缩至3个工作日以内, 控制在5天内.
+    *("至", "到", "为", "控制在", "缩短", "压缩", "减少", "减至"),
+)
 # … or is a condition: 5年内不得再次申请, 三年内有效.
 _NOT_AFTER_COUNT = re.compile(r"的|以上|以来|来|不|未|没有|有效|禁止|均")
 # A date without 前/内 is a deadline only with a word of intent before it or a target after it.
