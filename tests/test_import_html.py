@@ -1,7 +1,12 @@
-"""Plans saved from a government website (.html, .htm): the seed table as such a page, in the
-encodings such pages declare, laid out with divs or with nested tables, and pages that hold no
-plan. Each page is written here as a site would serve it (header, menus, breadcrumb, share bar,
-footer, scripts) and imported through the real `duban import` command."""
+"""Plans saved from a government website (.html, .htm, and .mht/.mhtml archives).
+
+The seed table as such a page, in the encodings such pages declare, laid out with divs, with
+HTML5 elements or with nested tables, split in two, below the notice issuing it, and as
+LibreOffice saves a .docx/.xlsx as a web page; every document of the prose corpus as a
+ministry's article page; and pages that hold no plan, or that cannot be read. Each page is
+written here as a site would serve it (header, menus, breadcrumb, share bar, footer, scripts)
+and imported through the real `duban import` command, whose plan file must hold none of the
+site around the plan."""
 
 from __future__ import annotations
 
