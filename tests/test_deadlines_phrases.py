@@ -306,6 +306,15 @@ _PIECES = st.sampled_from(
 _ITEMS = st.one_of(st.text(), st.lists(_PIECES, max_size=30).map("".join))
 
 
+def test_a_long_text_without_separators_is_read() -> None:
+    # no separator anywhere: the words of a phrase are looked for only so far, and a repeated
+    # phrase is one
+    item = "2019年6月底前完成" * 2000
+    phrase = deadline_phrase(item)
+    assert phrase is not None and phrase.startswith("2019年6月底前")
+    assert parse_deadline(phrase).due == date(2019, 6, 30)
+
+
 @given(_ITEMS)
 def test_the_phrase_is_written_in_the_item(item: str) -> None:
     phrase = deadline_phrase(item)

@@ -1,4 +1,5 @@
-"""The deadline grammar: what a plan table's 完成时限 cell means (DESIGN.md, Deadline grammar).
+"""The deadline grammar: what a plan table's 完成时限 cell, or a deadline phrase read from a
+prose item, means (DESIGN.md, Deadline grammar).
 
 Pure: no I/O, no clock. `parse_deadline` never raises and never guesses: whatever it cannot read
 for certain is `unknown`, and the importer warns. The patterns below are the only place that says
@@ -8,10 +9,12 @@ Reading a cell:
 1. normalise: NFKC (full-width digits and punctuation), no whitespace, Chinese numerals → digits,
    keeping for each character its position in the original (for milestone texts); a cell wholly
    in brackets or a date exported with a time is read without them; a later date that leaves out
-   its year at the start of a clause (…，年底前完成) gets the year written before it;
+   its year at the start of a clause (…，年底前完成) gets the year written before it; with an
+   issue date, 今年/本年/明年 become the years they name;
 2. split into clauses at ，,；;。 and type each: dated, start (…起), recurring (每…),
-   long-term, other;
-3. combine: dated clauses give a date or milestones, one recurring clause a rule, and so on.
+   counted (5年内, 印发之日起30日内), long-term, other;
+3. combine: counted clauses become dated ones (from their start, or the issue date); dated
+   clauses give a date or milestones, one recurring clause a rule, and so on.
 
 Conventions: a period followed by 底/末 (or nothing, or 内) means its last day; a period followed by
 前/之前/以前 means "before it begins", i.e. the day before its first day ("6月前" = May 31,
