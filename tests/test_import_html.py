@@ -464,6 +464,17 @@ def test_thead_first_tfoot_last_and_the_caption_as_title(tmp_path):
     assert grid.title_lines == ["某市重点工作任务分工表"]
 
 
+def test_numbered_lists_keep_the_numbers_a_browser_shows(tmp_path):
+    body = """<ol><li>建设服务中心（市司法局负责）</li><li>推进法律援助</li></ol>
+    <ol start="3"><li>开展普法</li><li value="7">加强宣传</li><li>完善制度</li></ol>
+    <ol type="a"><li>甲</li></ol><ul><li>乙</li></ul>"""
+    paragraphs = html_reader.document(write(tmp_path, body)).paragraphs
+    assert [p.text for p in paragraphs] == [
+        "1. 建设服务中心（市司法局负责）", "2. 推进法律援助", "3. 开展普法", "7. 加强宣传",
+        "8. 完善制度", "甲", "乙",
+    ]  # fmt: skip
+
+
 def test_hidden_parts_of_a_page_are_left_out(tmp_path):
     body = """<div style="display: none">隐藏的菜单</div><p hidden>隐藏的段落</p>
     <div style="color:red; visibility:hidden">看不见</div><p>推进法律服务（市司法局负责）</p>"""

@@ -251,6 +251,7 @@ def _flow(root: Any, tables: set[Any], flow: _Flow | None = None) -> _Flow:
     in `tables` standing as themselves between them. Iterative: a page may nest deeply."""
     flow = flow or _Flow()
     headings: list[int | None] = []
+    numbers: dict[Any, str] = {}  # items of the numbered lists entered → their numbers
     stack: list[tuple[Any, bool]] = [(root, False)]
     while stack:
         el, leaving = stack.pop()
@@ -278,6 +279,10 @@ def _flow(root: Any, tables: set[Any], flow: _Flow | None = None) -> _Flow:
             headings.append(flow.heading)
             flow.brk()
             flow.heading = _HEADINGS[tag]
+        if tag == "ol":
+            numbers.update(_list_numbers(el))
+        if tag == "li":
+            flow.add(numbers.pop(el, None))
         if tag == "pre" and el.text_content():
             for i, part in enumerate(el.text_content().split("\n")):
                 if i:
@@ -290,6 +295,27 @@ def _flow(root: Any, tables: set[Any], flow: _Flow | None = None) -> _Flow:
         stack.extend((child, False) for child in reversed(el))
     flow.brk()
     return flow
+
+
+_ORDINAL = re.compile(r"\s*(\d{1,6})")
+
+
+def _list_numbers(ol: Any) -> dict[Any, str]:
+    """The numbers a browser shows before the items of a numbered list (1. 2. …), which their
+    text lacks; the prose reader reads the plan's outline from such numbers. A list numbered
+    a. b. or i. ii. is no plan's outline, and left as it is."""
+    if (ol.get("type") or "1") != "1":
+        return {}
+    start = _ORDINAL.match(ol.get("start") or "")
+    number = int(start.group(1)) if start else 1
+    numbers = {}
+    for li in ol:
+        if li.tag == "li":
+            value = _ORDINAL.match(li.get("value") or "")
+            number = int(value.group(1)) if value else number
+            numbers[li] = f"{number}. "
+            number += 1
+    return numbers
 
 
 def _cell_text(td: Any) -> str:
