@@ -664,6 +664,12 @@ def test_a_page_of_frames_says_where_its_text_is(refuse, workdir):
     refuse("index.html", "index.html", "框架", "另存")
 
 
+def test_a_plan_published_as_pictures_says_so(refuse, workdir):
+    pictures = '<p><img src="fengong1.jpg"></p><p><img src="fengong2.jpg"></p>'
+    (workdir / "page.html").write_text(site_page(pictures), encoding="utf-8")
+    refuse("page.html", "page.html", "没有分工表", "2 张图片", "原始的 Word")
+
+
 def test_a_page_nested_past_what_can_be_read_is_refused(refuse, workdir):
     # libxml2 stops reading past 2,048 levels; what follows would be lost without a word.
     page = "<div>" * 3000 + "推进法律服务（市司法局负责）" + "</div>" * 3000

@@ -573,6 +573,7 @@ class _Content:
     tables: list[Any]
     plans: set[Any]
     items: list[Any]
+    images: int
 
 
 def _outline(items: list[Any], title: int) -> None:
@@ -613,9 +614,11 @@ def _content(body: Any) -> _Content:
     title = len(flow.items)
     _flow(region, set(tables), flow)
     _outline(flow.items, title)
-    return _Content(tables, planned, flow.items)
+    return _Content(tables, planned, flow.items, sum(1 for _ in region.iter("img")))
 
 
+# A bracket, as a units bracket is written: （市司法局负责）, (市民政局负责).
+_BRACKET = re.compile(r"[（(][^（）()]{2,}[）)]")
 _SENTENCE_END = ("。", "！", "？", "；", "：", ":", ";", "!", "?")
 
 
@@ -681,6 +684,16 @@ def _read(path: Path) -> tuple[list[Grid], list[Paragraph], list[str]]:
         raise UserError(
             f"{path}：网页由框架（frame/iframe）组成，本身不含正文；请在浏览器中打开框架里的"
             "正文网页（右键“在新标签页中打开框架”）后另存再导入"
+        )
+    if (
+        content.images
+        and not content.plans
+        and not any(_BRACKET.search(p.text) for p in paragraphs)
+    ):
+        # What the prose reader would refuse as a plan without units, said as it is.
+        raise UserError(
+            f"{path}：网页正文中没有分工表，也没有写明责任单位的条目，只有 {content.images} 张"
+            "图片（分工表可能以图片发布）；请取得原始的 Word、Excel 或 PDF 文件后再导入"
         )
     ordered = [grids[t] for t in content.tables]
     for grid in ordered:
