@@ -3,6 +3,9 @@ as its paragraphs; a scan, a password and a damaged file are each refused with o
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from datetime import date
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -15,9 +18,10 @@ from support.pdfs import (
     write_prose_pdf,
     write_scanned_pdf,
     write_table_pdf,
+    write_table_pieces_pdf,
 )
 from support.refusal import refuser
-from support.tables import TableSpec, seed_spec
+from support.tables import TableSpec, seed_spec, write_table
 
 from engine.errors import UserError
 from engine.importers import pdf
@@ -113,6 +117,69 @@ def test_a_table_over_pages_without_its_header_repeated_reads_on(tmp_path):
     plan = import_plan(source)
     assert [t.no for t in plan.tasks] == list(range(1, 61))
     assert all(t.lead == "市司法局" for t in plan.tasks)
+
+
+PIECE_HEADER = ["序号", "工作任务", "工作措施", "责任单位", "完成时限"]
+FIRST_HALF = "整合律师、公证、司法鉴定、仲裁、调解、法律援助等公共法律服务资源，"
+SECOND_HALF = "在劳动争议、知识产权、环境保护等领域创新公共法律服务内容和供给模式。"
+TASK_1 = [1, "推进一网通办", "整合政务服务事项。", "市政数局", "2022年底前"]
+
+
+@pytest.mark.parametrize("header_on_each", [False, True], ids=["header-once", "header-repeated"])
+def test_a_row_broken_across_a_page_break_is_one_task(tmp_path, header_on_each):
+    broken = [2, "整合法律服务资源", FIRST_HALF, "市司法局、", "2022年6月"]
+    rest = ["", "", SECOND_HALF, "市财政局", "底前"]  # the rest of task 2, over the page break
+    task_3 = [3, "优化公证服务", "推行证明材料清单制度。", "市司法局", "长期"]
+    pieces = [TableSpec(PIECE_HEADER, [TASK_1, broken]), TableSpec(PIECE_HEADER, [rest, task_3])]
+    source = write_table_pieces_pdf(pieces, tmp_path / "broken.pdf", header_on_each=header_on_each)
+    assert len(page_texts(source)) == 2
+    plan = import_plan(source)
+    assert [t.no for t in plan.tasks] == [1, 2, 3]
+    assert plan.task(2).content == FIRST_HALF + SECOND_HALF
+    assert plan.task(2).lead == "市司法局"
+    assert plan.task(2).co_units == ["市财政局"]
+    assert plan.task(2).deadline.due == date(2022, 6, 30)
+    assert "表格在第 2 页开头的行是上一页末行跨页断开的后半部分，已与该行合并，请核对" in [
+        w.message for w in plan.warnings
+    ]
+
+
+def test_a_numbered_row_opening_a_page_is_a_row_of_its_own(tmp_path):
+    pieces = [
+        TableSpec(PIECE_HEADER, [TASK_1]),
+        TableSpec(PIECE_HEADER, [[2, "", SECOND_HALF, "市财政局", "2023年底前"]]),
+    ]  # fmt: skip
+    plan = import_plan(write_table_pieces_pdf(pieces, tmp_path / "two.pdf"))
+    assert [t.no for t in plan.tasks] == [1, 2]
+    assert plan.task(1).content == "整合政务服务事项。"
+    assert not any("跨页断开" in w.message for w in plan.warnings)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_the_seed_saved_as_pdf_by_an_office_program_imports_as_its_text_does(tmp_path):
+    # LibreOffice lays the Word table out as an office's PDF printer would: rows broken across
+    # pages, the header on the first page only, its own fonts (the text kept as Unicode).
+    import docx
+
+    spec = seed_spec().with_cell(18, 4, "市司法局")  # (a header-less piece of one unitless task
+    document = docx.Document(str(write_table(spec, tmp_path / "zhuhai.docx")))  # table.py skips)
+    for table in document.tables:
+        table.style = "Table Grid"  # ruled, as plan tables are
+    document.save(str(tmp_path / "ruled.docx"))
+    subprocess.run(
+        ["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+         "--convert-to", "pdf", "--outdir", str(tmp_path), str(tmp_path / "ruled.docx")],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    plan = import_plan(tmp_path / "ruled.pdf", coordinator="市司法局")
+    text = import_plan(write_table(spec, tmp_path / "zhuhai.txt"), coordinator="市司法局")
+    assert len(page_texts(tmp_path / "ruled.pdf")) > 10  # rows broken over many pages
+    assert [(t.no, t.section, t.title, t.lead, t.co_units) for t in plan.tasks] == [
+        (t.no, t.section, t.title, t.lead, t.co_units) for t in text.tasks
+    ]
+    assert [t.deadline for t in plan.tasks] == [t.deadline for t in text.tasks]
+    assert plan.title == text.title
 
 
 def test_text_beside_a_table_is_its_title_not_a_paragraph_of_the_table(tmp_path):

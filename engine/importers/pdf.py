@@ -46,7 +46,7 @@ from pdfplumber.table import (
 )
 
 from engine.errors import UserError
-from engine.importers.base import Cell, Document, Grid, Row
+from engine.importers.base import Cell, Document, Grid, Row, collapse, text_of
 from engine.importers.limits import MAX_SOURCE_BYTES, MB, Budget, megabytes
 from engine.importers.pdflines import (
     Char,
@@ -54,9 +54,11 @@ from engine.importers.pdflines import (
     Page,
     cell_text,
     drop_running_lines,
+    joined,
     paragraphs,
     text_lines,
 )
+from engine.importers.table import task_number
 
 # A plan runs to tens of pages, a province's to a few hundred; a file beyond this is no plan.
 MAX_PAGES = 2_000
@@ -221,6 +223,9 @@ def _chars(textpage: Any, view: _View, budget: Budget, count: int) -> tuple[list
     pointer = ctypes.byref(box)
     generated, unicode = pdfium_c.FPDFText_IsGenerated, pdfium_c.FPDFText_GetUnicode
     loose_box, font_size = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_GetFontSize
+    origin = pdfium_c.FPDFText_GetCharOrigin
+    x, y = ctypes.c_double(0), ctypes.c_double(0)
+    x_pointer, y_pointer = ctypes.byref(x), ctypes.byref(y)
     for index in range(count):
         if generated(textpage, index) == 1:
             continue
@@ -234,7 +239,11 @@ def _chars(textpage: Any, view: _View, budget: Budget, count: int) -> tuple[list
             continue
         x0, top, x1, bottom = view.box(box.left, box.top, box.right, box.bottom)
         size = font_size(textpage, index) or (bottom - top) or 1.0
-        out.append(Char(chr(code), x0, x1, top, bottom, size))
+        if origin(textpage, index, x_pointer, y_pointer):
+            baseline = view.point(x.value, y.value)[1]
+        else:
+            baseline = bottom - 0.2 * size
+        out.append(Char(chr(code), x0, x1, top, bottom, size, baseline))
     return out, unmapped
 
 
@@ -366,6 +375,7 @@ def _grid(
     page: int,
     budget: Budget,
     leftover: list[Char],
+    starts: dict[int, list[float]],
 ) -> Grid:
     """A table's grid: one position per column and row its ruling lines make, a cell over
     several positions repeated in each with its origin. Characters inside the table but in no
@@ -373,7 +383,7 @@ def _grid(
     xs = _positions([c[0] for c in cells])
     ys = _positions([c[1] for c in cells])
     budget.add_cells(len(xs) * len(ys))
-    grid: list[list[Cell | None]] = [[None] * len(xs) for _ in ys]
+    laid: list[list[Cell | None]] = [[None] * len(xs) for _ in ys]
     owner: dict[tuple[int, int], int] = {}  # grid position → the cell covering it
     spans: list[tuple[int, int, list[int], list[int]]] = []
     for index, (x0, top, x1, bottom) in enumerate(cells):
@@ -396,17 +406,19 @@ def _grid(
                 continue
         leftover.append(char)  # between the cells: read with the text around the table
     for index, (first_row, first_col, rows, columns) in enumerate(spans):
-        text = cell_text(text_lines(inside[index], page), cells[index][2])
+        text = cell_text(text_lines(inside[index], page), cells[index][0], cells[index][2])
         cell = Cell(text or None, (first_row, first_col))
         for r in rows:
             for c in columns:
-                if grid[r][c] is None:
-                    grid[r][c] = cell
+                if laid[r][c] is None:
+                    laid[r][c] = cell
     out_rows = [
         Row([cell or Cell(None, (r, c)) for c, cell in enumerate(row)], f"第 {r + 1} 行")
-        for r, row in enumerate(grid)
+        for r, row in enumerate(laid)
     ]
-    return Grid(name=name, rows=out_rows)
+    grid = Grid(name=name, rows=out_rows)
+    starts[id(grid)] = xs  # where its columns start, to tell a piece of it on the next page
+    return grid
 
 
 def _read_page(document: Any, index: int, budget: Budget, path: Path, notes: list[str]) -> Page:
@@ -453,7 +465,9 @@ def _read_page(document: Any, index: int, budget: Budget, path: Path, notes: lis
     blocks: list[tuple[float, Line | Grid]] = []
     for k, cells in enumerate(tables):
         name = f"第 {number} 页的表格" if len(tables) == 1 else f"第 {number} 页第 {k + 1} 个表格"
-        blocks.append((boxes[k][1], _grid(cells, in_table[k], name, number, budget, outside)))
+        blocks.append(
+            (boxes[k][1], _grid(cells, in_table[k], name, number, budget, outside, result.columns))
+        )
     blocks += [(line.top, line) for line in text_lines(outside, number)]
     blocks.sort(key=lambda block: block[0])
     result.blocks = [block for _, block in blocks]
@@ -516,6 +530,106 @@ def _check_text_layer(path: Path, pages: list[Page], notes: list[str]) -> None:
         )
 
 
+def _key_column(rows: list[Row]) -> int | None:
+    """The column that tells one row of a table from the next: its task numbers where it has
+    them, else the leftmost column every row fills with a cell of its own (not one merged down
+    from above), when at least two rows show it. Heading rows (one area across) do not count."""
+    above: set[tuple[int, int]] = set()
+    own: list[list[str]] = []  # each row's texts, "" where a cell is empty or merged from above
+    for row in rows:
+        if len({cell.origin for cell in row.cells}) > 1:
+            own.append([text_of(c.value) if c.origin not in above else "" for c in row.cells])
+        above.update(cell.origin for cell in row.cells)
+    width = min((len(texts) for texts in own), default=0)
+    for c in range(width):
+        numbers = [texts[c] for texts in own[1:] if texts[c]]  # own[0]: the header
+        if numbers and all(task_number(text) is not None for text in numbers):
+            return c
+    if len(own) < 3:
+        return None
+    return next((c for c in range(width) if all(texts[c] for texts in own)), None)
+
+
+def _split_row(rows: list[Row], after: Grid) -> int | None:
+    """Which row of `after`, a table piece opening a page, carries on the last of `rows`, the
+    table so far, which closed the page before: Word and WPS let a row break across pages, and
+    the rest of the row has text, but none in the table's key column (its number). None when
+    it does not."""
+    if not after.rows or not rows:
+        return None
+    first = 0
+    if [text_of(c.value) for c in after.rows[0].cells] == [text_of(c.value) for c in rows[0].cells]:
+        first = 1  # the header repeated on the new page
+    key = _key_column(rows)
+    if key is None or first >= len(after.rows):
+        return None
+    row, last = after.rows[first], rows[-1]
+    if len(row.cells) != len(last.cells) or len({cell.origin for cell in row.cells}) == 1:
+        return None  # another layout, or a heading row across the table
+    if text_of(row.cells[key].value) or not text_of(last.cells[key].value):
+        return None
+    return first if any(text_of(cell.value) for cell in row.cells) else None
+
+
+def _same_columns(ours: list[float], theirs: list[float]) -> bool:
+    return len(ours) == len(theirs) and all(
+        abs(a - b) <= 2 for a, b in zip(ours, theirs, strict=True)
+    )
+
+
+def _join_split_rows(pages: list[Page]) -> None:
+    """Join each table row broken across a page break back into one row; one note per table
+    names the pages whose first row was so joined."""
+    head: Grid | None = None  # the table's first piece, which carries the note
+    table: list[Row] = []  # the rows so far of the table that closed the page before
+    last: Grid | None = None  # the piece holding its last row
+    columns: list[float] = []
+    joined_on: dict[int, list[int]] = {}  # id(head) → pages
+    heads: dict[int, Grid] = {}
+    for page in pages:
+        opening = page.blocks[0] if page.blocks else None
+        continued = (
+            isinstance(opening, Grid)
+            and last is not None
+            and _same_columns(columns, page.columns[id(opening)])
+        )
+        if continued and isinstance(opening, Grid) and last is not None and head is not None:
+            index = _split_row(table, opening)
+            if index is not None:
+                _join(last, opening, index)
+                joined_on.setdefault(id(head), []).append(page.number)
+                heads[id(head)] = head
+                if not opening.rows:  # the whole piece was the rest of the row
+                    page.blocks.pop(0)
+            table += opening.rows
+        closing = page.blocks[-1] if page.blocks else None
+        if isinstance(closing, Grid):
+            if closing is not opening or not continued:
+                head, table = closing, list(closing.rows)
+            if closing.rows:
+                last, columns = closing, page.columns[id(closing)]
+        elif page.blocks:  # text after the table: the next page's table is another
+            head, last, table = None, None, []
+    for key, numbers in joined_on.items():
+        heads[key].notes.append(
+            f"表格在第 {_spans(numbers)} 页开头的行是上一页末行跨页断开的后半部分，"
+            "已与该行合并，请核对"
+        )
+
+
+def _join(before: Grid, after: Grid, index: int) -> None:
+    """Append row `index` of `after` to the last row of `before`, cell by cell."""
+    rest, last = after.rows.pop(index), before.rows[-1]
+    for cell, covered in collapse(rest):
+        text = text_of(cell.value)
+        if not text:
+            continue
+        old = last.cells[covered[0]]
+        new = Cell(joined(text_of(old.value), text), old.origin)
+        for row in before.rows:  # every position of the area, a merge down included
+            row.cells = [new if c.origin == old.origin else c for c in row.cells]
+
+
 def _grids(pages: list[Page], notes: list[str]) -> list[Grid]:
     """The tables in order, each with the lines above it since the table before."""
     grids: list[Grid] = []
@@ -539,6 +653,7 @@ def document(path: Path) -> Document:
     pages = _pages(path, notes)
     _check_text_layer(path, pages, notes)
     drop_running_lines(pages, notes)
+    _join_split_rows(pages)
     return Document(grids=_grids(pages, notes), paragraphs=paragraphs(pages), notes=notes)
 
 

@@ -16,11 +16,17 @@ import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from engine.importers.base import Grid, Paragraph
 
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 _ASCII_LETTER = re.compile("[A-Za-z]")
+# A line's start that stays together: a Latin word or number, or a character, with the opening
+# punctuation before it and the closing punctuation after it ("例》", "〔2019〕", "《珠").
+_LEAD = re.compile(
+    r"[（《「『“‘〔【〖(\[]*(?:[A-Za-z0-9.,%]+|.)[，。、；：？！）》」』”’〕】〗,.;:?!)\]]*"
+)
 # A page number alone on its line: — 3 —, - 3 -, 3, 3/10, 第3页, 第 3 页 共 10 页, 第3页/共10页.
 _PAGE_NUMBER = re.compile(
     r"^[\s\-—–－―~～·•]*(?:\d{1,4}|第\s*\d{1,4}\s*页(?:\s*[,，/、]?\s*共\s*\d{1,4}\s*页)?"
@@ -50,6 +56,8 @@ class Char:
     top: float
     bottom: float
     size: float
+    baseline: float
+    """Where the character stands: characters of one line share it, whatever their fonts."""
 
 
 @dataclass(slots=True)
@@ -77,20 +85,21 @@ class Page:
     chars: int = 0
     pictures: int = 0
     unmapped: int = 0
+    columns: dict[int, list[float]] = field(default_factory=dict)
+    """Where each table's columns start, by id() of its grid."""
 
 
 def text_lines(chars: list[Char], page: int) -> list[Line]:
     """Characters grouped into lines, top to bottom, each line left to right."""
-    ordered = sorted(chars, key=lambda c: (c.top + c.bottom) / 2)
+    ordered = sorted(chars, key=lambda c: c.baseline)
     groups: list[list[Char]] = []
-    centre = height = 0.0
+    baseline = 0.0
     for char in ordered:
-        middle = (char.top + char.bottom) / 2
-        if groups and abs(middle - centre) <= 0.4 * max(height, char.bottom - char.top, 1.0):
+        if groups and char.baseline - baseline <= 0.3 * char.size:
             groups[-1].append(char)
             continue
         groups.append([char])
-        centre, height = middle, char.bottom - char.top
+        baseline = char.baseline
     lines = []
     for group in groups:
         group.sort(key=lambda c: c.x0)
@@ -148,12 +157,28 @@ def joined(*pieces: str) -> str:
     return "".join(out)
 
 
-def cell_text(lines: list[Line], right: float) -> str:
-    """A cell's lines as its text: a line that reaches the cell's right edge wraps onto the
-    next; one that stops short ends a paragraph of the cell."""
-    paragraphs: list[list[str]] = []
-    for index, line in enumerate(lines):
-        if index and right - lines[index - 1].x1 < 2.2 * lines[index - 1].size:
+def _lead_width(text: str, size: float) -> float:
+    """About how wide the start of a line is that no line break may split: a run of Latin
+    letters or digits, or one Chinese character, with the opening punctuation before it (which
+    may not end a line) and the closing punctuation after it (which may not open one)."""
+    lead = _LEAD.match(text)
+    piece = lead.group(0) if lead else text[:1]
+    return sum(size * (0.55 if char.isascii() else 1.0) for char in piece)
+
+
+def cell_text(lines: list[Line], left: float, right: float) -> str:
+    """A cell's lines as its text: where the start of a line would have fitted at the end of
+    the line before, that line was broken on purpose (a new paragraph of the cell); else it
+    wrapped, and the two are one."""
+    if not lines:
+        return ""
+    padding = min(max(min(line.x0 for line in lines) - left, 0.0), lines[0].size)
+    paragraphs: list[list[str]] = [[lines[0].text]]
+    for before, line in pairwise(lines):
+        room = right - padding - before.x1
+        # (and a line that stops less than two characters short is taken as full: layout
+        # programs keep words together that a reader cannot see)
+        if room < max(_lead_width(line.text, line.size) + 0.25 * line.size, 2 * line.size):
             paragraphs[-1].append(line.text)
         else:
             paragraphs.append([line.text])

@@ -22,7 +22,14 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from support.tables import TableSpec
 
@@ -122,47 +129,42 @@ def _paragraph(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escaped.replace("\n", "<br/>"), style)
 
 
-def write_table_pdf(
-    spec: TableSpec,
-    path: Path,
-    *,
-    column_widths: list[float] | None = None,
-    font_size: float = 8,
-    page_number: str | None = "- {n} -",
-    repeat_header: bool = True,
-) -> Path:
-    """A ruled table on landscape A4 pages: title lines above it, header spans, heading rows
-    merged across, the `merge_down` column merged down, and the header repeated on every page."""
-    style = ParagraphStyle(
+def _cell_style(font_size: float) -> ParagraphStyle:
+    return ParagraphStyle(
         "cell", fontName=FONT, fontSize=font_size, leading=font_size * 1.35, wordWrap="CJK"
     )
-    title = ParagraphStyle(
-        "title", fontName=FONT, fontSize=14, leading=20, alignment=1, wordWrap="CJK"
-    )
-    header = ["" if name == "\x00span" else name for name in spec.header]
-    data: list[list[Any]] = [[_paragraph(name, style) for name in header]]
+
+
+def _ruled_table(
+    spec: TableSpec, style: ParagraphStyle, widths: list[float], *, header: bool, repeat: bool
+) -> Table:
+    """`spec` as a platypus table with its grid ruled and its merged cells spanned."""
+    data: list[list[Any]] = []
     commands: list[tuple[Any, ...]] = [
         ("GRID", (0, 0), (-1, -1), 0.5, (0, 0, 0)),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]
-    for _, first, last in spec.header_spans():
-        if last > first:
-            commands.append(("SPAN", (first, 0), (last, 0)))
-    for r, row in enumerate(spec.full_rows(), start=1):
+    if header:
+        names = ["" if name == "\x00span" else name for name in spec.header]
+        data.append([_paragraph(name, style) for name in names])
+        for _, first, last in spec.header_spans():
+            if last > first:
+                commands.append(("SPAN", (first, 0), (last, 0)))
+    top = len(data)
+    for r, row in enumerate(spec.full_rows(), start=top):
         if len(row) == 1:
             data.append([_paragraph(_cell_text(row[0]), style)] + [""] * (spec.width - 1))
             commands.append(("SPAN", (0, r), (-1, r)))
             continue
         data.append([_paragraph(_cell_text(v), style) for v in row])
     for first, last in spec.vertical_runs():
-        column = spec.merge_down
-        commands.append(("SPAN", (column, first + 1), (column, last + 1)))
-    page_width = landscape(A4)[0] - 30 * mm
-    widths = column_widths or [page_width / spec.width] * spec.width
-    table = Table(
-        data, colWidths=widths, repeatRows=1 if repeat_header else 0, style=TableStyle(commands)
+        commands.append(("SPAN", (spec.merge_down, first + top), (spec.merge_down, last + top)))
+    return Table(
+        data, colWidths=widths, repeatRows=1 if header and repeat else 0, style=TableStyle(commands)
     )
 
+
+def _build(path: Path, story: list[Any], page_number: str | None) -> None:
     def number(out: canvas.Canvas, document: Any) -> None:
         if page_number:
             out.setFont(FONT, 9)
@@ -178,9 +180,46 @@ def write_table_pdf(
         topMargin=15 * mm,
         bottomMargin=15 * mm,
     )
-    story: list[Any] = [_paragraph(line, title) for line in spec.title_lines]
-    story += [Spacer(1, 4 * mm), table]
     document.build(story, onFirstPage=number, onLaterPages=number)
+
+
+def write_table_pdf(
+    spec: TableSpec,
+    path: Path,
+    *,
+    column_widths: list[float] | None = None,
+    font_size: float = 8,
+    page_number: str | None = "- {n} -",
+    repeat_header: bool = True,
+) -> Path:
+    """A ruled table on landscape A4 pages: title lines above it, header spans, heading rows
+    merged across, the `merge_down` column merged down, and the header repeated on every page
+    (unless `repeat_header` is false)."""
+    title = ParagraphStyle(
+        "title", fontName=FONT, fontSize=14, leading=20, alignment=1, wordWrap="CJK"
+    )
+    widths = column_widths or [(landscape(A4)[0] - 30 * mm) / spec.width] * spec.width
+    table = _ruled_table(spec, _cell_style(font_size), widths, header=True, repeat=repeat_header)
+    story: list[Any] = [_paragraph(line, title) for line in spec.title_lines]
+    _build(path, [*story, Spacer(1, 4 * mm), table], page_number)
+    return path
+
+
+def write_table_pieces_pdf(
+    pieces: list[TableSpec], path: Path, *, header_on_each: bool = False
+) -> Path:
+    """One table drawn in pieces, one piece a page, as a layout program breaks it: the header
+    (the first piece's) on the first page only, or on each. A piece's first row may be the rest
+    of the row above the page break, as Word and WPS let a row break across pages."""
+    style = _cell_style(9)
+    widths = [(landscape(A4)[0] - 30 * mm) / pieces[0].width] * pieces[0].width
+    story: list[Any] = []
+    for index, piece in enumerate(pieces):
+        if index:
+            story.append(PageBreak())
+        header = index == 0 or header_on_each
+        story.append(_ruled_table(piece, style, widths, header=header, repeat=False))
+    _build(path, story, "- {n} -")
     return path
 
 
