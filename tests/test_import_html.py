@@ -658,6 +658,12 @@ def test_spans_beyond_any_page_are_bounded(refuse, workdir):
     refuse("wide.html", "wide.html", "400,000")
 
 
+def test_a_page_of_thousands_of_tables_is_refused(refuse, workdir):
+    table = "<table><tr><td>任务</td><td>责任单位</td></tr><tr><td>甲</td><td>乙</td></tr></table>"
+    (workdir / "tables.html").write_text(table * 2001, encoding="utf-8")
+    refuse("tables.html", "tables.html", "2,001 个表格", "2,000")
+
+
 def test_a_page_of_frames_says_where_its_text_is(refuse, workdir):
     page = '<html><frameset cols="20%,80%"><frame src="menu.htm"><frame src="zw.htm"></frameset>'
     (workdir / "index.html").write_text(page, encoding="utf-8")

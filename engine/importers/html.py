@@ -598,10 +598,21 @@ def _outline(items: list[Any], title: int) -> None:
             items[i] = (text, level - top + 1)
 
 
-def _content(body: Any) -> _Content:
+# A page laid out with tables holds a few dozen; a hostile one, thousands, each read for a header
+# and laid out as a grid.
+_MAX_TABLES = 2_000
+
+
+def _content(body: Any, path: Path) -> _Content:
     _drop_never_text(body)
+    tables = list(body.iter("table"))
+    if len(tables) > _MAX_TABLES:
+        raise UserError(
+            f"{path}：网页中有 {len(tables):,} 个表格，超过 {_MAX_TABLES:,} 个的导入上限；"
+            "请只保留分工表所在的网页正文后另存再导入"
+        )
     sizes = _measure(body)
-    plans = [t for t in body.iter("table") if _reads_as_plan(t, sizes)]
+    plans = [t for t in tables if _reads_as_plan(t, sizes)]
     _drop_chrome(body, plans, sizes)
     sizes = _measure(body)
     tables, layout = _classify(body, set(plans), sizes)
@@ -643,7 +654,7 @@ def _read(path: Path) -> tuple[list[Grid], list[Paragraph], list[str]]:
     if body is None:
         return [], [], notes
     framed = any(True for _ in body.iter("frame", "iframe"))
-    content = _content(body)
+    content = _content(body, path)
     budget = Budget(path)
     number = {t: i for i, t in enumerate(content.tables, start=1)}
 
