@@ -2,16 +2,19 @@
 
 A saved page holds much that is no plan: the site's header and menus, a breadcrumb (当前位置：…),
 share bars, the footer, scripts. These are left out: elements that are never text (<script>,
-<style>, …), the page's <nav>, <aside>, <header>, <footer> and <form>, and elements whose id or
-class names such a part (nav, menu, footer, breadcrumb, share, …), except one that holds the plan
-table or the page's content. The rest is read in document order from the page's main content:
-the element holding the plan table, or else the one (id/class content, article, zoom, TRS_Editor,
-a layout table's cell, …) holding most of the text, together with the headline above it.
+<style>, …), the page's <nav>, <aside>, <header>, <footer> and <form>, hidden elements, and
+elements whose id or class names such a part (nav, menu, footer, breadcrumb, share, …), except
+one that holds the plan table or the page's content; and lines every site prints (【字体：大 中
+小】, 打印本页, 发布时间：…). The rest is read in document order from the page's main content: the
+element holding the plan table, or else the one (id/class content, article, zoom, TRS_Editor, a
+layout table's cell, …) holding most of the text, together with the headline above it.
 
-Tables: a page laid out with tables holds the plan table inside them; a table is a grid only when
-it holds data (a plan table's header, or cells without tables of their own), and the text of the
-layout tables around it is running text. Merged cells (rowspan, colspan) repeat the area's value
-with its top-left origin, as Word's merges do in `engine.importers.docx`.
+Tables: a page laid out with tables holds the plan table inside them; a table is a grid when it
+reads as a plan table (a header naming its columns) or holds data (cells without tables of their
+own or paragraphs of running text), and the text of the layout tables around it is running text.
+Merged cells (rowspan, colspan) repeat the area's value with its top-left origin, as Word's
+merges do in `engine.importers.docx`. A data table that is no plan table is named in a note, for
+a prose plan's warnings.
 
 The page is read in the encoding it declares (`engine.importers.charset`). A web archive (.mht,
 .mhtml: 网页，单个文件) is read for the page it holds.
