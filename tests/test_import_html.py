@@ -670,6 +670,17 @@ def test_a_page_of_frames_says_where_its_text_is(refuse, workdir):
     refuse("index.html", "index.html", "框架", "另存")
 
 
+def test_a_notice_whose_plan_is_an_attached_file_says_which(refuse, workdir):
+    notice = """<p>现将《某市法律服务重点工作任务分工方案》印发给你们，请认真贯彻执行。</p>
+    <p>附件：<a href="/attach/2021/P020210301.docx">某市法律服务重点工作任务分工方案.docx</a></p>
+    <p><a href="/attach/2021/P020210302.xls?v=2">附件2</a></p>"""
+    (workdir / "page.html").write_text(site_page(notice), encoding="utf-8")
+    refuse(
+        "page.html", "page.html", "附件“某市法律服务重点工作任务分工方案.docx”、“P020210302.xls”",
+        "下载附件后导入",
+    )  # fmt: skip
+
+
 def test_a_plan_published_as_pictures_says_so(refuse, workdir):
     pictures = '<p><img src="fengong1.jpg"></p><p><img src="fengong2.jpg"></p>'
     (workdir / "page.html").write_text(site_page(pictures), encoding="utf-8")

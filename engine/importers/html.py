@@ -577,6 +577,8 @@ class _Content:
     plans: set[Any]
     items: list[Any]
     images: int
+    attachments: list[str]
+    """The office files and PDFs the content links to (附件：…方案.docx), by their names."""
 
 
 def _outline(items: list[Any], title: int) -> None:
@@ -599,6 +601,21 @@ def _outline(items: list[Any], title: int) -> None:
             items[i] = (text, None)
         elif level is not None:
             items[i] = (text, level - top + 1)
+
+
+_ATTACHED = re.compile(r"\.(?:docx?|xlsx?|xlsm|wps|et|pdf|ofd|rtf|odt|ods|zip|rar|7z)$", re.I)
+
+
+def _attachments(region: Any) -> list[str]:
+    """The files the content links to as attachments, each by its link's text or file name."""
+    names: list[str] = []
+    for link in region.iter("a"):
+        target = (link.get("href") or "").split("?")[0].split("#")[0].strip()
+        if _ATTACHED.search(target):
+            text = " ".join("".join(link.itertext()).split())
+            name = text if _ATTACHED.search(text) else target.rsplit("/", 1)[-1]
+            names.append(re.sub(r"^附\s*件\s*\d*\s*[:：]?\s*", "", name) or name)
+    return list(dict.fromkeys(names))
 
 
 # A page laid out with tables holds a few dozen; a hostile one, thousands, each read for a header
@@ -628,7 +645,8 @@ def _content(body: Any, path: Path) -> _Content:
     title = len(flow.items)
     _flow(region, set(tables), flow)
     _outline(flow.items, title)
-    return _Content(tables, planned, flow.items, sum(1 for _ in region.iter("img")))
+    images = sum(1 for _ in region.iter("img"))
+    return _Content(tables, planned, flow.items, images, _attachments(region))
 
 
 # A bracket, as a units bracket is written: （市司法局负责）, (市民政局负责).
@@ -699,12 +717,16 @@ def _read(path: Path) -> tuple[list[Grid], list[Paragraph], list[str]]:
             f"{path}：网页由框架（frame/iframe）组成，本身不含正文；请在浏览器中打开框架里的"
             "正文网页（右键“在新标签页中打开框架”）后另存再导入"
         )
-    if (
-        content.images
-        and not content.plans
-        and not any(_BRACKET.search(p.text) for p in paragraphs)
-    ):
-        # What the prose reader would refuse as a plan without units, said as it is.
+    no_plan = not content.plans and not any(_BRACKET.search(p.text) for p in paragraphs)
+    # What the prose reader would refuse as a plan without units, said as it is.
+    if no_plan and content.attachments:
+        shown = "、".join(f"“{name}”" for name in content.attachments[:3])
+        more = f"等 {len(content.attachments)} 个文件" if len(content.attachments) > 3 else ""
+        raise UserError(
+            f"{path}：网页正文中没有分工表，也没有写明责任单位的条目；分工方案可能在网页的附件"
+            f"{shown}{more}中，请下载附件后导入该文件"
+        )
+    if no_plan and content.images:
         raise UserError(
             f"{path}：网页正文中没有分工表，也没有写明责任单位的条目，只有 {content.images} 张"
             "图片（分工表可能以图片发布）；请取得原始的 Word、Excel 或 PDF 文件后再导入"
