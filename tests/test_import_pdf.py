@@ -364,3 +364,21 @@ def test_a_page_with_too_many_lines_for_the_table_finder_is_read_as_text(tmp_pat
     assert not list(document.grids)
     assert "推进一网通办" in " ".join(p.text for p in document.paragraphs)
     assert document.notes == ["第 1 页绘有大量线条，未在其中识别表格，该页文字按正文导入，请核对"]
+
+
+def test_a_prose_pdf_imports_as_a_prose_plan(duban, workdir):
+    layout = ProseLayout(centred={0}, header=None)  # (one page: no header repeats to tell one)
+    source = write_prose_pdf(PROSE, workdir / "prose.pdf", layout)
+    result = duban("import", str(source), "-o", "plan.yaml", "--coordinator", "市司法局")
+    assert result.code == 0, result.err
+    plan = read_plan(workdir / "plan.yaml")
+    assert plan.title == "某市人民政府关于加快推进公共法律服务体系建设的实施意见"
+    by_lead = [(t.lead, t.co_units) for t in plan.tasks if t.lead]
+    assert by_lead == [
+        ("市司法局", ["市财政局", "市政务服务数据管理局"]),
+        ("市司法局", ["市财政局"]),
+        ("市司法局", []),
+        ("各区人民政府", []),
+        ("市财政局", []),
+    ]
+    assert "第 1 页" in result.err  # warnings name the page an item stands on
