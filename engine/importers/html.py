@@ -59,15 +59,15 @@ _CHROME_WORDS = {
     "breadcrumbs", "crumb", "crumbs", "bread", "position", "location", "weizhi", "dqwz", "share",
     "bdshare", "bshare", "sharebox", "sidebar", "side", "copyright", "banquan", "search", "login",
     "toolbar", "tools", "print", "qrcode", "ewm", "banner", "gotop", "backtop", "friendlink",
-    "yqlj", "related", "info", "date", "source", "editor", "fontsize", "font",
+    "yqlj", "related", "info", "date", "source", "editor", "fontsize",
 }  # fmt: skip
 _STRONG_CHROME = {
     "nav", "navbar", "menu", "menubar", "breadcrumb", "breadcrumbs", "crumb", "crumbs", "share",
     "bdshare", "footer", "copyright", "sidebar",
 }  # fmt: skip
 _CONTENT_WORDS = {
-    "content", "article", "zoom", "trs", "detail", "details", "main", "text", "zhengwen", "zw",
-    "con", "cont", "body", "ucap", "wenzhang",
+    "content", "article", "zoom", "trs", "detail", "details", "main", "text", "txt", "zhengwen",
+    "zw", "con", "cont", "body", "ucap", "wenzhang",
 }  # fmt: skip
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
