@@ -604,3 +604,25 @@ def test_a_bad_label_or_issued_is_a_one_line_error(duban, workdir, old, new, key
     assert result.code == 2, result.err
     assert result.err.strip().count("\n") == 0
     assert "bad.yaml" in result.err and key in result.err and "内部错误" not in result.err
+
+
+def test_working_day_counts_and_counts_without_nei_are_said(duban, workdir):
+    """"30个工作日内" is not counted (that needs the calendar of the plan's years): the warning says
+    so, not "use --issued"; "用3年时间" counts from the issue date like "3年内" does."""
+    (workdir / "counts.txt").write_text(
+        "某市优化营商环境行动方案\n"
+        "一、重点任务\n"
+        "（一）压缩办理时限。本方案印发之日起30个工作日内完成流程再造（市政务服务数据管理局负责）。\n"
+        "（二）建设信用体系。用3年时间建成覆盖全市的信用信息平台（市发展改革委负责）。\n",
+        encoding="utf-8",
+    )
+    plan, _ = run_import(duban, workdir, "counts.txt")
+    first = messages(plan, 1)
+    assert any("按工作日计算" in m for m in first), first
+    assert not any("--issued" in m for m in first), first
+    assert plan.task(1).deadline.kind is U
+    second = messages(plan, 2)
+    assert any("--issued" in m and "未找到印发日期" in m for m in second), second
+    plan, _ = run_import(duban, workdir, "counts.txt", "--issued", "2020-01-10")
+    assert (plan.task(2).deadline.kind, plan.task(2).deadline.due) == (D, date(2023, 1, 9))
+    assert plan.task(1).deadline.kind is U

@@ -18,9 +18,9 @@ from pathlib import Path
 from engine.clock import FIRST_YEAR, LAST_YEAR
 from engine.config import control_character
 from engine.deadlines.deadline import Deadline, DeadlineKind
-from engine.deadlines.grammar import is_relative, parse_deadline
+from engine.deadlines.grammar import counts_working_days, is_relative, parse_deadline
 from engine.errors import UserError
-from engine.importers.base import Document, read_document, reader_for, text_of
+from engine.importers.base import CONVERTED, Document, read_document, reader_for, text_of
 from engine.importers.header import NoTable
 from engine.importers.limits import MAX_SOURCE_BYTES, MAX_TASKS, too_large_file
 from engine.importers.table import PlanTable, TaskRow, read_table
@@ -74,7 +74,7 @@ def read_source(path: Path) -> bytes:
         raise too_large_file(path, len(data))
     if not data or data.isspace():
         raise UserError(f"{path}：文件是空的")
-    if data.startswith(_OLE_MAGIC) and path.suffix.lower() in (".docx", ".xlsx", ".xlsm"):
+    if data.startswith(_OLE_MAGIC) and path.suffix.lower() not in CONVERTED:
         hint = {".docx": "请用 Word 另存为 .docx", ".xlsx": "请用 Excel 另存为 .xlsx"}.get(
             path.suffix.lower(), "请用 Word 或 Excel 另存为 .docx 或 .xlsx"
         )
@@ -194,8 +194,7 @@ def _task(
     cell = row.deadline
     value = cell if isinstance(cell, str | date | None) else text_of(cell)
     deadline = parse_deadline(value, issued=issued)
-    # Every counted deadline ends in 内 (5年内, 30日内): the cheap test first, the grammar's after.
-    relative = isinstance(value, str) and "内" in value and is_relative(value)
+    relative = isinstance(value, str) and is_relative(value)
     if relative and counted is not None and deadline.kind is not DeadlineKind.UNKNOWN:
         counted.append(no)
     read_in_year = _in_year(deadline, year)
@@ -218,6 +217,11 @@ def _task(
         )
         deadline = Deadline(text=deadline.text, kind=DeadlineKind.UNKNOWN)
         missing_deadline = None
+    elif isinstance(value, str) and counts_working_days(value):
+        missing_deadline = (
+            f"{deadline_label}“{deadline.text.strip()}”按工作日计算，duban 不推算，已记为待定；"
+            "请在计划文件中填写具体日期"
+        )
     elif relative and issued is None and deadline.kind is DeadlineKind.UNKNOWN:
         missing_deadline = (
             f"{deadline_label}“{deadline.text.strip()}”从印发之日起算，但源文件中未找到印发日期，"
