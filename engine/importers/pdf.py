@@ -150,7 +150,7 @@ def _check_streams(path: Path, data: bytes) -> None:
 def _open(path: Path) -> Any:
     with path.open("rb") as source:
         data = source.read(MAX_SOURCE_BYTES + 1)  # build.read_source refused a larger file
-    head, tail = data[:1024], data[-2048:]
+    head, tail = data[:1024], data[-4096:]
     if b"%PDF-" not in head:
         raise _damaged(path)
     if b"%%EOF" not in tail:
