@@ -24,7 +24,7 @@ from support.refusal import refuser
 from support.tables import TableSpec, seed_spec, write_table
 
 from engine.errors import UserError
-from engine.importers import pdf
+from engine.importers import pdf, pdfbounds
 from engine.importers.build import import_plan
 from engine.importers.table import read_table
 from engine.planfile import read_plan
@@ -344,7 +344,9 @@ def test_more_pages_than_the_limit_are_refused(refuse, workdir, monkeypatch):
 def test_a_content_stream_inflating_past_the_limit_is_refused_before_it_is_laid_out(
     refuse, workdir, ascii85
 ):
-    source = write_inflating_pdf(workdir / "bomb.pdf", pdf.MAX_STREAM_BYTES + 1, ascii85=ascii85)
+    source = write_inflating_pdf(
+        workdir / "bomb.pdf", pdfbounds.MAX_STREAM_BYTES + 1, ascii85=ascii85
+    )
     assert source.stat().st_size < 100_000
     refuse("bomb.pdf", "bomb.pdf", "解压后超过 8 MB")
 
@@ -382,3 +384,24 @@ def test_a_prose_pdf_imports_as_a_prose_plan(duban, workdir):
         ("市财政局", []),
     ]
     assert "第 1 页" in result.err  # warnings name the page an item stands on
+
+
+def test_a_pdf_that_opens_without_a_password_but_restricts_copying_is_read(tmp_path):
+    source = write_encrypted_pdf(tmp_path / "restricted.pdf", user_password="")
+    assert b"/Encrypt" in source.read_bytes()
+    assert [p.text for p in pdf.document(source).paragraphs] == [
+        "一、推进公共法律服务体系建设（市司法局负责）。"
+    ]
+
+
+def test_an_encrypted_content_stream_inflating_past_the_limit_is_refused(tmp_path):
+    from reportlab.lib.pdfencrypt import StandardEncryption
+    from reportlab.pdfgen import canvas
+
+    out = canvas.Canvas(str(tmp_path / "bomb.pdf"), encrypt=StandardEncryption("", "owner"))
+    for _ in range(pdfbounds.MAX_STREAM_BYTES // 14 + 1):  # "0 0 m\n1 1 l\nS\n"
+        out.line(0, 0, 1, 1)
+    out.save()
+    assert (tmp_path / "bomb.pdf").stat().st_size < 1_000_000
+    with pytest.raises(UserError, match="解压后超过 8 MB"):
+        pdf.document(tmp_path / "bomb.pdf")

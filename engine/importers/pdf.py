@@ -18,18 +18,14 @@ The text outside tables becomes paragraphs, page headers, footers and numbers le
 
 A PDF without a text layer (a scan: pictures, no characters) is refused with a line saying how
 to get one; so is one that needs a password, one cut short, and one PDFium cannot open. The
-work is bounded: every stream but a picture must inflate within MAX_STREAM_BYTES, checked
-before PDFium lays anything out; then at most MAX_PAGES pages, and the characters and cells of
-`engine.importers.limits.Budget`.
+work is bounded: what the file's streams inflate to is checked before PDFium lays anything out
+(`engine.importers.pdfbounds`); then at most MAX_PAGES pages are read, and the characters and
+cells of `engine.importers.limits.Budget`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import ctypes
-import re
-import zlib
 from bisect import bisect_right
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,7 +43,8 @@ from pdfplumber.table import (
 
 from engine.errors import UserError
 from engine.importers.base import Cell, Document, Grid, Row, collapse, text_of
-from engine.importers.limits import MAX_SOURCE_BYTES, MB, Budget, megabytes
+from engine.importers.limits import MAX_SOURCE_BYTES, Budget
+from engine.importers.pdfbounds import check_streams
 from engine.importers.pdflines import (
     Char,
     Line,
@@ -68,83 +65,11 @@ MAX_PAGE_EDGES = 1_500
 # Path segments looked at on one page, forms included, before the page's lines are given up.
 MAX_PAGE_SEGMENTS = 100_000
 _FORM_DEPTH = 8
-# PDFium builds an object for every operator of a content stream it draws: a 600 KB file whose
-# one page inflates to 300 MB of "0 0 m 1 1 l S" takes 6 GB and half a minute. A page's content
-# of a plan is tens of kilobytes; a stream other than a picture or a font inflating past
-# MAX_STREAM_BYTES, or all streams but pictures together past MAX_INFLATED_BYTES, is refused
-# before PDFium reads the file. (Pictures are not decoded to read text.)
-MAX_STREAM_BYTES = 8 * MB
-MAX_INFLATED_BYTES = 128 * MB
-_STREAM = re.compile(rb">>\s*stream\r?\n")
-_FONT_STREAM = re.compile(rb"/Length[123]\b|/Type1C\b|/CIDFontType0C\b|/OpenType\b")
-_PICTURE = re.compile(rb"/Subtype\s*/Image\b")
-_ASCII_FILTER = re.compile(rb"/A85\b|/ASCII85Decode\b|/AHx\b|/ASCIIHexDecode\b")
-
 _SETTINGS = TableSettings.resolve(None)
 
 
 def _damaged(path: Path) -> UserError:
     return UserError(f"{path}：无法作为 PDF 文件打开，文件可能已损坏或不是 PDF 格式")
-
-
-def _inflated(data: bytes, start: int, limit: int) -> int:
-    """How many bytes the Flate stream at `start` inflates to, counted up to `limit` (past it,
-    limit + 1); -1 when the data there is no Flate stream."""
-    inflater = zlib.decompressobj()
-    total, position, piece = 0, start, 1 << 16
-    try:
-        while not inflater.eof and position < len(data) and total <= limit:
-            chunk = data[position : position + piece]
-            position += len(chunk)
-            total += len(inflater.decompress(chunk, limit + 1 - total))
-            while inflater.unconsumed_tail and total <= limit:
-                total += len(inflater.decompress(inflater.unconsumed_tail, limit + 1 - total))
-    except zlib.error:
-        return -1
-    return total
-
-
-def _unwrapped(data: bytes, start: int, dictionary: bytes) -> tuple[bytes, int]:
-    """The stream's data with an ASCII filter in front of Flate ([/A85 /Fl]) undone, where
-    there is one, and where the stream starts in what is returned."""
-    if not _ASCII_FILTER.search(dictionary):
-        return data, start
-    end = data.find(b"endstream", start)
-    text = data[start : len(data) if end < 0 else end].strip()
-    try:
-        if re.search(rb"/A85\b|/ASCII85Decode\b", dictionary):
-            body = text.removeprefix(b"<~").split(b"~>")[0]
-            return base64.a85decode(body, ignorechars=b" \t\r\n\x0c"), 0
-        hexes = re.sub(rb"[^0-9A-Fa-f]", b"", text.split(b">")[0])
-        return binascii.unhexlify(hexes + b"0" * (len(hexes) % 2)), 0
-    except (ValueError, binascii.Error):
-        return b"", 0
-
-
-def _check_streams(path: Path, data: bytes) -> None:
-    """Refuse a file whose streams inflate past the limits, before PDFium lays them out."""
-    total = 0
-    for found in _STREAM.finditer(data):
-        opened = data.rfind(b"obj", max(0, found.start() - 4096), found.start())
-        dictionary = data[max(opened, found.start() - 4096) : found.end()]
-        if _PICTURE.search(dictionary):
-            continue
-        font = bool(_FONT_STREAM.search(dictionary))
-        limit = MAX_INFLATED_BYTES - total
-        if not font:
-            limit = min(limit, MAX_STREAM_BYTES)  # a font may be large; page content is not
-        source, start = _unwrapped(data, found.end(), dictionary)
-        size = _inflated(source, start, limit)
-        if size < 0:  # stored as it is
-            end = data.find(b"endstream", found.end())
-            size = (len(data) if end < 0 else end) - found.end()
-        if size > limit:
-            shown = megabytes(MAX_STREAM_BYTES if limit == MAX_STREAM_BYTES else MAX_INFLATED_BYTES)
-            raise UserError(
-                f"{path}：PDF 中的内容解压后超过 {shown} 的导入上限，不像分工方案文件；"
-                "请使用原始的 Word/WPS 文件导入"
-            )
-        total += size
 
 
 def _open(path: Path) -> Any:
@@ -160,7 +85,7 @@ def _open(path: Path) -> Any:
             f"{path}：PDF 文件不完整或已损坏（可能在下载或复制时被截断），"
             "请重新获取完整的文件后再导入"
         )
-    _check_streams(path, data)
+    check_streams(path, data)
     try:
         return pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
