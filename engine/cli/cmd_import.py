@@ -1,4 +1,5 @@
-"""`duban import`: read a plan table (.txt, .docx, .xlsx) into a plan file for review."""
+"""`duban import`: read a plan — a table or prose; Word, Excel, a web page, a PDF, text — into a
+plan file for review."""
 
 from __future__ import annotations
 
@@ -88,7 +89,11 @@ def import_command(
     issued: str | None,
     as_json: bool,
 ) -> None:
-    """把分工表或分工文件（.docx、.xlsx、.txt 等，表格或“（××负责）”式正文）导入为计划文件。"""
+    """把分工表或分工文件导入为计划文件。
+
+    读取表格，或各条以“（××牵头，××参与）”结尾的正文；格式为 .docx、.xlsx、.txt、.html、.pdf，
+    .doc、.xls、.rtf、.odt、.ods、.wps 经 LibreOffice 转换。
+    """
     from engine.importers.build import import_plan
     from engine.planfile import write_plan
 
