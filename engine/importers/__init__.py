@@ -3,8 +3,8 @@
 - `base`: the neutral grid and paragraphs every reader returns (`Document`), and the reader for
   each file suffix;
 - `text`, `docx`, `xlsx`, `html` (with `charset`), `pdf` (with `pdflines`, `pdfbounds`): one
-  reader per format; `convert`: the
-  old formats through LibreOffice, then the .docx or .xlsx reader;
+  reader per format; `convert`: the old formats through LibreOffice, then the .docx or .xlsx
+  reader;
 - `header`: the header row found by its column names, and which columns hold what;
 - `table`: the sections and the task rows below the header;
 - `prose`: a prose plan's numbered items, each closed by its units bracket;
