@@ -35,7 +35,7 @@ def task_rows(count: int, content: str = "") -> str:
     return "".join(row.format(n=n, content=content) for n in range(1, count + 1))
 
 
-@pytest.mark.parametrize("suffix", [".txt", ".docx", ".xlsx"])
+@pytest.mark.parametrize("suffix", [".txt", ".docx", ".xlsx", ".html", ".pdf", ".doc", ".xls"])
 def test_a_50_mb_file_is_refused_before_it_is_read(refuse, elsewhere, suffix):
     source = elsewhere / f"big{suffix}"
     with source.open("wb") as out:
