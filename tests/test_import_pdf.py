@@ -77,6 +77,28 @@ def test_the_seed_as_a_ruled_pdf_table_imports_as_its_text_does(duban, workdir):
     assert plan.columns == text.columns
 
 
+def test_pages_drawn_as_scaled_forms_read_as_the_pages_themselves(tmp_path):
+    # Some producers (imposition, "print to PDF" of a PDF) place each page as a form XObject
+    # under a transformation: the ruling lines then sit inside the form, in its coordinates.
+    source = pdfium.PdfDocument(str(seed_pdf(tmp_path)))
+    wrapped = pdfium.PdfDocument.new()
+    for index in range(len(source)):
+        width, height = source[index].get_size()
+        form = source.page_as_xobject(index, wrapped).as_pageobject()
+        form.transform(pdfium.PdfMatrix().scale(0.9, 0.9).translate(20, 30))
+        page = wrapped.new_page(width, height)
+        page.insert_obj(form)
+        page.gen_content()
+    wrapped.save(str(tmp_path / "wrapped.pdf"))
+    wrapped.close()
+    source.close()
+    plan = import_plan(tmp_path / "wrapped.pdf", coordinator="市司法局")
+    text = import_plan(SEED, coordinator="市司法局")
+    assert [(t.no, t.title, t.lead, t.co_units, t.deadline) for t in plan.tasks] == [
+        (t.no, t.title, t.lead, t.co_units, t.deadline) for t in text.tasks
+    ]
+
+
 def test_merged_cells_repeat_their_text_with_their_origin(tmp_path):
     grids = list(pdf.read(seed_pdf(tmp_path)))
     header, first, second = grids[0].rows[0], grids[0].rows[1], grids[0].rows[2]
