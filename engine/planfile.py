@@ -587,14 +587,23 @@ def parse_plan(text: str, path: Path) -> Plan:
     return _Reader(path).plan(doc)
 
 
-def read_plan(path: Path) -> Plan:
-    path = Path(path)
+def read_plan_bytes(path: Path) -> bytes:
+    """A plan file's bytes; a missing or unreadable file is a user error naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return Path(path).read_bytes()
     except FileNotFoundError:
         raise UserError(f"计划文件 {path} 不存在") from None
-    except UnicodeDecodeError:
-        raise UserError(f"计划文件 {path} 不是 UTF-8 编码的文本") from None
     except OSError as exc:
         raise UserError(f"无法读取计划文件 {path}：{os_reason(exc)}") from None
-    return parse_plan(text, path)
+
+
+def decode_plan_file(data: bytes, path: Path) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"计划文件 {path} 不是 UTF-8 编码的文本") from None
+
+
+def read_plan(path: Path) -> Plan:
+    path = Path(path)
+    return parse_plan(decode_plan_file(read_plan_bytes(path), path), path)

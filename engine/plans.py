@@ -13,6 +13,8 @@ running on what was loaded from it before.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -74,8 +76,40 @@ def plans_folder(settings: Settings, cwd: Path | None = None) -> PlanFolder:
 @dataclass(frozen=True)
 class LoadedPlan:
     path: Path
-    plan: Plan
-    report: LoadReport
+    plan: Plan | None
+    """None when the file was not read again: unchanged since it was last loaded."""
+    report: LoadReport | None
+    plan_id: str = ""
+    tasks: int = 0
+
+
+def load_digest(data: bytes, settings: Settings) -> str:
+    """What loading a plan file depends on: its bytes and the config's unit aliases (resolved at
+    load). The same digest as the stored plan's means that loading again would change nothing."""
+    aliases = {unit: sorted(contact.aliases) for unit, contact in sorted(settings.units.items())}
+    digest = hashlib.sha256(data)
+    digest.update(b"\0" + json.dumps(aliases, ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
+def _unchanged(db: Database, path: Path, digest: str) -> LoadedPlan | None:
+    from sqlalchemy import func, select
+
+    from engine.store.models import Plan as PlanRow
+    from engine.store.models import Task as TaskRow
+
+    with db.read() as session:
+        row = session.scalars(
+            select(PlanRow).where(PlanRow.file_path == str(path), PlanRow.load_digest == digest)
+        ).first()
+        if row is None:
+            return None
+        count = session.scalar(
+            select(func.count()).select_from(TaskRow).where(
+                TaskRow.plan_id == row.id, TaskRow.in_plan.is_(True)
+            )
+        )
+        return LoadedPlan(path, None, None, plan_id=row.id, tasks=count or 0)
 
 
 @dataclass
@@ -89,14 +123,14 @@ class PlanSync:
 
     @property
     def task_count(self) -> int:
-        return sum(len(item.plan.tasks) for item in self.loaded)
+        return sum(len(item.plan.tasks) if item.plan else item.tasks for item in self.loaded)
 
 
 def sync_plans(db: Database, settings: Settings, now: datetime,
                folder: PlanFolder | None = None) -> PlanSync:
     """Load (create or update) every plan file of the plan folder into the store."""
     from engine.actions.loading import load_plan
-    from engine.planfile import read_plan
+    from engine.planfile import decode_plan_file, parse_plan, read_plan_bytes
 
     folder = folder or plans_folder(settings)
     result = PlanSync(folder)
@@ -104,12 +138,18 @@ def sync_plans(db: Database, settings: Settings, now: datetime,
         return result
     for path in plan_files(folder.path):
         try:
-            plan = read_plan(path)
-            report = load_plan(db, plan, settings, now, path=str(path))
+            data = read_plan_bytes(path)
+            digest = load_digest(data, settings)
+            unchanged = _unchanged(db, path, digest)
+            if unchanged is not None:  # not parsed again: a large plan takes seconds to parse
+                result.loaded.append(unchanged)
+                continue
+            plan = parse_plan(decode_plan_file(data, path), path)
+            report = load_plan(db, plan, settings, now, path=str(path), digest=digest)
         except UserError as exc:
             result.errors.append(str(exc))
             continue
-        result.loaded.append(LoadedPlan(path, plan, report))
+        result.loaded.append(LoadedPlan(path, plan, report, plan.id, len(plan.tasks)))
     return result
 
 
@@ -124,6 +164,10 @@ def summary_lines(sync: PlanSync) -> list[str]:
     lines = [f"已从{sync.folder.label} 载入 {len(sync.loaded)} 个计划、{sync.task_count} 项任务"]
     for item in sync.loaded:
         report = item.report
+        if report is None or item.plan is None:
+            lines.append(f"  计划 {item.plan_id}（{item.path.name}，{item.tasks} 项任务）："
+                         "文件自上次载入后未改动，沿用已载入的内容")
+            continue
         changes = []
         if report.plan_created:
             changes.append("新建")

@@ -189,7 +189,12 @@ def _sections(row: Plan, sections: list[model.Section]) -> None:
 
 
 def _plan_row(
-    session: Session, plan: model.Plan, units: UnitDirectory, now: datetime, path: str | None
+    session: Session,
+    plan: model.Plan,
+    units: UnitDirectory,
+    now: datetime,
+    path: str | None,
+    digest: str | None = None,
 ) -> bool:
     """Create or update the plan's row from the file; True when created."""
     row = session.get(Plan, plan.id)
@@ -204,20 +209,31 @@ def _plan_row(
     row.source_sha256 = plan.source.sha256 if plan.source else None
     row.columns = list(plan.columns)
     row.file_path = path
+    row.load_digest = digest
     row.loaded_at = now
     _sections(row, plan.sections)
     return created
 
 
 def load_plan(
-    db: Database, plan: model.Plan, settings: Settings, now: datetime, *, path: str | None = None
+    db: Database,
+    plan: model.Plan,
+    settings: Settings,
+    now: datetime,
+    *,
+    path: str | None = None,
+    digest: str | None = None,
 ) -> LoadReport:
-    """Create or update `plan` in the store, in one transaction."""
+    """Create or update `plan` in the store, in one transaction.
+
+    `digest`: what the plan was read from (engine.plans.load_digest), kept so that the next start
+    need not read an unchanged file again; None (a `duban load`) makes the next start read it.
+    """
     where = f"计划文件 {path}" if path else f"计划 {plan.id}"
     with db.transaction() as session:
         units = UnitDirectory.read(session)
         _aliases(session, plan, settings, units, where)
-        created = _plan_row(session, plan, units, now, path)
+        created = _plan_row(session, plan, units, now, path, digest)
         session.flush()  # the plan row and the merged units, before Core reads and writes
 
         report = LoadReport(plan_id=plan.id, plan_created=created)

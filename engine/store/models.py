@@ -93,6 +93,9 @@ class Plan(Base):
     columns: Mapped[list[str]] = mapped_column(JSON, default=list)
     file_path: Mapped[str | None] = mapped_column(Text)
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    load_digest: Mapped[str | None] = mapped_column(String(64))
+    """The plan file's bytes and the config's unit aliases it was last loaded with (sha256): at
+    start, a file with the same digest is not read again (engine.plans.sync_plans)."""
 
     coordinator: Mapped[Unit | None] = relationship()
     sections: Mapped[list[Section]] = relationship(
