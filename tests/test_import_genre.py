@@ -573,8 +573,31 @@ def test_a_word_table_split_without_its_header_is_read_on(tmp_path):
         (4, "任务丁", "市民政局"),
     ]
     assert warnings_of(plan) == [
-        (None, "第 2 个表格没有表头，但列数与第 1 个表格相同且接续其任务，已作为续表一并导入")
+        (None, "第 2 个表格没有表头，但列数与第 1 个表格相同且接续其任务，已作为续表一并导入"),
+        (None, "第 3 个表格（2 行）的表头和列数与第 1 个表格不同，不是分工表的续表，未导入，"
+               "请核对：单位 | 联系人 | 电话 | 市发展改革委 | 张三 | 0756-1234…"),
+    ]  # fmt: skip
+
+
+def test_a_headerless_piece_whose_tasks_name_no_unit_is_read_on_and_flagged(tmp_path):
+    """A continuation piece (a page of a PDF, a Word table split by a paragraph) whose tasks name
+    no unit yet: it continues the plan, and each such task is flagged, never dropped."""
+    first = [
+        ["序号", "重点任务", "责任单位", "完成时限"],
+        ["1", "任务甲", "市发展改革委", "2022年"],
     ]
+    pieces = [DocTable(first, ["重点任务清单"])]
+    pieces += [DocTable([[str(n), f"任务{n}", "", ""]], [""]) for n in range(2, 7)]
+    plan = import_plan(write_docx_tables(tmp_path / "t.docx", pieces), coordinator="市发展改革委")
+    assert [(t.no, t.title, t.lead) for t in plan.tasks] == [(1, "任务甲", "市发展改革委")] + [
+        (n, f"任务{n}", None) for n in range(2, 7)
+    ]
+    assert warnings_of(plan)[0] == (
+        None,
+        "第 2 个表格至第 6 个表格共 5 个表格没有表头，但列数与第 1 个表格相同且接续其任务，"
+        "已作为续表一并导入",
+    )
+    assert [w for w in warnings_of(plan) if w[0] == 6] == [(6, "缺少责任单位和完成时限")]
 
 
 @pytest.mark.parametrize("suffix", [".docx", ".xlsx"])

@@ -312,6 +312,10 @@ def read_table(grids: Iterable[Grid], path: Path) -> PlanTable:
     sections = _Sections()
     _read_rows(layout, sections, table)
     roles = set(header_roles(layout.header))
+    first = grid.name or "第一个表格"
+    same_header: list[str] = []
+    headerless: list[str] = []
+    left_out: list[str] = []
     for more in grids:
         found = next(
             (
@@ -323,28 +327,48 @@ def read_table(grids: Iterable[Grid], path: Path) -> PlanTable:
         )
         if found is not None:
             _read_rows(Layout(more, found, path), sections, table)
-            table.notes.append(
-                f"{more.name}与{grid.name or '第一个表格'}表头相同，已作为续表一并导入"
-            )
+            same_header.append(more.name)
             table.notes.extend(more.notes)
         elif _continues(layout, more):
             rest = copy.copy(layout)
             rest.grid, rest.body = more, 0
             _read_rows(rest, sections, table)
-            table.notes.append(
-                f"{more.name}没有表头，但列数与{grid.name or '第一个表格'}相同且接续其任务，"
-                "已作为续表一并导入"
-            )
+            headerless.append(more.name)
             table.notes.extend(more.notes)
+        elif texts := _grid_texts(more):
+            left_out.append(
+                f"{more.name or '另一个表格'}（{len(more.rows)} 行）的表头和列数与{first}不同，"
+                f"不是分工表的续表，未导入，请核对：{_shown(texts)}"
+            )
+    if same_header:
+        table.notes.append(f"{_names(same_header)}与{first}表头相同，已作为续表一并导入")
+    if headerless:
+        table.notes.append(
+            f"{_names(headerless)}没有表头，但列数与{first}相同且接续其任务，已作为续表一并导入"
+        )
+    table.notes.extend(left_out)
     table.sections = sections.sections
     table.numbered = any(t.no is not None for t in table.tasks)
     return table
 
 
+def _names(names: list[str]) -> str:
+    """Tables named once for a note: a PDF's table continues on each of 200 pages."""
+    names = [name or "另一个表格" for name in names]
+    if len(names) <= 3:
+        return "、".join(names)
+    return f"{names[0]}至{names[-1]}共 {len(names)} 个表格"
+
+
+def _grid_texts(grid: Grid) -> list[str]:
+    return [t for row in grid.rows for cell, _ in collapse(row) if (t := text_of(cell.value))]
+
+
 def _continues(layout: Layout, more: Grid) -> bool:
     """Whether a table without a header carries on the plan table: Word splits a table when a
     paragraph slips between its rows, and the second part has no header. It must have the same
-    columns, no header of its own, and rows that are numbered tasks naming a unit."""
+    columns, no header of its own, and a row that is a numbered task (naming a unit or not: a
+    task without one is imported and flagged, like any other)."""
     rows = more.rows[:HEADER_SCAN_ROWS]
     if not rows or any(len(row.cells) != layout.width for row in rows):
         return False
@@ -352,7 +376,8 @@ def _continues(layout: Layout, more: Grid) -> bool:
         return False  # another table with a header of its own
     for row in rows:
         number = layout.value(row, "task" if len(layout.roles["task"]) > 1 else "number")
-        if task_number(number) is not None and _text(layout.value(row, "units")):
+        described = _text(layout.value(row, "task")) or _text(layout.value(row, "content"))
+        if task_number(number) is not None and described:
             return True
     return False
 
