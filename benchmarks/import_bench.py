@@ -1,8 +1,10 @@
-"""How long `duban import` takes to read a plan: the seed, a 5,000-row workbook, 200-page PDFs.
+"""How long `duban import` takes to read a plan: the seed, a 5,000-row workbook, a 1,000-item
+prose plan, 200-page PDFs.
 
 Prints the median of several runs for each and its ratio to the target (≤ 1.00 meets it):
 the seed text table within 20 ms, a 5,000-row .xlsx (merged section rows, a merged 项目 column,
-real date cells) within 5 s, and a 200-page PDF within 20 s, both a ruled table continued over
+real date cells) within 5 s, a 1,000-item prose plan (.txt) within 1 s, in-process and as the
+`duban import` command, and a 200-page PDF within 20 s, both a ruled table continued over
 its pages and a prose plan, each read by the PDF reader alone and imported end to end by
 `duban import` as a process (start-up, reading, the plan file written).
 Run: .venv/bin/python benchmarks/import_bench.py
@@ -31,7 +33,8 @@ from engine.importers import pdf  # noqa: E402
 from engine.importers.build import import_plan  # noqa: E402
 
 SEED = REPO / "workflows" / "sources" / "zhuhai-gba-legal-services.txt"
-SEED_TARGET, XLSX_TARGET, PDF_TARGET = 0.020, 5.0, 20.0
+SEED_TARGET, XLSX_TARGET, PDF_TARGET, PROSE_TARGET = 0.020, 5.0, 20.0, 1.0
+PROSE_ITEMS = 1000
 XLSX_ROWS = 5000
 PDF_PAGES = 200
 _SCRIPT = Path(sys.executable).with_name("duban")
@@ -114,6 +117,45 @@ def write_prose_pdf_pages(path: Path, pages: int = PDF_PAGES) -> tuple[Path, int
     return write_prose_pdf(paragraphs, path), items
 
 
+_WORDINGS = [
+    "2019年6月底前完成",
+    "到2020年基本建成",
+    "从2019年起每年2月底前报送进展情况",
+    "本意见印发之日起30日内制定实施细则",
+    "5年内全面推开",
+    "长期坚持",
+]
+_BRACKETS = [
+    "（市司法局牵头，市财政局、市政务服务数据管理局参与）",
+    "（牵头单位：市发展改革委，配合单位：市委组织部，各区、县级市）",
+    "（市人力资源社会保障局、市财政局负责。列第一位者为牵头单位，下同）",
+    "（市教育局会同市科技局负责）",
+]
+
+
+def write_prose_text(path: Path, items: int = PROSE_ITEMS) -> Path:
+    """A prose plan (实施意见) as text: headings, then numbered items each closed by a units
+    bracket, in the wordings the prose reader knows, signed and dated at the end."""
+    lines = ["某市人民政府关于加快推进公共法律服务体系建设的实施意见", ""]
+    for no in range(1, items + 1):
+        if no % 25 == 1:
+            lines.append(f"{_chinese(no // 25 + 1)}、第{no // 25 + 1}批重点任务")
+        wording = _WORDINGS[no % len(_WORDINGS)]
+        lines.append(
+            f"（{_chinese(no % 25 or 25)}）推进第{no}项公共法律服务工作。整合律师、公证、调解等"
+            f"法律服务资源，{wording}{_BRACKETS[no % len(_BRACKETS)]}。"
+        )
+    lines += ["", "某市人民政府", "2019年3月5日"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _chinese(n: int) -> str:
+    from engine.importers.table import chinese_numeral
+
+    return chinese_numeral(n)
+
+
 def cold_import(source: Path, output: Path) -> float:
     """`duban import SOURCE -o OUTPUT` as a process, timed from start to exit."""
     started = time.perf_counter()
@@ -166,6 +208,14 @@ def main() -> None:
         assert plan.task(XLSX_ROWS).section == plan.sections[-1].no
         large = median_seconds(lambda: import_plan(workbook), repeat=3)
         folder_path = Path(folder)
+        prose_text = write_prose_text(folder_path / "prose.txt")
+        plan = import_plan(prose_text)
+        assert len(plan.tasks) == PROSE_ITEMS, len(plan.tasks)
+        assert plan.task(PROSE_ITEMS).lead is not None, plan.task(PROSE_ITEMS)
+        text_read = median_seconds(lambda: import_plan(prose_text), repeat=5)
+        text_cold = statistics.median(
+            cold_import(prose_text, folder_path / "prose-text.yaml") for _ in range(3)
+        )
         table_pdf, table_tasks = write_table_pdf_pages(folder_path / "table.pdf")
         table_pages = pages_of(table_pdf)
         plan = import_plan(table_pdf)
@@ -187,6 +237,8 @@ def main() -> None:
         )
     report("seed table (18 tasks, .txt)", seed, SEED_TARGET)
     report(f"generated .xlsx ({XLSX_ROWS} tasks)", large, XLSX_TARGET)
+    report(f"prose .txt ({PROSE_ITEMS} items): import", text_read, PROSE_TARGET)
+    report(f"prose .txt ({PROSE_ITEMS} items): duban", text_cold, PROSE_TARGET)
     report(f"PDF table, {table_pages} pages: reader", table_read, PDF_TARGET)
     report(f"PDF table, {table_pages} pages: duban import", table_cold, PDF_TARGET)
     report(f"PDF prose, {prose_pages} pages: reader", prose_read, PDF_TARGET)
