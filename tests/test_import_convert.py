@@ -26,6 +26,7 @@ from engine.importers.base import CONVERSIONS, CONVERTED
 from engine.importers.build import import_plan
 from engine.model.plan import Plan
 from engine.planfile import read_plan
+from tests.support.plans import essentials
 
 SOFFICE = os.environ.get("DUBAN_TEST_SOFFICE") or shutil.which("soffice")
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -55,13 +56,6 @@ def soffice() -> str:
         pytest.skip("LibreOffice is not installed")
     return SOFFICE
 
-
-def essentials(plan: Plan) -> list[tuple]:
-    return [
-        (t.no, t.section, t.title, t.content, t.lead, t.co_units, t.units_text,
-         t.deadline.kind, t.deadline.due, t.deadline.text)
-        for t in plan.tasks
-    ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

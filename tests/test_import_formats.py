@@ -14,16 +14,10 @@ from support.tables import SPAN, TableSpec, seed_spec, write_table
 from engine.deadlines.deadline import DeadlineKind
 from engine.importers.build import import_plan
 from engine.model.plan import Plan, Status
+from tests.support.plans import essentials
 
 PROGRESS_COLUMN, DEADLINE_COLUMN = 5, 6  # in the seed's layout grid (任务 covers two columns)
 
-
-def essentials(plan: Plan, *, deadline_text: bool = True) -> list[tuple]:
-    return [
-        (t.no, t.section, t.title, t.content, t.lead, t.co_units, t.units_text,
-         t.deadline.kind, t.deadline.due, t.deadline.text if deadline_text else None)
-        for t in plan.tasks
-    ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,7 @@ from engine.importers import html as html_reader
 from engine.importers.build import import_plan
 from engine.model.plan import Plan
 from engine.planfile import read_plan
+from tests.support.plans import essentials
 
 # What the site prints around every article; none of it may reach the plan file.
 CHROME = [
@@ -131,13 +132,6 @@ def seed_content() -> str:
 def from_text() -> Plan:
     return import_plan(SEED, coordinator="市司法局")
 
-
-def essentials(plan: Plan) -> list[tuple]:
-    return [
-        (t.no, t.section, t.title, t.content, t.lead, t.co_units, t.units_text,
-         t.deadline.kind, t.deadline.due, t.deadline.text)
-        for t in plan.tasks
-    ]  # fmt: skip
 
 
 def imported(duban, workdir: Path, name: str) -> tuple[Plan, str, str]:

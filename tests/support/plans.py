@@ -174,3 +174,12 @@ def open_in_process(url: str, barrier: object, results: object) -> None:
         results.put("ok")  # type: ignore[attr-defined]
     except Exception as exc:
         results.put(f"{type(exc).__name__}: {exc}")  # type: ignore[attr-defined]
+
+
+def essentials(plan: Plan, *, deadline_text: bool = True) -> list[tuple]:
+    """What two readings of one plan must share, task by task (a format against another)."""
+    return [
+        (t.no, t.section, t.title, t.content, t.lead, t.co_units, t.units_text,
+         t.deadline.kind, t.deadline.due, t.deadline.text if deadline_text else None)
+        for t in plan.tasks
+    ]  # fmt: skip
