@@ -751,3 +751,21 @@ def test_a_hidden_sheet_is_not_the_plan(tmp_path):
     plan = import_plan(write_xlsx_sheets(tmp_path / "t.xlsx", [old, new]), coordinator="X")
     assert [(t.no, t.title, t.lead) for t in plan.tasks] == [(1, "新任务", "市财政局")]
     assert warnings_of(plan) == [(None, "工作表“2021年”已隐藏，未导入；如需导入请先取消隐藏")]
+
+
+def test_a_section_row_under_the_header_naming_a_column_word_is_a_section(tmp_path):
+    """"第1部分、推进重点工作" spans the table right under the header: it names 重点工作, a task
+    column's word, yet it is a section, not the second row of a split header."""
+    rows = [
+        ["序号", "重点任务", "责任单位", "完成时限"],
+        ["第1部分、推进重点工作", L, L, L],
+        ["1", "任务甲", "市发展改革委", "2022年"],
+        ["2", "任务乙", "市民政局", "2023年"],
+    ]
+    source = write_docx_tables(tmp_path / "t.docx", [DocTable(rows, ["重点任务清单"])])
+    plan = import_plan(source, coordinator="市发展改革委")
+    assert [(s.no, s.title) for s in plan.sections] == [("一", "第1部分、推进重点工作")]
+    assert [(t.no, t.section, t.title, t.lead) for t in plan.tasks] == [
+        (1, "一", "任务甲", "市发展改革委"),
+        (2, "一", "任务乙", "市民政局"),
+    ]

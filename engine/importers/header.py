@@ -144,6 +144,10 @@ class Layout:
         for cell, covered in collapse(row):
             if cell.origin == self.header.cells[covered[0]].origin:
                 continue  # a header cell merged down over both rows
+            if len({self.header.cells[c].origin for c in covered}) > 1:
+                # wider than the header cell above it: a section row (第一部分 推进重点工作)
+                # spanning the table, not half of a header cell
+                return {}
             text = text_of(cell.value)
             if not isinstance(cell.value, str) or split_role(text) is None:
                 return {}
