@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from loguru import logger
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from engine.clock import Clock
@@ -147,6 +147,18 @@ class TickSummary:
     """The dispatcher's summary (engine.notify.dispatcher.DispatchSummary)."""
 
 
+# Any constant that no other application on the server uses: "duban" in ASCII.
+_PLANNING_LOCK = 0x647562616E
+
+
+def planning_lock(session: Session) -> None:
+    """Several instances on one PostgreSQL plan one at a time: the lock is held until the
+    transaction ends, so the next planner reads the keys this one wrote and plans nothing twice.
+    (SQLite takes its single write lock at the first write; there the unique keys suffice.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PLANNING_LOCK})
+
+
 def plan_and_enqueue(
     database: Database,
     settings: Settings,
@@ -164,6 +176,7 @@ def plan_and_enqueue(
     and grown here by what this pass enqueues; else they are read from the outbox.
     """
     with database.transaction() as session:
+        planning_lock(session)
         snapshot = read_snapshot(session, settings)
         if sent is None:
             sent = SentIndex(sent_keys(session))

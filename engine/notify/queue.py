@@ -55,6 +55,9 @@ def claim(
                 .where(due(now))
                 .order_by(OutboxNotice.send_at, OutboxNotice.id)
                 .limit(limit)
+                # PostgreSQL: rows another instance is claiming are passed over, not waited for
+                # (SQLite has one writer at a time and renders no FOR UPDATE)
+                .with_for_update(skip_locked=True)
             )
         )
         if not ids:
