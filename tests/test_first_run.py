@@ -110,7 +110,7 @@ def test_in_the_clone_the_plans_of_its_workflows_folder_are_loaded(installed):
     assert list((clone / "var" / "outbox").rglob("*.txt"))
     again = run(duban, clone, "--now", NOW, "run", "--once")
     assert "生成通知：0 条" in again.stdout  # the second pass finds everything already sent
-    assert "无变化" in again.stderr
+    assert "文件自上次载入后未改动" in again.stderr  # and not parsed again
 
 
 @pytest.mark.slow
