@@ -8,6 +8,7 @@ the store alone, so a restart loses nothing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import signal
 import threading
@@ -26,6 +27,7 @@ from engine.clock import Clock
 from engine.config import Settings
 from engine.deadlines.calendar import WorkCalendar
 from engine.deadlines.deadline import Deadline, DeadlineKind, Milestone
+from engine.errors import DubanError
 from engine.notify.directory import reach
 from engine.planner import (
     Contact,
@@ -40,6 +42,7 @@ from engine.planner import (
 )
 from engine.planner.digest import DIGEST
 from engine.store import Database
+from engine.store.instances import beat, leave, register
 from engine.store.models import Plan, ProgressReport, Task, TaskUnit, Unit
 from engine.store.outbox import OutboxNotice, enqueue, mark_sent, sent_keys
 
@@ -243,6 +246,8 @@ class Service:
         self.calendar = make_calendar(settings)
         self.policy = make_policy(settings)
         self._warned = 0
+        self.instance_id: str | None = None
+        """This process in the instance table while it serves (engine.store.instances)."""
 
     def now(self) -> datetime:
         return self.clock.now().astimezone(self.zone)
@@ -265,6 +270,8 @@ class Service:
         from engine.sdnotify import notify
 
         try:
+            if self.instance_id:
+                beat(self.database, self.instance_id)
             self.tick()
         except Exception as exc:  # the service must outlive one bad tick
             logger.opt(exception=exc).error("本轮督办检查失败，将在下一轮重试：{}", exc)
@@ -396,9 +403,15 @@ class Service:
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             self.start()
+            self.instance_id = register(self.database, seconds)
+            logger.info("本实例 {} 已登记（duban doctor 列出运行中的实例）", self.instance_id)
             scheduler.start()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            if self.instance_id:
+                with contextlib.suppress(DubanError):  # a database gone away: doctor says so
+                    leave(self.database, self.instance_id)
+                self.instance_id = None
         logger.info("督办服务已停止")
         return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -54,3 +55,49 @@ def test_run_stops_cleanly_on_a_signal(workdir: Path, signum: signal.Signals) ->
     assert "已载入计划 1 个、任务 18 项" in said and "下一批通知发送时间" in said
     assert str(workdir / "out") in said or "out" in said
     assert "督办服务已停止" in rest and "Traceback" not in rest
+
+
+def _doctor(workdir: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
+    env.update(DUBAN_CONFIG=str(workdir / "duban.toml"),
+               DUBAN_DATABASE_URL=f"sqlite:///{workdir / 'duban.db'}")
+    done = subprocess.run([sys.executable, "-m", "engine", "doctor"], cwd=workdir, env=env,
+                          text=True, capture_output=True)
+    return done.stderr
+
+
+def test_doctor_lists_the_running_instance_and_forgets_it_when_it_stops(workdir: Path) -> None:
+    process = start_service(workdir)
+    try:
+        said = "".join(wait_until_ready(process))
+        running = _doctor(workdir)
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert f":{process.pid}:" in said  # the instance's id names its host and pid
+    assert "运行中的督办实例 1 个" in running, running
+    assert f":{process.pid}:" in running and "最后心跳" in running
+    assert "没有运行中的督办实例" in _doctor(workdir)  # it left the table when it stopped
+
+
+def test_a_killed_instance_is_shown_without_a_heartbeat(workdir: Path) -> None:
+    from datetime import timedelta
+
+    from engine.store import open_database
+    from engine.store.instances import describe, instances, real_now, register
+
+    database = open_database(f"sqlite:///{workdir / 'duban.db'}")
+    try:
+        long_ago = real_now() - timedelta(minutes=10)
+        ident = register(database, 60, now=long_ago)  # beat every minute, then killed
+        fresh = register(database, 60)
+        found = instances(database)
+    finally:
+        database.close()
+    assert [(i.id, i.alive) for i in found] == [(fresh, True), (ident, False)]
+    lines = describe(found)
+    assert lines[0] == "运行中的督办实例 1 个"
+    assert "已无心跳" in lines[2] and re.search(r"最后心跳 6\d\d 秒前", lines[2]), lines[2]

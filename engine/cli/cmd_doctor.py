@@ -240,12 +240,22 @@ def _read_database(url: str, shown: str, findings: Findings) -> list[PlanView]:
             )
             return []
         findings.notes.append(f"数据库 {shown} 可以连接，结构为最新版本")
+        _instances(engine, findings)
         return _database_plans(engine)
     except SQLAlchemyError as exc:
         findings.problem(describe_failure(shown, exc))
         return []
     finally:
         engine.dispose()
+
+
+def _instances(engine: Any, findings: Findings) -> None:
+    from sqlalchemy.orm import Session
+
+    from engine.store.instances import describe, instances_in
+
+    with Session(engine) as session:
+        findings.notes.extend(describe(instances_in(session)))
 
 
 def _database_plans(engine: Any) -> list[PlanView]:
