@@ -44,7 +44,7 @@ from engine.planner.digest import DIGEST
 from engine.store import Database
 from engine.store.instances import beat, leave, register
 from engine.store.models import Plan, ProgressReport, Task, TaskUnit, Unit
-from engine.store.outbox import OutboxNotice, enqueue, mark_sent, sent_keys
+from engine.store.outbox import OutboxNotice, enqueue, mark_sent, prune_keys, sent_keys
 
 
 def make_calendar(settings: Settings) -> WorkCalendar:
@@ -246,6 +246,7 @@ class Service:
         self.calendar = make_calendar(settings)
         self.policy = make_policy(settings)
         self._warned = 0
+        self._pruned_on: date | None = None
         self.instance_id: str | None = None
         """This process in the instance table while it serves (engine.store.instances)."""
 
@@ -263,7 +264,20 @@ class Service:
         )
         self.log_calendar_warnings()
         summary.dispatch = dispatch_due(self.database, self.settings, now)
+        self.prune_daily(now)
         return summary
+
+    def prune_daily(self, now: datetime) -> None:
+        """Once a day (the first tick of each business day), forget the superseded dedupe keys
+        (engine.store.outbox.prune_keys)."""
+        today = now.astimezone(self.zone).date()
+        if self._pruned_on == today:
+            return
+        with self.database.transaction() as session:
+            pruned = prune_keys(session, today)
+        self._pruned_on = today
+        if pruned:
+            logger.info("已清理 {} 条不再需要的通知去重记录", pruned)
 
     def safe_tick(self) -> None:
         """A tick for the scheduler: a failure is logged and the next tick tries again."""

@@ -11,8 +11,9 @@ Status: `pending` (not tried yet) · `sent` · `failed` (a transient failure, tr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    delete,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -164,3 +166,39 @@ def mark_sent(session: Session, rows: Iterable[OutboxNotice], at: datetime) -> N
     for row in rows:
         row.status = SENT
         row.sent_at = at
+
+
+# --- forgetting keys that can no longer matter -------------------------------------------------
+
+_DATED = re.compile(r"\d{4}-\d{2}-\d{2}(?:/|$)")
+"""An occurrence that is a day (a chase, a report day) or a deadline (a reminder: 2021-06-30/T-3);
+others (request/12, failed/…, a digest's week) are kept: they are few, one per event."""
+
+KEY_RETENTION_DAYS = 400
+"""How long a superseded key is kept after its occurrence (see `prune_keys`)."""
+
+
+def prune_keys(session: Session, today: date, retention_days: int = KEY_RETENTION_DAYS) -> int:
+    """Delete the dedupe keys that can no longer stop a notice; returns how many.
+
+    The rule: a key whose occurrence is a day is deleted when (1) a later key of the same task,
+    recipient, channel, kind and level exists — the planner plans only the latest occurrence of
+    each that fell due, so an earlier one is superseded — and (2) its occurrence day lies more
+    than `retention_days` before today, so that a deadline moved back (a reloaded plan file)
+    still finds its recent keys. The latest key of each is always kept: the table grows with the
+    tasks, not with the days. The notices themselves stay in the outbox.
+    """
+    cutoff = (today - timedelta(days=retention_days)).isoformat()
+    latest: dict[str, int] = {}
+    old: list[tuple[int, str]] = []
+    for key_id, key in session.execute(select(NoticeKeyRecord.id, NoticeKeyRecord.key)):
+        group, _, occurrence = key.rpartition("|")
+        if key_id > latest.get(group, -1):
+            latest[group] = key_id
+        if _DATED.match(occurrence) and occurrence[:10] < cutoff:
+            old.append((key_id, group))
+    doomed = [key_id for key_id, group in old if latest[group] != key_id]
+    for start in range(0, len(doomed), 500):
+        chunk = doomed[start : start + 500]
+        session.execute(delete(NoticeKeyRecord).where(NoticeKeyRecord.id.in_(chunk)))
+    return len(doomed)
