@@ -52,7 +52,7 @@ def one_line_error(result, code: int = 2) -> str:
 def test_load_reports_what_it_created_then_what_it_kept(duban, workdir):
     write_small_plan(workdir / "plan.yaml")
     first = duban(*NOW, "load", "plan.yaml")
-    assert first.code == 0 and "新增任务 5 项" in first.out
+    assert first.code == 0 and "新增任务 5 项：1—5" in first.out
     again = duban(*NOW, "load", "plan.yaml", "--json")
     assert json.loads(again.out) == {
         "plan": "trial-plan",
@@ -66,6 +66,15 @@ def test_load_reports_what_it_created_then_what_it_kept(duban, workdir):
     write_small_plan(workdir / "plan.yaml", shorter)
     third = duban(*NOW, "load", "plan.yaml")
     assert "已保留未删除" in third.out and "5" in third.out
+
+
+def test_load_names_many_tasks_as_ranges_not_one_by_one():
+    from engine.cli.cmd_tasks import _numbers
+
+    assert _numbers([1, 2, 3, 5, 7, 8]) == "1—3、5、7、8"
+    assert _numbers(list(range(1, 20_001))) == "1—20000"
+    many = _numbers(list(range(1, 200, 2)))  # 100 pieces: the first 30, and how many in all
+    assert many.startswith("1、3、5") and many.endswith("59 等（共 100 项，--json 列出全部）")
 
 
 def test_tasks_json_rows_have_the_designed_shape(loaded):

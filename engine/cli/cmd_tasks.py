@@ -183,8 +183,30 @@ def load_command(app: AppContext, plan_file: Path, as_json: bool) -> None:
         )
 
 
-def _numbers(numbers: list[int]) -> str:
-    return "、".join(str(n) for n in numbers)
+def _numbers(numbers: list[int], most: int = 30) -> str:
+    """Task numbers for a person: runs as ranges (1—20000), and at most `most` pieces."""
+    pieces: list[str] = []
+    run: list[int] = []
+    for n in sorted(numbers):
+        if run and n == run[-1] + 1:
+            run.append(n)
+            continue
+        if run:
+            pieces.append(_run(run))
+        run = [n]
+    if run:
+        pieces.append(_run(run))
+    if len(pieces) > most:
+        return "、".join(pieces[:most]) + f" 等（共 {len(numbers)} 项，--json 列出全部）"
+    return "、".join(pieces)
+
+
+def _run(run: list[int]) -> str:
+    if len(run) == 1:
+        return str(run[0])
+    if len(run) == 2:
+        return f"{run[0]}、{run[1]}"
+    return f"{run[0]}—{run[-1]}"
 
 
 @cli.command("tasks")
