@@ -10,6 +10,7 @@ import pytest
 from support.slowpeer import SlowPeer, http_answer
 from support.wecom import Answer, WecomServer, closed_port
 
+from engine.clock import FixedClock
 from engine.config import WecomSettings
 from engine.notify.channels.base import Message, Outcome
 from engine.notify.channels.wecom import WecomChannel, check_robot_url
@@ -148,9 +149,10 @@ def test_a_notice_of_several_messages_resumes_after_the_last_accepted(server, ch
 
 
 def test_the_rate_limit_defers_instead_of_sleeping(server):
+    real = FixedClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # the limiter's real time
     ch = WecomChannel(
         WecomSettings(allowed_hosts=["127.0.0.1"], per_robot_per_minute=2, timeout_seconds=0.5),
-        RobotLimiter(2),
+        RobotLimiter(2, clock=real.now),
     )
     url = server.url(KEY)
     other = server.url("another-robot")
@@ -159,9 +161,11 @@ def test_the_rate_limit_defers_instead_of_sleeping(server):
         assert ch.send(message(url), NOW).ok
         third = ch.send(message(url), NOW)
         assert third.outcome is Outcome.DEFERRED
-        assert third.retry_at == NOW + timedelta(seconds=30)  # one token every 30 seconds
+        # one token every 30 seconds of real time, due that long after the business `now`
+        assert third.retry_at == NOW + timedelta(seconds=30)
         assert ch.send(message(other), NOW).ok  # each robot has its own bucket
-        assert ch.send(message(url), NOW + timedelta(seconds=30)).ok
+        real.set(real.now() + timedelta(seconds=30))
+        assert ch.send(message(url), NOW).ok
     finally:
         ch.close()
     assert len(server.received) == 4

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from support.notices import NOW, database_with_plan, queue, row, rows, settings_for
@@ -19,6 +19,7 @@ from engine.store.outbox import DEAD, FAILED, PENDING, SENT
 
 KEY = "robot-key-for-fgj-7f3e"
 SFJ_KEY = "robot-key-for-sfj-1c9b"
+REAL_NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -43,9 +44,11 @@ def setup(tmp_path, server):
 
 
 def channels_for(settings: Settings, per_minute: int = 20):
-    """Fresh channels (a fresh rate limiter: the process-wide one would carry across tests)."""
+    """Fresh channels (a fresh rate limiter: the process-wide one would carry across tests),
+    the limiter's real time standing still so that its waits are exact."""
+    limiter = RobotLimiter(per_minute, clock=lambda: REAL_NOW)
     return {
-        "wecom": WecomChannel(settings.channels.wecom, RobotLimiter(per_minute)),
+        "wecom": WecomChannel(settings.channels.wecom, limiter),
         "file": FileChannel(settings.resolve_path(settings.channels.file.dir)),
     }
 

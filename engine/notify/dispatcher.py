@@ -10,7 +10,8 @@ outcome as soon as its send returns:
 - permanent → `dead`, and the plan's coordinator gets a `delivery_failure` notice (never about a
   `delivery_failure` notice itself, so that failures cannot loop);
 - deferred (a robot's rate limit) → back in the queue at the moment a message may go, no attempt
-  counted.
+  counted. The limit is counted in the database (`ratelimit.DatabaseRobotLimiter`), so that it
+  holds across instances, and in real time: the wait is added to the business `now`.
 
 Guarantee: at-least-once. A notice is sent again only when the process dies between the provider
 accepting it and duban recording that (the claim's lease then runs out and the row is due again);
@@ -41,7 +42,7 @@ from engine.notify.channels.file import FileChannel
 from engine.notify.channels.wecom import WecomChannel
 from engine.notify.compose import NoticeSpec, StoreView, build_context
 from engine.notify.directory import contact_of
-from engine.notify.ratelimit import RobotLimiter
+from engine.notify.ratelimit import DatabaseRobotLimiter, RobotLimiter
 from engine.notify.render import environment_for, render_notice
 from engine.notify.secrets import mask
 from engine.store import Database
@@ -56,7 +57,8 @@ _limiters: dict[int, RobotLimiter] = {}
 
 
 def robot_limiter(per_minute: int) -> RobotLimiter:
-    """The process's token buckets: they must outlive one pass to count a minute."""
+    """The process's token buckets, for sending without a database: they must outlive one pass
+    to count a minute."""
     return _limiters.setdefault(per_minute, RobotLimiter(per_minute))
 
 
@@ -67,13 +69,14 @@ def backoff(attempts: int, rng: random.Random) -> timedelta:
     return min(LAST_RETRY, min(base, LAST_RETRY) * rng.uniform(0.8, 1.2))
 
 
-def build_channels(settings: Settings) -> dict[str, Channel]:
+def build_channels(settings: Settings, db: Database | None = None) -> dict[str, Channel]:
+    """The configured channels. With `db`, each robot's rate limit is counted in the database,
+    across every instance that uses it; without, in this process."""
+    per_minute = settings.channels.wecom.per_robot_per_minute
+    limiter = DatabaseRobotLimiter(db, per_minute) if db is not None else robot_limiter(per_minute)
     channels: dict[str, Channel] = {
         "file": FileChannel(settings.resolve_path(settings.channels.file.dir)),
-        "wecom": WecomChannel(
-            settings.channels.wecom,
-            robot_limiter(settings.channels.wecom.per_robot_per_minute),
-        ),
+        "wecom": WecomChannel(settings.channels.wecom, limiter),
     }
     if settings.channels.email is not None:
         channels["email"] = EmailChannel(settings.channels.email)
@@ -112,7 +115,7 @@ class Dispatcher:
         self.db = db
         self.settings = settings
         self.own_channels = channels is None
-        self.channels = dict(channels) if channels is not None else build_channels(settings)
+        self.channels = dict(channels) if channels is not None else build_channels(settings, db)
         self.rng = rng or random.Random()
         self.workers = workers
         self.batch = batch

@@ -33,7 +33,7 @@ from engine.errors import UserError
 from engine.notify.channels.base import Delivery, Message, Outcome
 from engine.notify.deadline import DeadlineExceeded, RewrittenURL, deadline_session, post, target
 from engine.notify.directory import wecom_url_problem
-from engine.notify.ratelimit import RobotLimiter
+from engine.notify.ratelimit import Limiter, RobotLimiter
 from engine.notify.secrets import expand_secret, mask
 
 TRANSIENT_CODES = frozenset({-1, 45009})
@@ -128,9 +128,9 @@ def checked_robot_url(template: str, allowed_hosts: list[str], *, where: str) ->
 class WecomChannel:
     name = "wecom"
 
-    def __init__(self, settings: WecomSettings, limiter: RobotLimiter | None = None) -> None:
+    def __init__(self, settings: WecomSettings, limiter: Limiter | None = None) -> None:
         self.settings = settings
-        self.limiter = limiter or RobotLimiter(settings.per_robot_per_minute)
+        self.limiter: Limiter = limiter or RobotLimiter(settings.per_robot_per_minute)
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
@@ -187,12 +187,14 @@ class WecomChannel:
         sent = message.first_part
         answers: list[str] = []
         while sent < len(payloads):
-            wait_until = self.limiter.take(url, now)
-            if wait_until is not None:
+            # the bucket refills in real time; the retry moment is on the business clock (`now`,
+            # fixed by --now in a trial), as the queue's due moments are
+            wait = self.limiter.wait(url)
+            if wait is not None:
                 return Delivery(
                     Outcome.DEFERRED,
-                    f"机器人每分钟最多 {self.settings.per_robot_per_minute} 条，已推迟",
-                    retry_at=wait_until,
+                    f"机器人每分钟最多 {self.limiter.per_minute} 条，已推迟",
+                    retry_at=now + wait,
                     parts_sent=sent,
                 )
             result = self._post(url, payloads[sent])
