@@ -1,0 +1,459 @@
+"""A simulated province: N tasks across N // 5,000 plans (1,000,000 over 200 at full size), timed
+as the `duban` command a person or cron runs, beside the naive APScheduler design.
+
+For each size: the plan files are generated from the seed's tasks (workflows/zhuhai-gba-legal-
+services.yaml) with their numbers and due dates varied, so that 1% of the tasks have a reminder on
+the measured day and the rest are due more than a year away. Then, each as a process (start-up
+included), timed from start to exit with its peak RSS (wait4):
+
+- `duban load` of every plan file, one after another: target 6 s per 20,000 tasks (linear);
+- an idle pass, `duban --now <a day with nothing due> run --once`: target ≤ 1 s;
+- a 1%-due pass, `duban --now <the day> run --once`, notices written by the file channel to a
+  temporary folder: target ≤ 5 s. Its outbox is checked first: N/100 tasks reminded, or no figure.
+
+The naive design for comparison: APScheduler 3 with a SQLAlchemyJobStore on the same kind of
+database, one job per reminder (T-30, T-7, T-3, T-1 and the due day: 5 per task), in a process of
+its own: the time to add the jobs, and the start-up of a scheduler on that job store
+(start(paused=True), then shutdown). A run over the cap (600 s) is reported as not finished.
+
+The ratios are figure / target (≤ 1.00 meets it); the naive line gives duban load / naive adding.
+The targets are stated at 1M (issue 12); smaller sizes show the trend. The exit status is 1 when a
+target is missed.
+
+    .venv/bin/python benchmarks/scale_bench.py [--sizes 10000,100000] [--db sqlite|postgres]
+        [--cap 600] [--naive-max 100000]
+
+PostgreSQL (the default when DUBAN_BENCH_POSTGRES_URL or DUBAN_TEST_POSTGRES_URL names a server):
+each size gets a scratch database of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from engine.deadlines.deadline import Deadline, DeadlineKind  # noqa: E402
+from engine.planfile import read_plan, write_plan  # noqa: E402
+
+SEED_PLAN = REPO / "workflows" / "zhuhai-gba-legal-services.yaml"
+ZONE = ZoneInfo("Asia/Shanghai")
+TASKS_PER_PLAN = 5000
+# A Wednesday in the quiet part of the month: not the weekly digest's Monday, not between the
+# progress notice (five working days before the 25th) and the report day. Loaded and idle on
+# IDLE_DAY; the 1% due have their T-30 reminder on DUE_DAY, 37 days after IDLE_DAY.
+IDLE_DAY = date(2025, 3, 5)
+DUE_DAY = date(2025, 3, 12)
+LOAD_AT = datetime(2025, 3, 5, 9, 30, tzinfo=ZONE)
+IDLE_AT = datetime(2025, 3, 5, 10, 0, tzinfo=ZONE)
+DUE_AT = datetime(2025, 3, 12, 10, 0, tzinfo=ZONE)
+IDLE_TARGET, DUE_TARGET = 1.0, 5.0
+LOAD_TARGET_PER_TASK = 6.0 / 20_000
+NAIVE_OFFSETS = (30, 7, 3, 1, 0)
+SERVER_VARIABLES = ("DUBAN_BENCH_POSTGRES_URL", "DUBAN_TEST_POSTGRES_URL")
+_SCRIPT = Path(sys.executable).with_name("duban")
+# The console script is what a person runs; fall back to the module in a bare checkout.
+DUBAN = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "engine"]
+
+
+class Run(NamedTuple):
+    seconds: float
+    peak_mb: float
+    finished: bool
+    code: int
+    stdout: str = ""
+    stderr: str = ""
+
+
+def measure(command: list[str], cap: float, cwd: Path | None = None) -> Run:
+    """Run `command` as a child, timed start to exit; its peak RSS from wait4; killed at `cap`."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    out: list[bytes] = []
+    err: list[bytes] = []
+    readers = [
+        threading.Thread(target=lambda s=stream, b=buf: b.append(s.read()), daemon=True)
+        for stream, buf in ((child.stdout, out), (child.stderr, err))
+    ]
+    for reader in readers:
+        reader.start()
+    timer = threading.Timer(cap, lambda: os.killpg(child.pid, signal.SIGKILL))
+    timer.start()
+    try:
+        _, status, usage = os.wait4(child.pid, 0)
+    finally:
+        timer.cancel()
+    seconds = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    child.returncode = code
+    for reader in readers:
+        reader.join()
+    return Run(
+        seconds,
+        usage.ru_maxrss / 1024,  # KiB on Linux
+        finished=seconds < cap and code != -signal.SIGKILL,
+        code=code,
+        stdout=b"".join(out).decode(errors="replace"),
+        stderr=b"".join(err).decode(errors="replace"),
+    )
+
+
+# --- the province --------------------------------------------------------------------------
+
+
+def due_of(index: int) -> date:
+    """1 task in 100 has its T-30 reminder on DUE_DAY; the rest are due over a year away."""
+    if index % 100 == 0:
+        return DUE_DAY + timedelta(days=30)
+    return DUE_DAY + timedelta(days=400 + index % 500)
+
+
+def write_province(folder: Path, tasks: int) -> list[Path]:
+    """`tasks` tasks over max(1, tasks // 5000) plan files, from the seed's tasks."""
+    seed = read_plan(SEED_PLAN)
+    plans = max(1, tasks // TASKS_PER_PLAN)
+    paths, index = [], 0
+    for p in range(plans):
+        size = tasks // plans + (1 if p < tasks % plans else 0)
+        generated = []
+        for n in range(1, size + 1):
+            source = seed.tasks[(n - 1) % len(seed.tasks)]
+            due = due_of(index)
+            index += 1
+            generated.append(
+                replace(
+                    source,
+                    no=n,
+                    label=None,
+                    title=f"{source.title}（第{n}项）",
+                    deadline=Deadline(
+                        f"{due.year}年{due.month}月{due.day}日前", DeadlineKind.DATE, due
+                    ),
+                )
+            )
+        plan = replace(
+            seed,
+            id=f"province-{p + 1:03d}",
+            title=f"{seed.title}（第{p + 1}批）",
+            tasks=generated,
+            source=None,
+            warnings=[],
+        )
+        path = folder / f"province-{p + 1:03d}.yaml"
+        write_plan(plan, path)
+        paths.append(path)
+    return paths
+
+
+def expected_due(tasks: int) -> int:
+    return sum(1 for i in range(tasks) if i % 100 == 0)
+
+
+# --- databases -----------------------------------------------------------------------------
+
+
+def server_url() -> str | None:
+    return next((os.environ[v] for v in SERVER_VARIABLES if os.environ.get(v)), None)
+
+
+@contextmanager
+def scratch(kind: str, folder: Path, prefix: str) -> Iterator[str]:
+    """A fresh database: a SQLite file in `folder`, or a PostgreSQL database dropped after."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / (prefix + '.db')}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server = server_url()
+    assert server
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def outbox_counts(url: str) -> tuple[int, int]:
+    """(outbox rows, tasks reminded: the distinct tasks of the reminder notices)."""
+    from sqlalchemy import NullPool, create_engine, text
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT count(*) FROM outbox")).scalar_one()
+            reminded = set()
+            for plan, listed in conn.execute(
+                text("SELECT plan_id, tasks FROM outbox WHERE kind = 'reminder'")
+            ):
+                for no in json.loads(listed) if isinstance(listed, str) else listed:
+                    reminded.add((plan, no))
+    finally:
+        engine.dispose()
+    return rows, len(reminded)
+
+
+# --- the duban side --------------------------------------------------------------------------
+
+
+def write_config(folder: Path, url: str) -> Path:
+    """The file channel only, into `folder`/outbox; an empty plan folder, so that `run --once`
+    times the pass and not a reading of the plan files (loaded by `duban load`)."""
+    (folder / "no-plans").mkdir()
+    (folder / "outbox").mkdir()
+    config = folder / "duban.toml"
+    config.write_text(
+        f"[database]\nurl = {json.dumps(url)}\n\n"
+        '[service]\ntimezone = "Asia/Shanghai"\nplans_dir = "no-plans"\nlog_level = "WARNING"\n\n'
+        f"[channels.file]\ndir = {json.dumps(str(folder / 'outbox'))}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def duban(config: Path, now: datetime, *args: str) -> list[str]:
+    return [*DUBAN, "--config", str(config), "--now", now.isoformat(), *args]
+
+
+INNER_PASS = """
+import sys, time
+from datetime import datetime
+sys.path.insert(0, {repo!r})
+from engine.config import load_settings
+from engine.service import make_calendar, make_policy, plan_and_enqueue
+from engine.store import open_database
+settings = load_settings({config!r})
+db = open_database({url!r})
+calendar, policy = make_calendar(settings), make_policy(settings)
+started = time.perf_counter()
+planned = plan_and_enqueue(db, settings, datetime.fromisoformat({now!r}), calendar, policy)
+print(time.perf_counter() - started, len(planned))
+"""
+
+
+class Figures:
+    # a plain class: the benchmarks' import test loads this module without registering it,
+    # which dataclasses cannot handle
+    def __init__(self, load: Run) -> None:
+        self.load = load
+        self.idle: Run | None = None
+        self.due: Run | None = None
+        self.due_tasks = 0
+        self.inner: Run | None = None
+        """The planner's pass alone, in-process (read every task, decide, nothing new)."""
+        self.inner_seconds = 0.0
+
+
+def measure_duban(url: str, folder: Path, plans: list[Path], tasks: int, cap: float) -> Figures:
+    config = write_config(folder, url)
+    total, peak = 0.0, 0.0
+    for path in plans:
+        run = measure(duban(config, LOAD_AT, "load", str(path)), cap - total, cwd=folder)
+        total += run.seconds
+        peak = max(peak, run.peak_mb)
+        if not run.finished or run.code:
+            return Figures(Run(total, peak, run.finished, run.code, run.stdout, run.stderr))
+    figures = Figures(Run(total, peak, True, 0))
+    before, _ = outbox_counts(url)
+    figures.idle = measure(duban(config, IDLE_AT, "run", "--once"), cap, cwd=folder)
+    _check(figures.idle, "idle pass")
+    after, reminded = outbox_counts(url)
+    # the digest of each plan may fall due (a weekly one); no task may be reminded
+    assert reminded == 0 and after - before <= len(plans), (before, after, reminded)
+    figures.due = measure(duban(config, DUE_AT, "run", "--once"), cap, cwd=folder)
+    _check(figures.due, "1%-due pass")
+    _, figures.due_tasks = outbox_counts(url)
+    wanted = expected_due(tasks)
+    assert figures.due_tasks == wanted, (figures.due_tasks, wanted)
+    written = sum(1 for _ in (folder / "outbox").rglob("*") if _.is_file())
+    assert written >= figures.due_tasks / TASKS_PER_PLAN, written
+    # the inner part the passes optimise: the planner over every task, on the same day again
+    script = INNER_PASS.format(repo=str(REPO), config=str(config), url=url, now=DUE_AT.isoformat())
+    figures.inner = measure([sys.executable, "-c", script], cap, cwd=folder)
+    _check(figures.inner, "planner pass in-process")
+    if figures.inner.finished:
+        seconds, planned = figures.inner.stdout.split()
+        assert planned == "0", planned
+        figures.inner_seconds = float(seconds)
+    return figures
+
+
+def _check(run: Run, what: str) -> None:
+    if run.finished and run.code:
+        raise SystemExit(f"{what} failed ({run.code}):\n{run.stderr[-2000:]}")
+
+
+# --- the naive design ------------------------------------------------------------------------
+
+NAIVE_ADD = """
+import sys, time
+from datetime import date, datetime, time as clock, timedelta
+from zoneinfo import ZoneInfo
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+def due_of(index):  # as the benchmark's own
+    if index % 100 == 0:
+        return date({due.year}, {due.month}, {due.day}) + timedelta(days=30)
+    return date({due.year}, {due.month}, {due.day}) + timedelta(days=400 + index % 500)
+zone = ZoneInfo("Asia/Shanghai")
+scheduler = BackgroundScheduler(jobstores={{"default": SQLAlchemyJobStore(url={url!r})}},
+                                timezone=zone)
+scheduler.start(paused=True)
+started = time.perf_counter()
+for index in range({tasks}):
+    due = due_of(index)
+    plan, no = index // {per_plan} + 1, index % {per_plan} + 1
+    for before in {offsets!r}:
+        day = due - timedelta(days=before)
+        scheduler.add_job("builtins:print", "date", id=f"{{plan}}-{{no}}-T{{before}}",
+                          run_date=datetime.combine(day, clock(9), zone),
+                          args=[plan, no, before], misfire_grace_time=None)
+print(time.perf_counter() - started)
+scheduler.shutdown(wait=False)
+"""
+
+NAIVE_START = """
+import time
+from zoneinfo import ZoneInfo
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+started = time.perf_counter()
+scheduler = BackgroundScheduler(jobstores={{"default": SQLAlchemyJobStore(url={url!r})}},
+                                timezone=ZoneInfo("Asia/Shanghai"))
+scheduler.start(paused=True)
+scheduler.shutdown(wait=False)
+print(time.perf_counter() - started)
+"""
+
+
+def naive_jobs(url: str) -> int:
+    from sqlalchemy import NullPool, create_engine, text
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM apscheduler_jobs")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def measure_naive(url: str, tasks: int, cap: float) -> tuple[Run, Run | None]:
+    per_plan = TASKS_PER_PLAN if tasks >= TASKS_PER_PLAN else tasks
+    script = NAIVE_ADD.format(
+        due=DUE_DAY, url=url, tasks=tasks, per_plan=per_plan, offsets=NAIVE_OFFSETS
+    )
+    add = measure([sys.executable, "-c", script], cap, cwd=REPO)
+    if not add.finished:
+        return add, None
+    _check(add, "naive: adding the jobs")
+    jobs = naive_jobs(url)
+    assert jobs == tasks * len(NAIVE_OFFSETS), (jobs, tasks)
+    start = measure([sys.executable, "-c", NAIVE_START.format(url=url)], cap, cwd=REPO)
+    _check(start, "naive: scheduler start-up")
+    return add, start
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def line(what: str, run: Run | None, target: float | None, cap: float) -> bool:
+    """Print one figure; False when a target is missed."""
+    if run is None:
+        print(f"  {what:34} not run")
+        return True
+    if not run.finished:
+        print(f"  {what:34} did not finish within {cap:.0f} s")
+        return target is None
+    tail = ""
+    ok = True
+    if target is not None:
+        ok = run.seconds <= target
+        tail = (
+            f"  target {target:6.1f} s  ratio {run.seconds / target:5.2f}  "
+            f"{'ok' if ok else 'MISSED'}"
+        )
+    print(f"  {what:34} {run.seconds:8.2f} s  peak {run.peak_mb:7.0f} MB{tail}")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000", help="task counts, comma-separated")
+    parser.add_argument(
+        "--db", choices=("sqlite", "postgres"), default="postgres" if server_url() else "sqlite"
+    )
+    parser.add_argument("--cap", type=float, default=600.0, help="seconds before a run is cut")
+    parser.add_argument(
+        "--naive-max", type=int, default=100_000, help="largest size the naive design is tried at"
+    )
+    args = parser.parse_args()
+    if args.db == "postgres" and not server_url():
+        parser.error(f"--db postgres needs {' or '.join(SERVER_VARIABLES)}")
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    print(f"database: {args.db}; {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at start")
+    floor = min(measure([*DUBAN, "--version"], args.cap).seconds for _ in range(3))
+    print(f"duban --version (CLI start-up floor): {floor:.2f} s")
+    ok = True
+    for tasks in sizes:
+        plans = max(1, tasks // TASKS_PER_PLAN)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            (folder / "plans").mkdir()
+            started = time.perf_counter()
+            paths = write_province(folder / "plans", tasks)
+            written = time.perf_counter() - started
+            print(f"\n{tasks:,} tasks over {plans} plans (plan files written in {written:.1f} s, "
+                  "setup, not a target)")
+            with scratch(args.db, folder, "scale_duban") as url:
+                figures = measure_duban(url, folder, paths, tasks, args.cap)
+            load_target = LOAD_TARGET_PER_TASK * tasks
+            ok &= line(f"duban load ×{plans} (total)", figures.load, load_target, args.cap)
+            ok &= line("idle pass (run --once)", figures.idle, IDLE_TARGET, args.cap)
+            if figures.due is not None:
+                ok &= line(f"1%-due pass ({figures.due_tasks} tasks reminded)", figures.due,
+                           DUE_TARGET, args.cap)
+            if figures.inner is not None and figures.inner.finished:
+                inner = figures.inner._replace(seconds=figures.inner_seconds)
+                line("inner: planner pass, in-process", inner, IDLE_TARGET, args.cap)
+            if tasks > args.naive_max:
+                print(f"  naive APScheduler                  not tried (> {args.naive_max:,})")
+                continue
+            with scratch(args.db, folder, "scale_naive") as url:
+                add, start = measure_naive(url, tasks, args.cap)
+            jobs = tasks * len(NAIVE_OFFSETS)
+            line(f"naive: add {jobs:,} jobs", add, None, args.cap)
+            line("naive: scheduler start-up", start, None, args.cap)
+            if add.finished and figures.load.finished:
+                ratio = figures.load.seconds / add.seconds
+                print(f"  ratio duban load / naive adding    {ratio:8.2f}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
