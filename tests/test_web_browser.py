@@ -71,6 +71,18 @@ def _chrome(width: int, height: int) -> WebDriver:
     return driver
 
 
+def _open(driver: WebDriver, url: str) -> None:
+    """Go to a page and wait until it is there: under load, chromedriver's `get` has returned
+    before the document was (an empty page source)."""
+    driver.get(url)
+
+    def loaded(_driver: WebDriver) -> bool:
+        ready = _driver.execute_script("return document.readyState") == "complete"
+        return ready and bool(_driver.find_elements(By.CSS_SELECTOR, "body *"))
+
+    WebDriverWait(driver, 30).until(loaded)
+
+
 def _submit(driver: WebDriver, button) -> None:
     """Click a submit button and wait until the answer to the form has replaced the page."""
     old = driver.find_element(By.TAG_NAME, "html")
@@ -127,14 +139,14 @@ def test_a_coordinator_logs_in_and_approves_a_request(site: WebSite, chrome: Web
         now=site.clock.now(),
         settings=site.settings,
     )
-    chrome.get(site.url + "/")
+    _open(chrome, site.url + "/")
     assert "/login" in chrome.current_url  # not logged in: sent to the login page
     chrome.find_element(By.NAME, "username").send_keys("sfj")
     chrome.find_element(By.NAME, "password").send_keys(PASSWORD)
     _submit(chrome, _button(chrome, "登录"))
     assert "退出" in chrome.page_source
 
-    chrome.get(site.url + "/requests")
+    _open(chrome, site.url + "/requests")
     form = chrome.find_element(
         By.XPATH, "//form[.//textarea[@name='reason']][contains(., '方案已起草')]"
     )
@@ -177,7 +189,7 @@ def test_a_unit_reports_with_an_attachment_and_asks_for_an_extension(
     site: WebSite, chrome: WebDriver, tmp_path: Path
 ):
     link = _notice_link(site)
-    chrome.get(link)
+    _open(chrome, link)
     assert UNIT in chrome.page_source
 
     evidence = tmp_path / "会议纪要.pdf"
@@ -212,7 +224,7 @@ def test_a_unit_reports_with_an_attachment_and_asks_for_an_extension(
 
 
 def test_the_unit_page_on_a_phone_has_no_horizontal_scrolling(site: WebSite, phone: WebDriver):
-    phone.get(site.link_for(UNIT))
+    _open(phone, site.link_for(UNIT))
     assert UNIT in phone.page_source
     widths = phone.execute_script(
         "return [document.documentElement.scrollWidth, document.documentElement.clientWidth,"
