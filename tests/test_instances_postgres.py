@@ -6,14 +6,12 @@ as separate processes would be; the server is the one scripts/test.sh starts.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text
+from support.concurrency import at_once
 from support.postgres import scratch_database
 
 from engine.actions.loading import load_plan
@@ -40,27 +38,6 @@ def pg_url():
         load_plan(database, read_plan(SEED_PLAN), SETTINGS, LOADED)
         database.close()
         yield url
-
-
-def at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run `work(i)` in `count` threads released together; their results, or their exceptions."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = work(i)
-        except Exception as exc:  # reported by the test, with the others' results
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "an instance hung"
-    return results
 
 
 def counts(url: str) -> tuple[int, int, int]:

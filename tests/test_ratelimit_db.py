@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import random
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import inspect, text
+from support.concurrency import at_once
 from support.notices import NOW, database_with_plan, queue, row, settings_for
 from support.postgres import scratch_database
 from support.wecom import WecomServer
@@ -52,27 +52,6 @@ def instances(url) -> Iterator[list[Database]]:
     yield found
     for db in found:
         db.close()
-
-
-def at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run `work(i)` in `count` threads released together; their results, or their exceptions."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = work(i)
-        except Exception as exc:  # reported by the test, with the others' results
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "an instance hung"
-    return results
 
 
 def taken_at_once(limiters: list[DatabaseRobotLimiter], tries: int) -> tuple[int, list[Any]]:
