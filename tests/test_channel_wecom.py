@@ -161,9 +161,12 @@ def test_the_rate_limit_defers_instead_of_sleeping(server):
         assert ch.send(message(url), NOW).ok
         third = ch.send(message(url), NOW)
         assert third.outcome is Outcome.DEFERRED
-        # one token every 30 seconds of real time, due that long after the business `now`
-        assert third.retry_at == NOW + timedelta(seconds=30)
-        assert ch.send(message(other), NOW).ok  # each robot has its own bucket
+        # free when the first leaves the minute of real time, due that long after the business
+        # `now`
+        assert third.retry_at == NOW + timedelta(minutes=1)
+        assert ch.send(message(other), NOW).ok  # each robot has its own window
+        real.set(real.now() + timedelta(seconds=30))
+        assert ch.send(message(url), NOW).outcome is Outcome.DEFERRED  # not half a minute on
         real.set(real.now() + timedelta(seconds=30))
         assert ch.send(message(url), NOW).ok
     finally:
@@ -171,12 +174,13 @@ def test_the_rate_limit_defers_instead_of_sleeping(server):
     assert len(server.received) == 4
 
 
-def test_rate_limiter_allows_per_minute_and_refills():
+def test_rate_limiter_allows_per_minute_in_any_sixty_seconds():
     limiter = RobotLimiter(20)
-    assert all(limiter.take("r", NOW) is None for _ in range(20))
-    assert limiter.take("r", NOW) == NOW + timedelta(seconds=3)
-    assert limiter.take("r", NOW + timedelta(seconds=3)) is None
-    assert limiter.take("r", NOW + timedelta(seconds=3)) is not None
+    assert all(limiter.take("r", NOW + timedelta(seconds=n)) is None for n in range(20))
+    # the 21st waits until the first (at NOW) has left the minute, then each in its turn
+    assert limiter.take("r", NOW + timedelta(seconds=30)) == NOW + timedelta(minutes=1)
+    assert limiter.take("r", NOW + timedelta(minutes=1)) is None
+    assert limiter.take("r", NOW + timedelta(minutes=1)) == NOW + timedelta(minutes=1, seconds=1)
 
 
 @pytest.mark.parametrize("value", ["", "  "])

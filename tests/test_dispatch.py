@@ -181,7 +181,7 @@ def test_the_robot_rate_limit_defers_without_counting_an_attempt(setup, server):
     assert (summary.sent, summary.deferred) == (2, 1)
     deferred = next(row(db, i) for i in ids if row(db, i).status == PENDING)
     assert deferred.attempts == 0
-    assert deferred.next_attempt_at == NOW + timedelta(seconds=30)
+    assert deferred.next_attempt_at == NOW + timedelta(minutes=1)
     assert len(server.received) == 2
 
 

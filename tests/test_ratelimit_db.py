@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from support.concurrency import at_once
 from support.notices import NOW, database_with_plan, queue, row, settings_for
 from support.postgres import scratch_database
@@ -29,6 +29,7 @@ from engine.notify.dispatcher import dispatch_due
 from engine.notify.ratelimit import DatabaseRobotLimiter
 from engine.store import Database, open_database
 from engine.store.outbox import PENDING, SENT
+from engine.store.robot_buckets import RobotBucketRecord
 
 REAL = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # the limiter's real time, unrelated to NOW
 KEY = "5d1e7a90-3c2b-4f6e-8a1d-robotsecret77"
@@ -72,26 +73,39 @@ def dump(db: Database) -> str:
         )
 
 
-def test_instances_taking_at_once_share_twenty_a_minute_then_one_per_three_seconds(instances):
+def test_instances_sending_at_once_share_twenty_in_any_minute(instances):
     real = FixedClock(REAL)
     limiters = [DatabaseRobotLimiter(db, 20, clock=real.now) for db in instances]
 
     taken, refused = taken_at_once(limiters, 10)
-    assert taken == 20  # not 20 each: one bucket for the three
-    assert set(refused) == {REAL + timedelta(seconds=3)}
+    assert taken == 20  # not 20 each: one window for the three
+    assert set(refused) == {REAL + timedelta(minutes=1)}  # when the first 20 leave the minute
 
-    real.set(REAL + timedelta(seconds=3))
+    real.set(REAL + timedelta(seconds=59))  # still within the minute: nothing
     taken, refused = taken_at_once(limiters, 2)
-    assert taken == 1
-    assert set(refused) == {REAL + timedelta(seconds=6)}
+    assert taken == 0 and set(refused) == {REAL + timedelta(minutes=1)}
 
-    real.set(REAL + timedelta(seconds=30))  # 27 s after the last refill: 9 tokens
-    taken, _ = taken_at_once(limiters, 5)
-    assert taken == 9
+    real.set(REAL + timedelta(minutes=1))  # the first 20 have left the window
+    taken, refused = taken_at_once(limiters, 10)
+    assert taken == 20 and set(refused) == {REAL + timedelta(minutes=2)}
 
-    real.set(REAL + timedelta(hours=1))  # a quiet hour fills the bucket to 20, no more
+    real.set(REAL + timedelta(hours=1))  # a quiet hour: 20 again, no more
     taken, _ = taken_at_once(limiters, 10)
     assert taken == 20
+
+
+def test_no_sixty_seconds_ever_hold_more_than_twenty(instances):
+    """Sending whenever allowed, at moments a second apart, over five minutes: in every window of
+    60 s there are at most 20 (a token bucket of 20 let 39 through in one)."""
+    real = FixedClock(REAL)
+    limiter = DatabaseRobotLimiter(instances[0], 20, clock=real.now)
+    sent: list[int] = []
+    for second in range(0, 300):
+        real.set(REAL + timedelta(seconds=second))
+        while limiter.take(ROBOT) is None:
+            sent.append(second)
+    assert len(sent) == 100
+    assert max(sum(1 for t in sent if start <= t < start + 60) for start in range(300)) == 20
 
 
 def test_the_bucket_row_holds_a_hash_of_the_url_never_its_key(instances):
@@ -113,7 +127,7 @@ def message(url: str) -> Message:
     )
 
 
-def test_a_fixed_business_clock_does_not_refill_the_bucket_real_time_does(instances):
+def test_a_fixed_business_clock_does_not_move_the_window_real_time_does(instances):
     db = instances[0]
     real = FixedClock(REAL)
     settings = WecomSettings(allowed_hosts=["127.0.0.1"], timeout_seconds=0.5)
@@ -124,13 +138,13 @@ def test_a_fixed_business_clock_does_not_refill_the_bucket_real_time_does(instan
             assert all(channel.send(message(robot), NOW).ok for _ in range(20))
             deferred = channel.send(message(robot), NOW)
             assert deferred.outcome is Outcome.DEFERRED
-            assert deferred.retry_at == NOW + timedelta(seconds=3)  # on the business clock
-            # business time may stand still (--now) or jump: the bucket follows real time only
+            assert deferred.retry_at == NOW + timedelta(minutes=1)  # on the business clock
+            # business time may stand still (--now) or jump: the window follows real time only
             assert channel.send(message(robot), NOW).outcome is Outcome.DEFERRED
             later = channel.send(message(robot), NOW + timedelta(hours=2))
             assert later.outcome is Outcome.DEFERRED
-            assert later.retry_at == NOW + timedelta(hours=2, seconds=3)
-            real.set(REAL + timedelta(seconds=3))
+            assert later.retry_at == NOW + timedelta(hours=2, minutes=1)
+            real.set(REAL + timedelta(minutes=1))
             assert channel.send(message(robot), NOW).ok
         finally:
             channel.close()
@@ -138,7 +152,7 @@ def test_a_fixed_business_clock_does_not_refill_the_bucket_real_time_does(instan
         assert KEY not in dump(db)
 
 
-def test_the_dispatcher_defers_on_the_shared_bucket_and_sends_when_real_time_allows(tmp_path):
+def test_the_dispatcher_defers_on_the_shared_window_and_sends_when_real_time_allows(tmp_path):
     with WecomServer() as server:
         settings = settings_for(tmp_path, {"市发改局": {"wecom": server.url(KEY)}})
         db = database_with_plan(tmp_path, settings)
@@ -158,13 +172,13 @@ def test_the_dispatcher_defers_on_the_shared_bucket_and_sends_when_real_time_all
             first = dispatch_due(db, settings, NOW, channels=channels, rng=random.Random(1))
             assert (first.sent, first.deferred) == (2, 1)
             (waiting,) = [i for i in ids if row(db, i).status == PENDING]
-            assert row(db, waiting).next_attempt_at == NOW + timedelta(seconds=30)
-            # 30 s of real time pass, and the business clock reaches the retry moment
-            real.set(REAL + timedelta(seconds=30))
+            assert row(db, waiting).next_attempt_at == NOW + timedelta(minutes=1)
+            # a minute of real time passes, and the business clock reaches the retry moment
+            real.set(REAL + timedelta(minutes=1))
             again = dispatch_due(
                 db,
                 settings,
-                NOW + timedelta(seconds=30),
+                NOW + timedelta(minutes=1),
                 channels=channels,
                 rng=random.Random(1),
             )
@@ -185,8 +199,11 @@ def test_the_service_dispatcher_counts_robots_in_the_database(tmp_path):
             queue(db, settings)
             assert dispatch_due(db, settings, NOW).sent == 1  # its own channels, as the service
             with db.connect() as conn:
-                stored = conn.execute(text("SELECT robot, tokens FROM robot_bucket")).all()
-            assert [tuple(r) for r in stored] == [(hashlib.sha256(robot.encode()).hexdigest(), 19)]
+                stored = conn.execute(text("SELECT robot FROM robot_bucket")).all()
+            assert [tuple(r) for r in stored] == [(hashlib.sha256(robot.encode()).hexdigest(),)]
+            with db.read() as session:
+                (window,) = session.scalars(select(RobotBucketRecord)).all()
+                assert len(window.sent) == 1  # the one message, its real moment
             assert KEY not in dump(db)
         finally:
             db.close()
@@ -196,4 +213,5 @@ def test_an_instance_whose_clock_ran_ahead_stalls_a_robot_for_a_minute_at_most(i
     ahead = DatabaseRobotLimiter(instances[0], 20, clock=FixedClock(REAL + timedelta(hours=1)).now)
     right = DatabaseRobotLimiter(instances[1], 20, clock=FixedClock(REAL).now)
     assert all(ahead.take(ROBOT) is None for _ in range(20))
-    assert right.take(ROBOT) == REAL + timedelta(minutes=1, seconds=3)
+    # its twenty count as sent now, by the right clock: free again a minute later, not an hour
+    assert right.take(ROBOT) == REAL + timedelta(minutes=1)

@@ -158,6 +158,11 @@ class Dispatcher:
                 prepared.append((notice_id, *built))
             else:  # sending starts while the rest of the batch is rendered
                 pending[pool.submit(_send_safely, built[1], built[0], now)] = notice_id
+                # what came back meanwhile is recorded now, not once the batch is rendered: a
+                # crash repeats only the sends still in flight
+                if returned := [f for f in pending if f.done()]:
+                    outcomes = [(pending.pop(f), f.result()) for f in returned]
+                    self._record(outcomes, token, now, summary)
         if refused:
             self._record(refused, token, now, summary)
         # one at a time: each outcome is recorded before the next notice is sent

@@ -1,17 +1,21 @@
-"""A token bucket per WeCom robot: at most N messages in any minute, without ever sleeping.
+"""A sliding window per WeCom robot: at most N messages in any 60 seconds, without ever sleeping.
 
-`take(robot)` either takes a token or says when, in real time, the next one will be there, so that
+WeCom refuses a robot's 21st message within a minute. A token bucket (20, refilled at 20 a minute)
+lets 39 through in some 60 s; the window keeps the last N send moments and allows a message only
+while fewer than N lie within the last minute.
+
+`take(robot)` either takes a place or says when, in real time, the next one will be there, so that
 the channel can put the notice back in the queue instead of blocking a thread; `wait(robot)` says
 the same as a duration, which the channel adds to the business `now` (fixed by `--now` in a trial)
-to get the notice's retry moment. Buckets refill in real elapsed time, read from an injectable
+to get the notice's retry moment. Windows move in real elapsed time, read from an injectable
 clock (the tests pass literal datetimes), never from the business clock.
 
-Two kinds, one arithmetic (`refill`):
+Two kinds, one arithmetic (`admit`):
 
-- `DatabaseRobotLimiter`: the bucket is a row of the database, so that every instance on one
+- `DatabaseRobotLimiter`: the window is a row of the database, so that every instance on one
   PostgreSQL shares it (20 a minute for all of them together). The row is keyed by the sha256 of
   the robot's URL: the URL holds the webhook key, a secret, and is never stored.
-- `RobotLimiter`: the bucket in this process's memory, for sending without a database
+- `RobotLimiter`: the window in this process's memory, for sending without a database
   (`duban notify send-test`) and for tests.
 """
 
@@ -43,71 +47,65 @@ def robot_key(robot: str) -> str:
 
 
 @dataclass(frozen=True)
-class Bucket:
-    tokens: float
-    refilled_at: datetime
+class Window:
+    sent: tuple[datetime, ...]
+    """The real moments of the last messages (at most N), oldest first."""
 
 
-def refill(bucket: Bucket | None, now: datetime, per_minute: int) -> tuple[Bucket, datetime | None]:
-    """Take a token at real moment `now`: the bucket afterwards, and None or when one is free.
+def admit(window: Window | None, now: datetime, per_minute: int) -> tuple[Window, datetime | None]:
+    """Send one message at real moment `now`? The window afterwards, and None (sent) or the
+    real moment a place is free: when the oldest of the last N leaves the minute.
 
-    A bucket's moment never goes back: a clock behind another instance's refills nothing. One more
-    than a minute ahead of `now` (a clock that was wrong) is brought back to `now`, so that it
-    cannot stall the robot for longer than a minute.
+    A moment more than a minute ahead of `now` (another instance's clock that was wrong) counts as
+    `now`, so that it cannot stall the robot for longer than a minute.
     """
-    capacity = float(per_minute)
-    per_second = per_minute / 60.0
-    if bucket is None:
-        bucket = Bucket(capacity, now)
-    at = min(bucket.refilled_at, now + WINDOW)
-    elapsed = max(0.0, (now - at).total_seconds())
-    tokens = min(capacity, bucket.tokens + elapsed * per_second)
-    latest = max(at, now)
-    if tokens >= 1.0:
-        return Bucket(tokens - 1.0, latest), None
-    return Bucket(tokens, latest), latest + timedelta(seconds=(1.0 - tokens) / per_second)
+    sent = [min(at, now) for at in (window.sent if window else ())]
+    recent = sorted(at for at in sent if at > now - WINDOW)
+    if len(recent) < per_minute:
+        return Window((*recent, now)[-per_minute:]), None
+    return Window(tuple(recent[-per_minute:])), recent[-per_minute] + WINDOW
 
 
 class Limiter:
-    """What the WeCom channel asks before each message: a bucket per robot, in real time."""
+    """What the WeCom channel asks before each message: a window per robot, in real time."""
 
     per_minute: int
     clock: RealClock
 
     def take(self, robot: str, now: datetime | None = None) -> datetime | None:
-        """Take one token for `robot` at real moment `now` (default: the clock): None when
-        taken, else the real moment one becomes free."""
+        """Take a place for one message to `robot` at real moment `now` (default: the clock):
+        None when taken, else the real moment one becomes free."""
         raise NotImplementedError
 
     def wait(self, robot: str) -> timedelta | None:
-        """Take one token for `robot` now: None when taken, else how long until one is free."""
+        """Take a place for `robot` now: None when taken, else how long until one is free."""
         now = self.clock()
         free_at = self.take(robot, now)
         return None if free_at is None else max(timedelta(0), free_at - now)
 
 
 class RobotLimiter(Limiter):
-    """The buckets in this process's memory."""
+    """The windows in this process's memory."""
 
     def __init__(self, per_minute: int, clock: RealClock = real_now) -> None:
         self.per_minute = per_minute
         self.clock = clock
-        self._buckets: dict[str, Bucket] = {}
+        self._windows: dict[str, Window] = {}
         self._lock = threading.Lock()
 
     def take(self, robot: str, now: datetime | None = None) -> datetime | None:
         now = now or self.clock()
         with self._lock:
-            self._buckets[robot], free_at = refill(self._buckets.get(robot), now, self.per_minute)
+            self._windows[robot], free_at = admit(self._windows.get(robot), now, self.per_minute)
             return free_at
 
 
 class DatabaseRobotLimiter(Limiter):
-    """The buckets in the database, shared by every instance that uses it.
+    """The windows in the database, shared by every instance that uses it.
 
     Each `take` is a short transaction of its own. On PostgreSQL the row is inserted if missing
-    (ON CONFLICT DO NOTHING) and then locked (SELECT … FOR UPDATE), so that instances taking
-    tokens for one robot at once queue on that row; on SQLite the write transaction (BEGIN
+    (ON CONFLICT DO NOTHING) and then locked (SELECT … FOR UPDATE), so that instances sending
+    to one robot at once queue on that row; on SQLite the write transaction (BEGIN
     IMMEDIATE) serialises them.
     """
 
@@ -117,11 +115,11 @@ class DatabaseRobotLimiter(Limiter):
         self.clock = clock
 
     def take(self, robot: str, now: datetime | None = None) -> datetime | None:
-        from engine.store.robot_buckets import locked_bucket
+        from engine.store.robot_buckets import locked_window, sent_moments, stored_moments
 
         now = now or self.clock()
         with self.db.transaction() as session:
-            row = locked_bucket(session, robot_key(robot), float(self.per_minute), now)
-            after, free_at = refill(Bucket(row.tokens, row.refilled_at), now, self.per_minute)
-            row.tokens, row.refilled_at = after.tokens, after.refilled_at
+            row = locked_window(session, robot_key(robot))
+            after, free_at = admit(Window(sent_moments(row)), now, self.per_minute)
+            row.sent = stored_moments(after.sent)
             return free_at

@@ -1,18 +1,19 @@
-"""The token buckets of the WeCom robots, one row per robot, shared by every instance.
+"""The send windows of the WeCom robots, one row per robot, shared by every instance.
 
 A row is keyed by the sha256 (hex) of the robot's URL, never the URL itself: it holds the webhook
-key. The bucket's arithmetic is in `engine.notify.ratelimit`; this module stores and locks rows.
+key. The window's arithmetic is in `engine.notify.ratelimit`; this module stores and locks rows.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
-from sqlalchemy import Float, String, select
+from sqlalchemy import JSON, String, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.store.models import Base, UTCDateTime
+from engine.store.models import Base
 
 
 class RobotBucketRecord(Base):
@@ -20,18 +21,25 @@ class RobotBucketRecord(Base):
 
     robot: Mapped[str] = mapped_column(String(64), primary_key=True)
     """sha256 of the robot's URL, in hex."""
-    tokens: Mapped[float] = mapped_column(Float)
-    refilled_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    """The real (UTC) moment `tokens` was counted at, whatever the business clock says."""
+    sent: Mapped[list[float]] = mapped_column(JSON, default=list)
+    """The real (UTC) moments of the robot's last messages, as POSIX seconds, oldest first."""
 
 
-def locked_bucket(session: Session, robot: str, tokens: float, now: datetime) -> RobotBucketRecord:
-    """The bucket row of `robot`, made full at `now` if missing, locked until the transaction ends.
+def sent_moments(row: RobotBucketRecord) -> tuple[datetime, ...]:
+    return tuple(datetime.fromtimestamp(t, UTC) for t in row.sent or ())
+
+
+def stored_moments(moments: Iterable[datetime]) -> list[float]:
+    return [m.timestamp() for m in moments]
+
+
+def locked_window(session: Session, robot: str) -> RobotBucketRecord:
+    """The window row of `robot`, made empty if missing, locked until the transaction ends.
 
     Insert-if-missing first, so that two instances meeting a new robot at once both find the one
     row and the second waits on its lock instead of failing on the primary key.
     """
-    values = {"robot": robot, "tokens": tokens, "refilled_at": now}
+    values = {"robot": robot, "sent": []}
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(

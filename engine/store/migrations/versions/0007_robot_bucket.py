@@ -1,4 +1,4 @@
-"""robot_bucket: each WeCom robot's token bucket, shared by the instances, keyed by a URL hash
+"""robot_bucket: each WeCom robot's send window, shared by the instances, keyed by a URL hash
 
 Revision ID: 0007
 Revises: 0006
@@ -21,8 +21,7 @@ def upgrade() -> None:
     op.create_table(
         "robot_bucket",
         sa.Column("robot", sa.String(length=64), nullable=False),
-        sa.Column("tokens", sa.Float(), nullable=False),
-        sa.Column("refilled_at", sa.DateTime(), nullable=False),
+        sa.Column("sent", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("robot", name=op.f("pk_robot_bucket")),
     )
 
