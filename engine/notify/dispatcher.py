@@ -57,7 +57,7 @@ _limiters: dict[int, RobotLimiter] = {}
 
 
 def robot_limiter(per_minute: int) -> RobotLimiter:
-    """The process's token buckets, for sending without a database: they must outlive one pass
+    """The process's send windows, for sending without a database: they must outlive one pass
     to count a minute."""
     return _limiters.setdefault(per_minute, RobotLimiter(per_minute))
 

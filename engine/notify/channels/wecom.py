@@ -187,7 +187,7 @@ class WecomChannel:
         sent = message.first_part
         answers: list[str] = []
         while sent < len(payloads):
-            # the bucket refills in real time; the retry moment is on the business clock (`now`,
+            # the window moves in real time; the retry moment is on the business clock (`now`,
             # fixed by --now in a trial), as the queue's due moments are
             wait = self.limiter.wait(url)
             if wait is not None:
