@@ -23,7 +23,7 @@ from loguru import logger
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from engine.clock import Clock
+from engine.clock import Clock, FixedClock, SystemClock
 from engine.config import Settings
 from engine.deadlines.calendar import WorkCalendar
 from engine.deadlines.deadline import Deadline, DeadlineKind, Milestone
@@ -238,10 +238,15 @@ def _list_digest_tasks(rows: list[OutboxNotice], notices: list[PlannedNotice]) -
 class Service:
     """The planner and the dispatcher on one clock, one database and one set of settings."""
 
-    def __init__(self, settings: Settings, database: Database, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, database: Database, clock: Clock, real: Clock | None = None
+    ) -> None:
         self.settings = settings
         self.database = database
         self.clock = clock
+        self.real = real or SystemClock()
+        """Real time, for what is mechanical: leases, retries, the robots' rate limit."""
+        self._real_start = self.real.now()
         self.zone = ZoneInfo(settings.service.timezone)
         self.calendar = make_calendar(settings)
         self.policy = make_policy(settings)
@@ -253,17 +258,30 @@ class Service:
     def now(self) -> datetime:
         return self.clock.now().astimezone(self.zone)
 
+    def queue_now(self, now: datetime) -> datetime:
+        """The moment the outbox is worked at: the business `now`, moved on by the real time
+        since start while a fixed clock (`--now`) holds the business day still — so that a
+        trial service still retries, takes over dead instances' leases and drains what the rate
+        limit put off (DESIGN.md: mechanical time is real elapsed time)."""
+        if isinstance(self.clock, FixedClock):
+            return now + max(self.real.now() - self._real_start, timedelta(0))
+        return now
+
     def tick(self, now: datetime | None = None) -> TickSummary:
-        """One planner pass and one dispatch pass at `now` (default: the clock)."""
+        """One planner pass and one dispatch pass at `now` (default: the clock; the dispatch
+        then at `queue_now`)."""
         from engine.notify.dispatcher import dispatch_due
 
+        outbox_now = now or self.queue_now(self.now())
         now = now or self.now()
         summary = TickSummary(now)
         summary.planned = plan_and_enqueue(
             self.database, self.settings, now, self.calendar, self.policy
         )
         self.log_calendar_warnings()
-        summary.dispatch = dispatch_due(self.database, self.settings, now)
+        summary.dispatch = dispatch_due(
+            self.database, self.settings, outbox_now, real_clock=self.real.now
+        )
         self.prune_daily(now)
         return summary
 

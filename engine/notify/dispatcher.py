@@ -42,7 +42,7 @@ from engine.notify.channels.file import FileChannel
 from engine.notify.channels.wecom import WecomChannel
 from engine.notify.compose import NoticeSpec, StoreView, build_context
 from engine.notify.directory import contact_of
-from engine.notify.ratelimit import DatabaseRobotLimiter, RobotLimiter
+from engine.notify.ratelimit import DatabaseRobotLimiter, RealClock, RobotLimiter, real_now
 from engine.notify.render import environment_for, render_notice
 from engine.notify.secrets import mask
 from engine.store import Database
@@ -69,11 +69,18 @@ def backoff(attempts: int, rng: random.Random) -> timedelta:
     return min(LAST_RETRY, min(base, LAST_RETRY) * rng.uniform(0.8, 1.2))
 
 
-def build_channels(settings: Settings, db: Database | None = None) -> dict[str, Channel]:
+def build_channels(
+    settings: Settings, db: Database | None = None, real_clock: RealClock | None = None
+) -> dict[str, Channel]:
     """The configured channels. With `db`, each robot's rate limit is counted in the database,
-    across every instance that uses it; without, in this process."""
+    across every instance that uses it; without, in this process. `real_clock`: the real time
+    the limit counts in (default: the wall clock)."""
     per_minute = settings.channels.wecom.per_robot_per_minute
-    limiter = DatabaseRobotLimiter(db, per_minute) if db is not None else robot_limiter(per_minute)
+    limiter = (
+        DatabaseRobotLimiter(db, per_minute, clock=real_clock or real_now)
+        if db is not None
+        else robot_limiter(per_minute)
+    )
     channels: dict[str, Channel] = {
         "file": FileChannel(settings.resolve_path(settings.channels.file.dir)),
         "wecom": WecomChannel(settings.channels.wecom, limiter),
@@ -111,11 +118,14 @@ class Dispatcher:
         workers: int = 8,
         batch: int = 200,
         lease: timedelta = queue.LEASE,
+        real_clock: RealClock | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.own_channels = channels is None
-        self.channels = dict(channels) if channels is not None else build_channels(settings, db)
+        self.channels = (
+            dict(channels) if channels is not None else build_channels(settings, db, real_clock)
+        )
         self.rng = rng or random.Random()
         self.workers = workers
         self.batch = batch
@@ -311,9 +321,12 @@ def dispatch_due(
     channels: Mapping[str, Channel] | None = None,
     rng: random.Random | None = None,
     workers: int = 8,
+    real_clock: RealClock | None = None,
 ) -> DispatchSummary:
     """Send every notice due at `now`; returns what happened (see the module's docstring)."""
-    dispatcher = Dispatcher(db, settings, channels=channels, rng=rng, workers=workers)
+    dispatcher = Dispatcher(
+        db, settings, channels=channels, rng=rng, workers=workers, real_clock=real_clock
+    )
     try:
         return dispatcher.dispatch_due(now)
     finally:
