@@ -47,7 +47,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -192,21 +191,12 @@ def scratch(kind: str, folder: Path, prefix: str) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{folder / (prefix + '.db')}"
         return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    from support.postgres import database_on
 
     server = server_url()
     assert server
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with database_on(server, prefix) as url:
+        yield url
 
 
 def outbox_counts(url: str) -> tuple[int, int]:

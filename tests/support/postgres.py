@@ -35,6 +35,13 @@ def scratch_database(prefix: str) -> Iterator[str]:
     server = os.environ.get(SERVER_VARIABLE)
     if not server:
         _no_server()
+    with database_on(server, prefix) as url:
+        yield url
+
+
+@contextmanager
+def database_on(server: str, prefix: str) -> Iterator[str]:
+    """The URL of a new database named `prefix`_<random> on `server`, dropped afterwards."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
