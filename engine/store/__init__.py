@@ -6,6 +6,7 @@
 queries, `migrations/` the Alembic scripts.
 """
 
+from engine.store import revision as _revision  # noqa: F401  (registers the stamping hook)
 from engine.store.database import Database, open_database
 
 __all__ = ["Database", "open_database"]

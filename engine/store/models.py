@@ -120,7 +120,12 @@ class Task(Base):
     """One row of a plan. `due` is the deadline in force; `file_deadline` what the file said."""
 
     __tablename__ = "task"
-    __table_args__ = (UniqueConstraint("plan_id", "no"), Index("ix_task_status", "status"))
+    __table_args__ = (
+        UniqueConstraint("plan_id", "no"),
+        Index("ix_task_status", "status"),
+        Index("ix_task_due", "due"),
+        Index("ix_task_revision", "revision"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     plan_id: Mapped[str] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"))
@@ -147,6 +152,8 @@ class Task(Base):
     """False when the last loaded plan file no longer lists the task (kept, not deleted)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    """The task revision of the last change (engine.store.revision): what the planner reads again."""
 
     plan: Mapped[Plan] = relationship()
     units: Mapped[list[TaskUnit]] = relationship(

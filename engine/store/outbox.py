@@ -85,11 +85,21 @@ class NoticeKeyRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(600), unique=True)
+    task: Mapped[str] = mapped_column(
+        String(400), index=True, default=lambda context: task_ref(context.get_current_parameters()["key"])
+    )
+    """`plan id|task number` of the key: the planner reads only the keys of the tasks it looks at."""
     notice_id: Mapped[int] = mapped_column(
         ForeignKey("outbox.id", ondelete="CASCADE"), index=True
     )
 
     notice: Mapped[OutboxNotice] = relationship(back_populates="keys")
+
+
+def task_ref(key: str) -> str:
+    """The task a key belongs to, as `plan id|task number` (engine.planner.snapshot.task_key)."""
+    plan_id, no, _ = key.split("|", 2)
+    return f"{plan_id}|{no}"
 
 
 def _task_of(key: str) -> int:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine.errors import UserError
 from engine.store.board import BoardTask, board_tasks, unknown_unit, unplanned
+from engine.store.revision import stamp
 from engine.store.models import (
     Base,
     History,
@@ -180,7 +181,9 @@ def get_task(session: Session, plan: Plan, no: int, *, lock: bool = False) -> Ta
         .options(selectinload(Task.units).selectinload(TaskUnit.unit))
     )
     if lock:
-        # Re-read under the lock: an object already in the session may hold older values.
+        # The task counter first, then the row (engine.store.revision: one lock order for every
+        # writer). Re-read under the lock: an object already in the session may hold older values.
+        stamp(session)
         query = query.with_for_update().execution_options(populate_existing=True)
     task = session.scalars(query).one_or_none()
     if task is None:
@@ -355,9 +358,16 @@ def task_ids_of_plan(session: Session, plan_id: str) -> dict[int, int]:
 
 
 def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """INSERT every row (dicts with the same keys) in one executemany."""
-    if rows:
-        session.execute(insert(_table(model)), rows)
+    """INSERT every row (dicts with the same keys) in one executemany. New tasks, and tasks given
+    new units, carry this transaction's task revision (engine.store.revision)."""
+    if not rows:
+        return
+    if model is Task:
+        revision = stamp(session)
+        rows = [{**row, "revision": revision} for row in rows]
+    session.execute(insert(_table(model)), rows)
+    if model is TaskUnit:
+        _restamp(session, {row["task_id"] for row in rows})
 
 
 def update_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
@@ -365,8 +375,11 @@ def update_rows(session: Session, model: type[Base], rows: list[dict[str, Any]])
     every set of columns."""
     table = _table(model)
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    revision = stamp(session) if model is Task and rows else None
     for row in rows:
         values = {key: value for key, value in row.items() if key != "id"}
+        if revision is not None:
+            values["revision"] = revision
         groups[tuple(sorted(values))].append({"row_id": row["id"], **values})
     for group in groups.values():
         session.execute(update(table).where(table.c.id == bindparam("row_id")), group)
@@ -404,6 +417,18 @@ def delete_task_units(session: Session, task_ids: list[int]) -> None:
         session.execute(
             delete(table).where(table.c.task_id == bindparam("row_id")),
             [{"row_id": task_id} for task_id in task_ids],
+        )
+        _restamp(session, set(task_ids))
+
+
+def _restamp(session: Session, task_ids: set[int]) -> None:
+    """Give these tasks this transaction's revision (their units changed)."""
+    if task_ids:
+        revision = stamp(session)
+        table = _table(Task)
+        session.execute(
+            update(table).where(table.c.id == bindparam("row_id")).values(revision=revision),
+            [{"row_id": task_id} for task_id in sorted(task_ids)],
         )
 
 

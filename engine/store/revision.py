@@ -1,0 +1,118 @@
+"""Task revisions: a counter that every transaction changing what the planner reads about a task
+moves on once, and that such a task carries, so that a planning pass can read only the tasks
+changed since the last pass (engine.planner.delta) instead of every task.
+
+What counts as a change: a task inserted, any column of a task updated (its status, deadline,
+whether it is still in its plan file, …), or its units replaced. A progress report is no change:
+a report can only make a notice unnecessary, never due.
+
+The counter is one row (`counter`, name `task`). A transaction takes it (UPDATE, so on PostgreSQL
+it holds the row's lock until it commits) before it locks or writes any task row, and stamps the
+tasks it changes with the new value. A planner reads the committed value first and remembers it:
+every task stamped at or below it was committed before that read, and every later change carries
+a higher value. Taking the counter first in every writer keeps the lock order the same
+everywhere (counter, then task rows), so writers never deadlock on it.
+
+ORM writes are stamped by a `before_flush` hook; the bulk Core writes of the loader through
+`engine.store.repository` (insert_rows, update_rows, delete_task_units) stamp their rows there.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Date, Integer, String, event, insert, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine.store.models import Base, Task, TaskUnit
+
+TASK_COUNTER = "task"
+_KEY = "duban.task_revision"
+
+
+class CounterRecord(Base):
+    """Named counters; one so far: `task`, the task revision."""
+
+    __tablename__ = "counter"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def current_revision(session: Session) -> int:
+    """The task revision last committed (0 before any task was written)."""
+    value = session.execute(
+        select(CounterRecord.value).where(CounterRecord.name == TASK_COUNTER)
+    ).scalar_one_or_none()
+    return value or 0
+
+
+def stamp(session: Session) -> int:
+    """This transaction's task revision: the counter moved on once per transaction, at the first
+    call, which on PostgreSQL also takes the counter's row lock until the transaction ends."""
+    transaction = session.get_transaction()
+    held = session.info.get(_KEY)
+    if held is not None and held[0] is transaction:
+        return int(held[1])
+    bump = update(CounterRecord).where(CounterRecord.name == TASK_COUNTER).values(
+        value=CounterRecord.value + 1
+    )
+    if session.execute(bump).rowcount == 0:  # the migration writes the row; never lose a stamp
+        session.execute(insert(CounterRecord).values(name=TASK_COUNTER, value=1))
+    value = current_revision(session)
+    session.info[_KEY] = (transaction, value)
+    return value
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_changed_tasks(session: Session, _context: Any, _instances: Any) -> None:
+    changed: list[Task] = []
+    units_of: set[int] = set()
+    for entry in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(entry, Task) and entry not in session.deleted:
+            if entry in session.new or session.is_modified(entry, include_collections=False):
+                changed.append(entry)
+        elif isinstance(entry, TaskUnit):
+            if entry.task is not None and entry.task not in session.deleted:
+                changed.append(entry.task)
+            elif entry.task_id is not None:
+                units_of.add(entry.task_id)
+    if not changed and not units_of:
+        return
+    revision = stamp(session)
+    for task in changed:
+        task.revision = revision
+    if units_of:
+        session.execute(
+            update(Task).where(Task.id.in_(units_of)).values(revision=revision)
+        )
+
+
+class PlanningMarkRecord(Base):
+    """The last planning pass that committed: its day, the task revision it had read, and the
+    fingerprint of the policy and calendar it planned with (engine.planner.delta). One row."""
+
+    __tablename__ = "planning_mark"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    revision: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+
+
+MARK_ID = 1
+
+
+def read_mark(session: Session) -> PlanningMarkRecord | None:
+    return session.get(PlanningMarkRecord, MARK_ID)
+
+
+def write_mark(session: Session, day: date, revision: int, fingerprint: str) -> None:
+    """Record a pass in the caller's transaction (it commits with what the pass enqueued)."""
+    mark = session.get(PlanningMarkRecord, MARK_ID)
+    if mark is None:
+        session.add(PlanningMarkRecord(id=MARK_ID, day=day, revision=revision,
+                                       fingerprint=fingerprint))
+    else:
+        mark.day, mark.revision, mark.fingerprint = day, revision, fingerprint
