@@ -8,7 +8,6 @@ board reads (the tables themselves are defined in `models` and created by the mi
 
 from __future__ import annotations
 
-import difflib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +16,7 @@ from typing import Any
 from sqlalchemy import Boolean, Date, Integer, String, column, select, table
 
 from engine.errors import UserError
+from engine.model.unit_names import near_names
 
 _plan = table("plan", column("id", String), column("timezone", String))
 _unit = table("unit", column("id", Integer), column("name", String))
@@ -46,9 +46,8 @@ _task = table(
 
 
 def unknown_unit(name: str, units: list[str], aliases: list[str], *, where: str) -> UserError:
-    """The error for a unit name nobody knows, with the nearest known names."""
-    known = sorted({*units, *aliases})
-    near = difflib.get_close_matches(name.strip(), known, n=3, cutoff=0.5)
+    """The error for a unit name nobody knows, with the known names really close to it."""
+    near = near_names(name, sorted({*units, *aliases}))
     if near:
         hint = "，您是否指：" + "、".join(near) + "？"
     elif units:
