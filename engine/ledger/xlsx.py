@@ -8,7 +8,7 @@ legend under the table. Printing is set up too: landscape A4, one page wide, hea
 from __future__ import annotations
 
 import io
-import math
+import unicodedata
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -43,24 +43,62 @@ _WIDTHS = {
     ColumnKind.OTHER: 14,
 }
 _CENTRED = {ColumnKind.NO, ColumnKind.DEADLINE, ColumnKind.SECTION}
-_LINE_HEIGHT = 14.5  # points per line of 11-point text
+_BODY_SIZE = 11
+_TITLE_SIZE = 16
+# A column width of w is 7w + 5 pixels at 96 dpi (w digits of Excel's default font and the cell's
+# padding); the text gets about 7w - 3 of them after the padding and the grid line. A CJK glyph
+# is one em wide (11 points ≈ 14.7 pixels, a little over two width units), a Latin letter or
+# digit about half that.
+_DIGIT_PX = 7
+_PADDING_PX = 3
+# Line-breaking rules (禁则): a closing mark may not start a line, so the character before it moves
+# down with it; an opening mark may not end one, so it moves down with what follows.
+_NO_LINE_START = set("，。、；：？！）》」』】〉”’%…—·,.;:?!)]}")
+_NO_LINE_END = set("（《「『【〈“‘([{")
+_LINE_SPACING = 1.36  # a line's height in points per point of font size (15 for 11-point text)
+_MAX_ROW_POINTS = 409  # the tallest row Excel allows
 
 _THIN = Side(style="thin", color="000000")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_TITLE_FONT = Font(name=TITLE_FONT, size=16)
+_TITLE_FONT = Font(name=TITLE_FONT, size=_TITLE_SIZE)
 _HEADER_FONT = Font(name=HEADER_FONT, size=11, bold=True)
-_BODY_FONT = Font(name=BODY_FONT, size=11)
+_BODY_FONT = Font(name=BODY_FONT, size=_BODY_SIZE)
 _HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
 
 
-def _display_width(text: str) -> int:
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+def _halves(ch: str) -> int:
+    """How many half-em widths `ch` takes: two for CJK, full-width marks and “”—…·, else one."""
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F", "A") else 1
 
 
-def _lines(text: str, width: int) -> int:
-    """How many lines a wrapped cell needs, so that printed rows are tall enough."""
-    per_line = max(width - 1, 1)
-    return sum(max(1, math.ceil(_display_width(part) / per_line)) for part in text.split("\n"))
+def _lines(text: str, width: float, size: int = _BODY_SIZE) -> int:
+    """How many lines a wrapped cell of `width` units needs at `size` points, wrapped as Excel does.
+
+    Each paragraph is filled character by character (a CJK line breaks between any two
+    characters, within the line-breaking rules), so that a row is never estimated shorter than
+    it prints.
+    """
+    half_em_px = size * 96 / 72 / 2
+    per_line = max(int((width * _DIGIT_PX - _PADDING_PX) / half_em_px), 4)
+    lines = 0
+    for paragraph in text.split("\n"):
+        lines += 1
+        used = 0
+        previous = ""
+        for ch in paragraph:
+            halves = _halves(ch)
+            if used + halves > per_line:
+                lines += 1
+                carried = ch in _NO_LINE_START or previous in _NO_LINE_END
+                used = _halves(previous) if carried and previous else 0
+            used += halves
+            previous = ch
+    return lines
+
+
+def _row_height(lines: int, size: int = _BODY_SIZE) -> float:
+    """A row's height in points for `lines` lines of `size`-point text, within Excel's limit."""
+    return min(round(lines * size * _LINE_SPACING + 4, 1), _MAX_ROW_POINTS)
 
 
 def _put(ws: Worksheet, row: int, col: int, value: str | int, *, centred: bool = False,
@@ -88,12 +126,16 @@ def _legend(ws: Worksheet, ledger: Ledger, start: int, width: int) -> None:
     note.font = _BODY_FONT
     note.alignment = Alignment(wrap_text=True, vertical="center")
     ws.merge_cells(f"A{start}:{last}{start}")
+    widths = [ws.column_dimensions[get_column_letter(i)].width for i in range(1, width + 1)]
+    ws.row_dimensions[start].height = _row_height(_lines(notes, sum(widths)))
     column = next(
         (i for i, c in enumerate(ledger.columns, start=1) if c.kind is ColumnKind.PROGRESS), width
     )
     meanings = light_meanings(ledger.yellow_within_days)
     for offset, code in enumerate(LIGHTS, start=1):
-        _put(ws, start + offset, column, f"{LIGHT_WORDS[code]}：{meanings[code]}")
+        sample = f"{LIGHT_WORDS[code]}：{meanings[code]}"
+        _put(ws, start + offset, column, sample)
+        ws.row_dimensions[start + offset].height = _row_height(_lines(sample, widths[column - 1]))
         if LIGHT_FILLS[code]:
             ws.cell(row=start + offset, column=column).fill = PatternFill(
                 "solid", fgColor=LIGHT_FILLS[code]
@@ -117,8 +159,7 @@ def render(ledger: Ledger) -> bytes:
     title.font = _TITLE_FONT
     title.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     ws.merge_cells(f"A1:{last}1")
-    # The title's font is larger than the body's: fewer characters fit on one line.
-    ws.row_dimensions[1].height = max(36, 26 * _lines(ledger.title, sum(widths) * 11 // 16))
+    ws.row_dimensions[1].height = max(36, 26 * _lines(ledger.title, sum(widths), _TITLE_SIZE))
 
     for i, column in enumerate(columns, start=1):
         _put(ws, 2, i, "" if column.joined else column.header, centred=True, font=_HEADER_FONT)
@@ -153,7 +194,7 @@ def render(ledger: Ledger) -> bytes:
                 fill = LIGHT_FILLS.get(row.light)
                 if column.kind is ColumnKind.PROGRESS and fill:
                     ws.cell(row=r, column=i).fill = PatternFill("solid", fgColor=fill)
-            ws.row_dimensions[r].height = lines * _LINE_HEIGHT + 4
+            ws.row_dimensions[r].height = _row_height(lines)
             r += 1
         for i, column in enumerate(columns, start=1):
             if column.kind is ColumnKind.SECTION and r - 1 > first:
