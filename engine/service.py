@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from loguru import logger
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from engine.clock import Clock, FixedClock, SystemClock
@@ -28,6 +28,7 @@ from engine.config import Settings
 from engine.deadlines.calendar import WorkCalendar
 from engine.deadlines.deadline import Deadline, DeadlineKind, Milestone
 from engine.errors import DubanError
+from engine.model.plan import Status
 from engine.notify.directory import reach
 from engine.planner import (
     Contact,
@@ -40,11 +41,15 @@ from engine.planner import (
     plan_digests,
     plan_notices,
 )
-from engine.planner.digest import DIGEST
+from engine.planner.decide import is_planning_time
+from engine.planner.delta import EVERY_TASK, Mark, Scope, calendar_span, fingerprint, scope
+from engine.planner.digest import DIGEST, PLAN_WIDE
+from engine.planner.snapshot import task_key
 from engine.store import Database
 from engine.store.instances import beat, leave, register
 from engine.store.models import Plan, ProgressReport, Task, TaskUnit, Unit
 from engine.store.outbox import OutboxNotice, enqueue, mark_sent, prune_keys, sent_keys
+from engine.store.revision import current_revision, read_mark, write_mark
 
 
 def make_calendar(settings: Settings) -> WorkCalendar:
@@ -58,8 +63,11 @@ def make_policy(settings: Settings) -> Policy:
 # --- the snapshot the planner reads ------------------------------------------------------------
 
 
-def read_snapshot(session: Session, settings: Settings) -> Snapshot:
-    """Plans and the tasks still in their plan files, with units, reports and contacts."""
+def read_snapshot(
+    session: Session, settings: Settings, scope: Scope | None = None
+) -> Snapshot:
+    """Plans and the tasks still in their plan files, with units, reports and contacts: every
+    task, or (a `scope` that is not full) only those the pass must look at."""
     zone = ZoneInfo(settings.service.timezone)
     plans = [
         PlanState(plan_id, coordinator)
@@ -67,26 +75,21 @@ def read_snapshot(session: Session, settings: Settings) -> Snapshot:
             select(Plan.id, Unit.name).outerjoin(Unit, Plan.coordinator_id == Unit.id)
         )
     ]
-    units: dict[int, list[tuple[str, str]]] = {}
-    for task_id, role, name in session.execute(
-        select(TaskUnit.task_id, TaskUnit.role, Unit.name)
-        .join(Unit, TaskUnit.unit_id == Unit.id)
-        .order_by(TaskUnit.task_id, TaskUnit.position)
-    ):
-        units.setdefault(task_id, []).append((role, name))
-    reports: dict[int, dict[str, datetime]] = {}
-    for task_id, name, at in session.execute(
-        select(ProgressReport.task_id, Unit.name, func.max(ProgressReport.at))
-        .join(Unit, ProgressReport.unit_id == Unit.id)
-        .group_by(ProgressReport.task_id, Unit.name)
-    ):
-        reports.setdefault(task_id, {})[name] = _aware(at)
-    tasks = []
     columns = (Task.id, Task.plan_id, Task.no, Task.status, Task.deadline_text,
                Task.deadline_kind, Task.due, Task.milestones, Task.rrule, Task.start,
                Task.created_at)
     # Only the columns the planner reads: not the texts, which are most of a task's weight.
-    for row in session.execute(select(*columns).where(Task.in_plan.is_(True))):
+    query = select(*columns).where(Task.in_plan.is_(True))
+    partial = scope is not None and not scope.full
+    if partial:
+        assert scope is not None
+        query = query.where(_in_scope(scope))
+    rows = session.execute(query).all()
+    chosen = [row.id for row in rows] if partial else None
+    units = _task_units(session, chosen)
+    reports = _latest_reports(session, chosen)
+    tasks = []
+    for row in rows:
         roles = units.get(row.id, [])
         lead = next((name for role, name in roles if role == "lead"), None)
         tasks.append(
@@ -109,6 +112,77 @@ def read_snapshot(session: Session, settings: Settings) -> Snapshot:
     for step in settings.policy.escalation:
         names.update(step.recipients)
     return Snapshot(plans, tasks, contacts(names, settings))
+
+
+_SEVERAL_DUES = (DeadlineKind.MILESTONES.value, DeadlineKind.RECURRING.value)
+
+
+def _in_scope(scope: Scope) -> Any:
+    """The tasks a partial pass reads (engine.planner.delta): due on a fresh day, changed since
+    the mark, or with several due dates."""
+    wanted = [Task.revision > scope.changed_after, Task.deadline_kind.in_(_SEVERAL_DUES)]
+    if scope.dues:
+        wanted.append(Task.due.in_(scope.dues))
+    return or_(*wanted)
+
+
+def _chunks(ids: list[int], size: int = 500) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _task_units(session: Session, ids: list[int] | None) -> dict[int, list[tuple[str, str]]]:
+    """Each task's units as (role, name) in order: of every task, or of the tasks `ids`."""
+    query = (
+        select(TaskUnit.task_id, TaskUnit.role, Unit.name)
+        .join(Unit, TaskUnit.unit_id == Unit.id)
+        .order_by(TaskUnit.task_id, TaskUnit.position)
+    )
+    units: dict[int, list[tuple[str, str]]] = {}
+    queries = (
+        [query] if ids is None
+        else [query.where(TaskUnit.task_id.in_(c)) for c in _chunks(ids)]
+    )
+    for chosen in queries:
+        for task_id, role, name in session.execute(chosen):
+            units.setdefault(task_id, []).append((role, name))
+    return units
+
+
+def _latest_reports(session: Session, ids: list[int] | None) -> dict[int, dict[str, datetime]]:
+    """Each unit's latest progress report per task: of every task, or of the tasks `ids`."""
+    query = (
+        select(ProgressReport.task_id, Unit.name, func.max(ProgressReport.at))
+        .join(Unit, ProgressReport.unit_id == Unit.id)
+        .group_by(ProgressReport.task_id, Unit.name)
+    )
+    queries = (
+        [query] if ids is None
+        else [query.where(ProgressReport.task_id.in_(c)) for c in _chunks(ids)]
+    )
+    reports: dict[int, dict[str, datetime]] = {}
+    for chosen in queries:
+        for task_id, name, at in session.execute(chosen):
+            reports.setdefault(task_id, {})[name] = _aware(at)
+    return reports
+
+
+def _open_dues(session: Session) -> list[date]:
+    """The distinct due dates of the open tasks whose deadline is chased (one row per day)."""
+    query = (
+        select(Task.due)
+        .where(
+            Task.in_plan.is_(True),
+            Task.status.in_(_CHASED_STATUSES),
+            Task.deadline_kind.in_((DeadlineKind.DATE.value, DeadlineKind.MILESTONES.value)),
+            Task.due.is_not(None),
+        )
+        .group_by(Task.due)
+    )
+    return list(session.scalars(query))
+
+
+_CHASED_STATUSES = (Status.NOT_STARTED.value, Status.IN_PROGRESS.value)
 
 
 def contacts(names: Iterable[str], settings: Settings) -> dict[str, Contact]:
@@ -162,6 +236,15 @@ def planning_lock(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PLANNING_LOCK})
 
 
+@dataclass
+class PassResult:
+    """What one planner pass wrote, and what it read to decide it."""
+
+    rows: list[OutboxNotice]
+    scope: Scope
+    tasks_read: int = 0
+
+
 def plan_and_enqueue(
     database: Database,
     settings: Settings,
@@ -172,17 +255,48 @@ def plan_and_enqueue(
     simulated: bool = False,
     sent: SentIndex | None = None,
 ) -> list[OutboxNotice]:
+    """One planner pass: decide and write to the outbox in one transaction (`plan_pass`)."""
+    return plan_pass(database, settings, now, calendar, policy, simulated=simulated,
+                     sent=sent).rows
+
+
+def plan_pass(
+    database: Database,
+    settings: Settings,
+    now: datetime,
+    calendar: WorkCalendar,
+    policy: Policy,
+    *,
+    simulated: bool = False,
+    sent: SentIndex | None = None,
+) -> PassResult:
     """One planner pass: decide and write to the outbox in one transaction.
 
+    It reads only the tasks that fell due or changed since the last pass, and their keys
+    (engine.planner.delta), and marks the pass in the same transaction.
     `simulated`: the rows are recorded as sent at once and not logged (the simulator's copy).
     `sent`: the outbox's keys, kept by a caller that alone writes to this outbox (the simulator)
     and grown here by what this pass enqueues; else they are read from the outbox.
     """
+    if not is_planning_time(now, policy, calendar):
+        # notices and digests are decided only on working days from send_at
+        return PassResult([], Scope(False, reason="not a planning time"))
+    today = now.astimezone(policy.timezone).date()
     with database.transaction() as session:
         planning_lock(session)
-        snapshot = read_snapshot(session, settings)
+        revision = current_revision(session)  # before any task is read (engine.store.revision)
+        dues = _open_dues(session)
+        print_ = fingerprint(policy, calendar, *calendar_span(today, dues))
+        stored = read_mark(session)
+        mark = Mark(stored.day, stored.revision, stored.fingerprint) if stored else None
+        # A caller that keeps its own index of every key (the simulator) reads every task.
+        chosen = scope(mark, today, policy, calendar, dues, print_) if sent is None else EVERY_TASK
+        snapshot = read_snapshot(session, settings, chosen)
         if sent is None:
-            sent = SentIndex(sent_keys(session))
+            refs = None if chosen.full else [t.key for t in snapshot.tasks] + [
+                task_key(plan_id, PLAN_WIDE) for plan_id in snapshot.plans
+            ]
+            sent = SentIndex(sent_keys(session, refs))
         notices: list[PlannedNotice] = plan_notices(snapshot, now, policy, calendar, sent)
         digests = plan_digests(snapshot, now, policy, calendar, sent)
         notices.extend(with_digest_content(session, settings, digests, now))
@@ -191,15 +305,21 @@ def plan_and_enqueue(
         for notice in notices:
             for key in notice.keys:
                 sent.add(key)
+        write_mark(session, now, revision, print_, policy.timezone)
+        result = PassResult(rows, chosen, len(snapshot.tasks))
         if simulated:
             mark_sent(session, rows, now)
-            return rows
+            return result
+        logger.bind(read=len(snapshot.tasks), full=chosen.full).debug(
+            "本轮检查读取任务 {} 项（{}）", len(snapshot.tasks),
+            "全部任务" if chosen.full else "到期或有变化的任务",
+        )
         for row in rows:
             logger.bind(
                 notice=row.id, kind=row.kind, recipient=row.recipient, channel=row.channel,
                 level=row.level, tasks=",".join(map(str, row.tasks)), plan=row.plan_id,
             ).info("已生成通知")
-        return rows
+        return result
 
 
 def with_digest_content(

@@ -36,28 +36,37 @@ def report_days(around: date, report_every: str, report_day: int) -> list[date]:
     return found
 
 
-def progress_items(snapshot: Snapshot, days: DayTable, sent: SentIndex) -> Iterator[Item]:
+def progress_occurrences(days: DayTable) -> tuple[date | None, tuple[date, date] | None]:
+    """The report day whose request is due today (the latest that fell due for a report day not
+    yet passed), and the period whose chase is due (the latest whose first working day after
+    its report day has come), as (start, report day); None where there is none."""
     policy = days.policy
     report = report_days(days.today, policy.report_every, policy.report_day)
     if not report:
-        return
-    # The request: the latest one that fell due for a report day not yet passed.
+        return None, None
     asks = [
         (ask, day) for day in report
         if day >= days.today
         and (ask := days.workdays_before(day, policy.report_notice_working_days)) <= days.today
     ]
-    if asks:
-        _, report_day = max(asks)
-        yield from _requests(snapshot, report_day, sent)
-    # The chase: the latest period whose first working day after its report day has come.
+    request = max(asks)[1] if asks else None
     chases = [
         (i, day) for i, day in enumerate(report)
         if i > 0 and days.calendar.next_workday(day) <= days.today
     ]
+    chase = None
     if chases:
         i, report_day = max(chases)
-        yield from _missing(snapshot, days, report[i - 1], report_day, sent)
+        chase = (report[i - 1], report_day)
+    return request, chase
+
+
+def progress_items(snapshot: Snapshot, days: DayTable, sent: SentIndex) -> Iterator[Item]:
+    request, chase = progress_occurrences(days)
+    if request:
+        yield from _requests(snapshot, request, sent)
+    if chase:
+        yield from _missing(snapshot, days, chase[0], chase[1], sent)
 
 
 def _requests(snapshot: Snapshot, report_day: date, sent: SentIndex) -> Iterator[Item]:

@@ -153,7 +153,7 @@ class Task(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revision: Mapped[int] = mapped_column(Integer, default=0)
-    """The task revision of the last change (engine.store.revision): what the planner reads again."""
+    """The task revision of its last change (engine.store.revision): what a pass reads again."""
 
     plan: Mapped[Plan] = relationship()
     units: Mapped[list[TaskUnit]] = relationship(

@@ -78,6 +78,10 @@ class OutboxNotice(Base):
     )
 
 
+def _task_default(context: Any) -> str:
+    return task_ref(context.get_current_parameters()["key"])
+
+
 class NoticeKeyRecord(Base):
     """One task's share of a notice: the key the planner never plans again."""
 
@@ -85,10 +89,8 @@ class NoticeKeyRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(600), unique=True)
-    task: Mapped[str] = mapped_column(
-        String(400), index=True, default=lambda context: task_ref(context.get_current_parameters()["key"])
-    )
-    """`plan id|task number` of the key: the planner reads only the keys of the tasks it looks at."""
+    task: Mapped[str] = mapped_column(String(400), index=True, default=_task_default)
+    """`plan id|task number` of the key: a pass reads only the keys of the tasks it looks at."""
     notice_id: Mapped[int] = mapped_column(
         ForeignKey("outbox.id", ondelete="CASCADE"), index=True
     )
@@ -158,9 +160,18 @@ def _existing(session: Session, keys: Sequence[str]) -> set[str]:
     return found
 
 
-def sent_keys(session: Session) -> list[str]:
-    """Every key already in the outbox, whatever its delivery state: the planner's memory."""
-    return list(session.scalars(select(NoticeKeyRecord.key)))
+def sent_keys(session: Session, tasks: Sequence[str] | None = None) -> list[str]:
+    """The keys already in the outbox, whatever their delivery state: the planner's memory.
+    Every key, or only those of `tasks` (`plan id|task number`)."""
+    if tasks is None:
+        return list(session.scalars(select(NoticeKeyRecord.key)))
+    found: list[str] = []
+    for start in range(0, len(tasks), 500):  # stay under the database's parameter limit
+        chunk = tasks[start : start + 500]
+        found.extend(
+            session.scalars(select(NoticeKeyRecord.key).where(NoticeKeyRecord.task.in_(chunk)))
+        )
+    return found
 
 
 def list_notices(session: Session, status: str | None = None) -> list[OutboxNotice]:

@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine.errors import UserError
 from engine.store.board import BoardTask, board_tasks, unknown_unit, unplanned
-from engine.store.revision import stamp
 from engine.store.models import (
     Base,
     History,
@@ -42,6 +41,7 @@ from engine.store.models import (
     Unit,
     UnitAlias,
 )
+from engine.store.revision import stamp
 
 # --- units -----------------------------------------------------------------------------------
 
@@ -208,6 +208,44 @@ def tasks_of_plan(session: Session, plan_id: str) -> dict[int, Task]:
         .options(selectinload(Task.units).selectinload(TaskUnit.unit))
     )
     return {t.no: t for t in session.scalars(query)}
+
+
+_CHUNK = 500
+"""Task numbers or ids per IN list: far below every back end's limit on bound parameters."""
+
+
+def listed_task_rows(
+    session: Session, plan_id: str, numbers: Iterable[int], *columns: str
+) -> dict[int, RowMapping]:
+    """The tasks of the plan with these numbers, as rows of these columns (and `id`, `no`), by
+    task number: column queries, one per 500 numbers, that read only the tasks asked for."""
+    table = _table(Task)
+    chosen = [table.c.id, table.c.no, *(table.c[c] for c in columns if c not in ("id", "no"))]
+    wanted = sorted({int(no) for no in numbers})
+    out: dict[int, RowMapping] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        query = select(*chosen).where(
+            table.c.plan_id == plan_id, table.c.no.in_(wanted[start : start + _CHUNK])
+        )
+        out.update((row["no"], row) for row in session.execute(query).mappings())
+    return out
+
+
+def units_of_tasks(session: Session, task_ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
+    """Each of these tasks' units as (role, unit name) in position order, by task id (a task
+    without units is absent)."""
+    wanted = sorted(set(task_ids))
+    units: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for start in range(0, len(wanted), _CHUNK):
+        query = (
+            select(TaskUnit.task_id, TaskUnit.role, Unit.name)
+            .join(Unit, Unit.id == TaskUnit.unit_id)
+            .where(TaskUnit.task_id.in_(wanted[start : start + _CHUNK]))
+            .order_by(TaskUnit.task_id, TaskUnit.position)
+        )
+        for task_id, role, name in session.execute(query):
+            units[task_id].append((role, name))
+    return units
 
 
 SYSTEM = "system"

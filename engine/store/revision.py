@@ -19,13 +19,14 @@ ORM writes are stamped by a `before_flush` hook; the bulk Core writes of the loa
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from datetime import date, datetime, tzinfo
+from typing import Any, cast
 
 from sqlalchemy import Date, Integer, String, event, insert, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.store.models import Base, Task, TaskUnit
+from engine.store.models import Base, Task, TaskUnit, UTCDateTime
 
 TASK_COUNTER = "task"
 _KEY = "duban.task_revision"
@@ -58,7 +59,8 @@ def stamp(session: Session) -> int:
     bump = update(CounterRecord).where(CounterRecord.name == TASK_COUNTER).values(
         value=CounterRecord.value + 1
     )
-    if session.execute(bump).rowcount == 0:  # the migration writes the row; never lose a stamp
+    # The migration writes the row; should it be gone, start it again rather than lose a stamp.
+    if cast(CursorResult[Any], session.execute(bump)).rowcount == 0:
         session.execute(insert(CounterRecord).values(name=TASK_COUNTER, value=1))
     value = current_revision(session)
     session.info[_KEY] = (transaction, value)
@@ -97,6 +99,8 @@ class PlanningMarkRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     day: Mapped[date] = mapped_column(Date)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """The pass's business moment (`run` refuses to plan before it: engine.cli)."""
     revision: Mapped[int] = mapped_column(Integer)
     fingerprint: Mapped[str] = mapped_column(String(64))
 
@@ -108,11 +112,13 @@ def read_mark(session: Session) -> PlanningMarkRecord | None:
     return session.get(PlanningMarkRecord, MARK_ID)
 
 
-def write_mark(session: Session, day: date, revision: int, fingerprint: str) -> None:
+def write_mark(session: Session, at: datetime, revision: int, fingerprint: str,
+               zone: tzinfo) -> None:
     """Record a pass in the caller's transaction (it commits with what the pass enqueued)."""
+    day = at.astimezone(zone).date()
     mark = session.get(PlanningMarkRecord, MARK_ID)
     if mark is None:
-        session.add(PlanningMarkRecord(id=MARK_ID, day=day, revision=revision,
+        session.add(PlanningMarkRecord(id=MARK_ID, day=day, at=at, revision=revision,
                                        fingerprint=fingerprint))
     else:
-        mark.day, mark.revision, mark.fingerprint = day, revision, fingerprint
+        mark.day, mark.at, mark.revision, mark.fingerprint = day, at, revision, fingerprint

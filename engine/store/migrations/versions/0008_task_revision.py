@@ -36,6 +36,7 @@ def upgrade() -> None:
         "planning_mark",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_planning_mark")),
