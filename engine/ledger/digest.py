@@ -8,10 +8,19 @@ not reported, requests waiting for a decision.
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, tzinfo
 from typing import Any
 
-from engine.ledger.stats import PlanSnapshot, light_totals, report_period, unit_figures
+from engine.ledger.stats import (
+    PendingRequest,
+    PlanSnapshot,
+    TaskRecord,
+    light_totals,
+    report_period,
+    unit_figures,
+)
 from engine.model.lights import Light
 from engine.model.plan import Status
 
@@ -27,9 +36,11 @@ from engine.planner.digest import (
 
 __all__ = [
     "Calendar",
+    "DigestFigures",
     "DigestPolicy",
     "digest_content",
     "digest_day",
+    "digest_document",
     "digest_due",
     "digest_occurrence",
 ]
@@ -49,20 +60,64 @@ def _status_label(value: str | None) -> str:
         return value or ""
 
 
+@dataclass(frozen=True)
+class DigestFigures:
+    """What a digest says, before it is written out: built from a whole snapshot
+    (`digest_content`), or read with aggregate and column queries (engine.ledger.query)."""
+
+    plan_id: str
+    title: str
+    timezone: tzinfo
+    today: date
+    total: int
+    totals: dict[str, int]
+    late: tuple[tuple[int, TaskRecord], ...]
+    """The red tasks, each with its days overdue, in any order."""
+    period: tuple[date, date] | None
+    missing: tuple[tuple[str, tuple[int, ...]], ...]
+    """The units that owe reports, in the order units first appear in the plan, each with its
+    tasks in plan order."""
+    requests: tuple[PendingRequest, ...]
+    titles: Mapping[int, str]
+    """The title of each task the plan lists that a pending request concerns (at least)."""
+
+
 def digest_content(snapshot: PlanSnapshot) -> dict[str, Any]:
     """The digest's figures as plain JSON-ready data for the templates (the notice's `extra`).
 
     Dates are ISO strings (the outbox stores a notice's data as JSON; the templates' `cn_date`
     reads them), counts are ints, task numbers ints.
     """
-    tz = snapshot.timezone
     today = snapshot.today
-    by_no = {t.no: t for t in snapshot.tasks}
-    late = [
+    late = tuple(
         ((today - t.due).days, t)
         for t in snapshot.tasks
         if t.due is not None and snapshot.light_of(t) is Light.RED
-    ]
+    )
+    missing = tuple(
+        (f.unit, tuple(f.missing_tasks)) for f in unit_figures(snapshot) if f.reports_missing
+    )
+    return digest_document(
+        DigestFigures(
+            plan_id=snapshot.plan_id,
+            title=snapshot.title,
+            timezone=snapshot.timezone,
+            today=today,
+            total=len(snapshot.tasks),
+            totals=light_totals(snapshot),
+            late=late,
+            period=report_period(today, snapshot.report_every, snapshot.report_day),
+            missing=missing,
+            requests=snapshot.requests,
+            titles={t.no: t.title for t in snapshot.tasks},
+        )
+    )
+
+
+def digest_document(figures: DigestFigures) -> dict[str, Any]:
+    """The digest's content from its figures: the one place its shape is written."""
+    tz = figures.timezone
+    today = figures.today
     overdue = [
         {
             "no": t.no,
@@ -72,19 +127,19 @@ def digest_content(snapshot: PlanSnapshot) -> dict[str, Any]:
             "due": _iso(t.due),
             "days_overdue": days,
         }
-        for days, t in sorted(late, key=lambda pair: (-pair[0], pair[1].no))
+        for days, t in sorted(figures.late, key=lambda pair: (-pair[0], pair[1].no))
     ]
-    period = report_period(today, snapshot.report_every, snapshot.report_day)
+    period = figures.period
     missing = [
-        {"unit": f.unit, "tasks": list(f.missing_tasks), "count": f.reports_missing}
-        for f in unit_figures(snapshot)
-        if f.reports_missing
+        {"unit": unit, "tasks": list(tasks), "count": len(tasks)}
+        for unit, tasks in figures.missing
+        if tasks
     ]
     requests = [
         {
             "id": r.id,
             "no": r.no,
-            "title": by_no[r.no].title if r.no in by_no else "",
+            "title": figures.titles.get(r.no, ""),
             "unit": r.unit,
             "type": r.type,
             "type_label": _REQUEST_TYPES.get(r.type, r.type),
@@ -95,14 +150,14 @@ def digest_content(snapshot: PlanSnapshot) -> dict[str, Any]:
             "at": r.at.astimezone(tz).date().isoformat(),
             "days_waiting": (today - r.at.astimezone(tz).date()).days,
         }
-        for r in snapshot.requests
+        for r in figures.requests
     ]
     return {
-        "plan_id": snapshot.plan_id,
-        "plan_title": snapshot.title,
+        "plan_id": figures.plan_id,
+        "plan_title": figures.title,
         "as_of": today.isoformat(),
-        "total": len(snapshot.tasks),
-        "totals": light_totals(snapshot),
+        "total": figures.total,
+        "totals": figures.totals,
         "overdue": overdue,
         "report_period": (
             {"start": period[0].isoformat(), "end": period[1].isoformat()} if period else None

@@ -1,26 +1,35 @@
 """Reading a plan from the store for the ledger, the figures and the digest: one read each.
 
 The only module of `engine.ledger` that touches the store; everything it returns is plain data for
-the pure builders (`build_ledger`, `stats`, `digest`).
+the pure builders (`build_ledger`, `stats`, `digest`). The figures read every task in column
+queries (no ORM object per task); the digest reads only what it shows: totals by light from one
+GROUP BY, the overdue tasks, the open tasks' leads and their latest reports, pending requests.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from engine.config import Settings
 from engine.deadlines.deadline import Deadline, DeadlineKind
 from engine.ledger.build import TaskState, build_ledger
-from engine.ledger.digest import digest_content
+from engine.ledger.digest import DigestFigures, digest_content, digest_document
 from engine.ledger.model import Ledger
-from engine.ledger.stats import PendingRequest, PlanSnapshot, TaskRecord
+from engine.ledger.stats import (
+    PendingRequest,
+    PlanSnapshot,
+    TaskRecord,
+    missing_report,
+    report_period,
+)
 from engine.model import plan as domain
-from engine.model.lights import light
+from engine.model.lights import Light, light
 from engine.model.plan import Status
 from engine.store import Database
 from engine.store.models import (
@@ -29,9 +38,15 @@ from engine.store.models import (
     ProgressReport,
     Request,
     Task,
+    TaskUnit,
     Unit,
 )
-from engine.store.repository import UnitDirectory, choose_plan, tasks_of_plan
+from engine.store.repository import (
+    UnitDirectory,
+    choose_plan,
+    tasks_of_plan,
+    units_of_tasks,
+)
 
 
 def _tasks(session: Session, plan: Plan) -> list[Task]:
@@ -169,28 +184,38 @@ def read_snapshot(
 def snapshot_of(
     session: Session, *, plan_id: str | None, now: datetime, settings: Settings
 ) -> PlanSnapshot:
-    """`read_snapshot` in the caller's session (the service reads it where it enqueues)."""
+    """`read_snapshot` in the caller's session: every task the plan lists, in column queries."""
     policy = settings.policy
     plan = choose_plan(session, plan_id)
     zone = ZoneInfo(plan.timezone)
     completed = _completion_times(session, plan.id)
     reports = _latest_reports(session, plan.id)
+    units = _units_with_ids(session, plan.id)
+    query = (
+        select(
+            Task.id, Task.no, Task.title, Task.status, Task.deadline_text, Task.deadline_kind,
+            Task.due, Task.created_at, Task.progress,
+        )
+        .where(Task.plan_id == plan.id, Task.in_plan.is_(True))
+        .order_by(Task.position, Task.no)
+    )
     records = []
-    for t in _tasks(session, plan):
-        lead = next((tu for tu in t.units if tu.role == "lead"), None)
+    for t in session.execute(query):
+        mine = units.get(t.id, [])
+        lead = next(((unit_id, name) for role, unit_id, name in mine if role == "lead"), None)
         records.append(
             TaskRecord(
                 no=t.no,
                 title=t.title,
-                lead=lead.unit.name if lead else None,
-                co_units=tuple(_co_units(t)),
+                lead=lead[1] if lead else None,
+                co_units=tuple(name for role, _, name in mine if role != "lead"),
                 status=t.status,
                 deadline_text=t.deadline_text,
                 kind=t.deadline_kind,
                 due=t.due,
                 completed_at=completed.get(t.id) if t.status == Status.COMPLETED else None,
                 tracked_since=t.created_at.astimezone(zone).date(),
-                lead_reported_at=reports.get((t.id, lead.unit_id)) if lead else None,
+                lead_reported_at=reports.get((t.id, lead[0])) if lead else None,
                 progress=t.progress,
             )
         )
@@ -208,6 +233,21 @@ def snapshot_of(
     )
 
 
+def _units_with_ids(session: Session, plan_id: str) -> dict[int, list[tuple[str, int, str]]]:
+    """Each task's units as (role, unit id, unit name) in position order, by task id."""
+    query = (
+        select(TaskUnit.task_id, TaskUnit.role, TaskUnit.unit_id, Unit.name)
+        .join(Unit, Unit.id == TaskUnit.unit_id)
+        .join(Task, Task.id == TaskUnit.task_id)
+        .where(Task.plan_id == plan_id)
+        .order_by(TaskUnit.task_id, TaskUnit.position)
+    )
+    units: dict[int, list[tuple[str, int, str]]] = {}
+    for task_id, role, unit_id, name in session.execute(query):
+        units.setdefault(task_id, []).append((role, unit_id, name))
+    return units
+
+
 def read_digest(
     db: Database, *, plan_id: str | None, now: datetime, settings: Settings
 ) -> dict[str, Any]:
@@ -218,5 +258,133 @@ def read_digest(
 def digest_of(
     session: Session, *, plan_id: str, now: datetime, settings: Settings
 ) -> dict[str, Any]:
-    """`read_digest` in the caller's session: the service stores it with the digest notice."""
-    return digest_content(snapshot_of(session, plan_id=plan_id, now=now, settings=settings))
+    """`read_digest` in the caller's session: the service stores it with the digest notice.
+
+    The same content as `digest_content(snapshot_of(…))`, read with aggregate and column queries:
+    what it costs grows with the overdue tasks, the open tasks and the units, not with every
+    task's text.
+    """
+    return digest_document(_digest_figures(session, plan_id, now, settings))
+
+
+def _in_plan(plan_id: str) -> Any:
+    return (Task.plan_id == plan_id) & Task.in_plan.is_(True)
+
+
+def _digest_figures(
+    session: Session, plan_id: str, now: datetime, settings: Settings
+) -> DigestFigures:
+    policy = settings.policy
+    yellow = policy.yellow_within_days
+    plan = choose_plan(session, plan_id)
+    zone = ZoneInfo(plan.timezone)
+    today = now.astimezone(zone).date()
+
+    # totals: one row per (status, kind, due), each given its light
+    totals = {str(code): 0 for code in Light}
+    grouped = (
+        select(Task.status, Task.deadline_kind, Task.due, func.count())
+        .where(_in_plan(plan.id))
+        .group_by(Task.status, Task.deadline_kind, Task.due)
+    )
+    for status, kind, due, count in session.execute(grouped):
+        totals[str(light(status, due, now, yellow, plan.timezone, kind=kind))] += count
+
+    # overdue: a red task is open and past its due day; the light decides among those
+    past = select(Task.id, Task.no, Task.title, Task.status, Task.deadline_text,
+                  Task.deadline_kind, Task.due).where(
+        _in_plan(plan.id), Task.due < today, Task.status != Status.COMPLETED.value
+    )
+    red = [
+        t for t in session.execute(past)
+        if light(t.status, t.due, now, yellow, plan.timezone, kind=t.deadline_kind) is Light.RED
+    ]
+    leads = {
+        task_id: next((name for role, name in units if role == "lead"), None)
+        for task_id, units in units_of_tasks(session, (t.id for t in red)).items()
+    }
+    late = tuple(
+        (
+            (today - t.due).days,
+            TaskRecord(
+                no=t.no, title=t.title, lead=leads.get(t.id), co_units=(), status=t.status,
+                deadline_text=t.deadline_text, kind=t.deadline_kind, due=t.due,
+            ),
+        )
+        for t in red
+    )
+
+    period = report_period(today, policy.report_every, policy.report_day)
+    requests = tuple(_pending(session, plan.id))
+    asked = {r.no for r in requests}
+    titles: dict[int, str] = {}
+    if asked:
+        wanted = select(Task.no, Task.title).where(_in_plan(plan.id), Task.no.in_(sorted(asked)))
+        titles = {no: title for no, title in session.execute(wanted)}
+    return DigestFigures(
+        plan_id=plan.id,
+        title=plan.title,
+        timezone=zone,
+        today=today,
+        total=sum(totals.values()),
+        totals=totals,
+        late=late,
+        period=period,
+        missing=_missing_reports(session, plan.id, period, zone),
+        requests=requests,
+        titles=titles,
+    )
+
+
+def _missing_reports(
+    session: Session, plan_id: str, period: tuple[date, date] | None, zone: ZoneInfo
+) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """The units that owe a report for `period` on open tasks they lead, in the order units first
+    appear in the plan (as `unit_figures` lists them), each with those tasks in plan order."""
+    if period is None:
+        return ()
+    open_led = (
+        select(Task.id, Task.no, Task.status, Task.created_at, TaskUnit.unit_id, Unit.name)
+        .join(TaskUnit, TaskUnit.task_id == Task.id)
+        .join(Unit, Unit.id == TaskUnit.unit_id)
+        .where(_in_plan(plan_id), Task.status != Status.COMPLETED.value, TaskUnit.role == "lead")
+        .order_by(Task.position, Task.no, TaskUnit.position)
+    )
+    reports = _latest_reports(session, plan_id)
+    owed: dict[str, list[int]] = {}
+    seen: set[int] = set()
+    for t in session.execute(open_led):
+        if t.id in seen:  # a second unit in the lead role: the first one is the lead
+            continue
+        seen.add(t.id)
+        record = TaskRecord(
+            no=t.no, title="", lead=t.name, co_units=(), status=t.status, deadline_text="",
+            kind="", due=None, tracked_since=t.created_at.astimezone(zone).date(),
+            lead_reported_at=reports.get((t.id, t.unit_id)),
+        )
+        if missing_report(record, period, zone):
+            owed.setdefault(t.name, []).append(t.no)
+    if not owed:
+        return ()
+    return tuple((unit, tuple(owed[unit])) for unit in _first_appearance(session, plan_id, owed))
+
+
+def _first_appearance(session: Session, plan_id: str, names: Iterable[str]) -> list[str]:
+    """These units in the order they first appear in the plan: task by task in plan order, in
+    each task the lead first, then the co-units in their order."""
+    wanted = sorted(set(names))
+    place = func.row_number().over(
+        order_by=(
+            Task.position, Task.no, case((TaskUnit.role == "lead", 0), else_=1),
+            TaskUnit.position,
+        )
+    )
+    ranked = (
+        select(Unit.name.label("unit"), place.label("place"))
+        .join(TaskUnit, TaskUnit.unit_id == Unit.id)
+        .join(Task, Task.id == TaskUnit.task_id)
+        .where(_in_plan(plan_id), Unit.name.in_(wanted))
+        .subquery()
+    )
+    query = select(ranked.c.unit).group_by(ranked.c.unit).order_by(func.min(ranked.c.place))
+    return list(session.scalars(query))

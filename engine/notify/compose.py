@@ -4,6 +4,9 @@ The row says who, which kind, which tasks and carries the planner's per-task fac
 the store gives each task's title, deadline, status and progress as they are now, and the plan's
 title and coordinator. Lights are computed at `now`, the moment the notice goes out.
 
+Only the tasks a notice lists are read, in column queries (their row, their units), and each once
+per StoreView: a dispatch batch costs what its notices list, whatever the size of the plan.
+
 Links are made here too, at render time: a unit's personal link is signed at `now` (so it is valid
 `[web] link_days` days from the send, whenever the notice was planned), with the secret and the
 generation of the unit's links read once per StoreView, that is once per dispatch batch.
@@ -25,9 +28,9 @@ from engine.config import Settings
 from engine.model.lights import light
 from engine.model.plan import Status
 from engine.notify.context import NoticeContext, TaskLine
-from engine.store.models import Plan, Task
+from engine.store.models import Plan
 from engine.store.outbox import OutboxNotice
-from engine.store.repository import UnitDirectory, co_units_of, lead_of, tasks_of_plan
+from engine.store.repository import UnitDirectory, listed_task_rows, units_of_tasks
 
 
 @dataclass(frozen=True)
@@ -86,13 +89,35 @@ def _status_label(code: str) -> str:
         return code
 
 
+@dataclass(frozen=True)
+class StoredTask:
+    """One task as notices read it: the columns they show, and its units."""
+
+    no: int
+    title: str
+    deadline_text: str
+    deadline_kind: str
+    due: date | None
+    status: str
+    progress: str
+    progress_at: datetime | None
+    lead: str
+    co_units: tuple[str, ...]
+
+
+_TASK_COLUMNS = (
+    "title", "deadline_text", "deadline_kind", "due", "status", "progress", "progress_at",
+)
+
+
 class StoreView:
-    """Plans and their tasks read once per session, for many notices (a dispatch batch)."""
+    """Plans and the tasks notices list, read once per session for many notices (a dispatch
+    batch): a task is read the first time a notice lists it, and only then."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self._plans: dict[str, Plan | None] = {}
-        self._tasks: dict[str, dict[int, Task]] = {}
+        self._tasks: dict[str, dict[int, StoredTask | None]] = {}
         self._secret: str | None = None
         self._units: UnitDirectory | None = None
         self._generations: dict[int, int] | None = None
@@ -106,10 +131,18 @@ class StoreView:
             )
         return self._plans[plan_id]
 
-    def tasks(self, plan_id: str) -> dict[int, Task]:
-        if plan_id not in self._tasks:
-            self._tasks[plan_id] = tasks_of_plan(self.session, plan_id)
-        return self._tasks[plan_id]
+    def tasks(self, plan_id: str, numbers: Iterable[int]) -> dict[int, StoredTask]:
+        """The plan's tasks with these numbers, by number; a number the plan lacks is absent."""
+        known = self._tasks.setdefault(plan_id, {})
+        wanted = [int(no) for no in numbers]
+        missing = {no for no in wanted if no not in known}
+        if missing:
+            rows = listed_task_rows(self.session, plan_id, missing, *_TASK_COLUMNS)
+            units = units_of_tasks(self.session, (row["id"] for row in rows.values()))
+            for no in missing:
+                row = rows.get(no)
+                known[no] = None if row is None else _stored(row, units.get(row["id"], []))
+        return {no: task for no in wanted if (task := known[no]) is not None}
 
     def link_token(self, settings: Settings, unit: str, now: datetime) -> str | None:
         """A fresh token for `unit`'s page, signed at `now`; None for a name that is no unit."""
@@ -125,6 +158,22 @@ class StoreView:
         return people.sign_link(self._secret, found.id, generation, now)
 
 
+def _stored(row: Any, units: list[tuple[str, str]]) -> StoredTask:
+    return StoredTask(
+        no=row["no"],
+        title=row["title"],
+        deadline_text=row["deadline_text"],
+        deadline_kind=row["deadline_kind"],
+        due=row["due"],
+        status=row["status"],
+        progress=row["progress"] or "",
+        progress_at=row["progress_at"],
+        # the lead is the first unit in the lead role; every other unit is a co-unit
+        lead=next((name for role, name in units if role == "lead"), ""),
+        co_units=tuple(name for role, name in units if role != "lead"),
+    )
+
+
 def task_lines(
     view: StoreView,
     plan: Plan,
@@ -136,7 +185,8 @@ def task_lines(
     facts: Mapping[str, Any] | None = None,
 ) -> tuple[TaskLine, ...]:
     """The listed tasks of `plan`, in the order given; a number no longer in the plan is skipped."""
-    tasks = view.tasks(plan.id)
+    numbers = tuple(numbers)
+    tasks = view.tasks(plan.id, numbers)
     facts = facts or {}
     lines = []
     for no in numbers:
@@ -164,8 +214,8 @@ def task_lines(
                         kind=task.deadline_kind,
                     )
                 ),
-                lead=lead_of(task) or "",
-                co_units=tuple(co_units_of(task)),
+                lead=task.lead,
+                co_units=task.co_units,
                 progress=task.progress or "",
                 progress_at=task.progress_at.date() if task.progress_at else None,
                 days_left=(due - notice_date).days if due else None,

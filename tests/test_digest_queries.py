@@ -1,0 +1,158 @@
+"""What a pass reads to write notices: the digest in aggregate and column queries, saying exactly
+what the whole snapshot says; a notice's tasks, and only those, read once per dispatch batch."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+from support.postgres import scratch_database
+
+from engine.config import PolicySettings, Settings
+from engine.ledger.digest import digest_content
+from engine.ledger.query import digest_of, snapshot_of
+from engine.notify.compose import NoticeSpec, StoreView, build_context
+from engine.planfile import read_plan, write_plan
+from engine.store import Database, open_database
+from tests.conftest import SEED_PLAN
+from tests.test_stats import HISTORY
+
+PLAN = "zhuhai-gba-legal-services"
+REMOVED = 13
+"""A task the plan file drops after a request on it: still in the store, no longer in the plan."""
+NOWS = [
+    "2021-07-01T09:00:00+08:00",  # tasks due 2021-06-30 are one day overdue
+    "2021-07-10T10:00:00+08:00",
+    "2021-07-12T09:00:00+08:00",
+    "2021-09-01T09:00:00+08:00",
+    "2022-03-07T09:00:00+08:00",
+]
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def make_history(duban, workdir: Path, *db: str) -> None:
+    for now, *args in HISTORY:
+        result = duban(*db, "--now", now, *args)
+        assert result.code == 0, (args, result.err)
+    asked = duban(*db, "--now", "2021-07-07T10:00:00+08:00", "extend", str(REMOVED), "--unit",
+                  "市司法局", "--until", "2021-12-31", "--reason", "待协调")
+    assert asked.code == 0, asked.err
+    plan = read_plan(SEED_PLAN)
+    fewer = workdir / "fewer.yaml"
+    write_plan(dataclasses.replace(plan, tasks=[t for t in plan.tasks if t.no != REMOVED]), fewer)
+    loaded = duban(*db, "--now", "2021-07-08T10:00:00+08:00", "load", str(fewer))
+    assert loaded.code == 0, loaded.err
+
+
+def both_ways(db: Database, now: datetime, settings: Settings) -> tuple[dict, dict]:
+    with db.read() as session:
+        queried = digest_of(session, plan_id=PLAN, now=now, settings=settings)
+        whole = digest_content(snapshot_of(session, plan_id=PLAN, now=now, settings=settings))
+    return queried, whole
+
+
+def check_same(db: Database) -> None:
+    seen_missing = seen_overdue = 0
+    for policy in (PolicySettings(), PolicySettings(report_every="quarterly", report_day=20)):
+        settings = Settings(policy=policy)
+        for now in NOWS:
+            queried, whole = both_ways(db, at(now), settings)
+            assert queried == whole, now
+            seen_missing = max(seen_missing, len(whole["missing_reports"]))
+            seen_overdue = max(seen_overdue, len(whole["overdue"]))
+            requests = {r["no"]: r for r in whole["pending_requests"]}
+            assert requests[REMOVED]["title"] == ""  # no longer in the plan
+            assert requests[5]["title"]
+    # the comparison covers every part of the digest
+    assert seen_missing >= 4 and seen_overdue >= 10
+
+
+def test_the_digest_read_in_queries_says_what_the_whole_snapshot_says(duban, workdir):
+    make_history(duban, workdir)
+    db = open_database(f"sqlite:///{workdir / 'var' / 'duban.db'}")
+    try:
+        check_same(db)
+        queried, _ = both_ways(db, at(NOWS[1]), Settings())
+        # in the order units first appear in the plan (task 1: 市发改局 leads, 市司法局 helps)
+        assert [m["unit"] for m in queried["missing_reports"]][:2] == ["市发改局", "市司法局"]
+        assert queried["total"] == 17 and sum(queried["totals"].values()) == 17
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def pg_url():
+    with scratch_database("duban_digest_queries") as url:
+        yield url
+
+
+@pytest.mark.postgres
+def test_the_digest_read_in_queries_is_the_same_on_postgresql(duban, workdir, pg_url):
+    make_history(duban, workdir, "--db", pg_url)
+    db = open_database(pg_url)
+    try:
+        check_same(db)
+    finally:
+        db.close()
+
+
+# --- a notice's tasks ------------------------------------------------------------------------
+
+
+TASK_TABLE = re.compile(r"\bFROM task\b(?!_)")
+
+
+@contextmanager
+def task_reads(db: Database) -> Iterator[list[str]]:
+    """The statements that read the task table while the block runs."""
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if TASK_TABLE.search(statement):
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+
+
+def spec(*tasks: int) -> NoticeSpec:
+    return NoticeSpec(
+        kind="reminder", recipient="市司法局", channel="file", plan_id=PLAN, tasks=tasks
+    )
+
+
+def test_a_notice_reads_only_the_tasks_it_lists_once_per_batch(duban, workdir):
+    make_history(duban, workdir)
+    db = open_database(f"sqlite:///{workdir / 'var' / 'duban.db'}")
+    settings, now = Settings(), at(NOWS[1])
+    try:
+        with db.read() as session, task_reads(db) as reads:
+            view = StoreView(session)
+            ctx = build_context(view, spec(11, 4, 99), settings, now)
+            # the listed tasks, in the order given; a number the plan lacks is skipped
+            assert [t.no for t in ctx.tasks] == [11, 4]
+            assert ctx.tasks[0].lead == "市司法局" and ctx.tasks[0].progress == "推进中"
+            assert ctx.tasks[1].status == "completed"
+            assert len(reads) == 1 and " IN (" in reads[0]
+            # the same tasks again in the batch: read no more; a new one: only that one
+            build_context(view, spec(4, 11), settings, now)
+            assert len(reads) == 1
+            again = build_context(view, spec(11, 6), settings, now)
+            assert [t.no for t in again.tasks] == [11, 6]
+            assert len(reads) == 2
+            assert again.tasks[1].lead == "市司法局"
+            assert again.tasks[1].co_units == ("横琴新区", "市总工会")
+    finally:
+        db.close()
