@@ -71,7 +71,11 @@ def simulate_command(ctx: AppContext, first: str, last: str, as_json: bool) -> N
     from engine.simulation import simulate
 
     start, end = _parse_day(first, "--from"), _parse_day(last, "--to")
-    notices = simulate(ctx.database_url, ctx.settings, start, end)
+
+    def progress(day: date, percent: int) -> None:
+        info(f"模拟进度：{day.isoformat()}（已完成 {percent}%）")
+
+    notices = simulate(ctx.database_url, ctx.settings, start, end, progress)
     if as_json:
         emit_json([n.as_json() for n in notices])
         return
