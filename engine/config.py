@@ -160,6 +160,24 @@ class WecomSettings(_Section):
     allowed_hosts: list[str] = Field(default_factory=lambda: ["qyapi.weixin.qq.com"])
     per_robot_per_minute: int = Field(default=20, ge=1)
     timeout_seconds: float = Field(default=10.0, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)
+    mention_kinds: list[str] = Field(default_factory=lambda: ["overdue", "escalation"])
+    """The notice kinds followed by a text message @-mentioning the unit's mobiles.
+
+    Each mention is one more message against the robot's 20 a minute and pings the whole group,
+    so by default only a task overdue or escalated does it, not every routine reminder.
+    """
+
+    @field_validator("mention_kinds")
+    @classmethod
+    def _known_kinds(cls, value: list[str]) -> list[str]:
+        from engine.notify.kinds import KINDS
+
+        unknown = [kind for kind in value if kind not in KINDS]
+        if unknown:
+            raise ValueError(
+                f"未知的通知类别 {'、'.join(unknown)}，可用的类别：{'、'.join(KINDS)}"
+            )
+        return list(dict.fromkeys(value))
 
 
 class FileChannelSettings(_Section):

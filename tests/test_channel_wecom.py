@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -130,7 +131,8 @@ def test_the_url_is_expanded_from_the_environment_when_sending(server, channel, 
 
 
 def test_mobiles_are_mentioned_in_a_text_message_after_the_markdown(server, channel):
-    delivery = channel.send(message(server.url(KEY), mobiles=("13800000000",)), NOW)
+    overdue = replace(message(server.url(KEY), mobiles=("13800000000",)), kind="overdue")
+    delivery = channel.send(overdue, NOW)
     assert delivery.ok and delivery.parts_sent == 2
     markdown, mention = server.received
     assert markdown.payload["msgtype"] == "markdown"

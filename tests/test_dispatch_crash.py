@@ -28,7 +28,7 @@ def server():
 def _config(folder: Path, url: str) -> Path:
     path = folder / "duban.toml"
     path.write_text(
-        channel_toml(timeout_seconds=30) + "[channels.file]\n"
+        channel_toml(timeout_seconds=30) + 'mention_kinds = ["reminder"]\n' + "[channels.file]\n"
         f'dir = "{folder / "outbox"}"\n'
         '[units."市发改局"]\n'
         f'wecom = "{url}"\n'
@@ -93,7 +93,7 @@ def test_a_notice_of_several_messages_killed_partway_resumes_after_the_last_acce
     db = database_with_plan(tmp_path, settings)
     config = tmp_path / "duban.toml"
     config.write_text(
-        channel_toml(timeout_seconds=30) + "[channels.file]\n"
+        channel_toml(timeout_seconds=30) + 'mention_kinds = ["reminder"]\n' + "[channels.file]\n"
         f'dir = "{tmp_path / "outbox"}"\n'
         '[units."市发改局"]\n'
         f'wecom = "{server.url(KEY)}"\n'

@@ -4,8 +4,10 @@ POST `{"msgtype": "markdown", "markdown": {"content": …}}` to the robot's URL.
 200 for errors too: only `errcode == 0` is success. 45009 (too many messages) and -1 (system busy),
 HTTP 5xx, timeouts and refused connections are transient; 93000 (invalid robot URL), 40058 (bad
 content), 44004 (empty content) and any other code are permanent. A notice may be several messages
-(bodies are cut at 4,096 bytes) plus, when the unit lists mobiles, a text message @-mentioning them
-(markdown cannot mention by mobile number); `Message.first_part` skips those already accepted.
+(bodies are cut at 4,096 bytes) plus, when the unit lists mobiles and the notice's kind is one of
+`mention_kinds` (by default overdue and escalation; always for `send-test`), a text message
+@-mentioning them (markdown cannot mention by mobile number); `Message.first_part` skips those
+already accepted.
 
 The robot key is a secret: the URL is expanded only here, and every error text is masked. A URL
 whose `${NAME}` is unset or blank fails permanently, naming the variable (see `directory.py`).
@@ -38,6 +40,7 @@ from engine.notify.secrets import expand_secret, mask
 
 TRANSIENT_CODES = frozenset({-1, 45009})
 MENTION_TEXT = "请以上单位相关负责同志及时查阅并办理督办通知。"
+TEST_KIND = "test"  # `duban send-test`: it checks the mentions too
 
 
 def _is_loopback(host: str) -> bool:
@@ -156,7 +159,8 @@ class WecomChannel:
         out: list[dict[str, Any]] = [
             {"msgtype": "markdown", "markdown": {"content": body}} for body in message.markdown
         ]
-        if message.mobiles:
+        mentioned = message.kind in self.settings.mention_kinds or message.kind == TEST_KIND
+        if message.mobiles and mentioned:
             out.append(
                 {
                     "msgtype": "text",
