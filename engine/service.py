@@ -27,7 +27,7 @@ from engine.clock import Clock, FixedClock, SystemClock
 from engine.config import Settings
 from engine.deadlines.calendar import WorkCalendar
 from engine.deadlines.deadline import Deadline, DeadlineKind, Milestone
-from engine.errors import DubanError
+from engine.errors import DubanError, UserError
 from engine.model.plan import Status
 from engine.notify.directory import reach
 from engine.planner import (
@@ -46,6 +46,7 @@ from engine.planner.delta import EVERY_TASK, Mark, Scope, calendar_span, fingerp
 from engine.planner.digest import DIGEST, PLAN_WIDE
 from engine.planner.snapshot import task_key
 from engine.store import Database
+from engine.store.calendar_days import Calendars
 from engine.store.instances import beat, leave, register
 from engine.store.models import Plan, ProgressReport, Task, TaskUnit, Unit
 from engine.store.outbox import OutboxNotice, enqueue, mark_sent, prune_keys, sent_keys
@@ -224,6 +225,9 @@ class TickSummary:
     """The dispatcher's summary (engine.notify.dispatcher.DispatchSummary)."""
 
 
+CLOCK_SLACK = timedelta(minutes=10)
+"""How far a host's clock may lag the last planning pass before `run` refuses to start."""
+
 # Any constant that no other application on the server uses: "duban" in ASCII.
 _PLANNING_LOCK = 0x647562616E
 
@@ -368,7 +372,9 @@ class Service:
         """Real time, for what is mechanical: leases, retries, the robots' rate limit."""
         self._real_start = self.real.now()
         self.zone = ZoneInfo(settings.service.timezone)
-        self.calendar = make_calendar(settings)
+        # The imported holiday notices too (engine.store.calendar_days), followed when they change.
+        self.calendars = Calendars(database, settings)
+        self.calendar = self.calendars.current()
         self.policy = make_policy(settings)
         self._warned = 0
         self._pruned_on: date | None = None
@@ -395,6 +401,9 @@ class Service:
         outbox_now = now or self.queue_now(self.now())
         now = now or self.now()
         summary = TickSummary(now)
+        calendar = self.calendars.current()  # a notice imported while the service runs
+        if calendar is not self.calendar:
+            self.calendar, self._warned = calendar, 0
         summary.planned = plan_and_enqueue(
             self.database, self.settings, now, self.calendar, self.policy
         )
@@ -486,10 +495,27 @@ class Service:
         for error in sync.errors:  # one bad file does not stop the others
             logger.error("{}；该计划沿用上次载入的内容", error)
 
+    def refuse_an_earlier_moment(self) -> None:
+        """Refuse to start at a business moment before the last planning pass this database
+        recorded: a trial `--now` left pointing at the real database would write notices of the
+        past into its outbox. (Hosts' clocks may differ a little: CLOCK_SLACK is allowed.)"""
+        with self.database.read() as session:
+            mark = read_mark(session)
+        now = self.now()
+        if mark is None or now >= mark.at - CLOCK_SLACK:
+            return
+        last = mark.at.astimezone(self.zone).isoformat(timespec="minutes")
+        raise UserError(
+            f"数据库 {self.database.display_url} 已于 {last} 做过督办检查，晚于本次运行的时间 "
+            f"{now.isoformat(timespec='minutes')}（--now、DUBAN_NOW 或系统时钟）；为免把过去的通知"
+            "写入正式发件箱，已拒绝运行。试运行请用 --db 另指一个数据库，或使用 duban simulate"
+        )
+
     def start(self) -> None:
         """At start: load the plans, then say what runs, where notices go, and when."""
         from engine.notify.channels.email import plaintext_login_problem
 
+        self.refuse_an_earlier_moment()
         self.load_plans()
         for line in self.describe_start():
             logger.info(line)
