@@ -351,3 +351,23 @@ def test_duban_web_at_debug_logs_neither_the_signing_secret_nor_a_password_hash(
         (hashed,) = conn.execute("SELECT password_hash FROM web_user").fetchone()
     assert secret not in web.output
     assert hashed not in web.output
+
+
+def test_duban_web_is_listed_by_doctor_while_it_runs_and_leaves_when_stopped(loaded, workdir):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
+    env.update(DUBAN_CONFIG=str(workdir / "duban.toml"),
+               DUBAN_DATABASE_URL=f"sqlite:///{workdir / 'var' / 'duban.db'}")
+
+    def doctor() -> str:
+        done = subprocess.run([sys.executable, "-m", "engine", "doctor"], cwd=workdir, env=env,
+                              text=True, capture_output=True, timeout=60)
+        return done.stdout + done.stderr
+
+    with duban_web(workdir, "INFO") as web:
+        running = doctor()
+        web.process.send_signal(signal.SIGTERM)
+        assert web.process.wait(timeout=15) == 0
+    assert "网页端（duban web） " in running and f":{web.process.pid}:" in running, running
+    assert "网页端 1 个" in running
+    assert f":{web.process.pid}:" not in doctor()
+    assert "网页端实例" in web.output and "已登记" in web.output

@@ -99,5 +99,5 @@ def test_a_killed_instance_is_shown_without_a_heartbeat(workdir: Path) -> None:
         database.close()
     assert [(i.id, i.alive) for i in found] == [(fresh, True), (ident, False)]
     lines = describe(found)
-    assert lines[0] == "运行中的督办实例 1 个"
+    assert lines[0] == "运行中的督办实例 1 个（督办服务 1 个，网页端 0 个）"
     assert "已无心跳" in lines[2] and re.search(r"最后心跳 6\d\d 秒前", lines[2]), lines[2]

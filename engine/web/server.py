@@ -63,11 +63,57 @@ def serve(settings: Settings, db: Database, clock: Clock, *, host: str, port: in
         raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    heart = Heartbeat(db)
     try:
+        heart.start()
         server.run()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         server.close()
+        heart.stop()
     logger.info("网页端已停止")
     return 0
+
+
+class Heartbeat:
+    """`duban web` in the instance table (engine.store.instances), beating once a minute from a
+    thread of its own, so that `doctor` lists the consoles beside the services. A beat that
+    fails (the database away for a while) is logged and tried again at the next one."""
+
+    INTERVAL = 60
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.ident: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="duban-web-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        from engine.store.instances import WEB, register
+
+        self.ident = register(self.db, self.INTERVAL, kind=WEB)
+        logger.info("网页端实例 {} 已登记", self.ident)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from engine.store.instances import beat
+
+        while not self._stop.wait(self.INTERVAL):
+            try:
+                assert self.ident
+                beat(self.db, self.ident)
+            except Exception as exc:  # the console must outlive one failed beat
+                logger.warning("网页端实例心跳写入失败，将在下一次重试：{}", exc)
+
+    def stop(self) -> None:
+        from engine.store.instances import leave
+
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        if self.ident:
+            try:
+                leave(self.db, self.ident)
+            except Exception as exc:  # its beat goes stale and doctor shows it as stopped
+                logger.warning("网页端实例 {} 未能注销：{}", self.ident, exc)

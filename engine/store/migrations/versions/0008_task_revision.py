@@ -1,5 +1,5 @@
 """task.revision, the task counter, notice_key.task and the planning mark: a pass reads only the
-tasks that fell due or changed since the last pass, and only their keys
+tasks that fell due or changed since the last pass, and only their keys; instance.kind (run, web)
 
 Revision ID: 0008
 Revises: 0007
@@ -21,6 +21,9 @@ _BATCH = 5_000
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("instance") as batch:
+        batch.add_column(sa.Column("kind", sa.String(length=10), nullable=False,
+                                   server_default="run"))
     with op.batch_alter_table("task") as batch:
         batch.add_column(sa.Column("revision", sa.Integer(), nullable=False, server_default="0"))
         batch.create_index("ix_task_revision", ["revision"])
@@ -65,6 +68,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("instance") as batch:
+        batch.drop_column("kind")
     with op.batch_alter_table("notice_key") as batch:
         batch.drop_index("ix_notice_key_task")
         batch.drop_column("task")
