@@ -12,9 +12,11 @@ included), timed from start to exit with its peak RSS (wait4):
   target ≤ 1 s;
 - a 1%-due pass, `duban --now <the day> run --once`, notices written by the file channel to a
   temporary folder: target ≤ 5 s. Its outbox is checked first: N/100 tasks reminded, or no figure;
-- the inner part: the planner's pass alone (plan_and_enqueue) in a process of its own, over every
-  task, timed in-process without start-up, on the idle day and on the due day again (nothing new
-  to plan either time); the peak memory shown is that whole process's.
+- the inner part: the planner's pass alone (plan_and_enqueue) in a process of its own, timed
+  in-process without start-up, nothing new to plan each time: on the due day again (its 1% all
+  sent), on the next working day (nothing due) reading what the last pass's mark allows, and on
+  that day reading every task (the mark deleted: what each pass cost before engine.planner.delta);
+  the peak memory shown is that whole process's.
 
 The service's config sets an empty plan folder, so that `run --once` times the pass, not a reading
 of the plan files; units have no contacts, so every notice goes by the file channel and the
@@ -74,6 +76,7 @@ FIRST_AT = datetime(2025, 3, 10, 10, 0, tzinfo=ZONE)
 IDLE_AT = datetime(2025, 3, 11, 10, 0, tzinfo=ZONE)
 DUE_AT = datetime(2025, 3, 12, 10, 0, tzinfo=ZONE)
 DUE_DAY = DUE_AT.date()
+AFTER_AT = datetime(2025, 3, 13, 10, 0, tzinfo=ZONE)  # nothing due: the inner idle pass
 IDLE_TARGET, DUE_TARGET = 1.0, 5.0
 LOAD_TARGET_PER_TASK = 6.0 / 20_000
 NAIVE_OFFSETS = (30, 7, 3, 1, 0)
@@ -245,15 +248,24 @@ import sys, time
 from datetime import datetime
 sys.path.insert(0, {repo!r})
 from engine.config import load_settings
+from sqlalchemy import delete
 from engine.service import make_calendar, make_policy, plan_and_enqueue
 from engine.store import open_database
+from engine.store.revision import PlanningMarkRecord
 settings = load_settings({config!r})
 db = open_database({url!r})
 calendar, policy = make_calendar(settings), make_policy(settings)
+if {every!r}:  # without the mark, a pass reads every task (as before engine.planner.delta)
+    with db.transaction() as session:
+        session.execute(delete(PlanningMarkRecord))
 started = time.perf_counter()
 planned = plan_and_enqueue(db, settings, datetime.fromisoformat({now!r}), calendar, policy)
 print(time.perf_counter() - started, len(planned))
 """
+INNER_PASSES = (("due day again", False), ("next day, idle", False),
+                ("next day, every task read", True))
+"""The inner passes, in this order: the due day again (its 1% all sent), the next working day
+(nothing due) reading what the mark allows, and that day again reading every task."""
 
 
 class Figures:
@@ -297,10 +309,10 @@ def measure_duban(url: str, folder: Path, plans: list[Path], tasks: int, cap: fl
     assert rows > after, (rows, after)
     written = sum(1 for _ in (folder / "outbox").rglob("*") if _.is_file())
     assert written >= figures.due_tasks / TASKS_PER_PLAN, written
-    # the inner part the passes optimise: the planner over every task, nothing new to plan: on
-    # the idle day again (as the idle pass) and on the due day again (its 1% now all sent)
-    for at in (IDLE_AT, DUE_AT):
-        script = INNER_PASS.format(repo=str(REPO), config=str(config), url=url, now=at.isoformat())
+    # the inner part the passes optimise, nothing new to plan (INNER_PASSES)
+    for at, every in ((DUE_AT, False), (AFTER_AT, False), (AFTER_AT, True)):
+        script = INNER_PASS.format(repo=str(REPO), config=str(config), url=url,
+                                   now=at.isoformat(), every=every)
         run = measure([sys.executable, "-c", script], cap, cwd=folder)
         _check(run, "planner pass in-process")
         if run.finished:
@@ -447,7 +459,7 @@ def main() -> int:
             if figures.due is not None:
                 ok &= line(f"1%-due pass ({figures.due_tasks} tasks reminded)", figures.due,
                            DUE_TARGET, args.cap)
-            for day, inner in zip(("idle day", "due day again"), figures.inner, strict=False):
+            for (day, _), inner in zip(INNER_PASSES, figures.inner, strict=False):
                 line(f"inner: planner pass, {day}", inner, IDLE_TARGET, args.cap)
             if tasks > args.naive_max:
                 print(f"  naive APScheduler                  not tried (> {args.naive_max:,})")
