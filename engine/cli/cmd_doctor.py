@@ -411,10 +411,12 @@ def check_templates(settings: Settings, findings: Findings) -> None:
 def check_calendar(
     app: AppContext, settings: Settings, plans: list[PlanView], findings: Findings
 ) -> None:
+    from engine.cli.cmd_calendar import notice_file_name
     from engine.deadlines.calendar import WorkCalendar
 
     try:
-        calendar = WorkCalendar(settings.calendar.extra_holidays, settings.calendar.extra_workdays)
+        calendar = WorkCalendar(settings.calendar.extra_holidays, settings.calendar.extra_workdays,
+                                official=_imported_notices(app))
     except UserError as exc:
         findings.problem(str(exc))
         return
@@ -432,8 +434,38 @@ def check_calendar(
         why = f"计划 {plan_ids} 有该年的截止日期" if plan_ids else "今年"
         findings.problem(
             f"节假日日历缺少 {year} 年的官方安排（{why}），该年将只按周末计算工作日；"
-            "请升级 chinesecalendar，或在 [calendar] extra_holidays/extra_workdays 中补充"
+            f"请导入国务院办公厅该年的节假日安排通知：duban calendar import "
+            f"{notice_file_name(year)}（或在 [calendar] extra_holidays/extra_workdays 中补充）"
         )
+
+
+def _imported_notices(app: AppContext) -> dict[int, Any]:
+    """The notices `duban calendar import` stored, read without creating or upgrading the
+    database; none where it does not exist or is not at the newest schema (said elsewhere)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.orm import Session
+
+    from engine.store.calendar_days import official_in
+    from engine.store.database import create_database_engine
+
+    try:
+        parsed = make_url(app.database_url)
+    except Exception:  # reported by the database check
+        return {}
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        return {}
+    try:
+        engine = create_database_engine(app.database_url)
+    except DubanError:
+        return {}
+    try:
+        with Session(engine) as session:
+            return dict(official_in(session))
+    except SQLAlchemyError:
+        return {}
+    finally:
+        engine.dispose()
 
 
 # --- network --------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "engine.cli.cmd_ledger",
     "engine.cli.cmd_doctor",
     "engine.cli.cmd_people",
+    "engine.cli.cmd_calendar",
 ]
 
 
