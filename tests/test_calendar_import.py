@@ -487,3 +487,25 @@ def test_simulate_follows_the_imported_notice(duban, workdir):
     # the first day catches up the 30-day reminder; then 14, 7, 3 and 1 days before, each on the
     # working day on or before it: 2月8日 is 春节, 2月21日 a Sunday before the make-up Saturday
     assert sent == ["2027-02-01", "2027-02-04", "2027-02-15", "2027-02-19", "2027-02-20"]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_import_replace_refuse_show_and_simulate(duban, workdir):
+    from tests.support.postgres import scratch_database
+
+    with scratch_database("duban_calendar") as url:
+        load(duban, workdir, date(2027, 2, 22), "--db", url)
+        assert calendar_import(duban, N2027, "--db", url).code == 0
+        assert calendar_import(duban, N2027, "--db", url).out.startswith(
+            "已导入 2027 年节假日安排（替换此前导入的该年安排）"
+        )
+        bad = workdir / "bad.txt"
+        bad.write_text(N2027.read_text("utf-8").replace("5月1日", "4月31日"), "utf-8")
+        assert calendar_import(duban, bad, "--db", url).code == 2
+        assert len(show(duban, 2027, "--db", url)["holidays"]) == 29
+        # simulate copies the server's rows into SQLite, the calendar's among them
+        r = duban("--db", url, "--now", NOW, "simulate", "--from", "2027-02-19", "--to",
+                  "2027-02-21", "--json")  # fmt: skip
+        assert r.code == 0, r.err
+        sent = [n["at"][:10] for n in json.loads(r.out) if n["kind"] == "reminder"]
+        assert sent == ["2027-02-19", "2027-02-20"]
