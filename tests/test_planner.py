@@ -305,3 +305,31 @@ def test_a_coordinator_without_contact_is_not_told_about_itself() -> None:
     missing = Contact(("file",), missing=True)
     run = Run(snap(task(1, date(2021, 6, 30), lead=COORDINATOR), **{COORDINATOR: missing}))
     assert [(n.kind, n.recipient) for n in run.at(at("2021-06-29"))] == [("reminder", COORDINATOR)]
+
+
+def test_the_missing_contact_report_goes_at_most_once_a_week_naming_units_and_kinds() -> None:
+    missing = Contact(("file",), missing=True)
+    both = Contact(("wecom", "email"))
+    run = Run(
+        snap(
+            task(1, date(2021, 6, 30)),  # reminded 06-16 (T-14), 06-23 (T-7), 06-29 (T-1)
+            task(2, date(2021, 6, 10), lead="珠海仲裁委"),  # overdue from 06-11
+            **{"市发改局": missing, "珠海仲裁委": missing, COORDINATOR: both},
+        ),
+        Policy(report_every="none"),
+    )
+    rows = run.days("2021-06-14", "2021-07-02")  # 06-14 is the Dragon Boat holiday
+    reports = [(d, n) for d, n in rows if n.kind == "delivery_failure"]
+    # Weeks 24, 25, 26: one report each (the week's first fall-back), on the coordinator's first
+    # channel only, while the units' notices fell back on many more days.
+    assert [(d, n.channel) for d, n in reports] == [
+        ("2021-06-15", "wecom"), ("2021-06-22", "wecom"), ("2021-06-29", "wecom"),
+    ]
+    fell_back = sorted({d for d, n in rows if n.kind != "delivery_failure" and n.channel == "file"})
+    assert len(fell_back) > len(reports) * 2
+    first = reports[0][1]
+    assert first.context["reason"] == "missing_contact"
+    assert first.context["missing_kinds"] == {"市发改局": ["reminder"], "珠海仲裁委": ["overdue"]}
+    assert first.context["missing_contacts"] == ["市发改局", "珠海仲裁委"]
+    assert first.tasks == (1, 2)
+    assert reports[1][1].context["missing_kinds"] == {"珠海仲裁委": ["overdue"]}

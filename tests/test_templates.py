@@ -79,7 +79,10 @@ def test_delivery_failure_for_a_unit_without_contact(env):
     ctx = dataclasses.replace(sample_context("delivery_failure"), extra=missing_contact_extra())
     rendered = render_notice(ctx, env)
     assert "珠海仲裁委" in rendered.subject
-    assert "缺少联系方式的单位：珠海仲裁委" in rendered.text
+    assert "缺少联系方式的单位：珠海仲裁委（到期提醒、逾期督办）" in rendered.text, rendered.text
+    assert "本周发给其的到期提醒、逾期督办未能直接送达" in rendered.text
+    assert "每周至多发送一次" in rendered.text
+    assert "缺少联系方式" in rendered.subject
 
 
 def test_an_undefined_name_is_an_error_naming_the_template(tmp_path: Path):

@@ -47,6 +47,7 @@ def missing_contact_extra() -> dict[str, object]:
     return {
         "reason": "missing_contact",
         "missing_contacts": ["珠海仲裁委"],
+        "missing_kinds": {"珠海仲裁委": ["reminder", "overdue"]},
         "failed_kind": "reminder",
     }
 

@@ -17,8 +17,8 @@ Choices where DESIGN.md is silent:
 - "The first start" of the progress cadence is, per task, the day duban first loaded it: a period
   whose report day came before is not chased.
 - A unit without a contact gets its notices on the `file` channel, and the plan's coordinator a
-  `delivery_failure` notice (reason `missing_contact`, `missing_contacts`) the same day, once per
-  fallen-back notice.
+  `delivery_failure` notice (reason `missing_contact`: 单位联系方式缺失报告) at most once a week,
+  on its first channel, naming each unit and the kinds of notice that fell back.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any
 
 from engine.deadlines.calendar import WorkCalendar
 from engine.planner.days import DayTable
+from engine.planner.digest import PLAN_WIDE, digest_occurrence
 from engine.planner.notices import (
     DELIVERY_FAILURE,
     REMINDER,
@@ -74,7 +75,7 @@ def plan_notices(
         *progress_items(snapshot, days, sent),
     ]
     items = [item for item in items if item.key not in sent]
-    items.extend(_missing_contacts(snapshot, items, sent))
+    items.extend(_missing_contacts(snapshot, items, sent, today))
     return group(items, policy.send_time(today))
 
 
@@ -218,23 +219,41 @@ def _deadline_items(
             yield Item(key, is_copy, unit_detail)
 
 
-def _missing_contacts(snapshot: Snapshot, items: list[Item], sent: SentIndex) -> Iterator[Item]:
-    """Tell the plan's coordinator when a notice falls back to the file channel for lack of contact.
+def _missing_contacts(
+    snapshot: Snapshot, items: list[Item], sent: SentIndex, today: date
+) -> Iterator[Item]:
+    """Tell the plan's coordinator, once a week, which units have no contact and which kinds of
+    notice went to the file archive for them instead.
 
-    One `delivery_failure` item per fallen-back task notice, grouped like any other notice, so the
-    coordinator hears of it the day it happens and never twice.
+    The first pass of an ISO week in which a notice falls back writes the report: one notice to
+    the coordinator on its first channel, listing every unit and kind that fell back in that
+    pass and the tasks concerned. Its plan-wide key (task 0, occurrence `contacts/<week>`) keeps
+    the rest of the week quiet; the notices themselves are never lost (the file archive).
     """
+    found: dict[str, tuple[dict[str, set[str]], set[int]]] = {}
     for item in items:
         unit = item.key.recipient
-        if not snapshot.contact(unit).missing or item.key.kind == DELIVERY_FAILURE:
+        if item.key.kind == DELIVERY_FAILURE or not snapshot.contact(unit).missing:
             continue
         coordinator = snapshot.coordinator(item.key.plan_id)
         if not coordinator or coordinator == unit:
             continue  # nobody to tell, or it would tell itself through the same file channel
-        occurrence = f"contact/{unit}/{item.key.kind}/{item.key.occurrence}"
-        detail = {"reason": "missing_contact", "unit": unit, "failed_kind": item.key.kind}
-        for channel in snapshot.contact(coordinator).channels:
-            key = NoticeKey(item.key.plan_id, item.key.task_no, coordinator, channel,
-                            DELIVERY_FAILURE, 0, occurrence)
-            if key not in sent:
-                yield Item(key, False, detail)
+        units, tasks = found.setdefault(item.key.plan_id, ({}, set()))
+        units.setdefault(unit, set()).add(item.key.kind)
+        tasks.add(item.key.task_no)
+    occurrence = f"contacts/{digest_occurrence(today)}"
+    for plan_id, (units, tasks) in sorted(found.items()):
+        coordinator = snapshot.coordinator(plan_id)
+        assert coordinator
+        channel = snapshot.contact(coordinator).channels[0]
+        week = NoticeKey(plan_id, PLAN_WIDE, coordinator, channel, DELIVERY_FAILURE, 0, occurrence)
+        if week in sent:
+            continue
+        detail = {
+            "reason": "missing_contact",
+            "missing_kinds": {unit: sorted(kinds) for unit, kinds in sorted(units.items())},
+        }
+        yield Item(week, False, detail)
+        for no in sorted(tasks):
+            key = NoticeKey(plan_id, no, coordinator, channel, DELIVERY_FAILURE, 0, occurrence)
+            yield Item(key, False, detail)

@@ -20,13 +20,11 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from engine.clock import DEFAULT_TIMEZONE
-from engine.planner.notices import NoticeKey, PlannedNotice, SentIndex, direct_notice
+from engine.planner.notices import PLAN_WIDE, NoticeKey, PlannedNotice, SentIndex, direct_notice
 from engine.planner.policy import Policy
 from engine.planner.snapshot import Snapshot
 
 DIGEST = "digest"
-PLAN_WIDE = 0
-"""The task number of a notice about a whole plan."""
 
 
 class Calendar(Protocol):

@@ -14,6 +14,8 @@ REMINDER = "reminder"
 PROGRESS_REQUEST = "progress_request"
 PROGRESS_MISSING = "progress_missing"
 DELIVERY_FAILURE = "delivery_failure"
+PLAN_WIDE = 0
+"""The task number of a key about a whole plan (a digest, the weekly missing-contact report)."""
 
 
 @dataclass(frozen=True)
@@ -176,10 +178,11 @@ def _notice(
     occurrences = {i.key.occurrence for i in items}
     occurrence = occurrences.pop() if len(occurrences) == 1 else send_at.date().isoformat()
     slim: dict[int, dict[str, Any]] = {}
+    listed = [i for i in items if i.key.task_no != PLAN_WIDE]  # a plan-wide key lists no task
     context: dict[str, Any] = {
-        "tasks": {str(i.key.task_no): _own(i.detail, slim) for i in items},
-        "copy_tasks": sorted({i.key.task_no for i in items if i.is_copy}),
-        "occurrences": {str(i.key.task_no): i.key.occurrence for i in items},
+        "tasks": {str(i.key.task_no): _own(i.detail, slim) for i in listed},
+        "copy_tasks": sorted({i.key.task_no for i in listed if i.is_copy}),
+        "occurrences": {str(i.key.task_no): i.key.occurrence for i in listed},
     }
     missing_units: dict[str, set[int]] = {}
     seen: set[int] = set()
@@ -191,11 +194,11 @@ def _notice(
             if name in item.detail:
                 context[name] = item.detail[name]
         if item.detail.get("reason") == "missing_contact":
+            kinds: dict[str, list[str]] = item.detail["missing_kinds"]
             context["reason"] = "missing_contact"
-            context.setdefault("failed_kind", item.detail["failed_kind"])
-            units = context.setdefault("missing_contacts", [])
-            if item.detail["unit"] not in units:
-                units.append(item.detail["unit"])
+            context["missing_kinds"] = kinds
+            context["missing_contacts"] = list(kinds)
+            context["failed_kind"] = next(iter(kinds.values()))[0]
         for unit, nos in item.detail.get("missing_units", {}).items():
             missing_units.setdefault(unit, set()).update(nos)
     if missing_units:
@@ -207,7 +210,7 @@ def _notice(
         channel=channel,
         level=max(i.key.level for i in items),
         is_copy=all(i.is_copy for i in items),
-        tasks=tuple(sorted({i.key.task_no for i in items})),
+        tasks=tuple(sorted({i.key.task_no for i in listed})),
         occurrence=occurrence,
         keys=tuple(i.key.text for i in items),
         send_at=send_at,

@@ -6,7 +6,8 @@ The planner's notices are written here in the transaction that decided them; the
 occurrence), so that a task is never notified twice even when a later pass groups differently.
 
 Status: `pending` (not tried yet) · `sent` · `failed` (a transient failure, tried again at
-`next_attempt_at`) · `dead` (a permanent failure; `duban retry` puts it back).
+`next_attempt_at`) · `dead` (a permanent failure; `duban retry` puts it back) · `dropped` (no
+longer to be sent, the reason in `error`: a 请示 whose request was decided before it went).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from engine.planner.notices import PLAN_WIDE
 from engine.store.models import Base, UTCDateTime
 
 if TYPE_CHECKING:
@@ -38,7 +40,8 @@ PENDING = "pending"
 SENT = "sent"
 FAILED = "failed"
 DEAD = "dead"
-STATUSES = (PENDING, SENT, FAILED, DEAD)
+DROPPED = "dropped"
+STATUSES = (PENDING, SENT, FAILED, DEAD, DROPPED)
 
 
 class OutboxNotice(Base):
@@ -124,7 +127,7 @@ def enqueue(
         keys = [k for k in dict.fromkeys(notice.keys) if k not in existing]
         if not keys:
             continue
-        tasks = sorted({_task_of(k) for k in keys})
+        tasks = sorted({no for k in keys if (no := _task_of(k)) != PLAN_WIDE})
         dedupe = notice.dedupe_key if len(keys) == len(notice.keys) else f"{notice.dedupe_key}~"
         row = OutboxNotice(
             plan_id=notice.plan_id,
