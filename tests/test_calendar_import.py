@@ -509,3 +509,55 @@ def test_on_postgresql_import_replace_refuse_show_and_simulate(duban, workdir):
         assert r.code == 0, r.err
         sent = [n["at"][:10] for n in json.loads(r.out) if n["kind"] == "reminder"]
         assert sent == ["2027-02-19", "2027-02-20"]
+
+
+def test_import_json_lists_each_year_and_holiday(duban):
+    r = duban("--now", NOW, "calendar", "import", str(N2027), "--json")
+    assert r.code == 0, r.err
+    document = json.loads(r.out)
+    assert set(document) == {"years", "warnings"} and len(document["warnings"]) == 1
+    [year] = document["years"]
+    assert {k: year[k] for k in ("year", "holidays", "workdays", "replaced")} == {
+        "year": 2027, "holidays": 29, "workdays": 6, "replaced": False
+    }  # fmt: skip
+    assert year["periods"][1] == {
+        "name": "春节",
+        "holidays": days("2027-02-05", "2027-02-13"),
+        "workdays": ["2027-02-14", "2027-02-20"],
+    }
+
+
+def test_two_years_in_one_file_are_both_imported(duban, workdir):
+    path = workdir / "both.txt"
+    text = (NOTICES / REAL[2026]).read_text("utf-8") + "\n" + N2027.read_text("utf-8")
+    path.write_text(text, "utf-8")
+    r = calendar_import(duban, path)
+    assert r.code == 0, r.err
+    assert [ln[:15] for ln in r.out.splitlines() if ln.startswith("已导入")] == [
+        "已导入 2026 年节假日安排",
+        "已导入 2027 年节假日安排",
+    ]
+    assert show(duban, 2026)["basis"] == show(duban, 2027)["basis"] == "notice"
+
+
+def test_a_day_another_stored_notice_gives_the_other_kind_is_refused(duban, workdir):
+    n2028 = workdir / "2028.txt"
+    n2028.write_text(
+        "国务院办公厅关于2028年部分节假日安排的通知\n"
+        "一、元旦：2027年12月31日（周五）至2028年1月2日（周日）放假，共3天。\n",
+        "utf-8",
+    )
+    assert calendar_import(duban, n2028).code == 0
+    before = dump(workdir / "var" / "duban.db")
+    path = workdir / "2027.txt"
+    text = N2027.read_text("utf-8").replace(
+        "10月9日（周六）上班。", "10月9日（周六）、12月31日（周五）上班。"
+    )
+    path.write_text(text, "utf-8")
+    r = calendar_import(duban, path)
+    assert r.code == 2
+    assert r.err.splitlines() == [
+        "duban: 2027.txt：2027-12-31 在此通知中为上班，但已导入的 2028 年通知中为放假；"
+        "请核对两份通知，先重新导入其中有误的一份"
+    ]
+    assert dump(workdir / "var" / "duban.db") == before
