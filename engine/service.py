@@ -225,6 +225,9 @@ class TickSummary:
     """The dispatcher's summary (engine.notify.dispatcher.DispatchSummary)."""
 
 
+LONG_PAST = timedelta(days=365)
+"""A plan whose open tasks were all due more than this long ago is named at start."""
+
 CLOCK_SLACK = timedelta(minutes=10)
 """How far a host's clock may lag the last planning pass before `run` refuses to start."""
 
@@ -485,6 +488,30 @@ class Service:
             )
         return lines
 
+    def long_past_plans(self) -> list[str]:
+        """A line for each plan whose dated deadlines all lie more than LONG_PAST before today
+        while tasks are still open: its first pass will chase every one of them as years
+        overdue (the bundled seed plan on a fresh clone), which is rarely what is meant."""
+        today = self.now().date()
+        open_statuses = (Status.NOT_STARTED.value, Status.IN_PROGRESS.value)
+        with self.database.read() as session:
+            rows = session.execute(
+                select(Task.plan_id, func.max(Task.due), func.count())
+                .where(Task.in_plan.is_(True), Task.due.is_not(None),
+                       Task.status.in_(open_statuses))
+                .group_by(Task.plan_id)
+            ).all()
+        lines = []
+        for plan_id, latest, count in rows:
+            if latest < today - LONG_PAST:
+                lines.append(
+                    f"计划 {plan_id} 尚未完成的 {count} 项任务完成时限均已过去很久（最晚为 "
+                    f"{latest:%Y年%-m月%-d日}，距今 {(today - latest).days} 天），本次运行将按逾期"
+                    "发送催办和升级通知；如只想查看该计划按时推进时会发出哪些通知，请用 duban "
+                    "simulate，或用 --db 指定试用数据库、--now 指定当年的日期回放"
+                )
+        return lines
+
     def load_plans(self) -> None:
         """Load every plan file of the plan folder (engine.plans), saying what was loaded."""
         from engine.plans import summary_lines, sync_plans
@@ -519,6 +546,8 @@ class Service:
         self.load_plans()
         for line in self.describe_start():
             logger.info(line)
+        for line in self.long_past_plans():
+            logger.warning(line)
         self.log_calendar_warnings()
         email = self.settings.channels.email
         plaintext = plaintext_login_problem(email) if email else None

@@ -36,3 +36,16 @@ def test_the_same_day_later_and_a_little_clock_lag_still_run(duban, workdir: Pat
     assert _ran(duban, "2026-06-01T09:55").code == 0  # within the allowed lag of a host's clock
     assert _ran(duban, "2026-06-02T10:00").code == 0
     assert _ran(duban, "2026-06-01T10:00").code == 2  # now a day behind
+
+
+def test_a_plan_whose_deadlines_all_lie_long_past_is_named_at_start(duban, workdir: Path):
+    assert duban("--db", "sqlite:///real.db", "load", str(SEED_PLAN)).code == 0
+    late = duban("--db", "sqlite:///real.db", "--now", "2026-06-01T10:00", "run", "--once")
+    assert late.code == 0
+    named = [line for line in late.err.splitlines() if "已过去很久" in line]
+    assert len(named) == 1, late.err
+    assert "zhuhai-gba-legal-services" in named[0] and "2023年12月31日" in named[0]
+    assert "simulate" in named[0] and "--db" in named[0]
+    # In the plan's own years, nothing is said.
+    timely = duban("--db", "sqlite:///trial.db", "--now", "2021-03-01T10:00", "run", "--once")
+    assert timely.code == 0 and "已过去很久" not in timely.err
