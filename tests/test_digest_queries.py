@@ -27,6 +27,7 @@ PLAN = "zhuhai-gba-legal-services"
 REMOVED = 13
 """A task the plan file drops after a request on it: still in the store, no longer in the plan."""
 NOWS = [
+    "2021-04-20T09:00:00+08:00",  # the last report period ended before the plan was loaded
     "2021-07-01T09:00:00+08:00",  # tasks due 2021-06-30 are one day overdue
     "2021-07-10T10:00:00+08:00",
     "2021-07-12T09:00:00+08:00",
@@ -43,6 +44,12 @@ def make_history(duban, workdir: Path, *db: str) -> None:
     for now, *args in HISTORY:
         result = duban(*db, "--now", now, *args)
         assert result.code == 0, (args, result.err)
+    # reports on either side of the start of the period before July's digests (2021-05-25, in
+    # Shanghai): the first does not count for it, the second does, whatever the day is in UTC
+    for when, no, unit in (("2021-05-25T23:30:00+08:00", "10", "市司法局"),
+                           ("2021-05-26T00:10:00+08:00", "17", "市发改局")):
+        reported = duban(*db, "--now", when, "progress", no, "--unit", unit, "--text", "推进中")
+        assert reported.code == 0, reported.err
     asked = duban(*db, "--now", "2021-07-07T10:00:00+08:00", "extend", str(REMOVED), "--unit",
                   "市司法局", "--until", "2021-12-31", "--reason", "待协调")
     assert asked.code == 0, asked.err

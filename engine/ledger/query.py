@@ -9,7 +9,7 @@ GROUP BY, the overdue tasks, the open tasks' leads and their latest reports, pen
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,6 @@ from engine.ledger.stats import (
     PendingRequest,
     PlanSnapshot,
     TaskRecord,
-    missing_report,
     report_period,
 )
 from engine.model import plan as domain
@@ -340,30 +339,44 @@ def _missing_reports(
     session: Session, plan_id: str, period: tuple[date, date] | None, zone: ZoneInfo
 ) -> tuple[tuple[str, tuple[int, ...]], ...]:
     """The units that owe a report for `period` on open tasks they lead, in the order units first
-    appear in the plan (as `unit_figures` lists them), each with those tasks in plan order."""
+    appear in the plan (as `unit_figures` lists them), each with those tasks in plan order.
+
+    `stats.missing_report` in one query: a task known by the end of the period (duban's first day
+    with it, in the plan's zone, not after `end`) whose lead made no report on a day after `start`.
+    """
     if period is None:
         return ()
-    open_led = (
-        select(Task.id, Task.no, Task.status, Task.created_at, TaskUnit.unit_id, Unit.name)
+    start, end = period
+    known_by = datetime.combine(end + timedelta(days=1), time(0), tzinfo=zone)
+    counts_from = datetime.combine(start + timedelta(days=1), time(0), tzinfo=zone)
+    reported = (
+        select(ProgressReport.id)
+        .where(
+            ProgressReport.task_id == Task.id,
+            ProgressReport.unit_id == TaskUnit.unit_id,
+            ProgressReport.at >= counts_from,
+        )
+        .exists()
+    )
+    owing = (
+        select(Task.id, Task.no, Unit.name)
         .join(TaskUnit, TaskUnit.task_id == Task.id)
         .join(Unit, Unit.id == TaskUnit.unit_id)
-        .where(_in_plan(plan_id), Task.status != Status.COMPLETED.value, TaskUnit.role == "lead")
-        .order_by(Task.position, Task.no, TaskUnit.position)
+        .where(
+            _in_plan(plan_id),
+            Task.status != Status.COMPLETED.value,
+            TaskUnit.role == "lead",
+            Task.created_at < known_by,
+            ~reported,
+        )
+        .order_by(Task.position, Task.no)
     )
-    reports = _latest_reports(session, plan_id)
     owed: dict[str, list[int]] = {}
     seen: set[int] = set()
-    for t in session.execute(open_led):
-        if t.id in seen:  # a second unit in the lead role: the first one is the lead
-            continue
-        seen.add(t.id)
-        record = TaskRecord(
-            no=t.no, title="", lead=t.name, co_units=(), status=t.status, deadline_text="",
-            kind="", due=None, tracked_since=t.created_at.astimezone(zone).date(),
-            lead_reported_at=reports.get((t.id, t.unit_id)),
-        )
-        if missing_report(record, period, zone):
-            owed.setdefault(t.name, []).append(t.no)
+    for task_id, no, unit in session.execute(owing):
+        if task_id not in seen:  # a task has one lead (the loader writes one); a guard
+            seen.add(task_id)
+            owed.setdefault(unit, []).append(no)
     if not owed:
         return ()
     return tuple((unit, tuple(owed[unit])) for unit in _first_appearance(session, plan_id, owed))
