@@ -561,3 +561,37 @@ def test_a_day_another_stored_notice_gives_the_other_kind_is_refused(duban, work
         "请核对两份通知，先重新导入其中有误的一份"
     ]
     assert dump(workdir / "var" / "duban.db") == before
+
+
+def gov_page(notice: Path) -> str:
+    """The notice as the government website lays it out: navigation, a table of the document's
+    particulars (标题 again in it), the heading, the body, a share bar with pictures, a footer."""
+    title, *body = [line.strip() for line in notice.read_text("utf-8").splitlines() if line.strip()]
+    paragraphs = "".join(f"<p style='text-indent:2em'>{html.escape(line)}</p>" for line in body)
+    return f"""<!DOCTYPE html><html><head>
+<meta http-equiv="Content-Type" content="text/html; charset=utf-8">
+<title>{title}_国务院文件_中国政府网</title><script>var x = 1;</script></head><body>
+<div class="header"><a href="/">首页</a> | <a href="/zc">政策</a> | <a href="/hd">互动</a></div>
+<div class="BreadcrumbNav">首页 &gt; 政策 &gt; 国务院政策文件库 &gt; 国务院文件</div>
+<table class="bd1"><tr><td><b>索 引 号：</b></td><td>000014349/2025-00123</td>
+<td><b>主题分类：</b></td><td>综合政务\\其他</td></tr>
+<tr><td><b>发文机关：</b></td><td>国务院办公厅</td><td><b>成文日期：</b></td><td>2025年11月04日</td></tr>
+<tr><td><b>标　　题：</b></td><td colspan="3">{title}</td></tr>
+<tr><td><b>发文字号：</b></td><td>国办发明电〔2025〕7号</td>
+<td><b>发布日期：</b></td><td>2025年11月04日</td></tr></table>
+<div class="pages-title">{title}</div>
+<div id="UCAP-CONTENT">{paragraphs}</div>
+<div class="share">分享到：<img src="wx.png" alt="微信"><img src="wb.png" alt="微博">
+【我要打印】【关闭窗口】</div>
+<div class="footer">版权所有：中国政府网 | 京ICP备05070218号</div></body></html>"""
+
+
+def test_a_page_saved_from_the_government_website(duban, workdir):
+    path = workdir / "国务院办公厅关于2026年部分节假日安排的通知_国务院文件_中国政府网.html"
+    path.write_text(gov_page(NOTICES / REAL[2026]), "utf-8")
+    r = calendar_import(duban, path)
+    assert r.code == 0, r.err
+    assert r.out.startswith("已导入 2026 年节假日安排：放假 33 天，调休上班 6 天")
+    holidays, workdays = package_days(2026)
+    shown = show(duban, 2026)
+    assert set(shown["holidays"]) == holidays and set(shown["workdays"]) == workdays
