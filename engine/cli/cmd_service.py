@@ -13,7 +13,8 @@ from engine.clock import check_year, local_iso
 from engine.errors import UserError
 
 CHANNEL_LABELS = {"email": "电子邮件", "wecom": "企业微信", "file": "文件"}
-STATUS_LABELS = {"pending": "待发送", "sent": "已发送", "failed": "待重试", "dead": "发送失败"}
+STATUS_LABELS = {"pending": "待发送", "sent": "已发送", "failed": "待重试", "dead": "发送失败",
+                 "dropped": "不再发送"}
 
 
 def _kind_label(kind: str) -> str:
@@ -106,7 +107,8 @@ def _minute(moment: datetime | None, ctx: AppContext) -> str:
 @click.option(
     "--status",
     metavar="S",
-    help="只列出某一状态：pending/待发送、sent/已发送、failed/待重试、dead/发送失败",
+    help="只列出某一状态：pending/待发送、sent/已发送、failed/待重试、dead/发送失败、"
+    "dropped/不再发送",
 )
 @json_option
 @click.pass_obj

@@ -11,7 +11,10 @@ outcome as soon as its send returns:
   `delivery_failure` notice itself, so that failures cannot loop);
 - deferred (a robot's rate limit) → back in the queue at the moment a message may go, no attempt
   counted. The limit is counted in the database (`ratelimit.DatabaseRobotLimiter`), so that it
-  holds across instances, and in real time: the wait is added to the business `now`.
+  holds across instances, and in real time: the wait is added to the business `now`;
+- no longer true → `dropped`, never sent, the reason in `error` (`duban outbox` shows it): a 请示
+  (`approval_request`) whose request the coordinator decided before it went would still ask them
+  to decide it.
 
 Guarantee: at-least-once. A notice is sent again only when the process dies between the provider
 accepting it and duban recording that (the claim's lease then runs out and the row is due again);
@@ -22,7 +25,7 @@ last one recorded.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,10 +46,11 @@ from engine.notify.channels.wecom import WecomChannel
 from engine.notify.compose import NoticeSpec, StoreView, build_context
 from engine.notify.directory import contact_of
 from engine.notify.ratelimit import DatabaseRobotLimiter, RealClock, RobotLimiter, real_now
-from engine.notify.render import environment_for, render_notice
+from engine.notify.render import cn_date, environment_for, render_notice
 from engine.notify.secrets import mask
 from engine.store import Database
-from engine.store.outbox import FAILED, SENT, OutboxNotice
+from engine.store.models import Request
+from engine.store.outbox import DROPPED, FAILED, SENT, OutboxNotice
 
 FIRST_RETRY = timedelta(minutes=1)
 LAST_RETRY = timedelta(hours=1)
@@ -97,13 +101,16 @@ class DispatchSummary:
     failed: int = 0
     dead: int = 0
     deferred: int = 0
+    dropped: int = 0
+    """Notices no longer true when their time came (a 请示 already decided), not sent."""
     lost_claims: int = 0
     """Rows whose lease another dispatcher took over before the outcome could be recorded."""
 
     def __str__(self) -> str:
+        dropped = f"，不再发送 {self.dropped}" if self.dropped else ""
         return (
             f"发送通知 {self.claimed} 条：成功 {self.sent}，待重试 {self.failed}，"
-            f"失败 {self.dead}，限流推迟 {self.deferred}"
+            f"失败 {self.dead}，限流推迟 {self.deferred}{dropped}"
         )
 
 
@@ -159,11 +166,14 @@ class Dispatcher:
         summary: DispatchSummary,
     ) -> None:
         refused: list[tuple[int, Delivery]] = []
+        dropped: list[tuple[int, str]] = []
         prepared: list[tuple[int, Message, Channel]] = []
         pending: dict[Future[Delivery], int] = {}
         for notice_id, built in self._prepare(ids, now, token):
             if isinstance(built, Delivery):
                 refused.append((notice_id, built))
+            elif isinstance(built, str):
+                dropped.append((notice_id, built))
             elif self.workers == 1:
                 prepared.append((notice_id, *built))
             else:  # sending starts while the rest of the batch is rendered
@@ -175,6 +185,8 @@ class Dispatcher:
                     self._record(outcomes, token, now, summary)
         if refused:
             self._record(refused, token, now, summary)
+        if dropped:
+            self._drop(dropped, token, summary)
         # one at a time: each outcome is recorded before the next notice is sent
         for notice_id, message, channel in prepared:
             self._record([(notice_id, _send_safely(channel, message, now))], token, now, summary)
@@ -187,15 +199,22 @@ class Dispatcher:
 
     def _prepare(
         self, ids: list[int], now: datetime, token: str
-    ) -> Iterator[tuple[int, tuple[Message, Channel] | Delivery]]:
-        """Render the batch in one read of the store; a notice that cannot be is refused."""
+    ) -> Iterator[tuple[int, tuple[Message, Channel] | Delivery | str]]:
+        """Render the batch in one read of the store; a notice that cannot be is refused, one no
+        longer true is dropped (the reason, a string)."""
         with self.db.read() as session:
             view = StoreView(session)
             found = {
                 row.id: row
                 for row in session.scalars(select(OutboxNotice).where(OutboxNotice.id.in_(ids)))
             }
+            decided = _decided_requests(session, found.values())
             for row in (found[i] for i in ids if i in found):
+                request_id = _request_id(row)
+                request = decided.get(request_id) if request_id is not None else None
+                if request is not None:
+                    yield row.id, self._decided_reason(view, row, request)
+                    continue
                 try:
                     yield row.id, self._message(view, row, now, token)
                 except DubanError as exc:
@@ -234,6 +253,32 @@ class Dispatcher:
             on_part=partial(queue.record_part, self.db, row.id, token),
         )
         return message, channel
+
+    def _decided_reason(self, view: StoreView, row: OutboxNotice, request: Request) -> str:
+        """Why a 请示 is not sent: its request was decided (when, and how) before it went."""
+        plan = view.plan(row.plan_id)
+        zone = ZoneInfo(plan.timezone if plan else self.settings.service.timezone)
+        when = f"于{cn_date(request.decided_at.astimezone(zone))}" if request.decided_at else ""
+        decision = _DECISIONS.get(request.state, request.state)
+        return f"请示 #{request.id} 已{when}审批（{decision}），不再发送"
+
+    def _drop(self, dropped: list[tuple[int, str]], token: str, summary: DispatchSummary) -> None:
+        """Record notices no longer to be sent as `dropped`, with the reason; none is tried."""
+        with self.db.transaction() as session:
+            held = queue.held_rows(session, [notice_id for notice_id, _ in dropped], token)
+            for notice_id, reason in dropped:
+                row = held.get(notice_id)
+                if row is None:
+                    summary.lost_claims += 1
+                    logger.warning("通知的发送权已被其他进程接管，结果未记录", notice=notice_id)
+                    continue
+                row.status, row.error, row.next_attempt_at = DROPPED, reason, None
+                row.attempts = max(0, row.attempts - 1)  # nothing was tried
+                queue.release(row)
+                summary.dropped += 1
+                logger.bind(notice=row.id, kind=row.kind, recipient=row.recipient).info(
+                    "通知不再发送：{}", reason
+                )
 
     def _record(
         self,
@@ -303,6 +348,28 @@ class Dispatcher:
             summary.dead += 1
             log.error("通知无法送达：{}", detail)
             queue.report_failure(session, row, detail, self.settings, now)
+
+
+_DECISIONS = {"approved": "批准", "rejected": "驳回"}
+
+
+def _request_id(row: OutboxNotice) -> int | None:
+    """The request a 请示 asks the coordinator to decide, or None for any other notice."""
+    if row.kind != "approval_request":
+        return None
+    request_id = (row.context or {}).get("request_id")
+    return request_id if isinstance(request_id, int) else None
+
+
+def _decided_requests(session: Session, rows: Iterable[OutboxNotice]) -> dict[int, Request]:
+    """The requests among those the batch's 请示 ask about that are no longer pending, by id."""
+    ids = {i for i in map(_request_id, rows) if i is not None}
+    if not ids:
+        return {}
+    found = session.scalars(
+        select(Request).where(Request.id.in_(ids), Request.state != "pending")
+    )
+    return {request.id: request for request in found}
 
 
 def _send_safely(channel: Channel, message: Message, now: datetime) -> Delivery:

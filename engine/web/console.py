@@ -52,7 +52,8 @@ BOARD_PAGE = 100
 LIGHTS = ("red", "yellow", "green", "done", "none")
 """Light codes in the order the board counts them."""
 # The outbox's delivery states as `duban outbox` names them.
-OUTBOX_STATUS_TEXT = {"pending": "待发送", "sent": "已发送", "failed": "待重试", "dead": "发送失败"}
+OUTBOX_STATUS_TEXT = {"pending": "待发送", "sent": "已发送", "failed": "待重试", "dead": "发送失败",
+                      "dropped": "不再发送"}
 OUTBOX_LIMIT = 300
 """Notices listed at most on one outbox page, newest first."""
 _LEDGER_TYPES = {
