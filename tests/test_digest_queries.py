@@ -163,3 +163,23 @@ def test_a_notice_reads_only_the_tasks_it_lists_once_per_batch(duban, workdir):
             assert again.tasks[1].co_units == ("横琴新区", "市总工会")
     finally:
         db.close()
+
+
+def test_a_batch_prefetched_reads_its_tasks_at_once(duban, workdir):
+    make_history(duban, workdir)
+    db = open_database(f"sqlite:///{workdir / 'var' / 'duban.db'}")
+    settings, now = Settings(), at(NOWS[1])
+    batch = [spec(11, 4), spec(6), spec(4, 99)]
+    try:
+        with db.read() as session, task_reads(db) as reads:
+            view = StoreView(session)
+            view.prefetch(batch)
+            assert len(reads) == 1
+            contexts = [build_context(view, one, settings, now) for one in batch]
+            assert len(reads) == 1
+        assert [[t.no for t in ctx.tasks] for ctx in contexts] == [[11, 4], [6], [4]]
+        with db.read() as session:  # the same lines as read notice by notice
+            view = StoreView(session)
+            assert [build_context(view, one, settings, now) for one in batch] == contexts
+    finally:
+        db.close()
