@@ -595,3 +595,16 @@ def test_a_page_saved_from_the_government_website(duban, workdir):
     holidays, workdays = package_days(2026)
     shown = show(duban, 2026)
     assert set(shown["holidays"]) == holidays and set(shown["workdays"]) == workdays
+
+
+def test_items_without_their_full_stop_still_end_before_the_signing_date(duban, workdir):
+    lines = N2027.read_text("utf-8").splitlines()
+    items = [line.removesuffix("。") if line[:2] in ITEM_HEADS else line for line in lines]
+    path = workdir / "notice.txt"
+    path.write_text("\n".join(line for line in items if not line.startswith("节假日期间")), "utf-8")
+    r = calendar_import(duban, path)
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[0].startswith("已导入 2027 年节假日安排：放假 29 天，调休上班 6 天")
+
+
+ITEM_HEADS = {"一、", "二、", "三、", "四、", "五、", "六、", "七、"}

@@ -96,6 +96,7 @@ _STATED = re.compile(r"(?:共|放假)([\d零一二三四五六七八九十]{1,3}
 _DAYS_WORD = re.compile(r"[\d零一二三四五六七八九十]{1,3}天")
 _BRACKETS = re.compile(r"\([^()]*\)")
 _CHINESE_DATE = re.compile(r"[零〇一二三四五六七八九十]+[月日]")
+_SIGNED = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")  # the date the notice is signed
 _WORK = ("上班",)
 _REST = ("放假", "连休", "休息", "调休")
 _REMARK = ("鼓励", "倡导", "提倡")
@@ -177,7 +178,7 @@ class _Reader:
                     "节假日安排的通知”这样的标题，或“现将2027年……”这样的正文",
                 )
             self.pending = (Holiday(item.group(2), ref), [item.group(3)])
-        elif self.pending and not self.pending[1][-1].endswith("。"):
+        elif self.pending and not self.pending[1][-1].endswith("。") and not _SIGNED.match(text):
             self.pending[1].append(text)  # the item's line wrapped in the file
         else:
             self._flush()
