@@ -50,7 +50,7 @@ from engine.store.calendar_days import Calendars
 from engine.store.instances import beat, leave, register
 from engine.store.models import Plan, ProgressReport, Task, TaskUnit, Unit
 from engine.store.outbox import OutboxNotice, enqueue, mark_sent, prune_keys, sent_keys
-from engine.store.revision import current_revision, read_mark, write_mark
+from engine.store.revision import PRUNED_ON, claim_daily, current_revision, read_mark, write_mark
 
 
 def make_calendar(settings: Settings) -> WorkCalendar:
@@ -424,7 +424,10 @@ class Service:
         if self._pruned_on == today:
             return
         with self.database.transaction() as session:
-            pruned = prune_keys(session, today)
+            # Once a day for the database, not per process: a `run --once` every few minutes
+            # from cron, or three instances, read the keys once a day between them.
+            due = claim_daily(session, PRUNED_ON, today)
+            pruned = prune_keys(session, today) if due else 0
         self._pruned_on = today
         if pruned:
             logger.info("已清理 {} 条不再需要的通知去重记录", pruned)
@@ -503,7 +506,7 @@ class Service:
             ).all()
         lines = []
         for plan_id, latest, count in rows:
-            if latest < today - LONG_PAST:
+            if latest is not None and latest < today - LONG_PAST:
                 lines.append(
                     f"计划 {plan_id} 尚未完成的 {count} 项任务完成时限均已过去很久（最晚为 "
                     f"{latest:%Y年%-m月%-d日}，距今 {(today - latest).days} 天），本次运行将按逾期"

@@ -95,3 +95,39 @@ def test_pruning_daily_plans_exactly_what_keeping_every_key_plans(tmp_path):
     assert runs["pruned"][0] == runs["kept"][0]
     assert len(runs["kept"][0]) > 100
     assert runs["pruned"][1] > 0 and runs["pruned"][2] == runs["kept"][2] - runs["pruned"][1]
+
+
+def test_the_keys_are_pruned_once_a_day_for_the_database_not_per_process(tmp_path):
+    """`run --once` from cron starts a process each time: the daily pruning is claimed in the
+    database, so the second process of the day does not read every key again."""
+    from engine.clock import FixedClock
+    from engine.service import Service
+
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    first_day, noon = date(2021, 3, 1), datetime(2021, 3, 1, 12, tzinfo=ZONE)
+
+    def superseded(occurrence: str) -> None:
+        database = open_database(url)
+        try:
+            with database.transaction() as session:
+                enqueue(session, [_notice(1, "overdue", occurrence)], noon)
+        finally:
+            database.close()
+
+    def keys_after_a_process(at: datetime) -> int:
+        database = open_database(url)
+        try:
+            Service(SETTINGS, database, FixedClock(at)).prune_daily(at)
+            with database.read() as session:
+                return len(sent_keys(session))
+        finally:
+            database.close()
+
+    superseded("2019-01-07")
+    superseded("2019-02-04")
+    assert keys_after_a_process(noon) == 1  # the first process of the day prunes
+    superseded("2019-03-04")
+    superseded("2019-04-01")  # now 2019-03-04 is superseded and old
+    assert keys_after_a_process(noon + timedelta(hours=2)) == 3  # the same day: not again
+    next_day = datetime.combine(first_day + timedelta(days=1), time(12), ZONE)
+    assert keys_after_a_process(next_day) == 1

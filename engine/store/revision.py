@@ -29,6 +29,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine.store.models import Base, Task, TaskUnit, UTCDateTime
 
 TASK_COUNTER = "task"
+PRUNED_ON = "pruned_on"
+"""The day (as an ordinal) the dedupe keys were last pruned (engine.service.prune_daily)."""
 _KEY = "duban.task_revision"
 
 
@@ -122,3 +124,24 @@ def write_mark(session: Session, at: datetime, revision: int, fingerprint: str,
                                        fingerprint=fingerprint))
     else:
         mark.day, mark.at, mark.revision, mark.fingerprint = day, at, revision, fingerprint
+
+
+def claim_daily(session: Session, name: str, today: date) -> bool:
+    """Whether the daily job `name` is still to run today, claiming it if so (in the caller's
+    transaction, which on PostgreSQL holds the row until it ends: one instance runs it)."""
+    day = today.toordinal()
+    claimed = update(CounterRecord).where(
+        CounterRecord.name == name, CounterRecord.value < day
+    ).values(value=day)
+    if cast(CursorResult[Any], session.execute(claimed)).rowcount:
+        return True
+    if current_value(session, name) is None:
+        session.execute(insert(CounterRecord).values(name=name, value=day))
+        return True
+    return False
+
+
+def current_value(session: Session, name: str) -> int | None:
+    return session.execute(
+        select(CounterRecord.value).where(CounterRecord.name == name)
+    ).scalar_one_or_none()
