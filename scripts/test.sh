@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
 # Install duban with its test extra into .venv, start a loopback PostgreSQL for the store's
-# contract tests, install Chromium for the web console's browser tests and LibreOffice for importing
-# .doc/.xls plans, lint, and run the suite.
+# contract tests (stopped again at the end unless it was running before), install Chromium for the
+# web console's browser tests and LibreOffice for importing .doc/.xls plans, lint, and run the
+# suite.
 # This is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -e '.[test,postgres]'
-if url=$(bash scripts/postgres.sh); then
+# A server that was running before is left running; one started here is stopped at the end,
+# however the run ends (tests failing, Ctrl-C, a kill).
+already=no
+if bash scripts/postgres.sh running 2>/dev/null; then already=yes; fi
+if url=$(bash scripts/postgres.sh start); then
   export DUBAN_TEST_POSTGRES_URL="$url"
+  if [ "$already" = no ]; then
+    trap 'bash scripts/postgres.sh stop' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+  fi
 else
   echo "warning: no PostgreSQL server; the PostgreSQL tests will be skipped" >&2
 fi
