@@ -96,7 +96,7 @@ def _span(days: list[date]) -> str:
 
 
 @calendar_group.command("import")
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("source", metavar="FILE", type=click.Path(path_type=Path))
 @json_option
 @click.pass_obj
 def import_command(app: AppContext, source: Path, as_json: bool) -> None:
