@@ -5,9 +5,9 @@ Checks, in order: the config; the plan files and what the importer flagged; the 
 (only with a config: without one every unit uses the file channel); robot URLs usable (host
 allowed, read alike by every parser, before and after `${NAME}` expansion); no SMTP login over a
 plain connection; every `${NAME}` and `password_env` set; the file channel's folder writable; the
-official holiday calendar for every year with a due date. With `--network`: an SMTP handshake and a
-request that sends no message to every robot whose URL passed the check (no other host is
-contacted), each within its own total deadline.
+official holiday calendar (the package, the notices `duban calendar import` stored) for every year
+with a due date. With `--network`: an SMTP handshake and a request that sends no message to every
+robot whose URL passed the check (no other host is contacted), each within its own total deadline.
 
 One line per problem ("问题：…") on stdout and nothing else there, exit 1 when there is any; the
 verdict ("共发现 N 个问题" or "检查通过") and notes that are not problems go to stderr. `--json`:
