@@ -157,7 +157,10 @@ def _latest_reports(session: Session, plan_id: str) -> dict[tuple[int, int], dat
 
 def _pending(session: Session, plan_id: str) -> list[PendingRequest]:
     query = (
-        select(Request, Task.no, Unit.name)
+        select(
+            Request.id, Task.no, Unit.name, Request.type, Request.to_status, Request.until,
+            Request.reason, Request.created_at,
+        )
         .join(Task, Task.id == Request.task_id)
         .join(Unit, Unit.id == Request.unit_id)
         .where(Task.plan_id == plan_id, Request.state == "pending")
@@ -165,10 +168,10 @@ def _pending(session: Session, plan_id: str) -> list[PendingRequest]:
     )
     return [
         PendingRequest(
-            id=r.id, no=no, unit=unit, type=r.type, to=r.to_status, until=r.until,
+            id=r.id, no=r.no, unit=r.name, type=r.type, to=r.to_status, until=r.until,
             reason=r.reason, at=r.created_at,
         )
-        for r, no, unit in session.execute(query)
+        for r in session.execute(query)
     ]
 
 
