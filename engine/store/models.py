@@ -125,6 +125,7 @@ class Task(Base):
         Index("ix_task_status", "status"),
         Index("ix_task_due", "due"),
         Index("ix_task_revision", "revision"),
+        Index("ix_task_deadline_kind", "deadline_kind"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

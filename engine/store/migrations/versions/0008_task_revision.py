@@ -28,6 +28,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("revision", sa.Integer(), nullable=False, server_default="0"))
         batch.create_index("ix_task_revision", ["revision"])
         batch.create_index("ix_task_due", ["due"])
+        batch.create_index("ix_task_deadline_kind", ["deadline_kind"])
     counter = op.create_table(
         "counter",
         sa.Column("name", sa.String(length=40), nullable=False),
@@ -76,6 +77,7 @@ def downgrade() -> None:
     op.drop_table("planning_mark")
     op.drop_table("counter")
     with op.batch_alter_table("task") as batch:
+        batch.drop_index("ix_task_deadline_kind")
         batch.drop_index("ix_task_due")
         batch.drop_index("ix_task_revision")
         batch.drop_column("revision")
