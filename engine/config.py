@@ -18,7 +18,15 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from engine.clock import FIRST_YEAR, LAST_YEAR
 from engine.errors import UserError, os_reason
@@ -180,6 +188,93 @@ class WecomSettings(_Section):
         return list(dict.fromkeys(value))
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _env_name(value: str | None) -> str | None:
+    if value is not None and not _ENV_NAME.fullmatch(value):
+        raise ValueError(
+            "应为环境变量的名称（字母、数字和下划线，不以数字开头），例如 DUBAN_SECRET"
+        )
+    return value
+
+
+class WecomAppSettings(_Section):
+    """企业微信应用消息: the corp's own application writes to members (`[units.*] wecom_users`)."""
+
+    corp_id: str = Field(min_length=1)
+    agent_id: StrictInt = Field(ge=1)
+    secret_env: str
+    """The variable holding the application's Secret (never the Secret itself)."""
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["qyapi.weixin.qq.com"])
+    api_base: str = "https://qyapi.weixin.qq.com"
+    """The API's scheme and host (a port at most); duban adds `/cgi-bin/…`."""
+    per_member_per_minute: int = Field(default=30, ge=1)
+    per_member_per_hour: int = Field(default=1000, ge=1)
+    duplicate_check_seconds: int = Field(default=1800, ge=1, le=14400)
+    """WeCom drops a repeat of the same message within this time (at most 4 hours)."""
+    timeout_seconds: float = Field(default=10.0, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)
+    shift_minutes: int = Field(default=0, ge=0, le=10)
+    """Send this many minutes after a full or half hour instead of on it (0: off)."""
+
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_name(cls, value: str) -> str:
+        return _env_name(value) or value
+
+    @field_validator("api_base")
+    @classmethod
+    def _api_base(cls, value: str, info: ValidationInfo) -> str:
+        from engine.notify.channels.hosts import check_api_base
+
+        why = check_api_base(value, info.data.get("allowed_hosts") or [], "channels.wecom_app")
+        if why:
+            raise ValueError(why)
+        return value.rstrip("/")
+
+
+class RobotSettings(_Section):
+    """What the DingTalk and Feishu group robots share."""
+
+    timeout_seconds: float = Field(default=10.0, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)
+    keywords: list[str] = Field(default_factory=list)
+    """The robot's security keywords (自定义关键词): every message carries one of them."""
+    mention_kinds: list[str] = Field(default_factory=lambda: ["overdue", "escalation"])
+    """The notice kinds that @-mention the unit's `mobiles`."""
+
+    @field_validator("mention_kinds")
+    @classmethod
+    def _known_kinds(cls, value: list[str]) -> list[str]:
+        from engine.notify.kinds import KINDS
+
+        unknown = [kind for kind in value if kind not in KINDS]
+        if unknown:
+            raise ValueError(
+                f"未知的通知类别 {'、'.join(unknown)}，可用的类别：{'、'.join(KINDS)}"
+            )
+        return list(dict.fromkeys(value))
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, value: list[str]) -> list[str]:
+        if any(not word.strip() for word in value):
+            raise ValueError("关键词不能为空")
+        return value
+
+
+class DingtalkSettings(RobotSettings):
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["oapi.dingtalk.com"])
+    per_robot_per_minute: int = Field(default=20, ge=1)
+
+
+class FeishuSettings(RobotSettings):
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["open.feishu.cn"])
+    per_robot_per_minute: int = Field(default=100, ge=1)
+    per_robot_per_second: int = Field(default=5, ge=1)
+    shift_minutes: int = Field(default=0, ge=0, le=10)
+    """Send this many minutes after a full or half hour instead of on it (0: off)."""
+
+
 class FileChannelSettings(_Section):
     dir: str = "var/outbox"
 
@@ -187,6 +282,9 @@ class FileChannelSettings(_Section):
 class ChannelSettings(_Section):
     email: EmailSettings | None = None
     wecom: WecomSettings = Field(default_factory=WecomSettings)
+    wecom_app: WecomAppSettings | None = None
+    dingtalk: DingtalkSettings = Field(default_factory=DingtalkSettings)
+    feishu: FeishuSettings = Field(default_factory=FeishuSettings)
     file: FileChannelSettings = Field(default_factory=FileChannelSettings)
 
 
@@ -196,15 +294,40 @@ class UnitContact(_Section):
     wecom: str | None = None
     mobiles: list[str] = Field(default_factory=list)
     file: bool = False
+    dingtalk: str | None = None
+    """A DingTalk group robot's URL (`…/robot/send?access_token=${NAME}`)."""
+    dingtalk_secret_env: str | None = None
+    """The variable holding that robot's signing secret (加签), when it signs."""
+    feishu: str | None = None
+    """A Feishu group robot's URL (`…/open-apis/bot/v2/hook/${NAME}`)."""
+    feishu_secret_env: str | None = None
+    wecom_users: list[str] = Field(default_factory=list)
+    """WeCom member user ids the `wecom_app` channel writes to."""
 
     @field_validator("email", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
+    @field_validator("dingtalk_secret_env", "feishu_secret_env")
+    @classmethod
+    def _secret_name(cls, value: str | None) -> str | None:
+        return _env_name(value)
+
+    @field_validator("wecom_users")
+    @classmethod
+    def _user_ids(cls, value: list[str]) -> list[str]:
+        for user in value:
+            if not user.strip() or "|" in user or any(ch.isspace() for ch in user):
+                raise ValueError(f"成员账号“{user}”无效（不能为空，不能含空白或“|”）")
+        return list(dict.fromkeys(value))
+
     @property
     def has_contact(self) -> bool:
-        return bool(self.email or self.wecom or self.file)
+        return bool(
+            self.email or self.wecom or self.file or self.dingtalk or self.feishu
+            or self.wecom_users
+        )
 
 
 class TemplateSettings(_Section):
