@@ -60,7 +60,7 @@ class LoadReport:
 
 
 def deadline_record(deadline: Deadline) -> dict[str, Any]:
-    """A deadline as plain JSON, to store and to compare with the next load."""
+    """A deadline as plain JSON, to store and to compare with the next load (a new dict)."""
     return {
         "text": deadline.text,
         "kind": str(deadline.kind),
@@ -242,16 +242,20 @@ def load_plan(
         writes = _Writes()
         # Thousands of tasks name the same few units: resolve each name once.
         canonical = cache(lambda name: units.canonical(name.strip()))
+        # …and a few deadlines: make each one's record once (read-only from here on).
+        record_of = cache(deadline_record)
         for position, source in enumerate(plan.tasks):
             wanted = _wanted_units(source, canonical)
             row = stored.pop(source.no, None)
             if row is None:
-                writes.new_tasks.append(_new_task(plan.id, source, position, now))
+                record = record_of(source.deadline)
+                writes.new_tasks.append(_new_task(plan.id, source, position, now, record))
                 writes.new_units[source.no] = wanted
                 report.created.append(source.no)
                 continue
             current = stored_units.get(row["id"], [])
-            _compare(row, current, source, position, wanted, now, where, report, writes)
+            record = record_of(source.deadline)
+            _compare(row, current, source, position, wanted, record, now, where, report, writes)
         for no, row in sorted(stored.items()):
             report.missing.append(no)
             if row["in_plan"]:
@@ -262,7 +266,9 @@ def load_plan(
         return report
 
 
-def _new_task(plan_id: str, source: model.Task, position: int, now: datetime) -> dict[str, Any]:
+def _new_task(
+    plan_id: str, source: model.Task, position: int, now: datetime, record: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "plan_id": plan_id,
         "no": source.no,
@@ -273,7 +279,7 @@ def _new_task(plan_id: str, source: model.Task, position: int, now: datetime) ->
         "created_at": now,
         "updated_at": now,
         **_texts(source, position),
-        **_deadline_columns(source.deadline, deadline_record(source.deadline)),
+        **_deadline_columns(source.deadline, record),
     }
 
 
@@ -283,6 +289,7 @@ def _compare(
     source: model.Task,
     position: int,
     wanted: Units,
+    record: dict[str, Any],
     now: datetime,
     where: str,
     report: LoadReport,
@@ -302,7 +309,6 @@ def _compare(
         changes["in_plan"] = True
         changed = True
         writes.history.append(_by_load(task_id, now, "back_in_plan", f"{where}重新列入此任务"))
-    record = deadline_record(source.deadline)
     if record != row["file_deadline"]:
         changes.update(_deadline_columns(source.deadline, record))
         writes.history.append(
@@ -347,7 +353,9 @@ def _write(
         ]
         for position, (role, name) in enumerate(wanted)
     ]
-    insert_rows(session, TaskUnit, task_units)
+    # Every task here already carries this transaction's revision: inserted just now, or its
+    # old units deleted by delete_task_units, which stamped it.
+    insert_rows(session, TaskUnit, task_units, restamp=False)
     insert_rows(session, History, writes.history)
     if writes.new_tasks:
         reason = f"载入{where}"

@@ -26,6 +26,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload
 
 from engine.errors import UserError
@@ -395,17 +396,73 @@ def task_ids_of_plan(session: Session, plan_id: str) -> dict[int, int]:
     return {no: task_id for no, task_id in session.execute(query)}
 
 
-def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """INSERT every row (dicts with the same keys) in one executemany. New tasks, and tasks given
-    new units, carry this transaction's task revision (engine.store.revision)."""
+def insert_rows(
+    session: Session, model: type[Base], rows: list[dict[str, Any]], *, restamp: bool = True
+) -> None:
+    """INSERT every row (dicts with the same keys) at once (_insert_many). New tasks, and tasks
+    given new units, carry this transaction's task revision (engine.store.revision).
+
+    `restamp=False` (units only): the caller knows that every task of these units already
+    carries this transaction's revision (inserted in it, or its units deleted in it), so that
+    stamping them again would only write the same value once more.
+    """
     if not rows:
         return
     if model is Task:
         revision = stamp(session)
         rows = [{**row, "revision": revision} for row in rows]
-    session.execute(insert(_table(model)), rows)
-    if model is TaskUnit:
+    _insert_many(session, _table(model), rows)
+    if model is TaskUnit and restamp:
         _restamp(session, {row["task_id"] for row in rows})
+
+
+def _insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT rows with the same keys, each value made by its column's own type for this
+    database (what SQLAlchemy's executemany would send), without SQLAlchemy's work per row:
+    PostgreSQL (psycopg) takes them by COPY, SQLite by one executemany. A table whose columns
+    left out have a default made in Python goes through SQLAlchemy's insert, which applies it.
+    """
+    keys = list(rows[0])
+    connection = session.connection()
+    dialect = connection.dialect
+    columns = [table.c[key] for key in keys]
+    if any(c.default is not None or c.onupdate is not None
+           for c in table.c if c.key not in rows[0]) or dialect.driver not in ("psycopg",
+                                                                             "pysqlite"):
+        session.execute(insert(table), rows)
+        return
+    by_column = []
+    for key, column in zip(keys, columns, strict=True):
+        given = [row[key] for row in rows]
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            # Thousands of rows share a few values (this load's time, a due date, a deadline):
+            # each object is processed once (the processors are pure; every object stays alive).
+            done: dict[int, Any] = {}
+            for value in given:
+                if id(value) not in done:
+                    done[id(value)] = process(value)
+            given = [done[id(value)] for value in given]
+        by_column.append(given)
+    values = list(zip(*by_column, strict=True))
+    quote = dialect.identifier_preparer
+    names = ", ".join(quote.format_column(c) for c in columns)
+    if dialect.driver == "psycopg":
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        statement = f"COPY {quote.format_table(table)} ({names}) FROM STDIN"
+        error = dialect.loaded_dbapi.Error
+        try:
+            with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+                for value in values:
+                    copy.write_row(value)
+        except error as exc:  # as SQLAlchemy raises it: IntegrityError and the like
+            raise DBAPIError.instance(statement, None, exc, error) from exc
+        return
+    marks = ", ".join("?" * len(keys))
+    connection.exec_driver_sql(
+        f"INSERT INTO {quote.format_table(table)} ({names}) VALUES ({marks})", values
+    )
 
 
 def update_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
