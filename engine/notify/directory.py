@@ -32,6 +32,9 @@ from engine.notify.secrets import blank_variable
 FILE = "file"
 EMAIL = "email"
 WECOM = "wecom"
+WECOM_APP = "wecom_app"
+DINGTALK = "dingtalk"
+FEISHU = "feishu"
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,70 @@ def wecom_url_problem(unit: str, url: str) -> str | None:
     return f"单位“{unit}”的企业微信群机器人地址引用的{why}，无法发送" if why else None
 
 
+def secret_problem(unit: str, key: str, variable: str) -> str | None:
+    """Why the signing secret a unit's `key` names cannot be read (unset or blank), or None."""
+    why = blank_variable("${" + variable + "}")
+    return f'单位“{unit}”的{why}（units."{unit}".{key}），无法签名发送' if why else None
+
+
+def messenger_problems(unit: str, contact: UnitContact, settings: Settings) -> dict[str, str]:
+    """For each messenger channel this unit lists, why it cannot reach the unit, or "" if it can:
+    a URL whose `${NAME}` is blank or whose host is not allowed, a secret variable unset, the
+    `wecom_app` channel not configured. Such a channel is left out, never tried."""
+    from engine.notify.channels.hosts import checked_url  # it imports this package
+
+    out: dict[str, str] = {}
+    robots = (
+        (
+            DINGTALK,
+            "钉钉机器人地址",
+            contact.dingtalk,
+            contact.dingtalk_secret_env,
+            settings.channels.dingtalk.allowed_hosts,
+        ),
+        (
+            FEISHU,
+            "飞书机器人地址",
+            contact.feishu,
+            contact.feishu_secret_env,
+            settings.channels.feishu.allowed_hosts,
+        ),
+    )
+    for name, label, url, secret_env, allowed in robots:
+        if not url:
+            continue
+        why = blank_variable(url)
+        if why:
+            out[name] = f"单位“{unit}”的{label}引用的{why}，无法发送"
+            continue
+        try:
+            checked_url(
+                url,
+                allowed,
+                label=label,
+                section=f"channels.{name}",
+                where=f'units."{unit}".{name}',
+            )
+        except UserError as exc:
+            out[name] = str(exc)
+            continue
+        if secret_env:
+            out[name] = secret_problem(unit, f"{name}_secret_env", secret_env) or ""
+        else:
+            out[name] = ""
+    if contact.wecom_users:
+        app = settings.channels.wecom_app
+        if app is None:
+            out[WECOM_APP] = "未配置 [channels.wecom_app]，无法发送企业微信应用消息"
+        else:
+            why = blank_variable("${" + app.secret_env + "}")
+            out[WECOM_APP] = f"{why}（channels.wecom_app.secret_env）" if why else ""
+    return out
+
+
+_MESSENGER_LABELS = {WECOM_APP: "企业微信应用消息", DINGTALK: "钉钉", FEISHU: "飞书"}
+
+
 def _refused_robot(unit: str, url: str, settings: Settings) -> str | None:
     """Why the wecom channel would refuse this robot URL (a host not allowed, …), or None: such
     a contact reaches nobody, so the unit takes the missing-contact path, not the dead letters."""
@@ -110,6 +177,11 @@ def reach(name: str, settings: Settings) -> Reach:
                 reasons.append(f"企业微信：{problem}")
             else:
                 channels.append(WECOM)
+        for name, problem in messenger_problems(unit, contact, settings).items():
+            if problem:
+                reasons.append(f"{_MESSENGER_LABELS[name]}：{problem}")
+            else:
+                channels.append(name)
         if contact.file:
             channels.append(FILE)
     if not channels:

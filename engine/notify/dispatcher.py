@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from engine.config import Settings
 from engine.errors import DubanError
 from engine.notify import queue
+from engine.notify.channels import messenger_channels
 from engine.notify.channels.base import Channel, Delivery, Message, Outcome
 from engine.notify.channels.email import EmailChannel
 from engine.notify.channels.file import FileChannel
@@ -91,6 +92,7 @@ def build_channels(
     }
     if settings.channels.email is not None:
         channels["email"] = EmailChannel(settings.channels.email)
+    channels.update(messenger_channels(settings, db, real_clock))
     return channels
 
 
@@ -249,6 +251,7 @@ class Dispatcher:
             emails=tuple(contact.email) if contact else (),
             webhook=contact.wecom if contact else None,
             mobiles=tuple(contact.mobiles) if contact else (),
+            link=ctx.link.url if ctx.link else None,
             first_part=row.parts_sent or 0,
             on_part=partial(queue.record_part, self.db, row.id, token),
         )

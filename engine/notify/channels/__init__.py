@@ -1,1 +1,32 @@
-"""Delivery channels, one module per kind behind `base.Channel`: email, wecom, file."""
+"""Delivery channels, one module per kind behind `base.Channel`: email, wecom, file, and the
+messengers wecom_app (企业微信应用消息), dingtalk (钉钉) and feishu (飞书)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.config import Settings
+    from engine.notify.channels.base import Channel
+    from engine.notify.ratelimit import RealClock
+    from engine.store import Database
+
+
+def messenger_channels(
+    settings: Settings, db: Database | None = None, real_clock: RealClock | None = None
+) -> dict[str, Channel]:
+    """The messenger channels, for the dispatcher. Their rate limits count in the database with
+    `db` (across instances), else in this process, in the real time `real_clock` reads; their
+    signatures always carry the wall clock's time, which the providers check."""
+    from engine.notify.channels.dingtalk import DingtalkChannel
+    from engine.notify.channels.feishu import FeishuChannel
+    from engine.notify.channels.pacing import pacer_for
+    from engine.notify.channels.wecom_app import WecomAppChannel
+
+    channels: dict[str, Channel] = {
+        "dingtalk": DingtalkChannel(settings, pacer_for("dingtalk", db, real_clock)),
+        "feishu": FeishuChannel(settings, pacer_for("feishu", db, real_clock)),
+    }
+    if settings.channels.wecom_app is not None:
+        channels["wecom_app"] = WecomAppChannel(settings, pacer_for("wecom_app", db, real_clock))
+    return channels

@@ -40,6 +40,8 @@ class Message:
     mobiles: tuple[str, ...] = ()
     first_part: int = 0
     """For a WeCom notice of several messages: how many were already accepted before."""
+    link: str | None = None
+    """The address the notice opens (the unit's page or the console), for a button (wecom_app)."""
     on_part: Callable[[int], None] | None = field(default=None, compare=False, repr=False)
     """Called with the count accepted so far after each message of a notice of several, so that
     the count is on record before the next is sent (see the dispatcher)."""

@@ -35,8 +35,9 @@ def unsafe(url: str, label: str) -> str | None:
     """Why the text of this URL could be read differently by two parsers, or None."""
     if "\\" in url:
         return f"{label}含有反斜杠“\\”，不同程序对其主机的解析不一致，拒绝使用"
-    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Zs")
-           for ch in url):
+    if any(
+        ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Zs") for ch in url
+    ):
         return f"{label}含有空格、换行或其他控制字符，拒绝使用"
     authority = url.partition("://")[2]
     for end in "/?#":
