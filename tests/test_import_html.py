@@ -826,3 +826,19 @@ def test_each_prose_document_as_a_web_page_gives_the_plan_its_text_gives(duban, 
     assert _without_refs(plan) == _without_refs(original)
     for words in CHROME:
         assert words not in text, words
+
+
+def test_a_cell_whose_tag_was_cut_keeps_its_text_and_the_cells_after_it(tmp_path):
+    # Hypothesis found it: `<td>` cut to `<d>` in a damaged page; libxml2 nests the row's
+    # following cells inside the unknown element, and task 1 came out empty.
+    page = SEED_PAGE.decode("utf-8")
+    first = page.index("宽视野高标准统筹谋划公共法律服务体系建设")
+    cut = page.rindex("<td", 0, first)
+    source = tmp_path / "page.html"
+    source.write_text(page[:cut] + "<d" + page[cut + 3 :], "utf-8")
+    plan = import_plan(source, coordinator="市司法局")
+    task = plan.tasks[0]
+    assert task.title == "宽视野高标准统筹谋划公共法律服务体系建设"
+    assert (task.lead, task.co_units) == ("市发改局", ["市财政局", "市司法局"])
+    assert task.deadline.text == "2021年6月30日前"
+    assert not [w for w in plan.warnings if w.task == 1]

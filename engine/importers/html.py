@@ -132,7 +132,25 @@ def _rows(table: Any) -> list[Any]:
 
 
 def _cells(tr: Any) -> list[Any]:
+    """A row's cells. A row holds nothing but cells, so any other element in it that holds text
+    is a cell whose tag was mistyped or cut (`<d>` for `<td>` in a damaged page): it is read as
+    a cell, and the cells the parser nested inside it are put back after it, so that its text
+    and theirs stay in their places rather than being lost or run together."""
+    for child in list(tr):
+        if child.tag in ("td", "th") or not isinstance(child.tag, str) or child.tag in _NOT_CELLS:
+            continue
+        nested = [c for c in child if c.tag in ("td", "th")]
+        if not nested and not "".join(child.itertext()).strip():
+            continue
+        child.tag = "td"
+        at = tr.index(child)
+        for offset, cell in enumerate(nested, start=1):
+            child.remove(cell)
+            tr.insert(at + offset, cell)
     return [td for td in tr if td.tag in ("td", "th")]
+
+
+_NOT_CELLS = frozenset({"script", "style", "template", "tr", "thead", "tbody", "tfoot", "table"})
 
 
 def _table_of(td: Any) -> Any:
