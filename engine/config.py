@@ -26,6 +26,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from engine.clock import FIRST_YEAR, LAST_YEAR
@@ -162,6 +163,29 @@ class EmailSettings(_Section):
     password_env: str | None = None
     from_: str = Field(alias="from")
     timeout_seconds: float = Field(default=30.0, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)
+    reply_to: str | None = None
+    """Where replies to notices go; by default the mailbox duban reads (`imap_username`)."""
+    # Progress by reply (engine.notify.replies): duban's own mailbox, read over TLS each tick.
+    imap_host: str | None = None
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_tls: Literal["tls", "starttls"] = "tls"
+    """`tls`: TLS from the start (port 993); `starttls`: STARTTLS on port 143. Never plain."""
+    imap_username: str | None = None
+    imap_password_env: str | None = None
+    imap_folder: str = "INBOX"
+    imap_ca_file: str | None = None
+    """A CA certificate (PEM) to trust besides the system's, for a server with a private CA."""
+
+    @model_validator(mode="after")
+    def _mailbox_complete(self) -> EmailSettings:
+        if self.imap_host and not (self.imap_username and self.imap_password_env):
+            raise ValueError(
+                "配置了 imap_host 时还须配置 imap_username 和 imap_password_env"
+                "（读取回复邮件的邮箱）"
+            )
+        if not self.imap_host and (self.imap_username or self.imap_password_env):
+            raise ValueError("配置了 imap_username 或 imap_password_env 时还须配置 imap_host")
+        return self
 
 
 class WecomSettings(_Section):

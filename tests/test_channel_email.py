@@ -195,3 +195,69 @@ def test_a_server_dribbling_its_replies_is_cut_off_at_the_timeout():
     assert "超时" in delivery.detail
     (written,) = peer.written
     assert written < len(greeting) // 4, (written, len(greeting))
+
+
+@pytest.mark.parametrize("smtp_server", ["none"], indirect=True)
+def test_a_notice_names_itself_so_that_replies_and_repeats_find_it(smtp_server):
+    s = settings(smtp_server, "none", imap_host="imap.example.gov.cn",
+                 imap_username="duban@example.gov.cn", imap_password_env="DUBAN_TEST_IMAP_PW")
+    channel = EmailChannel(s)
+    assert channel.send(notice(), NOW).ok
+    assert channel.send(notice(), NOW).ok  # the same notice again, as after a crash
+    first, again = (r.message for r in smtp_server.received)
+    assert first["Message-ID"] == again["Message-ID"] == "<duban.notice.12@example.gov.cn>"
+    assert first["Reply-To"] == "duban@example.gov.cn"  # the mailbox duban reads
+    assert first["List-Id"] == "duban notices <notices.duban.example.gov.cn>"
+    # out-of-office answers and Exchange's automatic replies stay away
+    assert first["Auto-Submitted"] == "auto-generated"
+    assert first["X-Auto-Response-Suppress"] == "All"
+    assert channel.send(notice(notice_id=13), NOW).ok
+    assert smtp_server.received[2].message["Message-ID"] == "<duban.notice.13@example.gov.cn>"
+
+
+@pytest.mark.parametrize("smtp_server", ["none"], indirect=True)
+def test_reply_to_names_the_configured_address_and_is_absent_without_a_mailbox(smtp_server):
+    assert EmailChannel(settings(smtp_server, "none")).send(notice(), NOW).ok
+    s = settings(smtp_server, "none", reply_to="督办室 <dbs@example.gov.cn>")
+    assert EmailChannel(s).send(notice(), NOW).ok
+    plain, named = (r.message for r in smtp_server.received)
+    assert plain["Reply-To"] is None
+    assert named["Reply-To"].addresses[0].addr_spec == "dbs@example.gov.cn"
+
+
+@pytest.mark.parametrize("smtp_server", ["none"], indirect=True)
+@pytest.mark.parametrize("bad", ["fgj example.gov.cn", "fgj@", "发改局@example.gov.cn", "a@b@c"])
+def test_a_bad_address_in_the_directory_fails_for_good_and_sends_nothing(smtp_server, bad):
+    delivery = EmailChannel(settings(smtp_server, "none")).send(notice(emails=(bad,)), NOW)
+    assert delivery.outcome is Outcome.PERMANENT, delivery.detail
+    assert f"“{bad}”" in delivery.detail
+    assert 'units."市发改局".email' in delivery.detail
+    assert smtp_server.received == []
+
+
+@pytest.mark.parametrize("smtp_server", ["none"], indirect=True)
+def test_beside_a_bad_address_the_good_one_gets_the_notice_and_the_bad_one_is_named(smtp_server):
+    message = notice(emails=("fgj@example.gov.cn", "fgj,example.gov.cn"))
+    delivery = EmailChannel(settings(smtp_server, "none")).send(message, NOW)
+    assert delivery.ok, delivery.detail
+    assert "未发往无效的地址" in delivery.detail and "“fgj,example.gov.cn”" in delivery.detail
+    (got,) = smtp_server.received
+    assert got.rcpt_tos == ["fgj@example.gov.cn"]
+
+
+def test_doctor_names_a_bad_address_with_its_unit_and_key(duban, workdir):
+    config = workdir / "duban.toml"
+    config.write_text(
+        "[channels.email]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\n"
+        "from = \"督办系统 <duban@example.gov.cn>\"\n"
+        "[channels.file]\ndir = \"outbox\"\n"
+        "[units.\"市司法局\"]\nemail = [\"sfj@example.gov.cn\", \"sfj@example\"]\n",
+        encoding="utf-8",
+    )
+    result = duban("--config", str(config), "doctor")
+    lines = [line for line in result.out.splitlines() if "sfj@example”" in line]
+    assert lines == [
+        '问题：单位“市司法局”的电子邮箱“sfj@example”不是有效的地址（配置键 units."市司法局"'
+        '.email[1]）：域名“example”无效，应形如 name@example.gov.cn'
+    ]
+    assert result.code == 1

@@ -1,5 +1,6 @@
 """A dispatcher killed while the SMTP server holds a message: a restart loses nothing and repeats
-at most that message (the at-least-once guarantee, over email as over WeCom)."""
+at most that message (the at-least-once guarantee, over email as over WeCom), and the repeat
+carries the same Message-ID, so that mail clients fold it into the first."""
 
 from __future__ import annotations
 
@@ -45,8 +46,8 @@ def _config(folder: Path, port: int) -> Path:
 
 
 def _notice_id(message) -> int:
-    # the Message-ID carries the outbox id: <…duban.<id>@example.gov.cn>
-    found = re.search(r"\.duban\.(\d+)@", message["Message-ID"])
+    # the Message-ID carries the outbox id: <duban.notice.<id>@example.gov.cn>
+    found = re.fullmatch(r"<duban\.notice\.(\d+)@example\.gov\.cn>", message["Message-ID"])
     assert found, message["Message-ID"]
     return int(found.group(1))
 
@@ -86,4 +87,10 @@ def test_a_restart_after_a_kill_loses_no_email_and_repeats_only_the_one_in_fligh
     assert received == Counter({ids[1]: 1, ids[2]: 2, ids[3]: 1, ids[4]: 1})
     to = {_notice_id(r.message): r.rcpt_tos for r in smtp.received}
     assert to == {ids[n]: [f"unit{n}@example.gov.cn"] for n in UNITS}
+    # the repeat is the same message to a mail client: one Message-ID, whatever the attempt
+    repeats = [r.message for r in smtp.received if _notice_id(r.message) == ids[2]]
+    assert repeats[0]["Message-ID"] == repeats[1]["Message-ID"]
+    assert len({r.message["Message-ID"] for r in smtp.received}) == len(ids)
+    for received in smtp.received:
+        assert received.message["Auto-Submitted"] == "auto-generated"
     db.close()

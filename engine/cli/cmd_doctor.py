@@ -111,6 +111,7 @@ def run_checks(app: AppContext, settings: Settings, findings: Findings, *, netwo
         check_contacts(settings, plans, findings)
     check_robot_hosts(settings, findings)
     check_email_security(settings, findings)
+    check_email_addresses(settings, findings)
     check_env(settings, findings)
     check_outbox(settings, findings)
     check_templates(settings, findings)
@@ -367,6 +368,33 @@ def check_email_security(settings: Settings, findings: Findings) -> None:
         findings.problem(why)
 
 
+def check_email_addresses(settings: Settings, findings: Findings) -> None:
+    """Every address in the directory and the sender's: a bad one would only fail when sending."""
+    from email.utils import parseaddr
+
+    from engine.notify.channels.email import address_problem
+
+    for unit, contact in settings.units.items():
+        for index, address in enumerate(contact.email):
+            why = address_problem(address)
+            if why:
+                findings.problem(
+                    f'单位“{unit}”的电子邮箱“{address}”不是有效的地址（配置键 units."{unit}"'
+                    f".email[{index}]）：{why}，应形如 name@example.gov.cn"
+                )
+    email = settings.channels.email
+    if email is None:
+        return
+    values = [("from", email.from_), ("reply_to", email.reply_to)]
+    for key, value in values:
+        spec = parseaddr(value)[1] if value is not None else None
+        why = address_problem(spec) if spec is not None else None
+        if why:
+            findings.problem(
+                f"电子邮件通道的地址“{value}”不是有效的地址（配置键 channels.email.{key}）：{why}"
+            )
+
+
 def env_references(settings: Settings) -> Iterator[tuple[str, str]]:
     """(variable, config key) for every ${NAME} and for channels.email.password_env."""
 
@@ -385,6 +413,8 @@ def env_references(settings: Settings) -> Iterator[tuple[str, str]]:
     email = settings.channels.email
     if email and email.password_env:
         yield email.password_env, "channels.email.password_env"
+    if email and email.imap_password_env:
+        yield email.imap_password_env, "channels.email.imap_password_env"
 
 
 def check_env(settings: Settings, findings: Findings) -> None:

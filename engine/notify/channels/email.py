@@ -9,15 +9,25 @@ problems are permanent. `timeout_seconds` bounds the whole conversation (connect
 message), not only each read (`engine.notify.deadline`). A login over `security = "none"` sends
 the password in the clear: `doctor` reports it and the service warns at start
 (`plaintext_login_problem`).
+
+Every notice carries headers that make replies work: a `Message-ID` made from its outbox id and
+the sender's domain (`notice_message_id`), so that a resend after a crash carries the same one and
+a reply names its notice in `In-Reply-To`/`References` (`engine.notify.replies` reads them); a
+`Reply-To` to duban's mailbox when one is configured; `List-Id`; and `Auto-Submitted:
+auto-generated` with `X-Auto-Response-Suppress: All`, so that out-of-office answers do not loop.
+An address in the directory that is not an address (`address_problem`) is named by `doctor`; when
+sending, a notice with no valid address fails for good, naming the address and its key.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import smtplib
 import socket
 import ssl
 from datetime import datetime
+from email.errors import HeaderParseError, MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -75,19 +85,80 @@ def sender_address(from_: str) -> Address:
     return Address(display_name=name, username=username, domain=domain)
 
 
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+
+
+def address_problem(address: str) -> str | None:
+    """Why `address` cannot be a recipient (name@example.gov.cn), or None when it can."""
+    local, at, domain = address.strip().rpartition("@")
+    if not at or not local or not domain:
+        return "缺少“@”或其前后的部分"
+    if not _LOCAL.match(local):
+        return "“@”之前只能是字母、数字和 . _ - + 等符号，不能有空格或中文"
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")  # 例子.中国 is a domain too
+    except UnicodeError:
+        return f"域名“{domain}”无效"
+    labels = ascii_domain.split(".")
+    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        return f"域名“{domain}”无效"
+    try:
+        Address(addr_spec=f"{local}@{ascii_domain}")
+    except (HeaderParseError, MessageError, IndexError, ValueError):
+        return "不是有效的电子邮件地址"
+    return None
+
+
+def ascii_address(address: str) -> str:
+    """A valid address as SMTP sends it: its domain in IDNA (例子.中国 → xn--fsqu00a.xn--fiqs8s)."""
+    local, _, domain = address.strip().rpartition("@")
+    return f"{local}@{domain.encode('idna').decode('ascii')}"
+
+
+def notice_message_id(notice_id: int, sender: Address) -> str:
+    """The Message-ID of a notice: the same for every attempt, unique per outbox row."""
+    return f"<duban.notice.{notice_id}@{sender.domain or 'localhost'}>"
+
+
+_NOTICE_ID = re.compile(r"<duban\.notice\.(\d+)@([^<>\s]+)>")
+
+
+def notice_ids_in(header: str) -> list[tuple[int, str]]:
+    """The (outbox id, domain) of every notice Message-ID in an In-Reply-To or References."""
+    return [(int(m.group(1)), m.group(2).lower()) for m in _NOTICE_ID.finditer(header or "")]
+
+
+def reply_address(settings: EmailSettings) -> str | None:
+    """Where replies go: `reply_to`, else the mailbox duban reads (`imap_username`)."""
+    if settings.reply_to:
+        return settings.reply_to
+    if settings.imap_host and settings.imap_username and "@" in settings.imap_username:
+        return settings.imap_username
+    return None
+
+
 def build_message(message: Message, settings: EmailSettings, now: datetime) -> EmailMessage:
     sender = sender_address(settings.from_)
     mail = EmailMessage()
     mail["Subject"] = message.subject
     mail["From"] = sender
     mail["To"] = [
-        Address(display_name=message.recipient, addr_spec=address) for address in message.emails
+        Address(display_name=message.recipient, addr_spec=ascii_address(address))
+        for address in message.emails
+        if address_problem(address) is None
     ]
+    reply_to = reply_address(settings)
+    if reply_to:
+        mail["Reply-To"] = reply_to
     mail["Date"] = format_datetime(now)
-    mail["Message-ID"] = make_msgid(
-        idstring=f"duban.{message.notice_id}" if message.notice_id is not None else "duban.test",
-        domain=sender.domain or None,
-    )
+    if message.notice_id is not None:
+        mail["Message-ID"] = notice_message_id(message.notice_id, sender)
+    else:  # `send-test`: no notice to answer
+        mail["Message-ID"] = make_msgid(idstring="duban.test", domain=sender.domain or None)
+    mail["List-Id"] = f"duban notices <notices.duban.{sender.domain or 'localhost'}>"
+    mail["Auto-Submitted"] = "auto-generated"
+    mail["X-Auto-Response-Suppress"] = "All"
     mail.set_content(message.text, charset="utf-8")
     if message.html:
         mail.add_alternative(message.html, subtype="html", charset="utf-8")
@@ -132,6 +203,17 @@ class EmailChannel:
     def send(self, message: Message, now: datetime) -> Delivery:
         if not message.emails:
             return Delivery.permanent(f"单位“{message.recipient}”未配置电子邮箱")
+        bad = [
+            f"“{address}”（{why}）"
+            for address in message.emails
+            if (why := address_problem(address))
+        ]
+        if len(bad) == len(message.emails):  # a config mistake: no retry can mend it
+            return Delivery.permanent(
+                f'单位“{message.recipient}”的电子邮箱无效（配置键 units."{message.recipient}"'
+                f".email）：{'、'.join(bad)}"
+            )
+        recipients = [ascii_address(a) for a in message.emails if address_problem(a) is None]
         s = self.settings
         try:
             password = self._password()
@@ -145,7 +227,7 @@ class EmailChannel:
             with dog, self._connect() as smtp:
                 if s.username and password is not None:
                     smtp.login(s.username, password)
-                refused = smtp.send_message(mail, from_addr=envelope, to_addrs=list(message.emails))
+                refused = smtp.send_message(mail, from_addr=envelope, to_addrs=recipients)
                 reply = smtp.last_reply
         except (smtplib.SMTPException, OSError) as exc:
             if dog.fired:  # the watchdog ended the conversation: whatever broke, it was the time
@@ -157,6 +239,9 @@ class EmailChannel:
         detail = f"邮件服务器 {where} 已接受：{answer}"
         if refused:
             detail += "；被拒收的地址：" + "、".join(refused)
+        if bad:
+            key = f'units."{message.recipient}".email'
+            detail += f"；未发往无效的地址（配置键 {key}）：" + "、".join(bad)
         return Delivery.sent(mask(detail))
 
 
