@@ -38,8 +38,12 @@ _FLOW_KEY_STOP = re.compile(r"[,\[\]{}:]")
 _FLOW_PLAIN_REFUSED = re.compile(r"[:#?]")
 _DEPTH = 8
 _NONE = object()
-_SIMPLE_LIST = re.compile(r"\[([^\[\]{}'\"#:?,]+(?:, [^\[\]{}'\"#:?,]+)*)?\]")
-_SIMPLE_MAP = re.compile(r"\{([^\[\]{}'\"#?]+)\}")
+_MEMO_LONGEST = 100
+# A plain scalar in a flow collection, as flow_plain takes it: no quote, `:`, `#`, `?` or flow
+# indicator in it, no indicator, space or `-` first, no space last.
+_ITEM = r"[^\s\-?:,\[\]{}#&*!|>'\"%@`](?:[^,\[\]{}'\"#:?]*[^\s,\[\]{}'\"#:?])?"
+_SIMPLE_LIST = re.compile(rf"\[(?:{_ITEM}(?:, {_ITEM})*)?\]")
+_SIMPLE_MAP = re.compile(rf"\{{{_ITEM}: {_ITEM}(?:, {_ITEM}: {_ITEM})*\}}")
 
 
 class _Unread(Exception):
@@ -57,20 +61,22 @@ class _Reader:
         self.keys: dict[str, Any] = {}
         """Keys read before, by their text (`title`, `'no'`)."""
         self.memo: dict[str, Any] = {}
-        """Plain scalars that are not texts (numbers, dates), by their text."""
+        """Short plain scalars read before (keys, states, numbers, dates), by their text."""
         """Whether the value being read was joined from several lines."""
 
     # --- scalars ---------------------------------------------------------------------------
 
     def plain(self, text: str) -> Any:
         """The value of a plain scalar, resolved and built as the strict loader does."""
-        if text and text[0] not in self.table and None not in self.table:
+        if text and text[0] not in self.table:
             return text
         known = self.memo.get(text, _NONE)
         if known is not _NONE:
             return known
         tag = self.loader.resolve(yaml.ScalarNode, text, (True, False))
         if tag == _STR:
+            if len(text) <= _MEMO_LONGEST:
+                self.memo[text] = text
             return text
         if tag not in _BUILT:  # a merge key (<<), a value key (=)
             raise _Unread
@@ -131,19 +137,16 @@ class _Reader:
 
     def flow_line(self, text: str) -> Any:
         """A flow list or mapping that is the whole of `text`."""
-        simple = _SIMPLE_LIST.fullmatch(text)
-        if simple:
-            items = simple.group(1)
-            return [self.flow_plain(item) for item in items.split(", ")] if items else []
-        simple = _SIMPLE_MAP.fullmatch(text)
-        if simple:
-            mapping = {}
-            for part in simple.group(1).split(", "):
-                key, colon, value = part.partition(": ")
-                if not colon or ":" in key or ":" in value or "," in part:
-                    raise _Unread
-                mapping[self.flow_plain(key)] = self.flow_plain(value)
-            return mapping
+        # The common ones, whose items the patterns have checked: `[a, b]`, `{k: v, k: v}`.
+        starts, plain = self.table, self.plain
+        if _SIMPLE_LIST.fullmatch(text):
+            if text == "[]":
+                return []
+            return [v if v[0] not in starts else plain(v) for v in text[1:-1].split(", ")]
+        if _SIMPLE_MAP.fullmatch(text):
+            pairs = [part.split(": ") for part in text[1:-1].split(", ")]
+            return {k if k[0] not in starts else plain(k): v if v[0] not in starts else plain(v)
+                    for k, v in pairs}
         value, end = self.flow(text, 0, 0)
         if end != len(text):
             raise _Unread
@@ -362,7 +365,7 @@ class _Reader:
         """The block mapping at `indent` whose first entry is `first` (line i, perhaps after
         a `- `); the others are the lines at `indent` that follow."""
         mapping: dict[Any, Any] = {}
-        lines, count, keys = self.lines, len(self.lines), self.keys
+        lines, count, keys, starts = self.lines, len(self.lines), self.keys, self.table
         pad = " " * indent
         deeper = pad + " "
         text = first
@@ -383,8 +386,11 @@ class _Reader:
                         raise _Unread
                 elif head in "\"|>":
                     key = _NONE
+                elif (head in _INDICATORS or ": " in written or " #" in written
+                      or written[-1] == ":" or (head == "-" and written[1:2] in ("", " "))):
+                    raise _Unread  # what block_plain refuses
                 else:
-                    value = self.plain(self.block_plain(written))
+                    value = written if head not in starts else self.plain(written)
                 if key is not _NONE:
                     mapping[key] = value
                     i += 1
@@ -432,6 +438,8 @@ def read(text: str, loader: Any) -> Any | None:
     """The document `text` holds, as `loader` (an instance of the strict loader: its resolvers
     and constructors) would build it; None when the text is not in the writer's part of YAML."""
     if not text.endswith("\n") or _UNTAKEN.search(text) or text.startswith(("---", "%", "#")):
+        return None
+    if None in loader.yaml_implicit_resolvers:  # a resolver for any first character: not here
         return None
     reader = _Reader(text, loader)
     if not reader.lines or reader.indent_of(0) != 0 or not reader.lines[0]:
