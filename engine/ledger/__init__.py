@@ -7,26 +7,32 @@ failed render touches nothing.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from types import ModuleType
 
 from engine.errors import UserError
-from engine.ledger import csv, docx, md, xlsx
 from engine.ledger.model import Ledger
 from engine.planfile import write_atomically
 
-WRITERS: dict[str, ModuleType] = {"xlsx": xlsx, "docx": docx, "md": md, "csv": csv}
+# Imported when first asked for: the Office writers pull in openpyxl and python-docx, which a
+# digest or a planner pass (that import this package for its model) never needs.
+WRITERS: dict[str, str] = {
+    "xlsx": "engine.ledger.xlsx", "docx": "engine.ledger.docx",
+    "md": "engine.ledger.md", "csv": "engine.ledger.csv",
+}
 FORMATS = tuple(WRITERS)
 
 
 def writer_for(fmt: str) -> ModuleType:
     """The writer of a format; an unknown format is the user's mistake, naming the choices."""
     try:
-        return WRITERS[fmt.lower()]
+        name = WRITERS[fmt.lower()]
     except KeyError:
         raise UserError(
             f"--format 的值“{fmt}”不是支持的导出格式，应为 {' / '.join(FORMATS)} 之一"
         ) from None
+    return importlib.import_module(name)
 
 
 def render(ledger: Ledger, fmt: str) -> bytes:

@@ -7,8 +7,6 @@ calendar once per distinct date, not once per task.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import lru_cache
-from itertools import accumulate
 
 from engine.deadlines.calendar import WorkCalendar
 from engine.deadlines.deadline import Deadline
@@ -114,10 +112,22 @@ class WorkdaySpan:
 
     def __init__(self, calendar: WorkCalendar, start: date, end: date) -> None:
         self.start = start
-        days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-        flags = [calendar.is_workday(d) for d in days]
-        self._through = list(accumulate(flags))  # working days in [start, start + i]
-        self._workdays = [d for d, working in zip(days, flags, strict=True) if working]
+        self.end = start - timedelta(days=1)
+        self._calendar = calendar
+        self._through: list[int] = []  # working days in [start, start + i]
+        self._workdays: list[date] = []
+        self.extend(end)
+
+    def extend(self, end: date) -> None:
+        """Reach `end` too: only the days after the current end are asked of the calendar."""
+        day, count = self.end + timedelta(days=1), self._through[-1] if self._through else 0
+        while day <= end:
+            if self._calendar.is_workday(day):
+                count += 1
+                self._workdays.append(day)
+            self._through.append(count)
+            day += timedelta(days=1)
+        self.end = max(self.end, end)
 
     def _count(self, d: date) -> int:
         return self._through[(d - self.start).days]
@@ -131,7 +141,19 @@ class WorkdaySpan:
         return self._workdays[self._count(d) + n - 1]
 
 
-@lru_cache(maxsize=8)
+_SPANS: dict[tuple[int, date], tuple[WorkCalendar, WorkdaySpan]] = {}
+
+
 def _span(calendar: WorkCalendar, start: date, end: date) -> WorkdaySpan:
-    # Every tick of a day asks for the same span: build it once.
-    return WorkdaySpan(calendar, start, end)
+    # Every tick asks for a span from the same first due date to today: one span per calendar
+    # and start, extended day by day (a simulated year of ticks is linear, not quadratic). Only
+    # the calendar's days up to `end` are asked, as before; a few spans are kept.
+    found = _SPANS.get((id(calendar), start))
+    if found is None or found[0] is not calendar:
+        if len(_SPANS) >= 8:
+            _SPANS.pop(next(iter(_SPANS)))
+        found = _SPANS[(id(calendar), start)] = (calendar, WorkdaySpan(calendar, start, end))
+    span = found[1]
+    if span.end < end:
+        span.extend(end)
+    return span

@@ -56,10 +56,15 @@ class SentIndex:
             self.add(key)
 
     def add(self, key: str | NoticeKey) -> None:
-        parsed = NoticeKey.parse(key) if isinstance(key, str) else key
-        self._keys.add(parsed.text)
-        bucket = (parsed.kind, parsed.level, parsed.occurrence)
-        self._tasks.setdefault(bucket, set()).add(task_key(parsed.plan_id, parsed.task_no))
+        if isinstance(key, str):  # split, not parsed into a NoticeKey: an index holds millions
+            plan_id, no, _, _, kind, level, occurrence = key.split("|", 6)
+            self._keys.add(key)
+            bucket = (kind, int(level), occurrence)
+            self._tasks.setdefault(bucket, set()).add(f"{plan_id}|{no}")
+            return
+        self._keys.add(key.text)
+        bucket = (key.kind, key.level, key.occurrence)
+        self._tasks.setdefault(bucket, set()).add(task_key(key.plan_id, key.task_no))
 
     def __contains__(self, key: NoticeKey) -> bool:
         return key.text in self._keys
