@@ -16,6 +16,7 @@ it is given, never reach Python's internals (`cycler.__init__.__globals__…`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -139,13 +140,34 @@ def _loaders(override: str | None) -> list[BaseLoader]:
     return loaders
 
 
+class _Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox, with its verdict on an attribute remembered per type and name.
+
+    `SandboxedEnvironment.is_safe_attribute` looks only at the attribute's name and the kind of
+    object (a function, a method, a class, a frame, a generator…), never at the value: its answer
+    for one (type, name) holds for every object of that type. A notice reads the same few
+    attributes of every task line, hundreds of times a message, so the check is made once.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._safe: dict[tuple[type, str], bool] = {}
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        key = (type(obj), attr)
+        safe = self._safe.get(key)
+        if safe is None:
+            safe = self._safe[key] = super().is_safe_attribute(obj, attr, value)
+        return safe
+
+
 @lru_cache(maxsize=8)
 def environment(override: str | None = None) -> Environment:
     """The Jinja environment; a file in `override` replaces the bundled one of the same name.
 
     It renders the text parts; `render_notice` renders the HTML body with its `html_environment`.
     """
-    env = SandboxedEnvironment(
+    env = _Sandbox(
         loader=ChoiceLoader(_loaders(override)),
         undefined=StrictUndefined,
         autoescape=False,
@@ -238,11 +260,17 @@ def _link_footer(ctx: NoticeContext, env: Environment, limit: int) -> str:
 
 def _pack_tasks(ctx: NoticeContext, env: Environment, limit: int) -> list[str]:
     """As many tasks per message as fit, cut between tasks; a body that does not fit even with one
-    task is left whole, for `_continued` to split between its lines."""
+    task is left whole, for `_continued` to split between its lines.
+
+    Lengths grow with the count of tasks, so the largest count that fits is searched for from the
+    count of the message before: doubled while it fits, then halved between the last that fit and
+    the first that did not. Each message is rendered a few times over about its own tasks, never
+    over every task left: a notice of thousands of tasks costs what its messages cost.
+    """
     safe = ctx.escaped(md_escape)
     tasks = safe.tasks
     messages: list[str] = []
-    start, part = 0, 1
+    start, part, guess = 0, 1, 1
     while True:
         left = len(tasks) - start
 
@@ -250,31 +278,49 @@ def _pack_tasks(ctx: NoticeContext, env: Environment, limit: int) -> list[str]:
             chunk = tasks[start : start + count]
             return _render(env, safe, kinds.WECOM, tasks=chunk, part=part, more=left - count)
 
-        body = attempt(left)
-        if _fits(body, limit) or left <= 1:
-            messages.append(body)
+        if left <= 1:
+            messages.append(attempt(left))
             return messages
-        # the largest count that fits; lengths grow with the count, so bisect
-        low, high = 1, left - 1
         best = attempt(1)
         if not _fits(best, limit):
             messages.append(best)
             start, part = start + 1, part + 1
             continue
-        count = 1
-        while low <= high:
-            mid = (low + high) // 2
-            candidate = attempt(mid)
-            if _fits(candidate, limit):
-                best, count, low = candidate, mid, mid + 1
-            else:
-                high = mid - 1
+        count, best = _largest_fitting(attempt, limit, left, guess, best)
+        if count == left:  # every task left fits: the last message
+            messages.append(best)
+            return messages
         if safe.lists_units:  # a unit and its tasks stay in one message where they fit in one
             unit_end = _unit_boundary(tasks, start, count)
             if unit_end != count:
                 best, count = attempt(unit_end), unit_end
         messages.append(best)
-        start, part = start + count, part + 1
+        start, part, guess = start + count, part + 1, max(1, count)
+
+
+def _largest_fitting(
+    attempt: Callable[[int], str], limit: int, left: int, guess: int, first: str
+) -> tuple[int, str]:
+    """The largest count of tasks (1 to `left`) whose message fits in `limit`, and that message,
+    given that one task fits (`first`); searched from `guess`."""
+    fit, fit_body = 1, first
+    high = min(left, max(2, guess))
+    while True:  # double while it fits
+        body = attempt(high)
+        if not _fits(body, limit):
+            break
+        fit, fit_body = high, body
+        if high == left:
+            return left, body
+        high = min(left, high * 2)
+    while high - fit > 1:  # then halve between the last that fit and the first that did not
+        mid = (fit + high) // 2
+        body = attempt(mid)
+        if _fits(body, limit):
+            fit, fit_body = mid, body
+        else:
+            high = mid
+    return fit, fit_body
 
 
 _CONTINUED = re.compile(r"（续\d+）$")
