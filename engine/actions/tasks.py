@@ -70,7 +70,7 @@ def _required(text: str | None, where: str) -> str:
     return text.strip()
 
 
-VIAS = ("cli", "web", "link", "api", "system")
+VIAS = ("cli", "web", "link", "api", "email", "system")
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,8 @@ class Via:
     """How an action reached duban, and the person behind it where one is known."""
 
     via: str = "cli"
-    """`cli`, `web` (a console login), `link` (a unit's personal link) or `api` (a token)."""
+    """`cli`, `web` (a console login), `link` (a unit's personal link), `api` (a token) or
+    `email` (a reply to a notice, engine.notify.replies)."""
     person: str | None = None
     """The console user's or the API token's name; None for a link or the command line."""
 
@@ -161,48 +162,69 @@ def record_progress(
     yet started."""
     body = _required(text, "--text")
     with db.transaction() as session:
-        acting = _acting(session, plan_id, no, unit, via)
-        _refuse_stranger(acting, "报送进展")
-        task = acting.task
-        report = ProgressReport(task_id=task.id, unit_id=acting.unit.id, text=body, at=now)
-        session.add(report)
-        session.flush()
-        for upload in evidence:
-            session.add(
-                Evidence(
-                    task_id=task.id,
-                    unit_id=acting.unit.id,
-                    progress_id=report.id,
-                    filename=upload.filename,
-                    content_type=upload.content_type,
-                    size=len(upload.content),
-                    sha256=hashlib.sha256(upload.content).hexdigest(),
-                    content=upload.content,
-                    at=now,
-                )
-            )
-        task.progress, task.progress_at, task.updated_at = body, now, now
-        reason = body
-        if evidence:
-            reason += "（佐证材料：" + "、".join(u.filename for u in evidence) + "）"
-        _history(session, acting, at=now, action="progress", reason=reason)
-        start = auto_start(
-            Status(task.status), acting.roles, enabled=settings.policy.auto_start_on_progress
+        return report_progress(
+            session, plan_id=plan_id, no=no, unit=unit, text=body, now=now, settings=settings,
+            via=via, evidence=evidence,
         )
-        if start is not None:
-            task.status = str(start.target)
-            add_history(
-                session,
-                task,
+
+
+def report_progress(
+    session: Session,
+    *,
+    plan_id: str | None,
+    no: int,
+    unit: str,
+    text: str,
+    now: datetime,
+    settings: Settings,
+    via: Via = CLI,
+    evidence: tuple[Upload, ...] = (),
+) -> ProgressResult:
+    """`record_progress` in the caller's transaction: a reply by e-mail records its reports on
+    every task of its notice and that the reply was read, all or nothing."""
+    body = _required(text, "--text")
+    acting = _acting(session, plan_id, no, unit, via)
+    _refuse_stranger(acting, "报送进展")
+    task = acting.task
+    report = ProgressReport(task_id=task.id, unit_id=acting.unit.id, text=body, at=now)
+    session.add(report)
+    session.flush()
+    for upload in evidence:
+        session.add(
+            Evidence(
+                task_id=task.id,
+                unit_id=acting.unit.id,
+                progress_id=report.id,
+                filename=upload.filename,
+                content_type=upload.content_type,
+                size=len(upload.content),
+                sha256=hashlib.sha256(upload.content).hexdigest(),
+                content=upload.content,
                 at=now,
-                actor=SYSTEM,
-                action="status",
-                from_value=str(start.source),
-                to_value=str(start.target),
-                reason="牵头单位首次报送进展，任务自动启动",
-                via="system",
             )
-        return ProgressResult(no=task.no, started=start is not None)
+        )
+    task.progress, task.progress_at, task.updated_at = body, now, now
+    reason = body
+    if evidence:
+        reason += "（佐证材料：" + "、".join(u.filename for u in evidence) + "）"
+    _history(session, acting, at=now, action="progress", reason=reason)
+    start = auto_start(
+        Status(task.status), acting.roles, enabled=settings.policy.auto_start_on_progress
+    )
+    if start is not None:
+        task.status = str(start.target)
+        add_history(
+            session,
+            task,
+            at=now,
+            actor=SYSTEM,
+            action="status",
+            from_value=str(start.source),
+            to_value=str(start.target),
+            reason="牵头单位首次报送进展，任务自动启动",
+            via="system",
+        )
+    return ProgressResult(no=task.no, started=start is not None)
 
 
 def request_transition(

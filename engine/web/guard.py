@@ -142,7 +142,10 @@ ACTION_TEXT = {
     "removed": "移出计划",
     "restored": "恢复",
 }
-VIA_TEXT = {"cli": "命令行", "web": "控制台", "link": "单位链接", "api": "接口", "system": "系统"}
+VIA_TEXT = {
+    "cli": "命令行", "web": "控制台", "link": "单位链接", "api": "接口", "email": "电子邮件",
+    "system": "系统",
+}
 
 
 def install_template_helpers(app: Flask) -> None:
