@@ -35,6 +35,7 @@ from engine.cli.main import cli
 from engine.cli.output import emit_json, info, json_option
 from engine.config import Settings
 from engine.errors import DubanError, UserError
+from engine.notify.channels.checks import check_messengers, probe_messengers
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NETWORK_TIMEOUT = 10.0  # doctor waits less than a delivery would
@@ -110,6 +111,7 @@ def run_checks(app: AppContext, settings: Settings, findings: Findings, *, netwo
     if settings.configured:
         check_contacts(settings, plans, findings)
     check_robot_hosts(settings, findings)
+    check_messengers(settings, findings.problem)
     check_email_security(settings, findings)
     check_email_addresses(settings, findings)
     check_env(settings, findings)
@@ -122,6 +124,7 @@ def run_checks(app: AppContext, settings: Settings, findings: Findings, *, netwo
     if network:
         check_smtp(settings, findings)
         check_robots(settings, findings)
+        probe_messengers(settings, findings.problem, _NETWORK_TIMEOUT)
 
 
 # --- plans and database -----------------------------------------------------------------------

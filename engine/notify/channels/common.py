@@ -80,9 +80,11 @@ def post_json(
     provider: str,
     *,
     method: str = "POST",
+    code_key: str = "errcode",
 ) -> dict[str, Any] | Delivery:
     """POST `payload` (None: an empty body; with `method="GET"`, no body) and decode the JSON
-    answer, or say what failed."""
+    answer, or say what failed. An answer other than HTTP 200 counts only when it carries the
+    provider's code (`code_key`): Feishu answers some refusals with HTTP 400 and a code."""
     data = body_bytes(payload) if payload is not None else b""
     try:
         if method == "GET":
@@ -105,9 +107,9 @@ def post_json(
         answer = json.loads(response.body)
     except ValueError:
         answer = None
+    if response.status != 200 and not (isinstance(answer, dict) and code_key in answer):
+        return Delivery.permanent(f"{provider}服务器返回 HTTP {response.status}")
     if not isinstance(answer, dict):
-        if response.status != 200:
-            return Delivery.permanent(f"{provider}服务器返回 HTTP {response.status}")
         return Delivery.transient(mask(f"{provider}返回了无法识别的应答：{response.text[:200]}"))
     return answer
 
@@ -196,20 +198,18 @@ def split_text(text: str, limit: int, heading: str = "") -> list[str]:
     pieces: list[list[str]] = [[]]
     size = 0
     for line in text.split("\n"):
-        while len(line.encode("utf-8")) + 1 > room - size:
-            free = room - size - 1
-            if free < min(200, room // 4) and pieces[-1]:
-                pieces.append([])
-                size = 0
-                continue
-            head = line.encode("utf-8")[: max(free, 1)].decode("utf-8", errors="ignore")
-            head = head or line[:1]
-            pieces[-1].append(head)
-            line = line[len(head) :]
+        cost = len(line.encode("utf-8")) + 1
+        if size + cost > room and pieces[-1]:  # a line that fits whole goes on in the next
             pieces.append([])
             size = 0
+        while cost > room:  # a line longer than a message: cut between characters
+            head = line.encode("utf-8")[: room - 1].decode("utf-8", errors="ignore") or line[:1]
+            pieces[-1].append(head)
+            pieces.append([])
+            line = line[len(head) :]
+            cost = len(line.encode("utf-8")) + 1
         pieces[-1].append(line)
-        size += len(line.encode("utf-8")) + 1
+        size += cost
     bodies = [b for b in ("\n".join(p).strip("\n") for p in pieces) if b]
     out = []
     for index, body in enumerate(bodies):

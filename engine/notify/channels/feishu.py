@@ -161,6 +161,7 @@ class FeishuChannel:
             self.payload(text, timestamp, signature),
             self.config.timeout_seconds,
             PROVIDER,
+            code_key="code",
         )
         if isinstance(answer, Delivery):
             return answer
