@@ -121,6 +121,7 @@ class FeishuChannel:
             )
         except UserError as exc:
             return Delivery.permanent(mask(f"{exc}，未发送"))
+        remember(url.rstrip("/").rsplit("/", 1)[-1])  # the hook's token, in the path: a secret
         secret = None
         if contact.feishu_secret_env:
             why = secret_problem(message.recipient, "feishu_secret_env", contact.feishu_secret_env)
