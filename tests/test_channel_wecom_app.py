@@ -1,0 +1,351 @@
+"""The wecom_app channel (企业微信应用消息) against a loopback WeCom application API: gettoken,
+token expiry, message/send with a textcard, invaliduser, the duplicate check."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from support.dispatch import dispatch_to_the_end, kill_when_reached, start_dispatcher
+from support.messengers import Answer, WecomAppServer
+from support.notices import NOW, database_with_plan, queue, rows, settings_for
+
+from engine.config import load_settings
+from engine.notify.channels.base import Message, Outcome
+from engine.notify.channels.pacing import MemoryPacer
+from engine.notify.channels.wecom_app import WecomAppChannel
+from engine.notify.queue import LEASE
+from engine.store.outbox import SENT
+
+SECRET_ENV = "TEST_WECOM_APP_SECRET"
+REAL = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+LINK = "https://duban.example.gov.cn/u/token-abc"
+AFTER_THE_HOUR = NOW + timedelta(minutes=7)
+
+
+@pytest.fixture
+def server():
+    with WecomAppServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def env(server, monkeypatch):
+    monkeypatch.setenv(SECRET_ENV, server.secret)
+
+
+class Ticks:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def channel_for(tmp_path, server, users=("zhangsan", "lisi"), ticks=None, **config):
+    settings = settings_for(
+        tmp_path,
+        {"市发改局": {"wecom_users": list(users)}},
+        wecom_app={
+            "corp_id": server.corp_id,
+            "agent_id": server.agent_id,
+            "secret_env": SECRET_ENV,
+            "api_base": server.base,
+            "allowed_hosts": [server.host],
+            "timeout_seconds": 0.5,
+            **config,
+        },
+    )
+    return WecomAppChannel(settings, MemoryPacer(lambda: REAL), monotonic=ticks or Ticks())
+
+
+def message(**kw) -> Message:
+    base = Message(
+        notice_id=7,
+        kind="reminder",
+        recipient="市发改局",
+        subject="关于第1项任务到期的提醒",
+        text="市发改局：\n\n　　第1项任务将于2021年6月30日到期，请按期办理。\n\n市司法局",
+        send_date=date(2021, 6, 23),
+        link=LINK,
+    )
+    return replace(base, **kw)
+
+
+def test_a_textcard_to_the_members_whose_button_opens_the_link(tmp_path, server, env):
+    ch = channel_for(tmp_path, server)
+    delivery = ch.send(message(), NOW)
+    ch.close()
+    assert delivery.outcome is Outcome.SENT and "errcode=0" in delivery.detail
+    (got,) = server.delivered
+    assert got["touser"] == "zhangsan|lisi" and got["agentid"] == server.agent_id
+    assert got["msgtype"] == "textcard"
+    card = got["textcard"]
+    assert card["title"] == "关于第1项任务到期的提醒"
+    assert card["url"] == LINK and card["btntxt"] == "查看详情"
+    assert '<div class="gray">2021年6月23日</div>' in card["description"]
+    assert "请按期办理" in card["description"]
+    assert got["enable_duplicate_check"] == 1 and got["duplicate_check_interval"] == 1800
+    assert server.secret not in delivery.detail
+
+
+def test_the_token_is_fetched_once_and_kept(tmp_path, server, env):
+    ch = channel_for(tmp_path, server)
+    for i in range(3):
+        assert ch.send(message(subject=f"提醒{i}"), NOW).ok
+    ch.close()
+    assert server.token_calls == 1 and len(server.delivered) == 3
+
+
+def test_an_expired_token_is_fetched_again_and_the_message_sent(tmp_path, server, env):
+    ch = channel_for(tmp_path, server)
+    assert ch.send(message(), NOW).ok
+    server.expire()  # WeCom answers 42001 to the cached token
+    assert ch.send(message(subject="第二条"), NOW).ok
+    ch.close()
+    assert server.token_calls == 2 and len(server.delivered) == 2
+
+
+def test_an_unknown_token_40014_is_fetched_again(tmp_path, server, env):
+    ch = channel_for(tmp_path, server)
+    assert ch.send(message(), NOW).ok
+    server.tokens.clear()  # the token is not valid any more (another process fetched one)
+    assert ch.send(message(subject="第二条"), NOW).ok
+    ch.close()
+    assert server.token_calls == 2
+
+
+def test_a_token_is_fetched_again_before_expires_in_runs_out(tmp_path, server, env):
+    ticks = Ticks()
+    ch = channel_for(tmp_path, server, ticks=ticks)
+    assert ch.send(message(), NOW).ok
+    ticks.now += 7200 - 300 + 1
+    assert ch.send(message(subject="第二条"), NOW).ok
+    ch.close()
+    assert server.token_calls == 2
+
+
+def test_a_wrong_secret_is_permanent_and_never_shown(tmp_path, server, monkeypatch):
+    monkeypatch.setenv(SECRET_ENV, "not-the-secret-42")
+    ch = channel_for(tmp_path, server)
+    delivery = ch.send(message(), NOW)
+    ch.close()
+    assert delivery.outcome is Outcome.PERMANENT and "errcode=40001" in delivery.detail
+    assert "not-the-secret-42" not in delivery.detail and server.delivered == []
+
+
+def test_an_invalid_member_is_named_and_the_others_get_it(tmp_path, server, env):
+    ch = channel_for(tmp_path, server, users=("zhangsan", "ghost"))
+    delivery = ch.send(message(), NOW)
+    ch.close()
+    assert delivery.outcome is Outcome.SENT
+    assert "以下成员账号无效，未收到：ghost" in delivery.detail
+    assert 'units."市发改局".wecom_users' in delivery.detail
+    assert delivery.extra["invalid_users"] == ["ghost"]
+    assert server.delivered[0]["received_by"] == ["zhangsan"]
+
+
+def test_no_valid_member_is_permanent(tmp_path, server, env):
+    ch = channel_for(tmp_path, server, users=("ghost",))
+    delivery = ch.send(message(), NOW)
+    ch.close()
+    assert delivery.outcome is Outcome.PERMANENT and "errcode=81013" in delivery.detail
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        (-1, Outcome.TRANSIENT),
+        (45009, Outcome.TRANSIENT),
+        (45033, Outcome.TRANSIENT),
+        (40058, Outcome.PERMANENT),
+        (44004, Outcome.PERMANENT),
+        (60020, Outcome.PERMANENT),
+        (40056, Outcome.PERMANENT),
+        (93000, Outcome.PERMANENT),
+        (Answer(http_status=502), Outcome.TRANSIENT),
+        (Answer(http_status=403), Outcome.PERMANENT),
+    ],
+)
+def test_send_errors_are_classified_as_for_robots(tmp_path, server, env, answer, outcome):
+    ch = channel_for(tmp_path, server)
+    assert ch.token() and server.token_calls == 1
+    server.answer(answer)
+    delivery = ch.send(message(), NOW)
+    ch.close()
+    assert delivery.outcome is outcome, delivery.detail
+    if isinstance(answer, int):
+        assert f"errcode={answer}" in delivery.detail
+
+
+@pytest.mark.parametrize(("code", "outcome"), [(-1, Outcome.TRANSIENT), (40013, Outcome.PERMANENT)])
+def test_gettoken_errors_are_classified(tmp_path, server, env, code, outcome):
+    server.answer(code)
+    ch = channel_for(tmp_path, server)
+    delivery = ch.send(message(), NOW)
+    ch.close()
+    assert delivery.outcome is outcome and "获取 access_token 失败" in delivery.detail
+
+
+@pytest.mark.parametrize("at", ["gettoken", "send"])
+def test_a_slow_api_times_out_as_transient(tmp_path, server, env, at):
+    ch = channel_for(tmp_path, server)
+    if at == "send":
+        assert ch.token()
+    server.answer(Answer(slow=True))
+    delivery = ch.send(message(), NOW)
+    ch.close()
+    assert delivery.outcome is Outcome.TRANSIENT and "超时" in delivery.detail
+
+
+def test_a_repeat_of_the_same_card_is_dropped_by_the_duplicate_check(tmp_path, server, env):
+    ch = channel_for(tmp_path, server)
+    assert ch.send(message(), NOW).ok
+    assert ch.send(message(), NOW).ok  # e.g. resent after a crash before it was recorded
+    ch.close()
+    assert len(server.delivered) == 1 and server.duplicates == 1
+
+
+def test_thirty_a_minute_per_member_then_deferred(tmp_path, server, env):
+    moment = [REAL]
+    ch = channel_for(tmp_path, server, users=("zhangsan",))
+    ch.pacer = MemoryPacer(lambda: moment[0])
+    for i in range(30):
+        assert ch.send(message(subject=f"提醒{i}"), NOW).ok
+    deferred = ch.send(message(subject="第31条"), NOW)
+    assert deferred.outcome is Outcome.DEFERRED and deferred.retry_at == NOW + timedelta(minutes=1)
+    other = channel_for(tmp_path, server, users=("lisi",))
+    other.pacer = ch.pacer
+    assert other.send(message(subject="给另一位成员"), NOW).ok  # the limit is per member
+    other.close()
+    ch.close()
+
+
+def test_a_thousand_an_hour_per_member(tmp_path, server, env):
+    moment = [REAL]
+    ch = channel_for(tmp_path, server, users=("zhangsan",), per_member_per_hour=40)
+    ch.pacer = MemoryPacer(lambda: moment[0])
+    for i in range(40):
+        moment[0] = REAL + timedelta(minutes=i)
+        assert ch.send(message(subject=f"提醒{i}"), NOW).ok
+    moment[0] = REAL + timedelta(minutes=40)
+    deferred = ch.send(message(subject="再一条"), NOW)
+    assert deferred.outcome is Outcome.DEFERRED
+    assert deferred.retry_at == NOW + timedelta(minutes=20)  # the first leaves the hour
+    ch.close()
+    assert ch.paces[1].window == timedelta(hours=1)
+    assert channel_for(tmp_path, server).paces[1].limit == 1000  # WeCom's own figure, by default
+
+
+def test_shift_minutes_keeps_it_off_the_full_hour(tmp_path, server, env):
+    ch = channel_for(tmp_path, server, shift_minutes=4)
+    deferred = ch.send(message(), NOW)
+    assert deferred.outcome is Outcome.DEFERRED and deferred.retry_at == NOW + timedelta(minutes=4)
+    assert server.requests == 0
+    assert ch.send(message(), NOW + timedelta(minutes=4)).ok
+    ch.close()
+
+
+def test_without_a_link_the_notice_goes_as_text(tmp_path, server, env):
+    ch = channel_for(tmp_path, server)
+    ch.settings = ch.settings.model_copy(
+        update={"web": ch.settings.web.model_copy(update={"base_url": "not a site"})}
+    )
+    assert ch.send(message(link=None), NOW).ok
+    ch.close()
+    assert server.delivered[0]["msgtype"] == "text"
+
+
+# --- configuration, the dispatcher and the command line ------------------------------------
+
+
+def _toml(folder: Path, server: WecomAppServer, **override: str) -> Path:
+    keys = {
+        "corp_id": f'"{server.corp_id}"',
+        "agent_id": str(server.agent_id),
+        "secret_env": f'"{SECRET_ENV}"',
+        "api_base": f'"{server.base}"',
+        "allowed_hosts": f'["{server.host}"]',
+        "timeout_seconds": "30",
+        **override,
+    }
+    units = "".join(
+        f'[units."{unit}"]\nwecom_users = ["zhangsan"]\n'
+        for unit in ("市发改局", "市市场监管局", "市司法局", "市商务局")
+    )
+    path = folder / "duban.toml"
+    path.write_text(
+        "[channels.wecom_app]\n"
+        + "".join(f"{k} = {v}\n" for k, v in keys.items())
+        + f'[channels.file]\ndir = "{folder / "outbox"}"\n'
+        + units,
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"agent_id": '"1000002"'}, "键 channels.wecom_app.agent_id"),
+        ({"agent_id": "0"}, "键 channels.wecom_app.agent_id"),
+        ({"api_base": '"https://qyapi.example.com"'}, "键 channels.wecom_app.api_base"),
+        ({"secret_env": '"TEST_WECOM_APP_UNSET_SECRET"'}, "键 channels.wecom_app.secret_env"),
+    ],
+)
+def test_bad_config_is_one_line_exit_2_naming_the_key(
+    tmp_path, server, env, duban, override, named
+):
+    config = _toml(tmp_path, server, **override)
+    result = duban(
+        "--config", str(config), "--db", f"sqlite:///{tmp_path / 'd.db'}", "run", "--once"
+    )
+    assert result.code == 2
+    assert named in result.err
+    assert len([line for line in result.err.splitlines() if line.startswith("duban:")]) == 1
+
+
+def test_outcomes_show_in_outbox_json(tmp_path, server, env, duban):
+    config = _toml(tmp_path, server)
+    settings = load_settings(config)
+    db = database_with_plan(tmp_path, settings)
+    queue(db, settings, "市发改局", tasks=(1,), occurrence="a")
+    queue(db, settings, "市商务局", tasks=(4,), occurrence="b")
+    server.answer(Answer(), Answer(), 40058)  # gettoken, the first card, the second refused
+    dispatch_to_the_end(config, tmp_path, AFTER_THE_HOUR)
+    out = duban(
+        "--config", str(config), "--db", f"sqlite:///{tmp_path / 'duban.db'}", "outbox", "--json"
+    )
+    assert out.code == 0, out.err
+    listed = {r["recipient"]: r for r in json.loads(out.out)}
+    assert listed["市发改局"]["channel"] == "wecom_app" and listed["市发改局"]["status"] == "sent"
+    assert listed["市商务局"]["status"] == "dead" and "errcode=40058" in listed["市商务局"]["error"]
+    card = server.delivered[0]["textcard"]
+    assert card["url"].startswith("http://127.0.0.1:8080/u/")  # the unit's own page
+    db.close()
+
+
+def test_a_kill_between_sending_and_recording_is_harmless_thanks_to_the_duplicate_check(
+    tmp_path, server, env
+):
+    config = _toml(tmp_path, server)
+    settings = load_settings(config)
+    db = database_with_plan(tmp_path, settings)
+    # notices to the coordinator (市司法局): its card opens a console page, the same on a resend
+    for no in (1, 2, 3):
+        queue(db, settings, "市司法局", kind="overdue", tasks=(no,), occurrence=f"crash-{no}")
+    server.answer(Answer(), Answer(), Answer(hold=True))  # gettoken, card 1, card 2 held
+    first = start_dispatcher(config, tmp_path, AFTER_THE_HOUR)
+    kill_when_reached(first, server.holding)
+    server.released.set()  # WeCom delivers the card in flight after the dispatcher died
+    dispatch_to_the_end(config, tmp_path, AFTER_THE_HOUR + LEASE + timedelta(seconds=1))
+    assert all(r.status == SENT for r in rows(db))
+    titles = [d["textcard"]["title"] for d in server.delivered]
+    assert len(titles) == 3 == len(set(titles))  # each reached the member once
+    assert server.duplicates == 1  # the resend of the card in flight, dropped by WeCom
+    db.close()
