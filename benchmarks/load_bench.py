@@ -3,7 +3,7 @@
 For 5,000 tasks (one plan file) and 20,000 (four of 5,000, as scale_bench writes a province),
 each on a fresh database, as processes timed from start to exit (start-up included):
 
-- `duban load` of every plan file, one after another: target 6 s per 20,000 tasks;
+- `duban load` of every plan file, one after another: target 6 s for 20,000 tasks;
 - the inner parts, in a process of their own, timed in-process without start-up: the parse
   alone (read_plan of every file) and the store alone (load_plan of the parsed plans into a
   fresh database);
@@ -48,7 +48,8 @@ from scale_bench import (
     write_province,
 )
 
-LOAD_TARGET_PER_TASK = 6.0 / 20_000
+LOAD_TARGET_TASKS = 20_000
+LOAD_TARGET_PER_TASK = 6.0 / LOAD_TARGET_TASKS
 NAIVE_FACTOR = 60.0
 NAIVE_TASKS = 5000
 
@@ -144,8 +145,10 @@ def main() -> int:
                     config = write_config(folder, url)
                     load = load_all(config, paths, args.cap, folder)
                     again = load_all(config, paths, args.cap, folder) if load.finished else None
-                ok &= line(f"duban load ×{len(paths)} (end to end)", load,
-                           LOAD_TARGET_PER_TASK * tasks, args.cap)
+                # the target is stated for 20,000 tasks (and so per 20,000 above it); smaller
+                # sizes are measured against the naive design instead
+                target = LOAD_TARGET_PER_TASK * tasks if tasks >= LOAD_TARGET_TASKS else None
+                ok &= line(f"duban load ×{len(paths)} (end to end)", load, target, args.cap)
                 line(f"again, nothing changed ×{len(paths)}", again, None, args.cap)
                 parts = inner(kind, folder, paths, args.cap)
                 line("inner: parse alone (read_plan)", parts[0] if parts else None, None,
