@@ -27,10 +27,10 @@ _STR = "tag:yaml.org,2002:str"
 _BUILT = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:null",
           "tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
 
-# What the fast reader takes at all: printable characters YAML allows, without tabs, carriage
-# returns, the other line breaks (U+0085, U+2028, U+2029) and the byte order mark.
-_UNTAKEN = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
-                      "\U00010000-\U0010ffff]")
+# What the fast reader leaves alone: what YAML does not allow (control characters, surrogates,
+# U+FFFE, U+FFFF), tabs, carriage returns, the other line breaks (U+0085, U+2028, U+2029) and
+# the byte order mark. (Listed, not their complement: a short class compiles at once.)
+_UNTAKEN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 # A plain scalar cannot start with an indicator (`-` only when a space follows, handled apart).
 _INDICATORS = frozenset("?:,[]{}#&*!|>'\"%@`")
 _FLOW_STOP = re.compile(r"[,\[\]{}]")
