@@ -263,20 +263,6 @@ class RobotSettings(_Section):
     timeout_seconds: float = Field(default=10.0, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)
     keywords: list[str] = Field(default_factory=list)
     """The robot's security keywords (自定义关键词): every message carries one of them."""
-    mention_kinds: list[str] = Field(default_factory=lambda: ["overdue", "escalation"])
-    """The notice kinds that @-mention the unit's `mobiles`."""
-
-    @field_validator("mention_kinds")
-    @classmethod
-    def _known_kinds(cls, value: list[str]) -> list[str]:
-        from engine.notify.kinds import KINDS
-
-        unknown = [kind for kind in value if kind not in KINDS]
-        if unknown:
-            raise ValueError(
-                f"未知的通知类别 {'、'.join(unknown)}，可用的类别：{'、'.join(KINDS)}"
-            )
-        return list(dict.fromkeys(value))
 
     @field_validator("keywords")
     @classmethod
@@ -289,6 +275,20 @@ class RobotSettings(_Section):
 class DingtalkSettings(RobotSettings):
     allowed_hosts: list[str] = Field(default_factory=lambda: ["oapi.dingtalk.com"])
     per_robot_per_minute: int = Field(default=20, ge=1)
+    mention_kinds: list[str] = Field(default_factory=lambda: ["overdue", "escalation"])
+    """The notice kinds that @-mention the unit's `mobiles` (Feishu robots cannot: no key)."""
+
+    @field_validator("mention_kinds")
+    @classmethod
+    def _known_kinds(cls, value: list[str]) -> list[str]:
+        from engine.notify.kinds import KINDS
+
+        unknown = [kind for kind in value if kind not in KINDS]
+        if unknown:
+            raise ValueError(
+                f"未知的通知类别 {'、'.join(unknown)}，可用的类别：{'、'.join(KINDS)}"
+            )
+        return list(dict.fromkeys(value))
 
 
 class FeishuSettings(RobotSettings):
