@@ -400,6 +400,7 @@ class Service:
         """One planner pass and one dispatch pass at `now` (default: the clock; the dispatch
         then at `queue_now`)."""
         from engine.notify.dispatcher import dispatch_due
+        from engine.notify.replies import poll_replies
 
         outbox_now = now or self.queue_now(self.now())
         now = now or self.now()
@@ -414,6 +415,7 @@ class Service:
         summary.dispatch = dispatch_due(
             self.database, self.settings, outbox_now, real_clock=self.real.now
         )
+        poll_replies(self.database, self.settings, now)  # progress by reply; logs, never raises
         self.prune_daily(now)
         return summary
 

@@ -214,12 +214,20 @@ class EmailChannel:
                 f".email）：{'、'.join(bad)}"
             )
         recipients = [ascii_address(a) for a in message.emails if address_problem(a) is None]
+        delivery = self.deliver(build_message(message, self.settings, now), recipients)
+        if bad and delivery.ok:
+            key = f'units."{message.recipient}".email'
+            detail = delivery.detail + f"；未发往无效的地址（配置键 {key}）：" + "、".join(bad)
+            return Delivery.sent(mask(detail))
+        return delivery
+
+    def deliver(self, mail: EmailMessage, recipients: list[str]) -> Delivery:
+        """Send one message built by the caller (a notice, or the confirmation of a reply)."""
         s = self.settings
         try:
             password = self._password()
         except LookupError as exc:
             return Delivery.permanent(str(exc))
-        mail = build_message(message, s, now)
         envelope = s.username or sender_address(s.from_).addr_spec
         where = f"{s.host}:{s.port}"
         dog = Watchdog(s.timeout_seconds)  # the whole conversation, however slow each reply
@@ -239,9 +247,6 @@ class EmailChannel:
         detail = f"邮件服务器 {where} 已接受：{answer}"
         if refused:
             detail += "；被拒收的地址：" + "、".join(refused)
-        if bad:
-            key = f'units."{message.recipient}".email'
-            detail += f"；未发往无效的地址（配置键 {key}）：" + "、".join(bad)
         return Delivery.sent(mask(detail))
 
 
