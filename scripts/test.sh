@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install duban with its test extra into .venv, start a loopback PostgreSQL for the store's
-# contract tests (stopped again at the end unless it was running before), install Chromium for the
-# web console's browser tests and LibreOffice for importing .doc/.xls plans, lint, and run the
-# suite.
+# contract tests and Dovecot for the e-mail reply tests (each stopped again at the end unless it
+# was running before), install Chromium for the web console's browser tests and LibreOffice for
+# importing .doc/.xls plans, lint, and run the suite.
 # This is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +22,20 @@ if url=$(bash scripts/postgres.sh start); then
   fi
 else
   echo "warning: no PostgreSQL server; the PostgreSQL tests will be skipped" >&2
+fi
+# Dovecot on loopback for the progress-by-reply tests (IMAP), stopped at the end in the same way.
+imap_before=no
+if bash scripts/dovecot.sh running 2>/dev/null; then imap_before=yes; fi
+if imap=$(bash scripts/dovecot.sh start); then
+  export DUBAN_TEST_IMAP="$imap"
+  if [ "$imap_before" = no ]; then
+    earlier=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
+    trap "${earlier:+$earlier; }bash scripts/dovecot.sh stop" EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+  fi
+else
+  echo "warning: no Dovecot; the IMAP tests will be skipped (on CI they fail)" >&2
 fi
 if driver=$(bash scripts/browser.sh); then
   export DUBAN_TEST_CHROMEDRIVER="$driver"
