@@ -24,10 +24,10 @@ from support.imap import (
     PDF,
     Mailbox,
     foxmail_reply,
+    fresh_mailbox,
     iphone_reply,
     out_of_office,
     outlook_reply,
-    test_mailbox,
     with_attachments,
 )
 from support.notices import NOW, database_with_plan, queue
@@ -107,7 +107,7 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    mailbox = test_mailbox()
+    mailbox = fresh_mailbox()
     monkeypatch.setenv(IMAP_PASSWORD_ENV, mailbox.password)
     logs: list[str] = []
     sink = logger.add(logs.append, format="{level} {message}")

@@ -106,7 +106,7 @@ def html_text(html: str) -> str:
     parser.feed(html)
     parser.close()
     lines = [" ".join(line.split()) for line in "".join(parser.parts).split("\n")]
-    return "\n".join(lines)
+    return "\n".join(line for line in lines if line)  # each block one line
 
 
 def reply_body(mail: EmailMessage) -> str:

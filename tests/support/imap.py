@@ -74,7 +74,7 @@ class Mailbox:
             imap.logout()
 
 
-def test_mailbox() -> Mailbox:
+def fresh_mailbox() -> Mailbox:
     """A fresh, empty mailbox on the test server (skips, or fails on CI, without one)."""
     server = os.environ.get(SERVER_VARIABLE)
     if not server:
@@ -84,9 +84,6 @@ def test_mailbox() -> Mailbox:
         pytest.skip(why)
     host, port, starttls_port, cafile = server.split(":", 3)
     return Mailbox(host, int(port), int(starttls_port), cafile, f"duban-{uuid.uuid4().hex[:10]}")
-
-
-test_mailbox.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
 
 
 # --- replies as real clients write them ---------------------------------------------------------
