@@ -38,6 +38,7 @@ _FLOW_KEY_STOP = re.compile(r"[,\[\]{}:]")
 _FLOW_PLAIN_REFUSED = re.compile(r"[:#?]")
 _DEPTH = 8
 _NONE = object()
+_QUOTED_LOADER: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MEMO_LONGEST = 100
 # A plain scalar in a flow collection, as flow_plain takes it: no quote, `:`, `#`, `?` or flow
 # indicator in it, no indicator, space or `-` first, no space last.
@@ -118,15 +119,17 @@ class _Reader:
             end = text.find('"', end)
             if end < 0:
                 raise _Unread
-            backslashes = len(text[at + 1:end]) - len(text[at + 1:end].rstrip("\\"))
-            if backslashes % 2 == 0:
+            before = end - 1  # an escaped quote has an odd number of backslashes before it
+            while before > at and text[before] == "\\":
+                before -= 1
+            if (end - 1 - before) % 2 == 0:
                 break
             end += 1
         token = text[at:end + 1]
         if "\\" not in token:
             return token[1:-1], end + 1
-        try:
-            value = yaml.load(token, Loader=type(self.loader))
+        try:  # a double-quoted scalar is a text whatever the resolvers: libyaml reads it
+            value = yaml.load(token, Loader=_QUOTED_LOADER)
         except yaml.YAMLError:
             raise _Unread from None
         if not isinstance(value, str):
