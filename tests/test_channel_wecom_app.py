@@ -349,3 +349,48 @@ def test_a_kill_between_sending_and_recording_is_harmless_thanks_to_the_duplicat
     assert len(titles) == 3 == len(set(titles))  # each reached the member once
     assert server.duplicates == 1  # the resend of the card in flight, dropped by WeCom
     db.close()
+
+
+# --- the pacing counted in the database, across instances ----------------------------------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def instances(request, tmp_path):
+    from support.postgres import scratch_database
+
+    from engine.store import open_database
+
+    def opened(url: str) -> list:
+        return [open_database(url) for _ in range(3)]
+
+    if request.param == "sqlite":
+        found = opened(f"sqlite:///{tmp_path / 'duban.db'}")
+        yield found
+    else:
+        with scratch_database("duban_pacing") as url:
+            found = opened(url)
+            yield found
+    for db in found:
+        db.close()
+
+
+def test_instances_share_thirty_a_minute_per_member_and_take_all_windows_or_none(instances):
+    from support.concurrency import at_once
+
+    from engine.clock import FixedClock
+    from engine.notify.channels.pacing import DatabasePacer, Pace
+
+    real = FixedClock(REAL)
+    minute = Pace(30, timedelta(minutes=1), "wecom_app/min")
+    hour = Pace(1000, timedelta(hours=1), "wecom_app/hour")
+    pacers = [DatabasePacer(db, clock=real.now) for db in instances]
+    checks = [(minute, "corp|zhangsan"), (hour, "corp|zhangsan")]
+    outcomes = at_once(3, lambda i: [pacers[i].take(checks, REAL) for _ in range(15)])
+    flat = [answer for each in outcomes for answer in each]
+    assert sum(answer is None for answer in flat) == 30  # of 45 tries at once, across instances
+    assert {answer for answer in flat if answer is not None} == {REAL + timedelta(minutes=1)}
+    # a message to zhangsan and lisi: zhangsan has no room, so lisi's window is not taken either
+    both = [(minute, "corp|zhangsan"), (minute, "corp|lisi")]
+    assert pacers[0].take(both, REAL) == REAL + timedelta(minutes=1)
+    for _ in range(30):
+        assert pacers[1].take([(minute, "corp|lisi")], REAL) is None
