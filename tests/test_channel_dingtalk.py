@@ -303,3 +303,24 @@ def test_a_bad_secret_variable_name_is_one_line_exit_2(tmp_path, duban):
     assert result.code == 2
     assert "units.市发改局.dingtalk_secret_env" in result.err or "dingtalk_secret_env" in result.err
     assert len(result.err.strip().splitlines()) == 1
+
+
+def test_doctor_network_probes_each_robot_without_posting(tmp_path, duban, server, monkeypatch):
+    monkeypatch.setenv(SECRET_ENV, server.secret)
+    config = tmp_path / "duban.toml"
+    config.write_text(
+        '[channels.dingtalk]\nallowed_hosts = ["127.0.0.1"]\n'
+        f'[units."市发改局"]\ndingtalk = "{server.url()}"\ndingtalk_secret_env = "{SECRET_ENV}"\n'
+        f'[units."市商务局"]\ndingtalk = "{server.url("no-such-robot")}"\n',
+        encoding="utf-8",
+    )
+    result = duban("--config", str(config), "doctor", "--network")
+    problems = [line for line in result.out.splitlines() if "dingtalk" in line]
+    assert len(problems) == 1 and 'units."市商务局".dingtalk' in problems[0]
+    assert "300001" in problems[0] and "no-such-robot" not in problems[0]
+    monkeypatch.setenv(SECRET_ENV, "SECwrong")
+    again = duban("--config", str(config), "doctor", "--network")
+    assert any(
+        'units."市发改局".dingtalk' in line and "310000" in line for line in again.out.splitlines()
+    )
+    assert server.received == [] and server.requests == 4

@@ -394,3 +394,42 @@ def test_instances_share_thirty_a_minute_per_member_and_take_all_windows_or_none
     assert pacers[0].take(both, REAL) == REAL + timedelta(minutes=1)
     for _ in range(30):
         assert pacers[1].take([(minute, "corp|lisi")], REAL) is None
+
+
+def test_doctor_names_an_unset_secret_and_members_without_the_application(
+    tmp_path, duban, monkeypatch
+):
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    config = tmp_path / "duban.toml"
+    config.write_text('[units."市发改局"]\nwecom_users = ["zhangsan"]\n', encoding="utf-8")
+    result = duban("--config", str(config), "doctor")
+    assert result.code == 1
+    assert any(
+        'units."市发改局".wecom_users' in line and "[channels.wecom_app]" in line
+        for line in result.out.splitlines()
+    )
+    server = WecomAppServer()
+    server.start()
+    try:
+        config = _toml(tmp_path, server)
+        result = duban("--config", str(config), "doctor")
+        assert any(
+            f"channels.wecom_app.secret_env：环境变量 {SECRET_ENV} 未设置" in line
+            for line in result.out.splitlines()
+        )
+    finally:
+        server.stop()
+
+
+def test_doctor_network_fetches_a_token_and_sends_nothing(tmp_path, duban, server, monkeypatch):
+    config = _toml(tmp_path, server)
+    monkeypatch.setenv(SECRET_ENV, server.secret)
+    good = duban("--config", str(config), "doctor", "--network")
+    assert not [line for line in good.out.splitlines() if "wecom_app" in line], good.out
+    assert server.token_calls == 1 and server.delivered == []
+    monkeypatch.setenv(SECRET_ENV, "not-the-secret-42")
+    bad = duban("--config", str(config), "doctor", "--network")
+    lines = [line for line in bad.out.splitlines() if "channels.wecom_app" in line]
+    assert len(lines) == 1 and "errcode=40001" in lines[0]
+    assert "not-the-secret-42" not in bad.out + bad.err
+    assert server.delivered == []
