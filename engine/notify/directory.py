@@ -19,6 +19,10 @@ made for the coordinating office:
 - the channels check again when they send: a variable emptied after the notice was planned makes
   the delivery fail permanently with a message naming it, so the notice goes dead, stays in the
   outbox for `duban retry`, and the coordinator gets a `delivery_failure` about it.
+
+The messenger channels take the same path (`messenger_problems`): a `dingtalk` or `feishu` robot
+whose URL refers to a blank variable, whose host is not in its channel's `allowed_hosts`, or whose
+`*_secret_env` is unset; `wecom_users` without `[channels.wecom_app]` or with its Secret unset.
 """
 
 from __future__ import annotations
