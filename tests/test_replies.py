@@ -380,3 +380,30 @@ def test_the_service_tick_reads_the_mailbox(duban, world):
     assert result.code == 0, result.err
     assert "记为“市发改局”对任务 1、4 的进展" in result.err
     assert [e["via"] for e in progress(duban, world, 1)] == ["email"]
+
+
+def _doctor(duban, world: World, *args: str) -> list[str]:
+    result = duban("--db", world.url, "--config", str(world.config), "--now", LATER.isoformat(),
+                   "doctor", *args)
+    return [line for line in result.out.splitlines() if "邮箱" in line or "IMAP" in line]
+
+
+def test_doctor_logs_in_to_the_mailbox_with_network_and_reads_nothing(duban, world, monkeypatch):
+    notice = world.notice()
+    world.mailbox.append(outlook_reply(notice, FGJ, "已完成。"))
+    assert _doctor(duban, world, "--network") == []
+    assert [seen for _, seen in world.mailbox.messages()] == [False]  # not read, not marked
+    monkeypatch.setenv(IMAP_PASSWORD_ENV, "Wr0ng-imap-pa55word")
+    (line,) = _doctor(duban, world, "--network")
+    assert line.startswith(f"问题：无法读取回复邮件的邮箱 127.0.0.1:{world.mailbox.port}")
+    assert "Wr0ng-imap-pa55word" not in line
+    monkeypatch.delenv(IMAP_PASSWORD_ENV)
+    key = "channels.email.imap_password_env"
+    expected = f"问题：环境变量 {IMAP_PASSWORD_ENV} 未设置（配置键 {key} 需要它）"
+    assert expected in _doctor(duban, world)
+    monkeypatch.setenv(IMAP_PASSWORD_ENV, world.mailbox.password)
+    write_config(world.folder, world.smtp, world.mailbox, imap_ca_file="missing-ca.pem")
+    assert _doctor(duban, world) == [
+        f"问题：回复邮箱的 CA 证书文件 {world.folder / 'missing-ca.pem'} 不存在"
+        "（配置键 channels.email.imap_ca_file）"
+    ]

@@ -114,6 +114,7 @@ def run_checks(app: AppContext, settings: Settings, findings: Findings, *, netwo
     check_messengers(settings, findings.problem)
     check_email_security(settings, findings)
     check_email_addresses(settings, findings)
+    check_imap_ca(settings, findings)
     check_env(settings, findings)
     check_outbox(settings, findings)
     check_templates(settings, findings)
@@ -123,6 +124,7 @@ def run_checks(app: AppContext, settings: Settings, findings: Findings, *, netwo
             findings.problem(line)
     if network:
         check_smtp(settings, findings)
+        check_imap(settings, findings)
         check_robots(settings, findings)
         probe_messengers(settings, findings.problem, _NETWORK_TIMEOUT)
 
@@ -396,6 +398,26 @@ def check_email_addresses(settings: Settings, findings: Findings) -> None:
             findings.problem(
                 f"电子邮件通道的地址“{value}”不是有效的地址（配置键 channels.email.{key}）：{why}"
             )
+
+
+def check_imap_ca(settings: Settings, findings: Findings) -> None:
+    email = settings.channels.email
+    if email is None or not email.imap_host or not email.imap_ca_file:
+        return
+    path = settings.resolve_path(email.imap_ca_file)
+    if not path.is_file():
+        findings.problem(
+            f"回复邮箱的 CA 证书文件 {path} 不存在（配置键 channels.email.imap_ca_file）"
+        )
+
+
+def check_imap(settings: Settings, findings: Findings) -> None:
+    """Log in to the mailbox replies are read from, read-only: nothing is read or marked."""
+    from engine.notify.replies import mailbox_problem
+
+    why = mailbox_problem(settings, timeout=_NETWORK_TIMEOUT)
+    if why:
+        findings.problem(why)
 
 
 def env_references(settings: Settings) -> Iterator[tuple[str, str]]:

@@ -133,6 +133,25 @@ def poll_replies(
     return summary
 
 
+def mailbox_problem(settings: Settings, *, timeout: float | None = None) -> str | None:
+    """Why duban cannot read its mailbox (TLS, login, folder), or None: `doctor --network`.
+
+    Logs in and opens the folder read-only: it reads, marks and sends nothing."""
+    email = settings.channels.email
+    if email is None or not email.imap_host:
+        return None
+    if timeout is not None:
+        email = email.model_copy(update={"timeout_seconds": min(email.timeout_seconds, timeout)})
+    where = f"{email.imap_host}:{email.imap_port}"
+    try:
+        with _Mailbox(email, settings, None, _password(email), readonly=True):
+            return None
+    except LookupError as exc:
+        return str(exc)
+    except (imaplib.IMAP4.error, OSError) as exc:
+        return mask(f"无法读取回复邮件的邮箱 {where}（channels.email.imap_host）：{_why(exc)}")
+
+
 def _password(email: EmailSettings) -> str:
     name = email.imap_password_env or ""
     value = os.environ.get(name)
@@ -165,6 +184,8 @@ class _Mailbox:
         settings: Settings,
         context: ssl.SSLContext | None,
         password: str,
+        *,
+        readonly: bool = False,
     ) -> None:
         self.email = email
         if context is None:
@@ -186,7 +207,7 @@ class _Mailbox:
                 raise
         try:
             self.imap.login(email.imap_username or "", password)
-            typ, data = self.imap.select(_quoted(email.imap_folder))
+            typ, data = self.imap.select(_quoted(email.imap_folder), readonly=readonly)
             if typ != "OK":
                 raise imaplib.IMAP4.error(f"文件夹“{email.imap_folder}”无法打开：{_answer(data)}")
         except BaseException:
