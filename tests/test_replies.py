@@ -30,13 +30,16 @@ from support.imap import (
     outlook_reply,
     with_attachments,
 )
-from support.notices import NOW, database_with_plan, queue
+from support.notices import NOW, queue
+from support.plans import small_plan
+from support.postgres import scratch_database
 from support.smtp import SmtpServer
 
+from engine.actions.loading import load_plan
 from engine.config import load_settings
 from engine.notify.dispatcher import dispatch_due
 from engine.notify.replies import ReplySummary, poll_replies
-from engine.store import Database
+from engine.store import Database, open_database
 
 UNIT_ADDRESSES = {
     "市发改局": ["fgj@example.gov.cn", "fgj.zhb@example.gov.cn"],
@@ -87,10 +90,7 @@ class World:
     smtp: SmtpServer
     mailbox: Mailbox
     logs: list[str]
-
-    @property
-    def url(self) -> str:
-        return f"sqlite:///{self.folder / 'duban.db'}"
+    url: str
 
     def notice(self, unit: str = "市发改局", tasks: tuple[int, ...] = (1, 4)) -> Any:
         """Send a reminder to `unit` through the SMTP server; the mail as it arrived."""
@@ -105,21 +105,39 @@ class World:
         return poll_replies(self.db, load_settings(self.config), at)
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+@contextlib.contextmanager
+def open_world(folder: Path, monkeypatch: pytest.MonkeyPatch, url: str) -> Iterator[World]:
     mailbox = fresh_mailbox()
     monkeypatch.setenv(IMAP_PASSWORD_ENV, mailbox.password)
     logs: list[str] = []
     sink = logger.add(logs.append, format="{level} {message}")
-    with SmtpServer("none", tmp_path) as smtp:
-        config = write_config(tmp_path, smtp, mailbox)
-        db = database_with_plan(tmp_path, load_settings(config))
+    with SmtpServer("none", folder) as smtp:
+        config = write_config(folder, smtp, mailbox)
+        db = open_database(url)
+        load_plan(db, small_plan(), load_settings(config), NOW)
         try:
-            yield World(tmp_path, config, db, smtp, mailbox, logs)
+            yield World(folder, config, db, smtp, mailbox, logs, url)
         finally:
             db.close()
             with contextlib.suppress(ValueError):  # `duban` commands reset the log handlers
                 logger.remove(sink)
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    with open_world(tmp_path, monkeypatch, f"sqlite:///{tmp_path / 'duban.db'}") as opened:
+        yield opened
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_world(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """The world on SQLite and on PostgreSQL: savepoints, locks and the unique key on both."""
+    if request.param == "sqlite":
+        with open_world(tmp_path, monkeypatch, f"sqlite:///{tmp_path / 'duban.db'}") as opened:
+            yield opened
+        return
+    with scratch_database("duban_replies") as url, open_world(tmp_path, monkeypatch, url) as opened:
+        yield opened
 
 
 def history(duban, world: World, no: int) -> list[dict[str, Any]]:
@@ -139,27 +157,27 @@ def confirmations(world: World) -> list[Any]:
     return [r for r in world.smtp.received if str(r.message["Subject"]).startswith("已收到进展")]
 
 
-def test_an_outlook_reply_is_the_units_progress_on_every_task_of_the_notice(duban, world):
-    notice = world.notice()
+def test_an_outlook_reply_is_the_units_progress_on_every_task_of_the_notice(duban, any_world):
+    notice = any_world.notice()
     text = "体系建设方案已完成初稿，正在征求各成员单位意见。"
-    world.mailbox.append(outlook_reply(notice, FGJ, text))
+    any_world.mailbox.append(outlook_reply(notice, FGJ, text))
 
-    summary = world.poll()
+    summary = any_world.poll()
 
     assert [h.outcome for h in summary.handled] == ["recorded"], summary
     for no in (1, 4):
-        (entry,) = progress(duban, world, no)
+        (entry,) = progress(duban, any_world, no)
         assert entry["actor"] == "市发改局" and entry["via"] == "email"
         # the quoted notice and Outlook's header block are cut off
         assert entry["reason"] == text
         assert entry["at"] == LATER.isoformat()
-    (confirmation,) = confirmations(world)
+    (confirmation,) = confirmations(any_world)
     assert confirmation.rcpt_tos == ["fgj@example.gov.cn"]
     mail = confirmation.message
-    assert mail["In-Reply-To"] == world.mailbox.messages()[0][0]["Message-ID"]
+    assert mail["In-Reply-To"] == any_world.mailbox.messages()[0][0]["Message-ID"]
     assert mail["Auto-Submitted"] == "auto-replied"
     assert "记为任务 1、4 的进展" in mail.get_body(("plain",)).get_content()
-    assert [seen for _, seen in world.mailbox.messages()] == [True]
+    assert [seen for _, seen in any_world.mailbox.messages()] == [True]
 
 
 def test_a_reply_from_a_phone_naming_one_task_goes_to_that_task_only(duban, world):
@@ -295,18 +313,18 @@ POLL = (
 )
 
 
-def test_a_poll_killed_after_one_message_is_finished_by_the_next_once_each(duban, world):
-    notices = [world.notice("市发改局", (1,)), world.notice("市商务局", (4,)),
-               world.notice("市司法局", (3,))]
+def test_a_poll_killed_after_one_message_is_finished_by_the_next_once_each(duban, any_world):
+    notices = [any_world.notice("市发改局", (1,)), any_world.notice("市商务局", (4,)),
+               any_world.notice("市司法局", (3,))]
     senders = [FGJ, "swj@example.gov.cn", "sfj@example.gov.cn"]
     for notice, sender, text in zip(notices, senders, ["一已完成", "四已完成", "三已完成"],
                                     strict=True):
-        world.mailbox.append(outlook_reply(notice, sender, text))
-    holding = world.smtp.hold(len(world.smtp.received) + 1)  # the first confirmation
+        any_world.mailbox.append(outlook_reply(notice, sender, text))
+    holding = any_world.smtp.hold(len(any_world.smtp.received) + 1)  # the first confirmation
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
-    env[IMAP_PASSWORD_ENV] = world.mailbox.password
+    env[IMAP_PASSWORD_ENV] = any_world.mailbox.password
     child = subprocess.Popen(
-        [sys.executable, "-c", POLL, str(world.config), world.url, LATER.isoformat()],
+        [sys.executable, "-c", POLL, str(any_world.config), any_world.url, LATER.isoformat()],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     try:
@@ -318,20 +336,20 @@ def test_a_poll_killed_after_one_message_is_finished_by_the_next_once_each(duban
         if child.poll() is None:
             child.kill()
         child.communicate()
-    world.smtp.release()
+    any_world.smtp.release()
     assert child.returncode == -signal.SIGKILL
-    assert [seen for _, seen in world.mailbox.messages()] == [False, False, False]
+    assert [seen for _, seen in any_world.mailbox.messages()] == [False, False, False]
 
-    summary = world.poll()
+    summary = any_world.poll()
 
     assert [h.outcome for h in summary.handled] == ["again", "recorded", "recorded"]
-    assert [e["reason"] for e in progress(duban, world, 1)] == ["一已完成"]
-    assert [e["reason"] for e in progress(duban, world, 4)] == ["四已完成"]
-    assert [e["reason"] for e in progress(duban, world, 3)] == ["三已完成"]
-    assert sorted(c.rcpt_tos[0] for c in confirmations(world)) == [
+    assert [e["reason"] for e in progress(duban, any_world, 1)] == ["一已完成"]
+    assert [e["reason"] for e in progress(duban, any_world, 4)] == ["四已完成"]
+    assert [e["reason"] for e in progress(duban, any_world, 3)] == ["三已完成"]
+    assert sorted(c.rcpt_tos[0] for c in confirmations(any_world)) == [
         "fgj@example.gov.cn", "sfj@example.gov.cn", "swj@example.gov.cn"
     ]
-    assert [seen for _, seen in world.mailbox.messages()] == [True, True, True]
+    assert [seen for _, seen in any_world.mailbox.messages()] == [True, True, True]
 
 
 def test_starttls_works_and_a_plain_port_is_never_used_in_the_clear(world):
@@ -407,3 +425,18 @@ def test_doctor_logs_in_to_the_mailbox_with_network_and_reads_nothing(duban, wor
         f"问题：回复邮箱的 CA 证书文件 {world.folder / 'missing-ca.pem'} 不存在"
         "（配置键 channels.email.imap_ca_file）"
     ]
+
+
+def test_a_reply_is_recorded_on_the_units_own_tasks_and_the_others_are_named(duban, any_world):
+    # 市商务局 leads task 4 and has no part in task 1: a notice listing both (a digest-like
+    # reminder) records the reply on 4 and names 1 to the sender, in one transaction
+    notice = any_world.notice("市商务局", (1, 4))
+    any_world.mailbox.append(outlook_reply(notice, "swj@example.gov.cn", "四季度工作已部署。"))
+
+    (handled,) = any_world.poll().handled
+
+    assert handled.outcome == "recorded" and handled.tasks == [4]
+    assert [e["reason"] for e in progress(duban, any_world, 4)] == ["四季度工作已部署。"]
+    assert progress(duban, any_world, 1) == []
+    body = confirmations(any_world)[0].message.get_body(("plain",)).get_content()
+    assert "记为任务 4 的进展" in body and "任务 1：" in body

@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 
 from engine.actions.tasks import Upload, Via, report_progress
 from engine.config import EmailSettings, Settings
-from engine.errors import UserError
+from engine.errors import ServiceError, UserError
 from engine.notify.channels.email import (
     EmailChannel,
     notice_ids_in,
@@ -284,8 +284,12 @@ def handle_message(raw: bytes, database: Database, settings: Settings, now: date
                 )
             )
             session.flush()
-    except IntegrityError:  # another instance read it at the same moment
-        return Handled(message_id, sender, "again", "另一实例已同时处理")
+    except (IntegrityError, ServiceError) as exc:
+        # Another instance read it at the same moment: its row won (the database layer hands
+        # the IntegrityError on as a ServiceError naming the database).
+        if isinstance(exc, IntegrityError) or isinstance(exc.__cause__, IntegrityError):
+            return Handled(message_id, sender, "again", "另一实例已同时处理")
+        raise
     if handled.outcome == RECORDED and notice is not None:
         handled.confirmation = confirmation(mail, handled, settings, now)
     return handled
