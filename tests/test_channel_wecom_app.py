@@ -433,3 +433,11 @@ def test_doctor_network_fetches_a_token_and_sends_nothing(tmp_path, duban, serve
     assert len(lines) == 1 and "errcode=40001" in lines[0]
     assert "not-the-secret-42" not in bad.out + bad.err
     assert server.delivered == []
+
+
+def test_the_token_outlives_the_channel_as_the_service_builds_one_each_tick(tmp_path, server, env):
+    for tick in range(3):
+        ch = channel_for(tmp_path, server)
+        assert ch.send(message(subject=f"第{tick}次"), NOW).ok
+        ch.close()
+    assert server.token_calls == 1

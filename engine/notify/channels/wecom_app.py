@@ -1,14 +1,15 @@
 """The `wecom_app` channel: 企业微信应用消息, the corp's own application writing to members.
 
-`GET {api_base}/cgi-bin/gettoken?corpid=…&corpsecret=…` gives an `access_token`, kept in memory
-until shortly before its `expires_in` and fetched again when WeCom says it expired or is invalid
-(42001, 40014: the message is then sent once more with the new token). `POST
-{api_base}/cgi-bin/message/send?access_token=…` sends a `textcard` to the unit's `wecom_users`
-(`touser` "a|b"): the notice's subject as title, its date and first lines as description, and a
-button opening the notice's link (the unit's page, or the console for the coordinator).
-`enable_duplicate_check` is on: WeCom itself drops the same card to the same members within
-`duplicate_check_seconds`, so a repeat after a crash between sending and recording reaches nobody
-twice (as long as the card is the same: see the report on links signed at `now`).
+`GET {api_base}/cgi-bin/gettoken?corpid=…&corpsecret=…` gives an `access_token`, kept in this
+process's memory (across dispatch passes) until shortly before its `expires_in`, and fetched
+again when WeCom says it expired or is invalid (42001, 40014: the message is then sent once more
+with the new token). `POST {api_base}/cgi-bin/message/send?access_token=…` sends a `textcard` to
+the unit's `wecom_users` (`touser` "a|b"): the notice's subject as title, its date and first lines
+as description, and a button opening the notice's link (the unit's page, or the console for the
+coordinator). `enable_duplicate_check` is on: WeCom itself drops the same card to the same
+members within `duplicate_check_seconds`, so a repeat after a crash between sending and recording
+reaches nobody twice, as long as the card is the same (a unit's personal link is signed at the
+moment of rendering, so a card re-rendered later differs; the coordinator's console links do not).
 
 Only `errcode == 0` is success. -1 (busy), 45009 and 45033 (too many calls), HTTP 5xx, timeouts
 and refused connections are transient, as for the robots; 40001/40013/40056/60020 (secret, corp,
@@ -21,6 +22,7 @@ application, counted in the database across instances; a notice waits until ever
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
 import threading
@@ -63,6 +65,13 @@ _EARLY = 300
 """Seconds before `expires_in` at which a token is fetched anew rather than risk 42001."""
 
 
+_tokens: dict[tuple[str, str, str], tuple[str, float]] = {}
+"""The access_tokens of this process, by (api_base, corp_id, sha256 of the Secret), with the
+monotonic moment each is to be fetched anew: the service builds its channels every tick, and
+WeCom limits how often `gettoken` may be called, so a token must outlive one channel."""
+_tokens_lock = threading.Lock()
+
+
 def secret_of(config: WecomAppSettings, settings: Settings) -> str:
     """The application's Secret; a missing one is the operator's mistake (exit 2, names the key)."""
     why = blank_variable("${" + config.secret_env + "}")
@@ -103,8 +112,8 @@ class WecomAppChannel:
         )
         self.monotonic = monotonic
         self.sessions = Sessions()
-        self._token: tuple[str, float] | None = None
-        self._token_lock = threading.Lock()
+        digest = hashlib.sha256(self.secret.encode("utf-8")).hexdigest()
+        self._token_key = (config.api_base, config.corp_id, digest)
 
     def close(self) -> None:
         self.sessions.close()
@@ -219,15 +228,16 @@ class WecomAppChannel:
         )
 
     def forget(self, token: str) -> None:
-        with self._token_lock:
-            if self._token is not None and self._token[0] == token:
-                self._token = None
+        with _tokens_lock:
+            if _tokens.get(self._token_key, ("", 0.0))[0] == token:
+                del _tokens[self._token_key]
 
     def token(self, *, fresh: bool = False) -> str | Delivery:
         """The cached access_token, or a new one from `gettoken` (once at a time)."""
-        with self._token_lock:
-            if self._token is not None and not fresh and self.monotonic() < self._token[1]:
-                return self._token[0]
+        with _tokens_lock:
+            cached = _tokens.get(self._token_key)
+            if cached is not None and not fresh and self.monotonic() < cached[1]:
+                return cached[0]
             url = (
                 f"{self.config.api_base}/cgi-bin/gettoken?corpid={quote(self.config.corp_id)}"
                 f"&corpsecret={quote(self.secret)}"
@@ -248,7 +258,7 @@ class WecomAppChannel:
                 lifetime = max(60, int(answer.get("expires_in", 7200)) - _EARLY)
             except (TypeError, ValueError):
                 lifetime = 60
-            self._token = (token, self.monotonic() + lifetime)
+            _tokens[self._token_key] = (token, self.monotonic() + lifetime)
             return token
 
 
