@@ -440,3 +440,18 @@ def test_a_reply_is_recorded_on_the_units_own_tasks_and_the_others_are_named(dub
     assert progress(duban, any_world, 1) == []
     body = confirmations(any_world)[0].message.get_body(("plain",)).get_content()
     assert "记为任务 4 的进展" in body and "任务 1：" in body
+
+
+def test_a_malformed_message_is_set_aside_and_the_next_one_is_read(duban, world):
+    notice = world.notice()
+    # headers the email package cannot parse (it raises IndexError on both), as spam may carry
+    world.mailbox.append(
+        b"From: =?utf-8?q?\xff?= <\r\nMessage-ID: <@>\r\nSubject: x\r\n\r\nbody\r\n"
+    )
+    world.mailbox.append(outlook_reply(notice, FGJ, "已完成。"))
+
+    summary = world.poll()
+
+    assert [h.outcome for h in summary.handled] == ["ignored", "recorded"], summary
+    assert [e["reason"] for e in progress(duban, world, 1)] == ["已完成。"]
+    assert [seen for _, seen in world.mailbox.messages()] == [True, True]

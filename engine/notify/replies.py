@@ -52,7 +52,7 @@ from engine.notify.channels.email import (
     sender_address,
 )
 from engine.notify.directory import contact_of
-from engine.notify.reply_text import automatic_reason, named_tasks, reply_body
+from engine.notify.reply_text import automatic_reason, header, named_tasks, reply_body
 from engine.notify.secrets import mask, remember
 from engine.store import Database
 from engine.store.mail_replies import IGNORED, RECORDED, MailReplyRecord, already_read
@@ -112,7 +112,14 @@ def poll_replies(
         password = _password(email)
         with _Mailbox(email, settings, ssl_context, password) as mailbox:
             for uid in mailbox.unseen():
-                handled = handle_message(mailbox.fetch(uid), database, settings, now)
+                raw = mailbox.fetch(uid)
+                try:
+                    handled = handle_message(raw, database, settings, now)
+                except ServiceError:
+                    raise  # the database: nothing recorded, the message stays unseen
+                except Exception as exc:  # one odd message must not block the mailbox for good
+                    logger.opt(exception=exc).error("回复邮件无法处理：{}", mask(str(exc)))
+                    handled = unreadable(raw, exc, database, now)
                 summary.handled.append(handled)
                 _log(handled)
                 if handled.confirmation is not None:
@@ -256,7 +263,7 @@ def _answer(data: object) -> str:
 
 def message_key(mail: EmailMessage, raw: bytes) -> tuple[str, str]:
     """The message's Message-ID (or "") and the key its row is kept under."""
-    message_id = " ".join(str(mail.get("Message-ID", "")).split())
+    message_id = header(mail, "Message-ID")
     basis = message_id.encode() if message_id else raw
     return message_id, hashlib.sha256(basis).hexdigest()
 
@@ -266,7 +273,7 @@ def handle_message(raw: bytes, database: Database, settings: Settings, now: date
     mail = message_from_bytes(raw, policy=policy.default)
     assert isinstance(mail, EmailMessage)
     message_id, key = message_key(mail, raw)
-    sender = parseaddr(str(mail.get("From", "")))[1].strip().lower()
+    sender = parseaddr(header(mail, "From"))[1].strip().lower()
     try:
         with database.transaction() as session:
             if already_read(session, key) is not None:
@@ -293,6 +300,17 @@ def handle_message(raw: bytes, database: Database, settings: Settings, now: date
     if handled.outcome == RECORDED and notice is not None:
         handled.confirmation = confirmation(mail, handled, settings, now)
     return handled
+
+
+def unreadable(raw: bytes, exc: Exception, database: Database, now: datetime) -> Handled:
+    """The row of a message that could not be handled (a bug, a message no parser expected): it
+    is set aside, named in the log, rather than tried again at every tick."""
+    reason = mask(f"无法处理：{type(exc).__name__}: {exc}")[:500]
+    key = hashlib.sha256(raw).hexdigest()
+    with database.transaction() as session:
+        if already_read(session, key) is None:
+            session.add(MailReplyRecord(key=key, outcome=IGNORED, reason=reason, read_at=now))
+    return Handled("", "", IGNORED, reason)
 
 
 def _decide(
@@ -362,8 +380,8 @@ def _decide(
 def _answered_notice(session: Session, mail: EmailMessage, ours: Address) -> OutboxNotice | None:
     """The e-mail notice of the outbox this message answers, the one it answers directly first."""
     domain = (ours.domain or "localhost").lower()
-    refs = notice_ids_in(str(mail.get("In-Reply-To", "")))
-    refs += list(reversed(notice_ids_in(str(mail.get("References", "")))))
+    refs = notice_ids_in(header(mail, "In-Reply-To"))
+    refs += list(reversed(notice_ids_in(header(mail, "References"))))
     for notice_id, its_domain in refs:
         if its_domain != domain:
             continue
@@ -426,7 +444,7 @@ def confirmation(
     assert email is not None
     sender = sender_address(email.from_)
     zone = ZoneInfo(settings.service.timezone)
-    subject = " ".join(str(mail.get("Subject", "")).split())
+    subject = header(mail, "Subject")
     out = EmailMessage()
     out["Subject"] = f"已收到进展：{subject}" if subject else "已收到进展"
     out["From"] = sender
@@ -435,7 +453,7 @@ def confirmation(
     out["Message-ID"] = make_msgid(idstring="duban.reply", domain=sender.domain or None)
     if handled.message_id:
         out["In-Reply-To"] = handled.message_id
-        refs = " ".join(str(mail.get("References", "")).split())
+        refs = header(mail, "References")
         out["References"] = f"{refs} {handled.message_id}".strip()
     out["Auto-Submitted"] = "auto-replied"
     out["X-Auto-Response-Suppress"] = "All"

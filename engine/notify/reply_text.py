@@ -41,6 +41,17 @@ _WRAPPED = re.compile(r"^\s*(?:在\s.{0,160}|On\s.{0,240})$", re.IGNORECASE)
 _WRAPPED_END = re.compile(r"^\s*.{0,80}(?:写道\s*[:：]?|wrote\s*:?)\s*$", re.IGNORECASE)
 
 
+def header(mail: EmailMessage, name: str) -> str:
+    """A header's value on one line, "" when absent; a header the email package cannot parse
+    (it raises on some malformed ones) is read as written."""
+    try:
+        value = mail.get(name)
+    except Exception:  # IndexError, HeaderParseError… from the parser, on a sender's mistake
+        raw = next((v for k, v in mail.raw_items() if k.lower() == name.lower()), "")
+        return " ".join(str(raw).split())
+    return "" if value is None else " ".join(str(value).split())
+
+
 def new_text(text: str) -> str:
     """The part of a plain-text reply its sender wrote."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -135,18 +146,18 @@ _AUTO_SUBJECT = re.compile(
 
 def automatic_reason(mail: EmailMessage) -> str | None:
     """Why this message was sent by a machine (out of office, a bounce), or None for a person."""
-    auto = str(mail.get("Auto-Submitted", "")).strip().lower()
+    auto = header(mail, "Auto-Submitted").lower()
     if auto and auto != "no":
         return f"自动发送的邮件（Auto-Submitted: {auto}）"
-    for header in ("X-Autoreply", "X-Autorespond", "X-Auto-Reply"):
-        if mail.get(header) is not None:
-            return f"自动回复（{header}）"
-    precedence = str(mail.get("Precedence", "")).strip().lower()
+    for name in ("x-autoreply", "x-autorespond", "x-auto-reply"):
+        if name in (k.lower() for k in mail):
+            return f"自动回复（{name}）"
+    precedence = header(mail, "Precedence").lower()
     if precedence in ("bulk", "junk", "list", "auto_reply"):
         return f"自动发送的邮件（Precedence: {precedence}）"
     if mail.get_content_type() == "multipart/report":
         return "退信或回执（multipart/report）"
-    subject = str(mail.get("Subject", ""))
+    subject = header(mail, "Subject")
     if _AUTO_SUBJECT.search(subject):
         return f"自动回复（主题“{' '.join(subject.split())[:60]}”）"
     return None
