@@ -248,6 +248,7 @@ def test_outcomes_show_in_outbox_json(tmp_path, server, env, duban):
     )
     assert out.code == 0, out.err
     listed = {r["recipient"]: r for r in json.loads(out.out)}
+    assert server.secret not in out.out and server.token not in out.out  # secrets stay out
     assert listed["市发改局"]["channel"] == "dingtalk" and listed["市发改局"]["status"] == "sent"
     assert listed["市商务局"]["status"] == "dead"
     assert "errcode=460101" in listed["市商务局"]["error"]
@@ -324,3 +325,23 @@ def test_doctor_network_probes_each_robot_without_posting(tmp_path, duban, serve
         'units."市发改局".dingtalk' in line and "310000" in line for line in again.out.splitlines()
     )
     assert server.received == [] and server.requests == 4
+
+
+def test_the_directory_reaches_a_unit_through_a_usable_robot_only(tmp_path, server, env):
+    from engine.notify.directory import reach
+
+    good = {"dingtalk": server.url(), "dingtalk_secret_env": SECRET_ENV}
+    bad_host = {"dingtalk": "https://oapi.example.com/robot/send?access_token=t"}
+    settings = settings_for(
+        tmp_path,
+        {
+            "市发改局": good,
+            "市商务局": bad_host,
+            "市财政局": {**good, "email": ["c@example.gov.cn"]},
+        },
+        dingtalk={"allowed_hosts": ["127.0.0.1"]},
+    )
+    assert reach("市发改局", settings).channels == ("dingtalk",)
+    refused = reach("市商务局", settings)
+    assert refused.missing and refused.channels == ("file",)  # nothing dropped: the file channel
+    assert "钉钉：" in refused.reasons[0] and "oapi.example.com" in refused.reasons[0]

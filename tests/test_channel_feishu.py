@@ -260,6 +260,7 @@ def test_outcomes_show_in_outbox_json_and_the_shift_defers_without_an_attempt(
     )
     assert out.code == 0, out.err
     listed = {r["recipient"]: r for r in json.loads(out.out)}
+    assert server.secret not in out.out and server.token not in out.out  # secrets stay out
     assert listed["市发改局"]["channel"] == "feishu" and listed["市发改局"]["status"] == "sent"
     assert listed["市商务局"]["status"] == "dead" and "code=19024" in listed["市商务局"]["error"]
     db.close()
