@@ -39,6 +39,8 @@ def check_messengers(settings: Settings, problem: Problem) -> None:
         for name, why in messenger_problems(unit, contact, settings).items():
             if not why or (name == WECOM_APP and app is not None):
                 continue  # a missing application Secret is reported once, above
+            if name != WECOM_APP and blank_variable(getattr(contact, name)):
+                continue  # an unset `${NAME}` in the URL: doctor's check_env names it
             if f'units."{unit}".' in why:
                 problem(why)
             else:
