@@ -129,7 +129,7 @@ def poll_replies(
         summary.error = mask(
             f"无法读取回复邮件的邮箱 {where}（channels.email.imap_host）：{_why(exc)}"
         )
-    except LookupError as exc:
+    except NoPassword as exc:
         summary.error = str(exc)
     except Exception as exc:  # the database, a bug: the tick goes on, the next one tries again
         logger.opt(exception=exc).error("读取回复邮件时出错，下一轮重试：{}", mask(str(exc)))
@@ -153,10 +153,14 @@ def mailbox_problem(settings: Settings, *, timeout: float | None = None) -> str 
     try:
         with _Mailbox(email, settings, None, _password(email), readonly=True):
             return None
-    except LookupError as exc:
+    except NoPassword as exc:
         return str(exc)
     except (imaplib.IMAP4.error, OSError) as exc:
         return mask(f"无法读取回复邮件的邮箱 {where}（channels.email.imap_host）：{_why(exc)}")
+
+
+class NoPassword(LookupError):
+    """The mailbox's password variable is unset or blank."""
 
 
 def _password(email: EmailSettings) -> str:
@@ -164,7 +168,7 @@ def _password(email: EmailSettings) -> str:
     value = os.environ.get(name)
     if value is None or not value.strip():
         state = "未设置" if value is None else "为空"
-        raise LookupError(
+        raise NoPassword(
             f"环境变量 {name} {state}（channels.email.imap_password_env），无法登录回复邮件的邮箱"
         )
     remember(value)
