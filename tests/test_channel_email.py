@@ -261,3 +261,29 @@ def test_doctor_names_a_bad_address_with_its_unit_and_key(duban, workdir):
         '.email[1]）：域名“example”无效，应形如 name@example.gov.cn'
     ]
     assert result.code == 1
+
+
+def test_a_notice_to_a_bad_address_is_dead_at_once_in_the_outbox(duban, workdir):
+    import json
+
+    from support.notices import NOW as QUEUED
+    from support.notices import database_with_plan, queue, settings_for
+
+    from engine.notify.dispatcher import dispatch_due
+
+    email = {"host": "127.0.0.1", "port": closed_port(), "security": "none",
+             "from": "督办系统 <duban@example.gov.cn>"}
+    settings = settings_for(workdir, {"市发改局": {"email": ["fgj@example"]}}, email=email)
+    db = database_with_plan(workdir, settings)
+    (notice_id,) = queue(db, settings, "市发改局")
+    dispatch_due(db, settings, QUEUED)
+    db.close()
+    result = duban("--db", f"sqlite:///{workdir / 'duban.db'}", "outbox", "--json")
+    rows = {row["id"]: row for row in json.loads(result.out)}
+    row = rows[notice_id]
+    # a config mistake: dead after one attempt, not retried for ever as an internal error
+    assert (row["status"], row["attempts"]) == ("dead", 1)
+    assert row["error"].startswith('单位“市发改局”的电子邮箱无效（配置键 units."市发改局".email）')
+    assert "“fgj@example”" in row["error"]
+    # and the coordinator is told
+    assert any(r["kind"] == "delivery_failure" for r in rows.values())
