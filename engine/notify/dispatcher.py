@@ -210,6 +210,7 @@ class Dispatcher:
                 row.id: row
                 for row in session.scalars(select(OutboxNotice).where(OutboxNotice.id.in_(ids)))
             }
+            view.prefetch(NoticeSpec.of_row(row) for row in found.values())
             decided = _decided_requests(session, found.values())
             for row in (found[i] for i in ids if i in found):
                 request_id = _request_id(row)
