@@ -1,6 +1,6 @@
 """mail_reply: the messages read from duban's mailbox (progress by reply), each handled once
 
-Revision ID: 0011
+Revision ID: 0010
 Revises: 0009
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
+revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
