@@ -192,6 +192,8 @@ class WecomSettings(_Section):
     allowed_hosts: list[str] = Field(default_factory=lambda: ["qyapi.weixin.qq.com"])
     per_robot_per_minute: int = Field(default=20, ge=1)
     timeout_seconds: float = Field(default=10.0, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)
+    shift_minutes: int = Field(default=0, ge=0, le=10)
+    """Send this many minutes after a full or half hour instead of on it (0: off)."""
     mention_kinds: list[str] = Field(default_factory=lambda: ["overdue", "escalation"])
     """The notice kinds followed by a text message @-mentioning the unit's mobiles.
 

@@ -309,3 +309,17 @@ def test_a_peer_dribbling_its_answer_is_cut_off_at_the_timeout(answer):
     assert "超时" in delivery.detail and KEY not in delivery.detail
     (written,) = peer.written
     assert written < len(answer) // 4, (written, len(answer))
+
+
+def test_with_shift_minutes_the_robot_keeps_off_the_hour_and_half_hour(server):
+    settings = WecomSettings(allowed_hosts=["127.0.0.1"], timeout_seconds=0.5, shift_minutes=4)
+    ch = WecomChannel(settings, RobotLimiter(20), "Asia/Shanghai")
+    on_the_hour = ch.send(message(server.url(KEY)), NOW)  # 09:00 Beijing time
+    assert on_the_hour.outcome is Outcome.DEFERRED
+    assert on_the_hour.retry_at == NOW + timedelta(minutes=4)
+    half = ch.send(message(server.url(KEY), first=0), NOW + timedelta(minutes=31))
+    assert half.retry_at == NOW + timedelta(minutes=34)
+    assert server.received == []
+    assert ch.send(message(server.url(KEY)), NOW + timedelta(minutes=4)).ok
+    assert len(server.received) == 1
+    ch.close()

@@ -88,7 +88,7 @@ def build_channels(
     )
     channels: dict[str, Channel] = {
         "file": FileChannel(settings.resolve_path(settings.channels.file.dir)),
-        "wecom": WecomChannel(settings.channels.wecom, limiter),
+        "wecom": WecomChannel(settings.channels.wecom, limiter, settings.service.timezone),
     }
     if settings.channels.email is not None:
         channels["email"] = EmailChannel(settings.channels.email)

@@ -7,7 +7,8 @@ content), 44004 (empty content) and any other code are permanent. A notice may b
 (bodies are cut at 4,096 bytes) plus, when the unit lists mobiles and the notice's kind is one of
 `mention_kinds` (by default overdue and escalation; always for `send-test`), a text message
 @-mentioning them (markdown cannot mention by mobile number); `Message.first_part` skips those
-already accepted.
+already accepted. With `shift_minutes`, nothing goes in the first minutes of a full or half hour
+(in the service's time zone): the notice is deferred to the minute after, as for wecom_app.
 
 The robot key is a secret: the URL is expanded only here, and every error text is masked. A URL
 whose `${NAME}` is unset or blank fails permanently, naming the variable (see `directory.py`).
@@ -33,6 +34,7 @@ from urllib3.util import parse_url
 from engine.config import WecomSettings
 from engine.errors import UserError
 from engine.notify.channels.base import Delivery, Message, Outcome
+from engine.notify.channels.common import deferred_off_round, off_round
 from engine.notify.deadline import DeadlineExceeded, RewrittenURL, deadline_session, post, target
 from engine.notify.directory import wecom_url_problem
 from engine.notify.ratelimit import Limiter, RobotLimiter
@@ -131,8 +133,11 @@ def checked_robot_url(template: str, allowed_hosts: list[str], *, where: str) ->
 class WecomChannel:
     name = "wecom"
 
-    def __init__(self, settings: WecomSettings, limiter: Limiter | None = None) -> None:
+    def __init__(
+        self, settings: WecomSettings, limiter: Limiter | None = None, timezone: str = "UTC"
+    ) -> None:
         self.settings = settings
+        self.timezone = timezone
         self.limiter: Limiter = limiter or RobotLimiter(settings.per_robot_per_minute)
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
@@ -173,6 +178,9 @@ class WecomChannel:
         return out
 
     def send(self, message: Message, now: datetime) -> Delivery:
+        later = off_round(now, self.settings.shift_minutes, self.timezone)
+        if later is not None:
+            return deferred_off_round(later, self.settings.shift_minutes, message.first_part)
         if not message.webhook:
             return Delivery.permanent(f"单位“{message.recipient}”未配置企业微信群机器人地址")
         # `key=` with nothing after it can only fail: say which variable, never send
