@@ -165,6 +165,44 @@ def test_the_link_is_signed_when_the_notice_is_sent_not_when_it_was_planned(db, 
     assert read_link(db, settings, token, later + timedelta(days=DAYS - 1)).unit == UNIT
 
 
+@pytest.mark.parametrize("channel", ["wecom", "wecom_app", "email"])
+def test_a_notice_rendered_again_minutes_later_reads_the_same(db, settings, channel):
+    """A retry after a crash between sending and recording renders the row again: the same link
+    (signed at the row's send_at), so the same message, which WeCom's duplicate check drops."""
+    spec = NoticeSpec(
+        kind="reminder",
+        recipient=UNIT,
+        channel=channel,
+        plan_id="trial-plan",
+        tasks=(1,),
+        send_at=NOW,
+        notice_id=5,
+    )
+    with db.read() as session:
+        view = StoreView(session)
+        first = render_notice(build_context(view, spec, settings, NOW), environment(None))
+        again = build_context(view, spec, settings, NOW + timedelta(minutes=23, seconds=7))
+    assert again.link is not None and again.link.personal
+    assert render_notice(again, environment(None)) == first
+
+
+def test_a_notice_sent_days_late_is_valid_link_days_from_its_send_within_the_hour(db, settings):
+    spec = NoticeSpec(
+        kind="reminder",
+        recipient=UNIT,
+        channel="email",
+        plan_id="trial-plan",
+        tasks=(1,),
+        send_at=NOW,
+    )
+    late = NOW + timedelta(days=3, minutes=50)
+    with db.read() as session:
+        link = build_context(session, spec, settings, late).link
+    assert link is not None
+    token = link.url.rsplit("/", 1)[1]
+    assert read_link(db, settings, token, late + timedelta(days=DAYS, hours=-1)).unit == UNIT
+
+
 def test_a_link_from_the_environments_secret_is_read_with_it(db, settings, monkeypatch):
     monkeypatch.setenv("DUBAN_WEB_SECRET", "a-secret-from-the-environment-4f1c")
     ctx = context(db, settings, "reminder", "email")

@@ -7,9 +7,12 @@ title and coordinator. Lights are computed at `now`, the moment the notice goes 
 Only the tasks a notice lists are read, in column queries (their row, their units), and each once
 per StoreView: a dispatch batch costs what its notices list, whatever the size of the plan.
 
-Links are made here too, at render time: a unit's personal link is signed at `now` (so it is valid
-`[web] link_days` days from the send, whenever the notice was planned), with the secret and the
-generation of the unit's links read once per StoreView, that is once per dispatch batch.
+Links are made here too, at render time, with the secret and the generation of the unit's links
+read once per StoreView, that is once per dispatch batch. A unit's personal link is signed at
+`signing_moment`: the row's `send_at`, moved on by whole hours while the notice is late. The same
+row rendered again within the hour (a retry after a crash between sending and recording) carries
+the same URL, so the same card or message, and WeCom's duplicate check drops the repeat; a notice
+sent a day late is still valid `[web] link_days` days from its send, less at most an hour.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -64,6 +67,28 @@ class NoticeSpec:
             occurrence=row.occurrence,
             context=dict(row.context or {}),
         )
+
+
+SIGNING_STEP = timedelta(hours=1)
+"""How far a late notice's link signing moment may lag its actual send (see `signing_moment`)."""
+
+
+def signing_moment(send_at: datetime | None, now: datetime) -> datetime:
+    """When a notice's personal link is signed: `send_at`, plus the whole hours it is late.
+
+    Signing at `now` would make every re-rendering differ; signing at `send_at` alone would cut the
+    validity of a notice sent days late (a long outage, retries) by as much. This moment is stable
+    within each hour after `send_at` and never more than an hour before the send; a notice rendered
+    before its time (`duban preview`) is signed at `now`.
+    """
+    if send_at is None:
+        return now
+    if send_at.tzinfo is None:  # a naive moment is UTC, as the store keeps it
+        send_at = send_at.replace(tzinfo=UTC)
+    if now < send_at:
+        return now
+    late = (now - send_at) // SIGNING_STEP
+    return send_at + late * SIGNING_STEP
 
 
 _DIGEST_ORDER = {"red": 0, "yellow": 1, "none": 2, "green": 3, "done": 4}
@@ -283,6 +308,6 @@ def build_context(
     link = ctx.link_for(
         settings.web.base_url,
         settings.web.link_days,
-        lambda unit: view.link_token(settings, unit, now),
+        lambda unit: view.link_token(settings, unit, signing_moment(spec.send_at, now)),
     )
     return dataclasses.replace(ctx, link=link)
