@@ -269,7 +269,7 @@ def test_a_kill_between_sending_and_recording_repeats_only_the_message_in_flight
     server.released.set()  # the robot posts the message in flight after the dispatcher died
     dispatch_to_the_end(config, tmp_path, NOW + LEASE + timedelta(seconds=1))
     assert all(r.status == SENT for r in rows(db))
-    got = Counter(r["text"]["content"].split("\n")[2] for r in server.received)
+    got = Counter(r["markdown"]["text"].split("\n")[1] for r in server.received)
     assert sorted(got.values()) == [1, 1, 2]  # nothing lost; only the one in flight twice
     db.close()
 
@@ -345,3 +345,58 @@ def test_the_directory_reaches_a_unit_through_a_usable_robot_only(tmp_path, serv
     refused = reach("市商务局", settings)
     assert refused.missing and refused.channels == ("file",)  # nothing dropped: the file channel
     assert "钉钉：" in refused.reasons[0] and "oapi.example.com" in refused.reasons[0]
+
+
+# --- the rendered notice: markdown -----------------------------------------------------------
+
+
+def rendered(kind: str, **kw) -> Message:
+    from engine.notify.render import environment, render_notice
+    from engine.notify.samples import sample_context
+
+    got = render_notice(sample_context(kind, "dingtalk", **kw), environment(None))
+    assert got.markdown and not got.text
+    return Message(
+        notice_id=7, kind=kind, recipient="市发改局", subject=got.subject, markdown=got.markdown
+    )
+
+
+def test_a_rendered_notice_goes_as_markdown_with_the_subject_as_title(tmp_path, server, env):
+    ch = channel_for(tmp_path, server.url())
+    notice = rendered("reminder")
+    assert ch.send(notice, NOW).ok
+    ch.close()
+    (got,) = server.received
+    assert got["msgtype"] == "markdown"
+    assert got["markdown"]["title"] == notice.subject[:60]
+    assert got["markdown"]["text"] == notice.markdown[0]
+    assert got["markdown"]["text"].startswith("### 任务到期提醒\n**市发改局**：")
+    assert got["at"] == {"atMobiles": [], "isAtAll": False}
+
+
+def test_a_markdown_mention_names_each_mobile_in_the_text_of_the_last_message(
+    tmp_path, server, env
+):
+    from engine.notify.samples import SAMPLE_TASKS
+
+    many = tuple(replace(SAMPLE_TASKS[0], no=n, progress="推" * 900) for n in range(1, 60))
+    notice = rendered("overdue", tasks=many)
+    assert len(notice.markdown) > 1
+    ch = channel_for(tmp_path, server.url())
+    assert ch.send(notice, NOW).ok
+    ch.close()
+    assert len(server.received) == len(notice.markdown)
+    *before, last = server.received
+    assert all(r["at"]["atMobiles"] == [] and "@" not in r["markdown"]["text"] for r in before)
+    assert last["at"]["atMobiles"] == ["13800000000"]
+    assert last["markdown"]["text"].endswith("请以上同志及时查阅并办理督办通知。 @13800000000")
+    titles = [r["markdown"]["title"] for r in server.received]
+    assert titles[1] == notice.subject[:60] + "（续1）"
+
+
+def test_a_keyword_goes_after_the_markdown_heading(tmp_path, env):
+    with DingtalkServer(keywords=["政务督办"], secret=None) as srv:
+        ch = channel_for(tmp_path, srv.url(), secret_env=None, keywords=["政务督办"])
+        assert ch.send(rendered("reminder"), NOW).ok
+        ch.close()
+        assert srv.received[0]["markdown"]["text"].startswith("### 任务到期提醒【政务督办】\n")

@@ -4,6 +4,7 @@ timestamp window, the keywords and the 20 KB body, as Feishu does."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -280,7 +281,9 @@ def test_a_kill_between_sending_and_recording_repeats_only_the_message_in_flight
     server.released.set()
     dispatch_to_the_end(config, tmp_path, AFTER_THE_HOUR + LEASE + timedelta(seconds=1))
     assert all(r.status == SENT for r in rows(db))
-    got = Counter(r["content"]["text"].split("\n")[2] for r in server.received)
+    got = Counter(
+        r["content"]["post"]["zh_cn"]["content"][0][0]["text"] for r in server.received
+    )
     assert sorted(got.values()) == [1, 1, 2]  # nothing lost; only the one in flight twice
     db.close()
 
@@ -320,3 +323,66 @@ def test_doctor_network_probes_without_sending_anything(tmp_path, duban, server,
         'units."市发改局".feishu' in line and "19021" in line for line in again.out.splitlines()
     )
     assert server.received == []
+
+
+# --- the rendered notice: a rich text post ---------------------------------------------------
+
+
+def rendered(kind: str, **kw) -> Message:
+    from engine.notify.render import environment, render_notice
+    from engine.notify.samples import sample_context
+
+    got = render_notice(sample_context(kind, "feishu", **kw), environment(None))
+    assert got.markdown and not got.text
+    return Message(
+        notice_id=7, kind=kind, recipient="市发改局", subject=got.subject, markdown=got.markdown
+    )
+
+
+def test_a_rendered_notice_goes_as_a_post_with_a_link_paragraph(tmp_path, server, env):
+    ch = channel_for(tmp_path, server.url())
+    notice = rendered("reminder")
+    assert ch.send(notice, NOW).ok
+    ch.close()
+    (got,) = server.received
+    assert got["msg_type"] == "post"
+    post = got["content"]["post"]["zh_cn"]
+    assert post["title"] == notice.subject[:60]
+    assert post["content"][0] == [{"tag": "text", "text": "市发改局："}]
+    assert post["content"][-1] == [
+        {"tag": "a", "text": "点击办理", "href": "http://127.0.0.1:8080/u/sample-link-token"},
+        {"tag": "text", "text": "（30天内有效，请勿转发）"},
+    ]
+    # every other paragraph is one plain text, the lines as rendered
+    lines = notice.markdown[0].split("\n")
+    assert [p[0]["text"] for p in post["content"][:-1]] == lines[:-1]
+
+
+def test_a_long_rendered_notice_goes_as_posts_within_20_kb_and_nothing_is_lost(
+    tmp_path, server, env
+):
+    from engine.notify.samples import SAMPLE_TASKS
+
+    many = tuple(replace(SAMPLE_TASKS[0], no=n, progress="推" * 140) for n in range(1, 200))
+    notice = rendered("progress_missing", tasks=many)
+    assert len(notice.markdown) > 1
+    ch = channel_for(tmp_path, server.url(), per_robot_per_second=50)
+    assert ch.send(notice, NOW).ok
+    ch.close()
+    assert len(server.received) == len(notice.markdown) and server.largest <= 20 * 1024
+    titles = [r["content"]["post"]["zh_cn"]["title"] for r in server.received]
+    assert titles[1:] == [f"{notice.subject[:60]}（续{i}）" for i in range(1, len(titles))]
+    text = "\n".join(
+        "".join(e["text"] for e in p)
+        for r in server.received
+        for p in r["content"]["post"]["zh_cn"]["content"]
+    )
+    assert [int(n) for n in re.findall(r"^(\d+)\. ", text, re.M)] == list(range(1, 200))
+
+
+def test_a_keyword_missing_from_a_post_heads_its_title(tmp_path, env):
+    with FeishuServer(keywords=["政务督办"], secret=None) as srv:
+        ch = channel_for(tmp_path, srv.url(), secret_env=None, keywords=["政务督办"])
+        assert ch.send(rendered("reminder"), NOW).ok
+        ch.close()
+        assert srv.received[0]["content"]["post"]["zh_cn"]["title"].startswith("【政务督办】")

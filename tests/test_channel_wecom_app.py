@@ -351,6 +351,44 @@ def test_a_kill_between_sending_and_recording_is_harmless_thanks_to_the_duplicat
     db.close()
 
 
+def test_a_kill_is_harmless_for_a_units_personal_link_too(tmp_path, server, env):
+    """A unit's card opens its personal page: the link is signed at the row's send_at, so the
+    card rendered again after the lease is the same card, and WeCom drops the repeat."""
+    config = _toml(tmp_path, server)
+    settings = load_settings(config)
+    db = database_with_plan(tmp_path, settings)
+    for no in (1, 2, 3):
+        queue(db, settings, "市发改局", tasks=(no,), occurrence=f"crash-{no}")
+    server.answer(Answer(), Answer(), Answer(hold=True))  # gettoken, card 1, card 2 held
+    first = start_dispatcher(config, tmp_path, AFTER_THE_HOUR)
+    kill_when_reached(first, server.holding)
+    server.released.set()
+    dispatch_to_the_end(config, tmp_path, AFTER_THE_HOUR + LEASE + timedelta(seconds=1))
+    assert all(r.status == SENT for r in rows(db))
+    urls = [d["textcard"]["url"] for d in server.delivered]
+    assert len(urls) == 3 and all("/u/" in url for url in urls)
+    assert server.duplicates == 1  # the resend of the card in flight, dropped by WeCom
+    db.close()
+
+
+def test_a_rendered_card_is_sent_as_the_renderer_made_it(tmp_path, server, env):
+    from engine.notify.render import environment, render_notice
+    from engine.notify.samples import sample_context
+
+    got = render_notice(sample_context("progress_request", "wecom_app"), environment(None))
+    assert got.card is not None
+    ch = channel_for(tmp_path, server)
+    notice = message(kind="progress_request", subject=got.subject, text=got.text, card=got.card)
+    assert ch.send(notice, NOW + timedelta(minutes=7)).ok
+    ch.close()
+    (sent,) = server.delivered
+    card = sent["textcard"]
+    assert card["title"] == got.card.title and card["btntxt"] == "前往报送"
+    assert card["description"] == got.card.description
+    assert card["description"].startswith('<div class="gray">2021年6月23日　市司法局（督办系统）')
+    assert len(card["description"].encode()) <= 512 and card["url"] == LINK
+
+
 # --- the pacing counted in the database, across instances ----------------------------------
 
 

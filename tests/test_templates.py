@@ -41,9 +41,18 @@ def test_every_kind_renders_on_every_channel(env, kind, channel):
     ctx = sample_context(kind, channel)
     rendered = render_notice(ctx, env)
     assert rendered.subject and "\n" not in rendered.subject
-    if channel == "wecom":
+    if channel in ("wecom", "dingtalk", "feishu"):
         assert rendered.markdown and not rendered.text
         body = "\n".join(rendered.markdown)
+    elif channel == "wecom_app":
+        assert rendered.card is not None and rendered.text.startswith(f"{ctx.recipient}：")
+        assert len(rendered.card.description.encode()) <= 512
+        assert len(rendered.card.title.encode()) <= 128 and 1 <= len(rendered.card.button) <= 4
+        # the card says to whom, from whom and when; its page shows every task
+        assert ctx.recipient in rendered.card.description
+        assert "市司法局（督办系统）" in rendered.card.description
+        assert "2021年6月23日" in rendered.card.description
+        return
     else:
         assert rendered.text.startswith(f"{ctx.recipient}：")
         assert "<!DOCTYPE html>" in rendered.html

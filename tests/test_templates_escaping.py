@@ -154,12 +154,13 @@ def test_plain_text_keeps_the_field_as_written(
     assert "&lt;" not in rendered.text and "&lt;" not in rendered.subject
 
 
+@pytest.mark.parametrize("channel", ["wecom", "dingtalk", "feishu"])
 @pytest.mark.parametrize("value", [PAYLOAD, MARKDOWN], ids=["html", "markdown"])
 @pytest.mark.parametrize(("kind", "shape", "field", "change"), CASES, ids=IDS)
-def test_wecom_neutralises_the_field(
-    env: Any, kind: str, shape: str, field: str, change: Change, value: str
+def test_messengers_neutralise_the_field(
+    env: Any, kind: str, shape: str, field: str, change: Change, value: str, channel: str
 ):
-    ctx = hostile(kind, shape, change, "wecom", value)
+    ctx = hostile(kind, shape, change, channel, value)
     assert ctx.link is not None
     messages = render_notice(ctx, env).markdown
     # the only link is the notice's own, closing each message
@@ -171,9 +172,29 @@ def test_wecom_neutralises_the_field(
     assert "<@" not in body and "@all" not in body and "**粗**" not in body
     assert "&lt;" not in body and "&amp;" not in body
     for line in body.splitlines():
-        # the only tags are the template's own colours; no heading comes from the data
-        assert re.sub(r'<font color="\w+">|</font>', "", line).count("<") == 0, line
+        # the only tags are the template's own colours (WeCom's only: DingTalk shows them as
+        # written, Feishu's lines are plain text); no heading comes from the data
+        tags = r'<font color="\w+">|</font>' if channel == "wecom" else r"$^"
+        assert re.sub(tags, "", line).count("<") == 0, line
         assert not line.startswith("#") or line.startswith("### ")
+
+
+@pytest.mark.parametrize("value", [PAYLOAD, MARKDOWN], ids=["html", "markdown"])
+@pytest.mark.parametrize(("kind", "shape", "field", "change"), CASES, ids=IDS)
+def test_the_wecom_app_card_neutralises_the_field(
+    env: Any, kind: str, shape: str, field: str, change: Change, value: str
+):
+    ctx = hostile(kind, shape, change, "wecom_app", value)
+    card = render_notice(ctx, env).card
+    assert card is not None
+    if field == "recipient":
+        assert ("alert" if value is PAYLOAD else "点我") in card.description
+    # the only tags are the card's own three classes
+    rest = re.sub(r'<div class="(gray|normal|highlight)">|</div>', "", card.description)
+    assert "<" not in rest and ">" not in rest
+    assert "[" not in rest and "](" not in rest and "http://" not in rest
+    assert "@all" not in rest and "&lt;" not in rest and "&amp;" not in rest
+    assert len(card.description.encode()) <= 512
 
 
 @pytest.mark.parametrize("kind", kinds.KINDS)

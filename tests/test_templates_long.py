@@ -8,8 +8,16 @@ import re
 
 import pytest
 
-from engine.notify.render import WECOM_LIMIT, environment, render_notice
+from engine.notify.render import (
+    DINGTALK_LIMIT,
+    FEISHU_LIMIT,
+    WECOM_LIMIT,
+    environment,
+    render_notice,
+)
 from engine.notify.samples import SAMPLE_TASKS, sample_context
+
+ROBOTS = [("dingtalk", DINGTALK_LIMIT), ("feishu", FEISHU_LIMIT)]
 
 
 def _escalation(units: int):
@@ -63,3 +71,33 @@ def test_the_email_of_a_long_notice_is_one_message_with_everything() -> None:
     ctx = dataclasses.replace(_escalation(321), channel="email")
     rendered = render_notice(ctx, environment(None))
     assert rendered.text.count("牵头单位：") >= 321 and "截断" not in rendered.text
+
+
+@pytest.mark.parametrize(("channel", "limit"), ROBOTS)
+@pytest.mark.parametrize("units", [121, 800])
+def test_a_long_notice_to_a_robot_goes_on_in_messages_of_its_size(
+    channel: str, limit: int, units: int
+) -> None:
+    ctx = dataclasses.replace(_escalation(units), channel=channel)
+    messages = render_notice(ctx, environment(None)).markdown
+    whole = "\n".join(messages)
+    assert all(len(body.encode("utf-8")) <= limit for body in messages)
+    assert len(messages) > (1 if units == 800 else 0)
+    numbered = r"^\*\*(\d+)\. " if channel == "dingtalk" else r"^(\d+)\. "
+    assert [int(n) for n in re.findall(numbered, whole, re.M)] == list(range(1, units + 1))
+    assert "建议督促上述牵头单位限期整改" in messages[-1] and "截断" not in whole
+    # each message ends with the notice's link
+    assert all(body.endswith("[进入督办系统](http://127.0.0.1:8080/)") for body in messages)
+
+
+@pytest.mark.parametrize(("channel", "limit"), ROBOTS)
+def test_a_single_line_longer_than_a_robot_message_is_split_not_cut(
+    channel: str, limit: int
+) -> None:
+    task = dataclasses.replace(SAMPLE_TASKS[0])
+    ctx = sample_context("reminder", channel, tasks=(task,))
+    ctx = dataclasses.replace(ctx, plan_title="方案" + "十" * 9000)
+    messages = render_notice(ctx, environment(None)).markdown
+    assert len(messages) > 1
+    assert all(len(body.encode("utf-8")) <= limit for body in messages)
+    assert "".join(messages).count("十") == 9000

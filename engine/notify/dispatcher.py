@@ -248,6 +248,7 @@ class Dispatcher:
             text=rendered.text,
             html=rendered.html,
             markdown=rendered.markdown,
+            card=rendered.card,
             send_date=row.send_at.astimezone(zone).date(),
             emails=tuple(contact.email) if contact else (),
             webhook=contact.wecom if contact else None,

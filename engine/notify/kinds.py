@@ -1,8 +1,10 @@
 """The notice kinds and the one place that names their templates.
 
-Every kind has four templates under `templates/notifications/<kind>/`: the email subject, the plain
-text body, the HTML body and the WeCom markdown body. The `file` channel writes the subject, the
-text and the HTML, like an email. A config `templates.dir` may override any single file.
+Every kind has seven templates under `templates/notifications/<kind>/`: the email subject, the
+plain text body, the HTML body, the WeCom robot's markdown, the DingTalk robot's markdown, the lines
+of a Feishu robot's rich text (post) and the description of a wecom_app text card. The `file`
+channel writes the subject, the text and the HTML, like an email. A config `templates.dir` may
+override any single file.
 """
 
 from __future__ import annotations
@@ -35,14 +37,31 @@ SUBJECT = "subject.txt.j2"
 TEXT = "body.txt.j2"
 HTML = "body.html.j2"
 WECOM = "wecom.md.j2"
-PARTS: tuple[str, ...] = (SUBJECT, TEXT, HTML, WECOM)
+DINGTALK = "dingtalk.md.j2"
+FEISHU = "feishu.txt.j2"
+WECOM_APP = "wecom_app.card.j2"
+PARTS: tuple[str, ...] = (SUBJECT, TEXT, HTML, WECOM, DINGTALK, FEISHU, WECOM_APP)
 
-CHANNELS: tuple[str, ...] = ("email", "wecom", "file")
+CHANNELS: tuple[str, ...] = ("email", "wecom", "wecom_app", "dingtalk", "feishu", "file")
 CHANNEL_PARTS: dict[str, tuple[str, ...]] = {
     "email": (SUBJECT, TEXT, HTML),
     "file": (SUBJECT, TEXT, HTML),
-    "wecom": (WECOM,),
+    "wecom": (SUBJECT, WECOM),
+    "wecom_app": (SUBJECT, TEXT, WECOM_APP),
+    "dingtalk": (SUBJECT, DINGTALK),
+    "feishu": (SUBJECT, FEISHU),
 }
+"""The templates each channel's notice is rendered from (the messengers' body last)."""
+
+CHANNEL_LABELS: dict[str, str] = {
+    "email": "电子邮件",
+    "wecom": "企业微信",
+    "wecom_app": "企业微信应用消息",
+    "dingtalk": "钉钉",
+    "feishu": "飞书",
+    "file": "文件",
+}
+"""The channels as notices and command output name them."""
 
 
 def template_name(kind: str, part: str) -> str:

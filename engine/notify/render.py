@@ -2,12 +2,17 @@
 
 Undefined names are errors (StrictUndefined). The HTML body is rendered by an environment in which
 every template autoescapes, the shared wording and macros included; the subject, the plain text and
-the WeCom body by one in which none does. The WeCom body is rendered from a context whose every text
-has been neutralised by `md_escape`, and is cut into messages of at most 4,096 bytes at task
-boundaries ("另有 N 项" closes each message but the last). A message still too long (one task with a
-very long text, or the closing lists of a coordinator's report over hundreds of units) goes on in
-continuation messages, split between lines: nothing is ever cut away. Every message ends with the
-notice's link (`_link.md.j2`), added after splitting so that none goes without it.
+the messenger bodies by one in which none does.
+
+The messenger bodies (WeCom and DingTalk markdown, the lines of a Feishu post, the description of
+a wecom_app card) are rendered from a context whose every text has been neutralised by
+`md_escape`: only the templates' own markup is markup, and no "@" of the data mentions anyone. A
+WeCom, DingTalk or Feishu notice is cut into messages of at most the channel's bytes (`LIMITS`) at
+task boundaries ("另有 N 项" closes each message but the last). A message still too long (one task
+with a very long text, or the closing lists of a coordinator's report over hundreds of units) goes
+on in continuation messages, split between lines: nothing is ever cut away. Every message ends
+with the notice's link (`_link.md.j2`), added after splitting so that none goes without it. A
+wecom_app card is a summary (512 bytes) whose button opens the notice's page, which shows it all.
 
 Templates are rendered in Jinja's sandbox: an operator's override can use the variables and filters
 it is given, never reach Python's internals (`cycler.__init__.__globals__…`).
@@ -40,6 +45,20 @@ from engine.paths import templates_dir
 
 WECOM_LIMIT = 4096
 """WeCom rejects a markdown body longer than this many bytes of UTF-8 (errcode 40058)."""
+DINGTALK_LIMIT = 18000
+"""Bytes of one DingTalk markdown text: DingTalk takes 20,000; room is left for the mentions."""
+FEISHU_LIMIT = 14000
+"""Bytes of the lines of one Feishu post: the whole body, in JSON, must stay within 20 KB."""
+LIMITS: dict[str, int] = {"wecom": WECOM_LIMIT, "dingtalk": DINGTALK_LIMIT, "feishu": FEISHU_LIMIT}
+"""The channels whose notices are cut into messages, and the bytes of one message."""
+CARD_BYTES = 512
+"""WeCom's limit for a text card's description (wecom_app)."""
+CARD_TITLE_BYTES = 128
+BUTTON_CHARS = 4
+"""WeCom shows at most this many characters of a text card's button."""
+CARD_BUTTON = "_card_button.j2"
+_CARD_ROOMS = (160, 120, 90, 60, 40, 20)
+"""The characters a card's summary may take, tried in turn until the description fits."""
 
 LINK_LINE = "_link.md.j2"
 """The line that ends every WeCom message of a notice with a link (one for every kind)."""
@@ -123,13 +142,25 @@ def wecom_color(light: str) -> str:
 
 
 @dataclass(frozen=True)
+class Card:
+    """A wecom_app text card: title, description (WeCom's few HTML classes) and button text."""
+
+    title: str
+    description: str
+    button: str
+
+
+@dataclass(frozen=True)
 class Rendered:
-    """One notice ready for a channel: email/file use subject, text and html; WeCom its messages."""
+    """One notice ready for a channel: email/file use subject, text and html; WeCom and DingTalk
+    their markdown messages, Feishu the lines of its posts (`markdown` too); wecom_app its card
+    (and the text, for a notice without a page to open)."""
 
     subject: str
     text: str = ""
     html: str = ""
     markdown: tuple[str, ...] = ()
+    card: Card | None = None
 
 
 def _loaders(override: str | None) -> list[BaseLoader]:
@@ -208,13 +239,29 @@ def environment_for(settings: Settings) -> Environment:
     return environment(str(settings.resolve_path(override)) if override else None)
 
 
-def _render(env: Environment, ctx: NoticeContext, template: str, **extra: Any) -> str:
-    return _render_file(env, ctx, kinds.template_name(ctx.kind, template), **extra)
+def _render(
+    env: Environment,
+    ctx: NoticeContext,
+    template: str,
+    names: dict[str, Any] | None = None,
+    **extra: Any,
+) -> str:
+    return _render_file(env, ctx, kinds.template_name(ctx.kind, template), names, **extra)
 
 
-def _render_file(env: Environment, ctx: NoticeContext, name: str, **extra: Any) -> str:
+def _render_file(
+    env: Environment,
+    ctx: NoticeContext,
+    name: str,
+    names: dict[str, Any] | None = None,
+    **extra: Any,
+) -> str:
+    """The template `name` rendered for `ctx`; `names`: more variables for it (a card's room)."""
+    variables = ctx.template_vars(**extra)
+    if names:
+        variables.update(names)
     try:
-        return env.get_template(name).render(ctx.template_vars(**extra)).strip()
+        return env.get_template(name).render(variables).strip()
     except TemplateError as exc:
         # an operator's override can be wrong: say which template and why, in one line
         raise UserError(f"通知模板 {name} 无法渲染：{exc}") from exc
@@ -227,8 +274,13 @@ def render_notice(ctx: NoticeContext, env: Environment) -> Rendered:
     if ctx.lists_units:
         ctx = ctx.grouped_by_lead()
     subject = " ".join(_render(env, ctx, kinds.SUBJECT).split())
-    if ctx.channel == "wecom":
-        return Rendered(subject=subject, markdown=tuple(split_wecom(ctx, env)))
+    if ctx.channel in LIMITS:
+        template = kinds.CHANNEL_PARTS[ctx.channel][-1]
+        messages = split_messages(ctx, env, template, LIMITS[ctx.channel])
+        return Rendered(subject=subject, markdown=tuple(messages))
+    if ctx.channel == "wecom_app":
+        text = _render(env, ctx, kinds.TEXT) + "\n"
+        return Rendered(subject=subject, text=text, card=render_card(ctx, env, subject))
     return Rendered(
         subject=subject,
         text=_render(env, ctx, kinds.TEXT) + "\n",
@@ -243,9 +295,48 @@ def _fits(text: str, limit: int) -> bool:
 def split_wecom(ctx: NoticeContext, env: Environment, limit: int = WECOM_LIMIT) -> list[str]:
     """The WeCom messages of one notice, each at most `limit` bytes, together the whole notice;
     each ends with the notice's link, when it has one."""
+    return split_messages(ctx, env, kinds.WECOM, limit)
+
+
+def split_messages(ctx: NoticeContext, env: Environment, template: str, limit: int) -> list[str]:
+    """The messages of one notice from its `template` (WeCom, DingTalk, Feishu), each at most
+    `limit` bytes, together the whole notice; each ends with the notice's link, when it has one."""
     footer = _link_footer(ctx, env, limit)
     room = limit - len(footer.encode("utf-8"))
-    return [body + footer for body in _continued(_pack_tasks(ctx, env, room), room)]
+    bodies = _pack_tasks(ctx, env, room, template)
+    return [body + footer for body in _continued(bodies, room)]
+
+
+def fit_bytes(text: str, limit: int) -> str:
+    """`text` in at most `limit` bytes of UTF-8, with an ellipsis when cut (a card's title)."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return data[: limit - 3].decode("utf-8", errors="ignore") + "…"
+
+
+def render_card(ctx: NoticeContext, env: Environment, subject: str) -> Card | None:
+    """The wecom_app card of a notice with a page to open (None without one): the subject as its
+    title, the kind's card template as its description, the button from `_card_button.j2`. The
+    summary is shortened (`room`, in characters) until the description fits in 512 bytes."""
+    if ctx.link is None:
+        return None
+    safe = ctx.escaped(md_escape)
+    name = kinds.template_name(ctx.kind, kinds.WECOM_APP)
+    for room in _CARD_ROOMS:
+        lines = _render(env, safe, kinds.WECOM_APP, {"room": room}).splitlines()
+        description = "".join(line.strip() for line in lines)
+        if _fits(description, CARD_BYTES):
+            break
+    else:
+        raise UserError(f"通知模板 {name} 的内容过长（应不超过 {CARD_BYTES} 字节）")
+    button = " ".join(_render_file(env, safe, CARD_BUTTON).split())
+    if not button or len(button) > BUTTON_CHARS:
+        raise UserError(
+            f"通知模板 {CARD_BUTTON} 的按钮文字“{button}”应为 1 至 {BUTTON_CHARS} 个字"
+            "（企业微信截断更长的文字）"
+        )
+    return Card(title=fit_bytes(subject, CARD_TITLE_BYTES), description=description, button=button)
 
 
 def _link_footer(ctx: NoticeContext, env: Environment, limit: int) -> str:
@@ -258,7 +349,9 @@ def _link_footer(ctx: NoticeContext, env: Environment, limit: int) -> str:
     return "\n\n" + line if line else ""
 
 
-def _pack_tasks(ctx: NoticeContext, env: Environment, limit: int) -> list[str]:
+def _pack_tasks(
+    ctx: NoticeContext, env: Environment, limit: int, template: str = kinds.WECOM
+) -> list[str]:
     """As many tasks per message as fit, cut between tasks; a body that does not fit even with one
     task is left whole, for `_continued` to split between its lines.
 
@@ -276,7 +369,7 @@ def _pack_tasks(ctx: NoticeContext, env: Environment, limit: int) -> list[str]:
 
         def attempt(count: int, start: int = start, left: int = left, part: int = part) -> str:
             chunk = tasks[start : start + count]
-            return _render(env, safe, kinds.WECOM, tasks=chunk, part=part, more=left - count)
+            return _render(env, safe, template, tasks=chunk, part=part, more=left - count)
 
         if left <= 1:
             messages.append(attempt(left))

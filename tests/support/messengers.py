@@ -298,7 +298,13 @@ class DingtalkServer(Peer):
             return 200, {"errcode": 40035, "errmsg": "缺少参数 json"}
         if payload.get("msgtype") not in ("text", "markdown", "link", "actionCard", "feedCard"):
             return 200, {"errcode": 40035, "errmsg": "缺少参数 msgtype"}
-        content = str(payload.get("text", {}).get("content", ""))
+        if payload["msgtype"] == "markdown":
+            markdown = payload.get("markdown") or {}
+            if not markdown.get("title") or not markdown.get("text"):
+                return 200, {"errcode": 40035, "errmsg": "缺少参数 markdown.title 或 text"}
+            content = str(markdown["title"]) + "\n" + str(markdown["text"])
+        else:
+            content = str(payload.get("text", {}).get("content", ""))
         if len(content.encode()) > 20000:
             return 200, {"errcode": 460101, "errmsg": "message too large"}
         if self.keywords and not any(word in content for word in self.keywords):
@@ -344,7 +350,12 @@ class FeishuServer(Peer):
             return 200, {"code": scripted.code, "msg": scripted.msg}
         if payload.get("msg_type") not in ("text", "post", "image", "share_chat", "interactive"):
             return 200, {"code": 9499, "msg": "Bad Request: msg_type missing"}
-        text = str((payload.get("content") or {}).get("text", ""))
+        if payload["msg_type"] == "post":
+            text = _post_text(payload)
+            if text is None:
+                return 200, {"code": 9499, "msg": "Bad Request: invalid post content"}
+        else:
+            text = str((payload.get("content") or {}).get("text", ""))
         if self.keywords and not any(word in text for word in self.keywords):
             return 200, {"code": 19024, "msg": "Key Words Not Found"}
         self.received.append(payload)
@@ -355,3 +366,25 @@ class FeishuServer(Peer):
             "data": {},
             "msg": "success",
         }
+
+
+def _post_text(payload: dict[str, Any]) -> str | None:
+    """A Feishu post's title and every paragraph's text, one line each; None for a malformed
+    post (a paragraph not a list, a tag Feishu does not know, a link without an http address)."""
+    try:
+        post = payload["content"]["post"]["zh_cn"]
+        lines = [str(post["title"])]
+        for paragraph in post["content"]:
+            if not isinstance(paragraph, list):
+                return None
+            line = ""
+            for element in paragraph:
+                if element["tag"] == "a" and not str(element["href"]).startswith("http"):
+                    return None
+                if element["tag"] not in ("text", "a"):
+                    return None
+                line += str(element["text"])
+            lines.append(line)
+    except (KeyError, TypeError):
+        return None
+    return "\n".join(lines)

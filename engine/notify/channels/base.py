@@ -12,7 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from engine.notify.render import Card
 
 
 class Outcome(StrEnum):
@@ -33,6 +36,9 @@ class Message:
     text: str = ""
     html: str = ""
     markdown: tuple[str, ...] = ()
+    """The messages of a WeCom or DingTalk notice (markdown), or the lines of each Feishu post."""
+    card: Card | None = None
+    """A wecom_app notice's text card (title, description, button), when it has a page to open."""
     send_date: date | None = None
     emails: tuple[str, ...] = ()
     webhook: str | None = None

@@ -1,14 +1,19 @@
 """The `dingtalk` channel: a DingTalk (钉钉) group robot, through its webhook.
 
-POST `{"msgtype": "text", "text": {"content": …}, "at": {"atMobiles": […]}}` to the unit's robot
-URL (`[units.*] dingtalk`, `…/robot/send?access_token=${NAME}`). A robot that signs (加签) takes
-`timestamp` (milliseconds, real time: DingTalk refuses one more than an hour off) and `sign`,
-base64 of HMAC-SHA256 keyed with the secret over "timestamp\\nsecret", in the query; the secret
-comes from the variable `dingtalk_secret_env` names. Every message carries one of the robot's
-`keywords` when it has some. Only `errcode == 0` is success; -1 (busy), 130101 and 410100 (sending
-too fast), HTTP 5xx, timeouts and refused connections are transient; 310000 (keyword, signature or
-IP refused), 460101 (message too large), 300001/400101/400102 (no such or stopped robot) and any
-other code are permanent.
+POST `{"msgtype": "markdown", "markdown": {"title": …, "text": …}, "at": {"atMobiles": […]}}` to
+the unit's robot URL (`[units.*] dingtalk`, `…/robot/send?access_token=${NAME}`): the notice's
+subject as title, the kind's `dingtalk.md.j2` as text (the renderer cuts a long notice into
+messages). DingTalk's rule for a markdown mention is that the text itself names `@mobile`: the last
+message ends with the mention line and every mobile, and `atMobiles` lists them. A message built
+without markdown (none rendered) goes as `{"msgtype": "text", …}`, mentions likewise.
+
+A robot that signs (加签) takes `timestamp` (milliseconds, real time: DingTalk refuses one more than
+an hour off) and `sign`, base64 of HMAC-SHA256 keyed with the secret over "timestamp\\nsecret", in
+the query; the secret comes from the variable `dingtalk_secret_env` names. Every message carries one
+of the robot's `keywords` when it has some. Only `errcode == 0` is success; -1 (busy), 130101 and
+410100 (sending too fast), HTTP 5xx, timeouts and refused connections are transient; 310000
+(keyword, signature or IP refused), 460101 (message too large), 300001/400101/400102 (no such or
+stopped robot) and any other code are permanent.
 
 A notice longer than `LIMIT` bytes goes as continuation messages, each recorded when accepted (the
 dispatcher's `on_part`), like the WeCom robot's. Each robot takes at most `per_robot_per_minute`
@@ -37,6 +42,7 @@ from engine.notify.channels.hosts import checked_url
 from engine.notify.channels.pacing import Pace, Pacer, memory_pacer
 from engine.notify.directory import contact_of, secret_problem
 from engine.notify.ratelimit import RealClock, real_now
+from engine.notify.render import clip
 from engine.notify.secrets import mask, remember
 
 NAME = "dingtalk"
@@ -47,6 +53,8 @@ LIMIT = 18000
 """Bytes of one text message's content: DingTalk's limit is 20,000; room left for the mentions."""
 TRANSIENT_CODES = frozenset({-1, 130101, 410100})
 MENTION_TEXT = "请以上同志及时查阅并办理督办通知。"
+TITLE_CHARS = 60
+"""A markdown message's title is what the conversation list shows: the subject, shortened."""
 
 
 def sign(secret: str, timestamp: str) -> str:
@@ -74,14 +82,21 @@ class DingtalkChannel:
 
     def texts(self, message: Message) -> list[str]:
         """Every message this notice is made of, in order (the same on every try)."""
+        if message.markdown:
+            return [markdown_keyword(part, self.config.keywords) for part in message.markdown]
         body = f"{message.subject}\n\n{message.text}".strip()
         parts = split_text(body, LIMIT, heading=message.subject[:60])
         return [with_keyword(part, self.config.keywords) for part in parts]
 
-    def payload(self, text: str, mobiles: list[str], last: bool) -> dict[str, Any]:
+    def payload(
+        self, text: str, mobiles: list[str], last: bool, title: str | None = None
+    ) -> dict[str, Any]:
+        """One message: markdown with `title`, else text; the last one mentions `mobiles`."""
         if last and mobiles:
             text = f"{text}\n\n{MENTION_TEXT}" + "".join(f" @{m}" for m in mobiles)
         at: dict[str, Any] = {"atMobiles": mobiles if last else [], "isAtAll": False}
+        if title is not None:
+            return {"msgtype": "markdown", "markdown": {"title": title, "text": text}, "at": at}
         return {"msgtype": "text", "text": {"content": text}, "at": at}
 
     def send(self, message: Message, now: datetime) -> Delivery:
@@ -122,9 +137,11 @@ class DingtalkChannel:
                     retry_at=now + wait,
                     parts_sent=sent,
                 )
-            result = self._post(
-                url, secret, self.payload(texts[sent], mobiles, sent == len(texts) - 1)
-            )
+            title = None
+            if message.markdown:
+                title = clip(message.subject, TITLE_CHARS) + (f"（续{sent}）" if sent else "")
+            payload = self.payload(texts[sent], mobiles, sent == len(texts) - 1, title)
+            result = self._post(url, secret, payload)
             if not result.ok:
                 return Delivery(result.outcome, result.detail, parts_sent=sent)
             answers.append(result.detail)
@@ -151,6 +168,17 @@ class DingtalkChannel:
         if isinstance(answer, Delivery):
             return answer
         return classify(answer)
+
+
+def markdown_keyword(text: str, keywords: list[str]) -> str:
+    """A markdown message carrying one of the robot's keywords: after its heading, when it needs
+    one (before it, "【…】### …" would no longer be a heading)."""
+    if not keywords or any(word in text for word in keywords):
+        return text
+    head, sep, rest = text.partition("\n")
+    if head.startswith("#"):
+        return f"{head}【{keywords[0]}】{sep}{rest}"
+    return with_keyword(text, keywords)
 
 
 def classify(answer: dict[str, Any]) -> Delivery:

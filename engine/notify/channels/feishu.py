@@ -1,10 +1,17 @@
 """The `feishu` channel: a Feishu (飞书) group robot, through its webhook.
 
-POST `{"msg_type": "text", "content": {"text": …}}` to the unit's robot URL (`[units.*] feishu`,
-`…/open-apis/bot/v2/hook/${NAME}`). A robot that signs (签名校验) takes `timestamp` (seconds, real
-time: Feishu refuses one more than an hour off) and `sign` in the body: base64 of HMAC-SHA256 keyed
-with "timestamp\\nsecret" over an empty message; the secret comes from the variable
-`feishu_secret_env` names. Every message carries one of the robot's `keywords` when it has some.
+POST `{"msg_type": "post", "content": {"post": {"zh_cn": {"title": …, "content": [[…], …]}}}}` to
+the unit's robot URL (`[units.*] feishu`, `…/open-apis/bot/v2/hook/${NAME}`): a rich text with the
+notice's subject as title and one paragraph of plain text per line of the kind's `feishu.txt.j2`
+(the renderer cuts a long notice into posts); the closing link line (`[点击办理](…)…`) becomes a
+link. A post rather than an interactive card: a card's markdown would need its own escaping and
+its layout differs between clients, while a post's text paragraphs are shown as written. A message
+built without rendered lines goes as `{"msg_type": "text", …}`.
+
+A robot that signs (签名校验) takes `timestamp` (seconds, real time: Feishu refuses one more than an
+hour off) and `sign` in the body: base64 of HMAC-SHA256 keyed with "timestamp\\nsecret" over an
+empty message; the secret comes from the variable `feishu_secret_env` names. Every message carries
+one of the robot's `keywords` when it has some.
 
 Only `code == 0` is success. 11232 (frequency limited) and 9499 when it says the robot is sending
 too fast, HTTP 5xx, timeouts and refused connections are transient; 19021 (signature or timestamp
@@ -21,6 +28,7 @@ mobile number, and the directory holds mobiles: this channel mentions no one.
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,6 +60,9 @@ BODY_LIMIT = 20 * 1024
 _ENVELOPE = 200
 """Room in the body for everything but the text: timestamp, sign, msg_type and the JSON."""
 TRANSIENT_CODES = frozenset({11232})
+TITLE_CHARS = 60
+_LINK_LINE = re.compile(r"\[([^\[\]]+)\]\((https?://[^\s()]+)\)(.*)")
+"""The renderer's link line (`_link.md.j2`): the data, neutralised, has no "[" or "(" of its own."""
 _TOO_FAST = ("too many", "frequency", "rate limit", "频率")
 
 
@@ -81,9 +92,43 @@ class FeishuChannel:
     def close(self) -> None:
         self.sessions.close()
 
+    def posts(self, message: Message) -> list[tuple[str, str]]:
+        """The (title, lines) of every post this notice is made of, in order (the same on every
+        try). A post too large in JSON (many short lines) is split further between lines."""
+        parts: list[str] = []
+        for part in message.markdown:
+            pending = [part]
+            while pending:
+                text = pending.pop(0)
+                size = len(body_bytes(self.post_payload(message.subject, text, "0" * 10, "0" * 44)))
+                if size <= BODY_LIMIT or len(text.encode("utf-8")) <= 1024:
+                    parts.append(text)
+                else:
+                    pending[:0] = split_text(text, len(text.encode("utf-8")) // 2)
+        out = []
+        for index, text in enumerate(parts):
+            title = message.subject[:TITLE_CHARS] + (f"（续{index}）" if index else "")
+            if self.config.keywords and not any(
+                word in title or word in text for word in self.config.keywords
+            ):
+                title = f"【{self.config.keywords[0]}】{title}"
+            out.append((title, text))
+        return out
+
+    def post_payload(
+        self, title: str, text: str, timestamp: str | None, signature: str | None
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if timestamp is not None:
+            out.update(timestamp=timestamp, sign=signature)
+        lines = [_paragraph(line) for line in text.split("\n")]
+        out.update(msg_type="post", content={"post": {"zh_cn": {"title": title, "content": lines}}})
+        return out
+
     def texts(self, message: Message) -> list[str]:
-        """Every message this notice is made of, in order (the same on every try). JSON escapes
-        quotes, backslashes and control characters, so each text is cut to what fits escaped."""
+        """Every text message of a notice without rendered lines, in order (the same on every
+        try). JSON escapes quotes, backslashes and control characters, so each text is cut to what
+        fits escaped."""
         body = f"{message.subject}\n\n{message.text}".strip()
         limit = BODY_LIMIT - _ENVELOPE
         while True:  # JSON at most sextuples a character (\u0001): a sixth of the room always fits
@@ -133,10 +178,14 @@ class FeishuChannel:
                 return Delivery.permanent(why)
             secret = os.environ[contact.feishu_secret_env]
             remember(secret)
-        texts = self.texts(message)
+        posts: list[tuple[str | None, str]] = (
+            list(self.posts(message))
+            if message.markdown
+            else [(None, text) for text in self.texts(message)]
+        )
         sent = message.first_part
         answers: list[str] = []
-        while sent < len(texts):
+        while sent < len(posts):
             wait = self.pacer.wait([(pace, url) for pace in self.paces])
             if wait is not None:
                 return Delivery(
@@ -146,24 +195,29 @@ class FeishuChannel:
                     retry_at=now + wait,
                     parts_sent=sent,
                 )
-            result = self._post(url, secret, texts[sent])
+            result = self._post(url, secret, *posts[sent])
             if not result.ok:
                 return Delivery(result.outcome, result.detail, parts_sent=sent)
             answers.append(result.detail)
             sent += 1
-            if message.on_part is not None and len(texts) > 1:
+            if message.on_part is not None and len(posts) > 1:
                 message.on_part(sent)
         return Delivery.sent("；".join(answers) or "无需发送", parts_sent=sent)
 
-    def _post(self, url: str, secret: str | None, text: str) -> Delivery:
+    def _post(self, url: str, secret: str | None, title: str | None, text: str) -> Delivery:
         timestamp = signature = None
         if secret is not None:
             timestamp = str(int(self.real_clock().timestamp()))
             signature = sign(secret, timestamp)
+        payload = (
+            self.payload(text, timestamp, signature)
+            if title is None
+            else self.post_payload(title, text, timestamp, signature)
+        )
         answer = post_json(
             self.sessions.get(),
             url,
-            self.payload(text, timestamp, signature),
+            payload,
             self.config.timeout_seconds,
             PROVIDER,
             code_key="code",
@@ -171,6 +225,18 @@ class FeishuChannel:
         if isinstance(answer, Delivery):
             return answer
         return classify(answer)
+
+
+def _paragraph(line: str) -> list[dict[str, str]]:
+    """One line of a post: plain text, or the notice's link line as a link and its note."""
+    found = _LINK_LINE.fullmatch(line)
+    if found is None:
+        return [{"tag": "text", "text": line}]
+    label, href, note = found.groups()
+    out = [{"tag": "a", "text": label, "href": href}]
+    if note:
+        out.append({"tag": "text", "text": note})
+    return out
 
 
 def classify(answer: dict[str, Any]) -> Delivery:

@@ -4,12 +4,14 @@
 process's memory (across dispatch passes) until shortly before its `expires_in`, and fetched
 again when WeCom says it expired or is invalid (42001, 40014: the message is then sent once more
 with the new token). `POST {api_base}/cgi-bin/message/send?access_token=…` sends a `textcard` to
-the unit's `wecom_users` (`touser` "a|b"): the notice's subject as title, its date and first lines
-as description, and a button opening the notice's link (the unit's page, or the console for the
-coordinator). `enable_duplicate_check` is on: WeCom itself drops the same card to the same
-members within `duplicate_check_seconds`, so a repeat after a crash between sending and recording
-reaches nobody twice, as long as the card is the same (a unit's personal link is signed at the
-moment of rendering, so a card re-rendered later differs; the coordinator's console links do not).
+the unit's `wecom_users` (`touser` "a|b"): the card the renderer made from the kind's
+`wecom_app.card.j2` (the subject as title, a description of at most 512 bytes, the button from
+`_card_button.j2`), opening the notice's link (the unit's page, or the console for the
+coordinator); a message built without a card gets one from its date and first lines.
+`enable_duplicate_check` is on: WeCom itself drops the same card to the same members within
+`duplicate_check_seconds`, so a repeat after a crash between sending and recording reaches nobody
+twice: the card is the same, since a unit's personal link is signed at the row's `send_at` (see
+`engine.notify.compose.signing_moment`), not at the moment of rendering.
 
 Only `errcode == 0` is success. -1 (busy), 45009 and 45033 (too many calls), HTTP 5xx, timeouts
 and refused connections are transient, as for the robots; 40001/40013/40056/60020 (secret, corp,
@@ -134,7 +136,16 @@ class WecomAppChannel:
                 {**base, "msgtype": "text", "text": {"content": part}}
                 for part in split_text(body, TEXT_BYTES, heading=message.subject[:40])
             ]
-        return [{**base, "msgtype": "textcard", "textcard": self.textcard(message, url)}]
+        if message.card is not None:
+            card = {
+                "title": message.card.title,
+                "description": message.card.description,
+                "url": url,
+                "btntxt": message.card.button,
+            }
+        else:
+            card = self.textcard(message, url)
+        return [{**base, "msgtype": "textcard", "textcard": card}]
 
     def textcard(self, message: Message, url: str) -> dict[str, str]:
         """Title, a description of at most 512 bytes (WeCom's few HTML classes), the button."""
