@@ -477,8 +477,15 @@ class Service:
                     + "）"]
         if self.settings.channels.email:
             channels.append(f"电子邮件（{self.settings.channels.email.host}）")
-        if any(c.wecom for c in self.settings.units.values()):
+        units = self.settings.units.values()
+        if any(c.wecom for c in units):
             channels.append("企业微信群机器人")
+        if self.settings.channels.wecom_app and any(c.wecom_users for c in units):
+            channels.append(f"企业微信应用消息（应用 {self.settings.channels.wecom_app.agent_id}）")
+        if any(c.dingtalk for c in units):
+            channels.append("钉钉群机器人")
+        if any(c.feishu for c in units):
+            channels.append("飞书群机器人")
         lines = [
             f"已载入计划 {plans} 个、任务 {tasks} 项；数据库 {self.database.display_url}",
             f"通知渠道：{'、'.join(channels)}",

@@ -62,6 +62,44 @@ def test_preview_on_wecom_shows_each_message_and_its_size(duban, loaded):
     assert "**市司法局**" in r.out and "已逾期20天" in r.out
 
 
+@pytest.mark.parametrize(
+    ("channel", "heading", "shown"),
+    [
+        ("dingtalk", "—— 钉钉消息 第 1/1 条（", "- 完成时限：2021年6月30日前，已逾期20天"),
+        ("feishu", "—— 飞书消息 第 1/1 条（", "　　完成时限：2021年6月30日前，已逾期20天"),
+    ],
+)
+def test_preview_on_a_robot_shows_its_own_layout(duban, loaded, channel, heading, shown):
+    r = duban("--now", "2021-07-20T09:00:00+08:00", "preview", "escalation", "--channel", channel)
+    assert r.code == 0, r.err
+    assert heading in r.out and "标题：关于“统筹谋划体系建设”" in r.out
+    assert shown in r.out and "<font" not in r.out
+
+
+def test_preview_on_wecom_app_shows_the_card(duban, loaded):
+    r = duban("--now", "2021-07-20T09:00:00+08:00", "preview", "overdue", "--channel", "wecom_app")
+    assert r.code == 0, r.err
+    assert "—— 企业微信应用消息 卡片（描述 " in r.out
+    assert '描述：<div class="gray">2021年7月20日　市司法局（督办系统）</div>' in r.out
+    assert "按钮：前往报送" in r.out
+
+
+def test_run_names_the_messenger_channels_at_start(duban, workdir):
+    config = workdir / "duban.toml"
+    config.write_text(
+        '[channels.dingtalk]\nallowed_hosts = ["127.0.0.1"]\n'
+        '[channels.feishu]\nallowed_hosts = ["127.0.0.1"]\n'
+        '[units."市发改局"]\n'
+        'dingtalk = "http://127.0.0.1:9/robot/send?access_token=t"\n'
+        'feishu = "http://127.0.0.1:9/open-apis/bot/v2/hook/t"\n',
+        encoding="utf-8",
+    )
+    r = duban("--config", str(config), "--now", "2021-06-26T10:00:00+08:00", "run", "--once")
+    assert r.code == 0, r.err
+    (line,) = [line for line in r.err.splitlines() if "通知渠道：" in line]
+    assert line.endswith("var/outbox）、钉钉群机器人、飞书群机器人")
+
+
 def test_preview_html(duban, loaded):
     r = duban("preview", "digest", "--html")
     assert r.code == 0 and "<table" in r.out
@@ -73,7 +111,7 @@ def test_preview_html(duban, loaded):
         (["preview", "remind"], "通知类型“remind”无效，应为 reminder、"),
         (
             ["preview", "reminder", "--channel", "sms"],
-            "--channel 的值“sms”无效，应为 email、wecom、file",
+            "--channel 的值“sms”无效，应为 email、wecom、wecom_app、dingtalk、feishu、file",
         ),
         (["preview", "reminder", "--task", "99"], "计划 trial-plan 中没有序号为 99 的任务"),
         (["preview", "reminder", "--plan", "nope"], "--plan 的值“nope”不是已载入的计划"),
@@ -101,6 +139,32 @@ def test_send_test_to_wecom_reports_success(duban, config, server, monkeypatch):
     assert mention.payload["text"]["mentioned_mobile_list"] == ["13800000000"]
 
 
+def test_send_test_to_the_robots_reports_success(duban, workdir):
+    from support.messengers import DingtalkServer, FeishuServer
+
+    with DingtalkServer(secret=None) as ding, FeishuServer(secret=None) as fei:
+        config = workdir / "duban.toml"
+        config.write_text(
+            '[channels.dingtalk]\nallowed_hosts = ["127.0.0.1"]\n'
+            '[channels.feishu]\nallowed_hosts = ["127.0.0.1"]\n'
+            f'[units."市发改局"]\ndingtalk = "{ding.url()}"\nfeishu = "{fei.url()}"\n'
+            'mobiles = ["13800000000"]\n',
+            encoding="utf-8",
+        )
+        for channel, label in (("dingtalk", "钉钉"), ("feishu", "飞书")):
+            args = ("send-test", "--unit", "市发改局", "--channel", channel)
+            r = duban("--config", str(config), *args)
+            assert r.code == 0, r.err
+            assert r.out.startswith(f"测试通知已发送至 市发改局（{label}）")
+    (sent,) = ding.received
+    assert sent["msgtype"] == "markdown" and sent["at"]["atMobiles"] == ["13800000000"]
+    assert sent["markdown"]["text"].startswith("### 督办系统测试通知\n")
+    assert sent["markdown"]["text"].endswith("@13800000000") and "<font" not in str(sent)
+    (post,) = fei.received
+    assert post["msg_type"] == "post"
+    assert post["content"]["post"]["zh_cn"]["title"] == "【测试】督办系统通知渠道测试"
+
+
 def test_send_test_reports_the_provider_error_in_one_line(duban, config, server, monkeypatch):
     monkeypatch.setenv("DUBAN_TEST_FGJ_KEY", KEY)
     server.answer(93000)
@@ -124,6 +188,9 @@ def test_send_test_to_the_file_channel(duban, config, workdir):
         ("市司法局", "wecom", "单位“市司法局”未配置企业微信群机器人"),
         ("市发改局", "email", "配置文件中没有 [channels.email]"),
         ("市发改局", "fax", "--channel 的值“fax”无效"),
+        ("市发改局", "dingtalk", "单位“市发改局”未配置钉钉群机器人"),
+        ("市发改局", "feishu", "单位“市发改局”未配置飞书群机器人"),
+        ("市发改局", "wecom_app", "配置文件中没有 [channels.wecom_app]"),
     ],
 )
 def test_send_test_without_that_contact_is_a_user_error(duban, config, unit, channel, message):

@@ -18,14 +18,16 @@ from engine.cli.context import AppContext
 from engine.cli.main import cli
 from engine.cli.output import NUMBER, info
 from engine.errors import UserError
-from engine.notify.kinds import CHANNELS, KINDS
+from engine.notify.kinds import CHANNEL_LABELS, CHANNELS, KINDS
 
 if TYPE_CHECKING:
     from engine.notify.channels.base import Message
     from engine.notify.context import NoticeContext
 
 _COORDINATOR_KINDS = {"escalation", "approval_request", "digest", "delivery_failure"}
-_CHANNEL_LABELS = {"email": "电子邮件", "wecom": "企业微信", "file": "文件"}
+_CHANNEL_LABELS = CHANNEL_LABELS
+_CHANNEL_HELP = "渠道：" + "、".join(CHANNELS)
+_MESSENGER_LABELS = {"wecom": "企业微信消息", "dingtalk": "钉钉消息", "feishu": "飞书消息"}
 
 
 def _check_kind(kind: str) -> str:
@@ -54,7 +56,7 @@ def _next_report_day(today: date, day: int) -> date:
     "--task", "task_no", type=NUMBER, metavar="NO", help="任务序号（默认：自动选取）"
 )
 @click.option(
-    "--channel", default="email", show_default=True, metavar="C", help="渠道：email、wecom 或 file"
+    "--channel", default="email", show_default=True, metavar="C", help=_CHANNEL_HELP
 )
 @click.option("--plan", "plan_id", metavar="ID", help="计划标识（库中只有一个计划时可省略）")
 @click.option("--html", "show_html", is_flag=True, help="邮件/文件渠道：输出 HTML 正文")
@@ -74,12 +76,22 @@ def preview_command(
     _check_channel(channel)
     ctx = _preview_context(app, kind, task_no, channel, plan_id)
     rendered = render_notice(ctx, environment_for(app.settings))
-    if channel == "wecom":
+    if channel in _MESSENGER_LABELS:
         total = len(rendered.markdown)
         for number, body in enumerate(rendered.markdown, start=1):
             size = len(body.encode("utf-8"))
-            click.echo(f"—— 企业微信消息 第 {number}/{total} 条（{size} 字节）——")
+            click.echo(f"—— {_MESSENGER_LABELS[channel]} 第 {number}/{total} 条（{size} 字节）——")
+            if channel == "dingtalk" or channel == "feishu":
+                click.echo(f"标题：{rendered.subject}")
             click.echo(body)
+        return
+    if channel == "wecom_app" and rendered.card is not None:
+        card = rendered.card
+        size = len(card.description.encode("utf-8"))
+        click.echo(f"—— 企业微信应用消息 卡片（描述 {size} 字节）——")
+        click.echo(f"标题：{card.title}")
+        click.echo(f"描述：{card.description}")
+        click.echo(f"按钮：{card.button}")
         return
     click.echo(f"主题：{rendered.subject}")
     click.echo("")
@@ -144,7 +156,7 @@ def _preview_context(
 
 @cli.command("send-test")
 @click.option("--unit", required=True, metavar="U", help="单位名称（或其别名）")
-@click.option("--channel", required=True, metavar="C", help="渠道：email、wecom 或 file")
+@click.option("--channel", required=True, metavar="C", help=_CHANNEL_HELP)
 @click.pass_obj
 def send_test_command(app: AppContext, unit: str, channel: str) -> None:
     """立即向一个单位发送一条测试通知，并报告结果。"""
@@ -170,6 +182,17 @@ def send_test_command(app: AppContext, unit: str, channel: str) -> None:
             raise UserError(f'单位“{name}”未配置电子邮箱（配置文件 [units."{name}"] 的 email）')
     if channel == "wecom" and (not contact or not contact.wecom):
         raise UserError(f'单位“{name}”未配置企业微信群机器人（配置文件 [units."{name}"] 的 wecom）')
+    if channel == "wecom_app":
+        if settings.channels.wecom_app is None:
+            raise UserError("配置文件中没有 [channels.wecom_app]，无法发送企业微信应用消息")
+        if not contact or not contact.wecom_users:
+            raise UserError(
+                f'单位“{name}”未配置企业微信成员账号（配置文件 [units."{name}"] 的 wecom_users）'
+            )
+    if channel == "dingtalk" and (not contact or not contact.dingtalk):
+        raise UserError(f'单位“{name}”未配置钉钉群机器人（配置文件 [units."{name}"] 的 dingtalk）')
+    if channel == "feishu" and (not contact or not contact.feishu):
+        raise UserError(f'单位“{name}”未配置飞书群机器人（配置文件 [units."{name}"] 的 feishu）')
     now = app.now()
     message = _test_message(name, channel, now)
     message = dataclasses.replace(
@@ -212,10 +235,16 @@ def _test_message(unit: str, channel: str, now: datetime) -> Message:
         f'<p>{escape(unit)}：</p><p style="text-indent:2em">{sentence}</p>'
         f'<p style="text-align:right">督办系统<br>{day}</p>'
     )
-    markdown = (
-        f"### 督办系统测试通知\n**{md_escape(unit)}**：\n{sentence}\n"
-        f'<font color="comment">督办系统　{day}</font>'
-    )
+    markdown = {  # each messenger's own markup: WeCom's colours, DingTalk's plain markdown
+        "wecom": (
+            f"### 督办系统测试通知\n**{md_escape(unit)}**：\n{sentence}\n"
+            f'<font color="comment">督办系统　{day}</font>'
+        ),
+        "dingtalk": (
+            f"### 督办系统测试通知\n**{md_escape(unit)}**：\n\n{sentence}\n\n督办系统　{day}"
+        ),
+        "feishu": f"{md_escape(unit)}：\n{sentence}\n\n督办系统　{day}",
+    }.get(channel)
     return Message(
         notice_id=None,
         kind="test",
@@ -223,7 +252,7 @@ def _test_message(unit: str, channel: str, now: datetime) -> Message:
         subject="【测试】督办系统通知渠道测试",
         text=text,
         html=html,
-        markdown=(markdown,),
+        markdown=(markdown,) if markdown else (),
         send_date=now.date(),
     )
 

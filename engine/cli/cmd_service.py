@@ -12,7 +12,8 @@ from engine.cli.output import emit_json, info, json_option
 from engine.clock import check_year, local_iso
 from engine.errors import UserError
 
-CHANNEL_LABELS = {"email": "电子邮件", "wecom": "企业微信", "file": "文件"}
+CHANNEL_LABELS = {"email": "电子邮件", "wecom": "企业微信", "wecom_app": "企业微信应用消息",
+                  "dingtalk": "钉钉", "feishu": "飞书", "file": "文件"}
 STATUS_LABELS = {"pending": "待发送", "sent": "已发送", "failed": "待重试", "dead": "发送失败",
                  "dropped": "不再发送"}
 

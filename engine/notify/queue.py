@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine.config import Settings
 from engine.notify.directory import reach
-from engine.notify.kinds import KIND_LABELS
+from engine.notify.kinds import CHANNEL_LABELS, KIND_LABELS
 from engine.planner.notices import direct_notice
 from engine.store import Database
 from engine.store.models import Plan
@@ -25,8 +25,6 @@ from engine.store.outbox import DEAD, FAILED, PENDING, SENT, OutboxNotice, enque
 
 LEASE = timedelta(minutes=10)
 """Longer than any one send can take (every network call has a timeout well below it)."""
-
-CHANNEL_LABELS = {"email": "电子邮件", "wecom": "企业微信", "file": "文件"}
 
 
 def due(now: datetime) -> ColumnElement[bool]:
