@@ -389,6 +389,67 @@ def test_a_rendered_card_is_sent_as_the_renderer_made_it(tmp_path, server, env):
     assert len(card["description"].encode()) <= 512 and card["url"] == LINK
 
 
+def test_members_wecom_does_not_know_are_reported_to_the_coordinator_once(tmp_path, server, env):
+    config = _toml(tmp_path, server)
+    lines = config.read_text("utf-8").replace(
+        '[units."市发改局"]\nwecom_users = ["zhangsan"]',
+        '[units."市发改局"]\nwecom_users = ["zhangsan", "ghost", "wangwu_x"]',
+    )
+    config.write_text(lines, "utf-8")
+    settings = load_settings(config)
+    db = database_with_plan(tmp_path, settings)
+    for no in (1, 3):  # two notices to the unit, each partly delivered
+        queue(db, settings, "市发改局", tasks=(no,), occurrence=f"partial-{no}")
+    dispatch_to_the_end(config, tmp_path, AFTER_THE_HOUR)
+    found = rows(db)
+    assert all(r.status == SENT for r in found)
+    reports = [r for r in found if r.kind == "delivery_failure"]
+    assert len(reports) == 1  # once for the unit and its set of unknown members
+    (report,) = reports
+    assert report.recipient == "市司法局" and report.channel == "wecom_app"
+    assert report.context["reason"] == "invalid_members"
+    assert report.context["invalid_members"] == ["ghost", "wangwu_x"]
+    assert report.context["failed_recipient"] == "市发改局"
+    (card,) = [d["textcard"] for d in server.delivered if d["touser"] == "zhangsan" and
+               d["textcard"]["title"].startswith("关于市发改局部分企业微信成员账号无效")]
+    assert "不能识别以下2个成员账号" in card["description"]
+    # another notice with the same unknown members says nothing new; a new one is reported
+    queue(db, settings, "市发改局", tasks=(4,), occurrence="partial-4")
+    dispatch_to_the_end(config, tmp_path, AFTER_THE_HOUR + timedelta(minutes=1))
+    assert len([r for r in rows(db) if r.kind == "delivery_failure"]) == 1
+    config.write_text(lines.replace('"wangwu_x"]', '"zhaoliu"]'), "utf-8")
+    queue(db, load_settings(config), "市发改局", tasks=(5,), occurrence="partial-5")
+    dispatch_to_the_end(config, tmp_path, AFTER_THE_HOUR + timedelta(minutes=2))
+    later = [r for r in rows(db) if r.kind == "delivery_failure"]
+    assert [r.context["invalid_members"] for r in later] == [
+        ["ghost", "wangwu_x"],
+        ["ghost", "zhaoliu"],
+    ]
+    db.close()
+
+
+def test_the_report_of_unknown_members_names_them_and_the_key(tmp_path):
+    from engine.notify.render import environment, render_notice
+    from engine.notify.samples import sample_context
+
+    extra = {
+        "reason": "invalid_members",
+        "failed_id": 7,
+        "failed_kind": "reminder",
+        "failed_recipient": "市发改局",
+        "failed_channel": "wecom_app",
+        "failed_channel_label": "企业微信应用消息",
+        "invalid_members": ["ghost", "lisi"],
+    }
+    ctx = replace(sample_context("delivery_failure", "email"), extra=extra, tasks=())
+    got = render_notice(ctx, environment(None))
+    assert got.subject == "关于市发改局部分企业微信成员账号无效、督办通知未能送达其成员的报告"
+    sent = "通过企业微信应用消息向市发改局发送的到期提醒（通知编号7）已送达该单位的其他成员"
+    assert sent in got.text
+    assert "无效的成员账号：ghost、lisi\n配置位置：units.\"市发改局\".wecom_users" in got.text
+    assert "只发送一次" in got.text and "ghost、lisi" in got.html
+
+
 # --- the pacing counted in the database, across instances ----------------------------------
 
 

@@ -65,6 +65,14 @@ def variant(kind: str, channel: str, name: str) -> NoticeContext:
     ctx = sample_context(kind, channel)
     if name == "missing_contact":
         return dataclasses.replace(ctx, extra=missing_contact_extra())
+    if name == "invalid_members":  # sent, but WeCom knew some of the unit's members not
+        extra = {
+            **ctx.extra,
+            "reason": "invalid_members",
+            "failed_channel_label": "企业微信应用消息",
+            "invalid_members": ["ghost"],
+        }
+        return dataclasses.replace(ctx, extra=extra)
     if name == "transition":
         extra = {**ctx.extra, "type": "transition", "to": "completed", "to_label": "已完成"}
         return dataclasses.replace(ctx, extra=extra)
@@ -106,6 +114,8 @@ CASES: list[tuple[str, str, str, Change]] = [
     ("delivery_failure", "", "error text", extra_field("error")),
     ("delivery_failure", "", "failed recipient", extra_field("failed_recipient")),
     ("delivery_failure", "missing_contact", "unit without contact", extra_list("missing_contacts")),
+    ("delivery_failure", "invalid_members", "unknown member", extra_list("invalid_members")),
+    ("delivery_failure", "invalid_members", "failed recipient", extra_field("failed_recipient")),
     ("digest", "", "plan title", extra_field("plan_title")),
     ("digest", "", "overdue task title", extra_row("overdue", "title")),
     ("digest", "", "overdue task lead unit", extra_row("overdue", "lead")),

@@ -8,7 +8,9 @@ outcome as soon as its send returns:
 - transient → `failed`, tried again after an exponential backoff with jitter (about 1 minute,
   doubling, at most 1 hour), dead after `MAX_ATTEMPTS`;
 - permanent → `dead`, and the plan's coordinator gets a `delivery_failure` notice (never about a
-  `delivery_failure` notice itself, so that failures cannot loop);
+  `delivery_failure` notice itself, so that failures cannot loop); a notice sent to only some of a
+  unit's members (wecom_app's `invaliduser`) is `sent`, and the coordinator is told which member
+  ids WeCom did not know, once per unit and set of members;
 - deferred (a robot's rate limit) → back in the queue at the moment a message may go, no attempt
   counted. The limit is counted in the database (`ratelimit.DatabaseRobotLimiter`), so that it
   holds across instances, and in real time: the wait is added to the business `now`;
@@ -304,6 +306,7 @@ class Dispatcher:
                 summary.lost_claims += len(sent) - recorded
                 for notice_id, _ in sent:
                     logger.info("通知已发送", notice=notice_id)
+                self._report_partial(session, sent, now)
             if not others:
                 return
             held = queue.held_rows(session, [notice_id for notice_id, _ in others], token)
@@ -314,6 +317,21 @@ class Dispatcher:
                     logger.warning("通知的发送权已被其他进程接管，结果未记录", notice=notice_id)
                     continue
                 self._apply(session, row, delivery, now, summary)
+
+    def _report_partial(
+        self, session: Session, sent: list[tuple[int, Delivery]], now: datetime
+    ) -> None:
+        """A notice sent to some of a unit's members only (wecom_app's `invaliduser`, in
+        `extra["invalid_users"]`): the coordinator is told, once per unit and set of members."""
+        for notice_id, delivery in sent:
+            members = delivery.extra.get("invalid_users")
+            if not isinstance(members, list) or not members:
+                continue
+            row = session.get(OutboxNotice, notice_id)
+            if row is None:
+                continue
+            unknown = [str(member) for member in members]
+            queue.report_invalid_members(session, row, unknown, self.settings, now)
 
     def _apply(
         self,

@@ -7,6 +7,7 @@ has passed. An outcome is recorded only by the dispatcher that still holds the c
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -209,6 +210,46 @@ def report_failure(
         tasks=tuple(row.tasks or ()),
         # one report per death: a notice retried by hand and dead again is reported again
         occurrence=f"failed/{row.id}/{now.isoformat()}",
+        now=now,
+        context=context,
+    )
+
+
+def report_invalid_members(
+    session: Session, row: OutboxNotice, members: list[str], settings: Settings, now: datetime
+) -> list[OutboxNotice]:
+    """Tell the plan's coordinator that `row` was sent but WeCom knew none of `members` (its
+    `invaliduser`): a partial delivery, to correct in `units."X".wecom_users`. Once per plan,
+    unit and set of members (the occurrence names them, and the key has no task), so that every
+    later notice to the unit does not say it again; never about a failure report itself."""
+    if row.kind == "delivery_failure" or not row.plan_id or not members:
+        return []
+    plan = session.get(Plan, row.plan_id)
+    if plan is None or plan.coordinator is None:
+        logger.warning(
+            "计划未设置统筹单位，企业微信成员账号无效一事无人接收", notice=row.id, plan=row.plan_id
+        )
+        return []
+    shown = sorted(set(members))
+    digest = hashlib.sha256("|".join(shown).encode("utf-8")).hexdigest()[:16]
+    context = {
+        "reason": "invalid_members",
+        "failed_id": row.id,
+        "failed_kind": row.kind,
+        "failed_kind_label": KIND_LABELS.get(row.kind, row.kind),
+        "failed_recipient": row.recipient,
+        "failed_channel": row.channel,
+        "failed_channel_label": CHANNEL_LABELS.get(row.channel, row.channel),
+        "invalid_members": shown,
+    }
+    return notify_unit(
+        session,
+        settings,
+        plan_id=plan.id,
+        unit=plan.coordinator.name,
+        kind="delivery_failure",
+        tasks=(),
+        occurrence=f"invalid-members/{row.recipient}/{digest}",
         now=now,
         context=context,
     )
