@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -80,7 +81,7 @@ def test_an_overdue_date_is_read_on_the_days_a_level_fires_again():
     due = date(2021, 3, 1)
     days = [date(2021, 3, 1) + timedelta(days=i) for i in range(1, 40)]
     working = [d for d in days if CALENDAR.is_workday(d)]
-    read = [today for before, today in zip(working, working[1:], strict=False)
+    read = [today for before, today in pairwise(working)
             if _scope(before, today, [due]).dues == (due,)]
     assert read  # the first chase and each repeat of the levels
     for today in read:  # on each of them some level's latest occurrence is new
