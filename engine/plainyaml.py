@@ -217,6 +217,8 @@ class _Reader:
             key, at = self.flow_scalar(text, at, key=True)
             if not text.startswith(": ", at) or text[at + 2:at + 3] in ("", " ", ",", "}"):
                 raise _Unread
+            if key in mapping:
+                raise _Unread  # a key written twice: the strict loader names it
             mapping[key], at = self.flow(text, at + 2, depth + 1)
             ended, at = self.after(text, at, "}")
             if ended:
@@ -395,6 +397,8 @@ class _Reader:
                 else:
                     value = written if head not in starts else self.plain(written)
                 if key is not _NONE:
+                    if key in mapping:
+                        raise _Unread  # a key written twice: the strict loader names it
                     mapping[key] = value
                     i += 1
                     if i < count:
@@ -421,6 +425,8 @@ class _Reader:
                 raise _Unread
             else:
                 value, i = self.inline(rest, i, indent)
+            if key in mapping:
+                raise _Unread  # a key written twice: the strict loader names it
             mapping[key] = value
             if i < count:
                 line = lines[i]

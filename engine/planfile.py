@@ -216,6 +216,22 @@ class _Strict(_LoaderBase):
         finally:
             self._depth -= 1
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # PyYAML keeps the last of two equal keys without a word; in a plan file edited by
+        # hand the first value would be lost silently.
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key = key_node.value
+                if key in seen:
+                    first = seen[key].start_mark.line + 1
+                    raise self._refuse(
+                        key_node, f"键{_shown(str(key))}重复出现（第 {first} 行已有），"
+                        "同一层中每个键只能写一次"
+                    )
+                seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
     def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
         try:
             return super().construct_yaml_timestamp(node)

@@ -107,6 +107,13 @@ def test_an_alias_of_a_mapping_or_list_is_refused_before_it_expands(seeded):
     seeded("plan: &p {id: x}\ncopy: *p\n", "第 2 行", "别名“*p”")
 
 
+def test_a_key_written_twice_is_refused_naming_both_lines(seeded):
+    # PyYAML keeps the last of two equal keys: the first value was lost without a word
+    seeded(seed_with("  lead: 市发改局\n", "  lead: 市发改局\n  lead: 市财政局\n"),
+           "lead", "重复", "行已有")
+    seeded(seed_with("due: 2021-06-30}", "due: 2021-06-30, due: 2021-07-30}"), "due", "重复")
+
+
 def test_an_explicit_tag_is_refused_with_its_line(seeded):
     # !!bool and !!timestamp of a wrong value were a KeyError and an AttributeError
     seeded(seed_with("status: not_started", "status: !!bool maybe"), "!!bool", "行")
