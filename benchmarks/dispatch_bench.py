@@ -3,13 +3,15 @@
 Queues N reminder notices (SQLite outbox, the trial plan) for R units, each with its own robot
 (or, for `wecom_app`, its own member), then times one dispatch pass: claim, render (Jinja, from
 the store), send to a loopback server speaking the channel's protocol (`wecom` robot webhook;
-`wecom_app` gettoken and message/send; `dingtalk` and `feishu` robots checking each signature),
+`wecom_app` gettoken and message/send; `dingtalk` and `feishu` robots checking each signature;
+`email` to aiosmtpd, one SMTP connection a message),
 record each outcome. Prints, per channel, the rate in notices per second and per CPU second and
 their ratio to the target (≥ 500 notices/s per process; a ratio ≥ 1.00 meets it), and exits 1
 when one is missed. Robots are many enough that no rate limit defers a notice: the figure is the
 cost of sending, not the providers' allowance (Feishu: 5 a second per robot).
 
-    .venv/bin/python benchmarks/dispatch_bench.py [--channel all|wecom|wecom_app|dingtalk|feishu]
+    .venv/bin/python benchmarks/dispatch_bench.py
+        [--channel all|wecom|wecom_app|dingtalk|feishu|email]
         [--notices 3000] [--robots 300] [--workers 8]
 """
 
@@ -34,6 +36,7 @@ from support.plans import small_plan  # noqa: E402
 
 from engine.actions.loading import load_plan  # noqa: E402
 from engine.notify.channels.dingtalk import DingtalkChannel  # noqa: E402
+from engine.notify.channels.email import EmailChannel  # noqa: E402
 from engine.notify.channels.feishu import FeishuChannel  # noqa: E402
 from engine.notify.channels.file import FileChannel  # noqa: E402
 from engine.notify.channels.pacing import MemoryPacer  # noqa: E402
@@ -52,10 +55,13 @@ TARGET = 500.0
 SINK = (
     "import sys\n"
     f"sys.path.insert(0, {str(REPO / 'tests')!r})\n"
-    "from support import wecom, messengers\n"
+    "import tempfile\n"
+    "from pathlib import Path\n"
+    "from support import wecom, messengers, smtp\n"
     "kind = sys.argv[1]\n"
     "server = {'wecom': wecom.WecomServer, 'wecom_app': messengers.WecomAppServer,\n"
-    "          'dingtalk': messengers.DingtalkServer, 'feishu': messengers.FeishuServer}[kind]()\n"
+    "          'dingtalk': messengers.DingtalkServer, 'feishu': messengers.FeishuServer,\n"
+    "          'email': lambda: smtp.SmtpServer('none', Path(tempfile.mkdtemp()))}[kind]()\n"
     "if kind == 'wecom_app':\n"
     "    server.members = {f'user{i}' for i in range(int(sys.argv[2]))}\n"
     "server.start()\n"
@@ -63,7 +69,7 @@ SINK = (
     "sys.stdin.read()\n"
     "server.stop()\n"
 )
-CHANNELS = ("wecom", "wecom_app", "dingtalk", "feishu")
+CHANNELS = ("wecom", "wecom_app", "dingtalk", "feishu", "email")
 SECRETS = {
     "BENCH_WECOM_APP_SECRET": "app-secret-0123456789abcdefghijklmnop",
     "BENCH_DINGTALK_SECRET": "SEC0123456789abcdef0123456789abcdef0123456789abcdef",
@@ -74,6 +80,11 @@ SECRETS = {
 def _contacts(channel: str, port: int, robots: int) -> tuple[dict, dict]:
     """The units' contacts and the channel's settings, pointing at the sink on `port`."""
     base = f"http://127.0.0.1:{port}"
+    if channel == "email":  # aiosmtpd on loopback, plain SMTP without a login (a local relay)
+        units = {f"第{i}单位": {"email": [f"unit{i}@example.gov.cn"]} for i in range(robots)}
+        relay = {"host": "127.0.0.1", "port": port, "security": "none",
+                 "from": "duban@example.gov.cn"}
+        return units, {"email": relay}
     if channel == "wecom":
         units = {
             f"第{i}单位": {"wecom": f"{base}/cgi-bin/webhook/send?key=robot-{i}"}
@@ -112,6 +123,8 @@ def _contacts(channel: str, port: int, robots: int) -> tuple[dict, dict]:
 
 
 def _channel(name: str, settings):
+    if name == "email":
+        return EmailChannel(settings.channels.email)
     if name == "wecom":
         return WecomChannel(settings.channels.wecom, RobotLimiter(20))
     # a fresh pacer: every robot and member starts with a full allowance
