@@ -207,13 +207,31 @@ def post(
     json: Any = None,
     data: bytes | None = None,
 ) -> Answer:
-    """POST to exactly `url` and read the answer, all within `seconds`.
+    """POST to exactly `url` and read the answer, all within `seconds` (`request`)."""
+    return request(session, "POST", url, seconds, json=json, data=data)
+
+
+def get(session: requests.Session, url: str, seconds: float) -> Answer:
+    """GET exactly `url` and read the answer, all within `seconds` (`request`)."""
+    return request(session, "GET", url, seconds)
+
+
+def request(
+    session: requests.Session,
+    method: str,
+    url: str,
+    seconds: float,
+    *,
+    json: Any = None,
+    data: bytes | None = None,
+) -> Answer:
+    """Send to exactly `url` and read the answer, all within `seconds`.
 
     Raises `DeadlineExceeded` (a `requests.Timeout`) when the time is up in any phase,
     `RewrittenURL` if the prepared request would go to another host than `url` names, and other
     `requests.RequestException`s as requests does.
     """
-    prepared = session.prepare_request(requests.Request("POST", url, json=json, data=data))
+    prepared = session.prepare_request(requests.Request(method, url, json=json, data=data))
     if prepared.url is None or target(prepared.url) != target(url):
         raise RewrittenURL("prepared request changed the host")
     # proxies and CA bundle from the environment, as session.request() would; stream the answer

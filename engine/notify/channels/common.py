@@ -22,14 +22,11 @@ import requests
 
 from engine.notify.channels.base import Delivery, Outcome
 from engine.notify.deadline import (
-    MAX_ANSWER_BYTES,
-    Answer,
     DeadlineExceeded,
     RewrittenURL,
-    Watchdog,
     deadline_session,
+    get,
     post,
-    target,
 )
 from engine.notify.secrets import mask
 
@@ -112,39 +109,6 @@ def post_json(
     if not isinstance(answer, dict):
         return Delivery.transient(mask(f"{provider}返回了无法识别的应答：{response.text[:200]}"))
     return answer
-
-
-def get(session: requests.Session, url: str, seconds: float) -> Answer:
-    """GET exactly `url` and read the answer, all within `seconds` (as `deadline.post`)."""
-    prepared = session.prepare_request(requests.Request("GET", url))
-    if prepared.url is None or target(prepared.url) != target(url):
-        raise RewrittenURL("prepared request changed the host")
-    extra = session.merge_environment_settings(prepared.url, {}, True, None, None)
-    with Watchdog(seconds) as dog:
-        try:
-            per_read = max(min(dog.remaining(), seconds), 0.001)
-            response = session.send(
-                prepared, timeout=(per_read, per_read), allow_redirects=False, **extra
-            )
-            try:
-                body = bytearray()
-                for chunk in response.iter_content(8192):
-                    body += chunk
-                    if len(body) >= MAX_ANSWER_BYTES:
-                        break
-                    if dog.remaining() <= 0:
-                        raise DeadlineExceeded(f"no answer within {seconds:g} s")
-            finally:
-                response.close()
-        except DeadlineExceeded:
-            raise
-        except OSError as exc:
-            if dog.fired:
-                raise DeadlineExceeded(f"no answer within {seconds:g} s") from exc
-            if not isinstance(exc, requests.RequestException):
-                raise requests.ConnectionError(str(exc)) from exc
-            raise
-    return Answer(response.status_code, bytes(body))
 
 
 def reason(exc: Exception) -> str:

@@ -34,7 +34,7 @@ from urllib3.util import parse_url
 from engine.config import WecomSettings
 from engine.errors import UserError
 from engine.notify.channels.base import Delivery, Message, Outcome
-from engine.notify.channels.common import deferred_off_round, off_round
+from engine.notify.channels.common import deferred_off_round, off_round, reason
 from engine.notify.deadline import DeadlineExceeded, RewrittenURL, deadline_session, post, target
 from engine.notify.directory import wecom_url_problem
 from engine.notify.ratelimit import Limiter, RobotLimiter
@@ -230,9 +230,9 @@ class WecomChannel:
         except requests.Timeout:
             return Delivery.transient(f"企业微信请求超时（{timeout:g} 秒）")
         except requests.ConnectionError as exc:
-            return Delivery.transient(mask(f"无法连接企业微信服务器：{_reason(exc)}"))
+            return Delivery.transient(mask(f"无法连接企业微信服务器：{reason(exc)}"))
         except requests.RequestException as exc:
-            return Delivery.transient(mask(f"企业微信请求失败：{_reason(exc)}"))
+            return Delivery.transient(mask(f"企业微信请求失败：{reason(exc)}"))
         if response.status >= 500 or response.status == 429:
             return Delivery.transient(f"企业微信服务器返回 HTTP {response.status}")
         if response.status != 200:
@@ -251,9 +251,3 @@ class WecomChannel:
         return Delivery.permanent(detail)
 
 
-def _reason(exc: Exception) -> str:
-    """The root cause of a requests error in a few words (its repr embeds the full URL)."""
-    root: BaseException = exc
-    while root.__cause__ is not None or root.__context__ is not None:
-        root = root.__cause__ or root.__context__  # type: ignore[assignment]
-    return type(root).__name__ + (f": {root}" if str(root) else "")
