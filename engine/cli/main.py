@@ -17,19 +17,41 @@ from engine.cli.context import AppContext
 from engine.errors import DubanError
 
 # Each module registers its commands on `cli` when imported; one module per group of commands.
-COMMAND_MODULES = [
-    "engine.cli.cmd_import",
-    "engine.cli.cmd_tasks",
-    "engine.cli.cmd_service",
-    "engine.cli.cmd_notify",
-    "engine.cli.cmd_ledger",
-    "engine.cli.cmd_doctor",
-    "engine.cli.cmd_people",
-    "engine.cli.cmd_calendar",
-]
+# A command's module is imported only when that command runs (or when all are listed, as for
+# --help), so that a command pays for its own imports and not for every other's: `load` does
+# not import the channels' HTTP client, `run` not the importers. tests/test_cli_registry.py
+# checks this map against what the modules register.
+COMMANDS = {
+    "import": "engine.cli.cmd_import",
+    **dict.fromkeys(
+        ["load", "tasks", "show", "progress", "request", "requests", "approve", "reject", "extend"],
+        "engine.cli.cmd_tasks",
+    ),
+    **dict.fromkeys(["run", "outbox", "simulate"], "engine.cli.cmd_service"),
+    **dict.fromkeys(["preview", "retry", "send-test"], "engine.cli.cmd_notify"),
+    **dict.fromkeys(["export", "stats"], "engine.cli.cmd_ledger"),
+    "doctor": "engine.cli.cmd_doctor",
+    **dict.fromkeys(["link", "token", "user", "web"], "engine.cli.cmd_people"),
+    "calendar": "engine.cli.cmd_calendar",
+}
+COMMAND_MODULES = list(dict.fromkeys(COMMANDS.values()))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _CommandsOnUse(click.Group):
+    """The top-level group, importing a command's module when the command is looked up."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            import_module(module)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _register_commands()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=_CommandsOnUse, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db", "db_url", envvar="DUBAN_DATABASE_URL", help="数据库地址（默认 ./var/duban.db）"
 )
@@ -52,12 +74,9 @@ def cli(
 
 
 def _register_commands() -> None:
+    """Every command module, for a listing of all the commands (--help, a suggestion)."""
     for name in COMMAND_MODULES:
-        try:
-            import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a real import error inside the module must surface
-                raise
+        import_module(name)
 
 
 def _fail(message: str, code: int) -> None:
@@ -71,7 +90,6 @@ def _fail(message: str, code: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    _register_commands()
     debug = os.environ.get("DUBAN_DEBUG") == "1"
     try:
         cli.main(args=argv, prog_name="duban", standalone_mode=False)

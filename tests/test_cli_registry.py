@@ -1,0 +1,62 @@
+"""The command map the CLI imports from: each command's module, and nothing imported for others."""
+
+import subprocess
+import sys
+from importlib import import_module
+
+import click
+
+from engine.cli import main as cli_main
+
+
+def _registered() -> dict[str, str]:
+    for module in cli_main.COMMAND_MODULES:
+        import_module(module)
+    return {
+        name: command.callback.__module__
+        for name, command in cli_main.cli.commands.items()
+        if command.callback is not None
+    }
+
+
+def test_the_map_names_the_module_that_registers_each_command():
+    assert _registered() == cli_main.COMMANDS
+
+
+def test_help_lists_every_command(duban):
+    result = duban("--help")
+    assert result.code == 0
+    listed = {line.split()[0] for line in result.out.splitlines() if line.startswith("  ")}
+    assert set(cli_main.COMMANDS) <= listed
+
+
+def test_a_command_imports_only_its_own_module():
+    # In a fresh interpreter: `load --help` registers load's module, and neither the channels'
+    # HTTP client nor the service's scheduler comes with it.
+    probe = (
+        "import sys\n"
+        "from engine.cli.main import main\n"
+        "try:\n"
+        "    main(['load', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('engine.cli.cmd_'))))\n"
+        "print('requests' in sys.modules, 'apscheduler' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out[-2] == "engine.cli.cmd_tasks"
+    assert out[-1] == "False False"
+
+
+def test_an_unknown_command_still_gets_a_suggestion(duban):
+    result = duban("lod")
+    assert result.code == 2
+    assert "load" in result.err
+
+
+def test_every_mapped_command_is_a_click_command():
+    _registered()
+    for name in cli_main.COMMANDS:
+        assert isinstance(cli_main.cli.commands[name], click.Command)
