@@ -277,3 +277,40 @@ def test_the_seed_plan_loads_and_shows_its_board(duban, workdir):
     assert len(rows) == 18
     assert all(r["status"] == "not_started" for r in rows)
     assert duban(*NOW, "load", str(SEED_PLAN), "--json").code == 0
+
+
+def test_several_plan_files_load_in_one_command(duban, workdir):
+    write_small_plan(workdir / "a.yaml")
+    write_small_plan(workdir / "b.yaml", small_plan("other-plan"))
+    result = duban(*NOW, "load", "a.yaml", "b.yaml")
+    assert result.code == 0, result.err
+    assert result.out.count("已新建计划") == 2 and "other-plan" in result.out
+    again = duban(*NOW, "load", "a.yaml", "b.yaml", "--json")
+    reports = json.loads(again.out)
+    assert [r["plan"] for r in reports] == ["trial-plan", "other-plan"]
+    assert all(r["unchanged"] == [1, 2, 3, 4, 5] and not r["created"] for r in reports)
+    rows = json.loads(duban(*NOW, "tasks", "--json").out)
+    assert len(rows) == 10
+
+
+def test_a_refused_file_among_several_stops_there_and_names_what_was_loaded(duban, workdir):
+    write_small_plan(workdir / "a.yaml")
+    (workdir / "bad.yaml").write_text("plan: {id: x\ntasks: [", encoding="utf-8")
+    write_small_plan(workdir / "c.yaml", small_plan("third-plan"))
+    err = one_line_error(duban(*NOW, "load", "a.yaml", "bad.yaml", "c.yaml"))
+    assert "bad.yaml" in err and "a.yaml 已载入" in err and "c.yaml" not in err
+    plans = {r["plan"] for r in json.loads(duban(*NOW, "tasks", "--json").out)}
+    assert plans == {"trial-plan"}
+
+
+def test_the_same_plan_twice_in_one_command_is_refused_before_the_second(duban, workdir):
+    write_small_plan(workdir / "a.yaml")
+    write_small_plan(workdir / "copy.yaml")
+    err = one_line_error(duban(*NOW, "load", "copy.yaml", "a.yaml"))
+    assert "a.yaml" in err and "copy.yaml" in err and "trial-plan" in err
+    loaded_once = json.loads(duban(*NOW, "load", "a.yaml", "--json").out)
+    assert loaded_once["unchanged"] == [1, 2, 3, 4, 5]
+
+
+def test_load_without_a_file_is_a_usage_error(duban):
+    assert "PLAN.yaml" in one_line_error(duban(*NOW, "load"))

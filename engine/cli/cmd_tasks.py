@@ -11,7 +11,7 @@ import shutil
 import sys
 import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +19,9 @@ from engine.cli.context import AppContext
 from engine.cli.main import cli
 from engine.cli.output import NUMBER, emit_json, info, json_option
 from engine.model.plan import STATUS_LABELS, Status
+
+if TYPE_CHECKING:
+    from engine.actions.loading import LoadReport
 
 _LIGHTS = {
     "red": ("红灯", "red"),
@@ -139,23 +142,44 @@ def board_table(rows: list[dict[str, Any]], *, colour: bool) -> str:
 
 
 @cli.command("load")
-@click.argument("plan_file", metavar="PLAN.yaml", type=click.Path(path_type=Path))
+@click.argument(
+    "plan_files", metavar="PLAN.yaml...", nargs=-1, required=True, type=click.Path(path_type=Path)
+)
 @json_option
 @click.pass_obj
-def load_command(app: AppContext, plan_file: Path, as_json: bool) -> None:
-    """载入或更新计划文件（保留状态、进展、历史与已批准的延期）。"""
+def load_command(app: AppContext, plan_files: tuple[Path, ...], as_json: bool) -> None:
+    """载入或更新计划文件（保留状态、进展、历史与已批准的延期），可一次载入多个。"""
     from engine.actions.loading import load_plan
+    from engine.errors import UserError
     from engine.planfile import read_plan
 
-    plan = read_plan(plan_file)
-    report = load_plan(app.database, plan, app.settings, app.now(), path=str(plan_file))
-    # what a person must check is said on stderr, with --json too
-    if not plan.coordinator:
-        info("注意：计划文件未填写统筹单位（plan.coordinator），状态变更和延期申请将无法审批")
-    if plan.warnings:
-        info(f"注意：计划文件含 {len(plan.warnings)} 条导入警告，请核对（见文件末尾 warnings）")
-    if as_json:
-        emit_json(
+    # One file after another, each read, then stored in a transaction of its own, so that a
+    # province's 200 plans pay the start-up once and hold one plan in memory at a time. A file
+    # refused stops the command there; the message names the files already loaded before it.
+    loaded: dict[str, Path] = {}
+    reports: list[dict[str, Any]] = []
+    for plan_file in plan_files:
+        try:
+            plan = read_plan(plan_file)
+            if plan.id in loaded:
+                raise UserError(
+                    f"计划文件 {plan_file} 与 {loaded[plan.id]} 的计划标识相同（{plan.id}），"
+                    "同一计划只能载入一次"
+                )
+        except UserError as exc:
+            if loaded:
+                done = "、".join(str(path) for path in loaded.values())
+                raise UserError(f"{exc}（此前的 {done} 已载入，其后的文件未载入）") from None
+            raise
+        report = load_plan(app.database, plan, app.settings, app.now(), path=str(plan_file))
+        loaded[plan.id] = plan_file
+        # what a person must check is said on stderr, with --json too
+        named = f"计划文件 {plan_file} " if len(plan_files) > 1 else "计划文件"
+        if not plan.coordinator:
+            info(f"注意：{named}未填写统筹单位（plan.coordinator），状态变更和延期申请将无法审批")
+        if plan.warnings:
+            info(f"注意：{named}含 {len(plan.warnings)} 条导入警告，请核对（见文件末尾 warnings）")
+        reports.append(
             {
                 "plan": report.plan_id,
                 "created": report.created,
@@ -165,9 +189,16 @@ def load_command(app: AppContext, plan_file: Path, as_json: bool) -> None:
                 "missing": report.missing,
             }
         )
-        return
+        if not as_json:
+            _say_loaded(report, plan.title)
+    if as_json:
+        # one file: its object, as before; several: a list of them, in the order given
+        emit_json(reports[0] if len(plan_files) == 1 else reports)
+
+
+def _say_loaded(report: LoadReport, title: str | None) -> None:
     verb = "新建" if report.plan_created else "更新"
-    click.echo(f"已{verb}计划 {report.plan_id}（{plan.title or '无标题'}）")
+    click.echo(f"已{verb}计划 {report.plan_id}（{title or '无标题'}）")
     for label, numbers in (
         ("新增任务", report.created),
         ("更新任务", report.updated),
