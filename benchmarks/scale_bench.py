@@ -12,6 +12,9 @@ included), timed from start to exit with its peak RSS (wait4):
   target ≤ 1 s;
 - a 1%-due pass, `duban --now <the day> run --once`, notices written by the file channel to a
   temporary folder: target ≤ 5 s. Its outbox is checked first: N/100 tasks reminded, or no figure;
+- the 1%-due pass split, in-process on a copy of the database as it stood before that pass:
+  the planning (read what is due, decide, enqueue: target ≤ 5 s, the pass the planner owes)
+  and the sending of what it queued (the dispatcher's throughput, notices a second);
 - the inner part: the planner's pass alone (plan_and_enqueue) in a process of its own, timed
   in-process without start-up, nothing new to plan each time: on the due day again (its 1% all
   sent), on the next working day (nothing due) reading what the last pass's mark allows, and on
@@ -202,6 +205,31 @@ def scratch(kind: str, folder: Path, prefix: str) -> Iterator[str]:
         yield url
 
 
+@contextmanager
+def copy_of(kind: str, url: str, folder: Path, prefix: str) -> Iterator[str]:
+    """A copy of the database at `url` (nothing connected to it), dropped afterwards."""
+    if kind == "sqlite":
+        import sqlite3
+
+        target = folder / f"{prefix}.db"
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as source, sqlite3.connect(
+            target
+        ) as copy:
+            source.backup(copy)
+        try:
+            yield f"sqlite:///{target}"
+        finally:
+            target.unlink()
+        return
+    from sqlalchemy.engine import make_url
+    from support.postgres import database_on
+
+    server = server_url()
+    assert server
+    with database_on(server, prefix, template=make_url(url).database) as copied:
+        yield copied
+
+
 def outbox_counts(url: str) -> tuple[int, int]:
     """(outbox rows, tasks reminded: the distinct tasks of the reminder notices)."""
     from sqlalchemy import NullPool, create_engine, text
@@ -262,6 +290,27 @@ started = time.perf_counter()
 planned = plan_and_enqueue(db, settings, datetime.fromisoformat({now!r}), calendar, policy)
 print(time.perf_counter() - started, len(planned))
 """
+INNER_DUE = """
+import sys, time
+from datetime import datetime, timedelta
+sys.path.insert(0, {repo!r})
+from engine.config import load_settings
+from engine.notify.dispatcher import dispatch_due
+from engine.service import make_calendar, make_policy, plan_and_enqueue
+from engine.store import open_database
+settings = load_settings({config!r})
+db = open_database({url!r})
+calendar, policy = make_calendar(settings), make_policy(settings)
+now = datetime.fromisoformat({now!r})
+started = time.perf_counter()
+planned = plan_and_enqueue(db, settings, now, calendar, policy)
+planning = time.perf_counter() - started
+started = time.perf_counter()
+sent = dispatch_due(db, settings, now + timedelta(minutes=1))
+print(planning, len(planned), time.perf_counter() - started, sent.sent)
+"""
+"""The 1%-due pass split in two, on a copy of the database as it stood before that pass: the
+planner's part (read what is due, decide, enqueue), then the sending of what it queued."""
 INNER_PASSES = (("due day again", False), ("next day, idle", False),
                 ("next day, every task read", True))
 """The inner passes, in this order: the due day again (its 1% all sent), the next working day
@@ -277,12 +326,16 @@ class Figures:
         self.idle: Run | None = None
         self.due: Run | None = None
         self.due_tasks = 0
+        self.split: tuple[Run, Run, int, int] | None = None
+        """The 1%-due pass in-process on a copy: planning, sending, notices planned and sent."""
         self.inner: list[Run] = []
         """The planner's pass alone, in-process (read every task, decide, nothing new), on the
         idle day and on the due day."""
 
 
-def measure_duban(url: str, folder: Path, plans: list[Path], tasks: int, cap: float) -> Figures:
+def measure_duban(
+    kind: str, url: str, folder: Path, plans: list[Path], tasks: int, cap: float
+) -> Figures:
     config = write_config(folder, url)
     # every plan file in one command, as a person loads a province (duban load plans/*.yaml)
     run = measure(duban(config, LOAD_AT, "load", *map(str, plans)), cap, cwd=folder)
@@ -298,6 +351,17 @@ def measure_duban(url: str, folder: Path, plans: list[Path], tasks: int, cap: fl
     _check(figures.idle, "idle pass")
     after, reminded = outbox_counts(url)
     assert (after, reminded) == (before, 0), (before, after, reminded)
+    # the same pass split into planning and sending, in-process on a copy (INNER_DUE)
+    (folder / "split").mkdir()
+    with copy_of(kind, url, folder, "scale_split") as copied:
+        split = measure([sys.executable, "-c", INNER_DUE.format(
+            repo=str(REPO), config=str(write_config(folder / "split", copied)), url=copied,
+            now=DUE_AT.isoformat())], cap, cwd=folder)
+    _check(split, "the split due pass")
+    if split.finished:
+        planning, planned, sending, sent = split.stdout.split()
+        figures.split = (split._replace(seconds=float(planning)),
+                         split._replace(seconds=float(sending)), int(planned), int(sent))
     figures.due = measure(duban(config, DUE_AT, "run", "--once"), cap, cwd=folder)
     _check(figures.due, "1%-due pass")
     rows, figures.due_tasks = outbox_counts(url)
@@ -448,7 +512,7 @@ def main() -> int:
             print(f"\n{tasks:,} tasks over {plans} plans (plan files written in {written:.1f} s, "
                   "setup, not a target)")
             with scratch(args.db, folder, "scale_duban") as url:
-                figures = measure_duban(url, folder, paths, tasks, args.cap)
+                figures = measure_duban(args.db, url, folder, paths, tasks, args.cap)
             load_target = LOAD_TARGET_PER_TASK * tasks
             ok &= line(f"duban load, {plans} files", figures.load, load_target, args.cap)
             line("first pass after load (digests)", figures.first, None, args.cap)
@@ -456,6 +520,13 @@ def main() -> int:
             if figures.due is not None:
                 ok &= line(f"1%-due pass ({figures.due_tasks} tasks reminded)", figures.due,
                            DUE_TARGET, args.cap)
+            if figures.split is not None:
+                planning, sending, planned, sent = figures.split
+                ok &= line(f"inner: planning the 1% ({planned} notices)", planning, DUE_TARGET,
+                           args.cap)
+                line(f"inner: sending them ({sent} sent)", sending, None, args.cap)
+                if sending.seconds:
+                    print(f"  {'  notices a second':34} {sent / sending.seconds:8.0f}")
             for (day, _), inner in zip(INNER_PASSES, figures.inner, strict=False):
                 line(f"inner: planner pass, {day}", inner, IDLE_TARGET, args.cap)
             if tasks > args.naive_max:

@@ -40,12 +40,14 @@ def scratch_database(prefix: str) -> Iterator[str]:
 
 
 @contextmanager
-def database_on(server: str, prefix: str) -> Iterator[str]:
-    """The URL of a new database named `prefix`_<random> on `server`, dropped afterwards."""
+def database_on(server: str, prefix: str, template: str | None = None) -> Iterator[str]:
+    """The URL of a new database named `prefix`_<random> on `server`, dropped afterwards; a copy
+    of the database `template` when given (nobody may be connected to it meanwhile)."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    copied = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copied}'))
     try:
         yield make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:
