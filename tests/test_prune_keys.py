@@ -10,7 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
+from support.postgres import scratch_database
 
 from engine.actions.loading import load_plan
 from engine.config import Settings
@@ -131,3 +133,83 @@ def test_the_keys_are_pruned_once_a_day_for_the_database_not_per_process(tmp_pat
     assert keys_after_a_process(noon + timedelta(hours=2)) == 3  # the same day: not again
     next_day = datetime.combine(first_day + timedelta(days=1), time(12), ZONE)
     assert keys_after_a_process(next_day) == 1
+
+
+def _literal_keys():
+    return [
+        _notice(1, "overdue", "2020-01-06"),
+        _notice(1, "overdue", "2021-03-01"),
+        _notice(2, "reminder", "2020-01-31/T-3"),
+        _notice(2, "reminder", "2020-01-31/T-1"),
+        _notice(3, "overdue", "2019-05-06"),
+        _notice(1, "approval_request", "request/7"),
+        _notice(1, "approval_request", "request/9"),
+    ]
+
+
+def _pruned_and_left(database) -> tuple[int, list[str]]:
+    with database.transaction() as session:
+        pruned = prune_keys(session, date(2021, 3, 1), retention_days=365)
+        left = sorted(k.split("|", 2)[1] + "|" + k.rsplit("|", 1)[1] for k in sent_keys(session))
+    return pruned, left
+
+
+LEFT = ["1|2021-03-01", "1|request/7", "1|request/9", "2|2020-01-31/T-1", "3|2019-05-06"]
+
+
+@pytest.mark.postgres
+def test_the_rule_on_postgresql():
+    with scratch_database("duban_prune") as url:
+        database = open_database(url)
+        try:
+            with database.transaction() as session:
+                enqueue(session, _literal_keys(), datetime(2021, 3, 1, 9, tzinfo=ZONE))
+            assert _pruned_and_left(database) == (2, LEFT)
+        finally:
+            database.close()
+
+
+def test_keys_written_before_the_series_column_are_pruned_by_the_same_rule(tmp_path):
+    # A database at revision 0010 with keys in it, then upgraded: migration 0011 fills in each
+    # key's series and day from the key itself, and the rule applies to those keys as to new ones.
+    from alembic import command
+    from alembic.config import Config
+
+    from engine.store.database import MIGRATIONS, create_database_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_database_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0010")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO outbox (id, plan_id, kind, recipient, channel, level, is_copy, tasks,"
+            " occurrence, dedupe_key, context, send_at, status, attempts, created_at, parts_sent)"
+            " VALUES (1, 'p', 'overdue', '市发改局', 'file', 0, 0, '[1]', '', 'd', '{}',"
+            " '2021-01-04 01:00:00', 'sent', 1, '2021-01-04 01:00:00', 0)"
+        )
+        for n, notice in enumerate(_literal_keys(), start=1):
+            (key,) = notice.keys
+            conn.exec_driver_sql(
+                "INSERT INTO notice_key (id, key, notice_id, task) VALUES (?, ?, 1, ?)",
+                (n, key, "|".join(key.split("|", 2)[:2])),
+            )
+    engine.dispose()
+    database = open_database(url)
+    try:
+        with database.read() as session:
+            rows = session.execute(
+                select(NoticeKeyRecord.key, NoticeKeyRecord.series, NoticeKeyRecord.occurs_on)
+            ).all()
+        assert {(key.rpartition("|")[0], day) for key, _, day in rows} == {
+            (series, day) for _, series, day in rows
+        }
+        assert {day for *_, day in rows} == {
+            date(2020, 1, 6), date(2021, 3, 1), date(2020, 1, 31), date(2019, 5, 6), None
+        }
+        assert _pruned_and_left(database) == (2, LEFT)
+    finally:
+        database.close()

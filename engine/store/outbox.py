@@ -15,11 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -28,7 +29,8 @@ from sqlalchemy import (
     delete,
     select,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, relationship
 
 from engine.planner.notices import PLAN_WIDE
 from engine.store.models import Base, UTCDateTime
@@ -85,15 +87,50 @@ def _task_default(context: Any) -> str:
     return task_ref(context.get_current_parameters()["key"])
 
 
+def key_series(key: str) -> str:
+    """The key without its occurrence: one task's notices to one recipient, on one channel, of
+    one kind and level, of which each occurrence is a key."""
+    return key.rpartition("|")[0]
+
+
+_DATED = re.compile(r"\d{4}-\d{2}-\d{2}(?:/|$)")
+"""An occurrence that is a day (a chase, a report day) or a deadline (a reminder: 2021-06-30/T-3);
+others (request/12, failed/…, a digest's week) are kept: they are few, one per event."""
+
+
+def key_day(key: str) -> date | None:
+    """The day of the key's occurrence, when it is a day or a deadline (else None: never pruned)."""
+    occurrence = key.rpartition("|")[2]
+    if not _DATED.match(occurrence):
+        return None
+    try:
+        return date.fromisoformat(occurrence[:10])
+    except ValueError:
+        return None
+
+
+def _series_default(context: Any) -> str:
+    return key_series(context.get_current_parameters()["key"])
+
+
+def _day_default(context: Any) -> date | None:
+    return key_day(context.get_current_parameters()["key"])
+
+
 class NoticeKeyRecord(Base):
     """One task's share of a notice: the key the planner never plans again."""
 
     __tablename__ = "notice_key"
+    __table_args__ = (Index("ix_notice_key_series_id", "series", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(600), unique=True)
     task: Mapped[str] = mapped_column(String(400), index=True, default=_task_default)
     """`plan id|task number` of the key: a pass reads only the keys of the tasks it looks at."""
+    series: Mapped[str] = mapped_column(String(600), default=_series_default)
+    """The key without its occurrence (key_series): a later key of the series supersedes it."""
+    occurs_on: Mapped[date | None] = mapped_column(Date, default=_day_default, index=True)
+    """The occurrence's day (key_day), or None when it is no day: what pruning looks at."""
     notice_id: Mapped[int] = mapped_column(
         ForeignKey("outbox.id", ondelete="CASCADE"), index=True
     )
@@ -194,10 +231,6 @@ def mark_sent(session: Session, rows: Iterable[OutboxNotice], at: datetime) -> N
 
 # --- forgetting keys that can no longer matter -------------------------------------------------
 
-_DATED = re.compile(r"\d{4}-\d{2}-\d{2}(?:/|$)")
-"""An occurrence that is a day (a chase, a report day) or a deadline (a reminder: 2021-06-30/T-3);
-others (request/12, failed/…, a digest's week) are kept: they are few, one per event."""
-
 KEY_RETENTION_DAYS = 400
 """How long a superseded key is kept after its occurrence (see `prune_keys`)."""
 
@@ -212,17 +245,18 @@ def prune_keys(session: Session, today: date, retention_days: int = KEY_RETENTIO
     still finds its recent keys. The latest key of each is always kept: the table grows with the
     tasks, not with the days. The notices themselves stay in the outbox.
     """
-    cutoff = (today - timedelta(days=retention_days)).isoformat()
-    latest: dict[str, int] = {}
-    old: list[tuple[int, str]] = []
-    for key_id, key in session.execute(select(NoticeKeyRecord.id, NoticeKeyRecord.key)):
-        group, _, occurrence = key.rpartition("|")
-        if key_id > latest.get(group, -1):
-            latest[group] = key_id
-        if _DATED.match(occurrence) and occurrence[:10] < cutoff:
-            old.append((key_id, group))
-    doomed = [key_id for key_id, group in old if latest[group] != key_id]
-    for start in range(0, len(doomed), 500):
-        chunk = doomed[start : start + 500]
-        session.execute(delete(NoticeKeyRecord).where(NoticeKeyRecord.id.in_(chunk)))
-    return len(doomed)
+    # One statement, in the database: the keys whose day is before the cutoff (an index) that
+    # have a later key in their series (an index on series and id). The pass that runs it reads
+    # no key; the database looks at the old keys only.
+    later = aliased(NoticeKeyRecord)
+    superseded = (
+        select(later.id)
+        .where(later.series == NoticeKeyRecord.series, later.id > NoticeKeyRecord.id)
+        .exists()
+    )
+    result = session.execute(
+        delete(NoticeKeyRecord)
+        .where(NoticeKeyRecord.occurs_on < today - timedelta(days=retention_days), superseded)
+        .execution_options(synchronize_session=False)
+    )
+    return int(cast(CursorResult[Any], result).rowcount or 0)
