@@ -198,7 +198,13 @@ def environment(override: str | None = None) -> Environment:
 
     It renders the text parts; `render_notice` renders the HTML body with its `html_environment`.
     """
-    env = _Sandbox(
+    # The bundled templates are the package's own code, trusted as the rest of it: no value a
+    # user gives is ever compiled as a template, only written into one. An operator's folder
+    # (`[templates] dir`) is other code: with one, every template renders in Jinja's sandbox,
+    # which costs about half of a notice's rendering time (benchmarks/render_bench.py).
+    # tests/test_templates.py renders every kind on every channel both ways and compares.
+    kind = _Sandbox if override else Environment
+    env = kind(
         loader=ChoiceLoader(_loaders(override)),
         undefined=StrictUndefined,
         autoescape=False,
