@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import signal
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import FrameType
@@ -65,17 +65,16 @@ def make_policy(settings: Settings) -> Policy:
 
 
 def read_snapshot(
-    session: Session, settings: Settings, scope: Scope | None = None
+    session: Session, settings: Settings, scope: Scope | None = None, plan_id: str | None = None
 ) -> Snapshot:
     """Plans and the tasks still in their plan files, with units, reports and contacts: every
-    task, or (a `scope` that is not full) only those the pass must look at."""
+    task, or (a `scope` that is not full) only those the pass must look at; of every plan, or of
+    the plan `plan_id` only."""
     zone = ZoneInfo(settings.service.timezone)
-    plans = [
-        PlanState(plan_id, coordinator)
-        for plan_id, coordinator in session.execute(
-            select(Plan.id, Unit.name).outerjoin(Unit, Plan.coordinator_id == Unit.id)
-        )
-    ]
+    plan_query = select(Plan.id, Unit.name).outerjoin(Unit, Plan.coordinator_id == Unit.id)
+    if plan_id is not None:
+        plan_query = plan_query.where(Plan.id == plan_id)
+    plans = [PlanState(found, coordinator) for found, coordinator in session.execute(plan_query)]
     columns = (Task.id, Task.plan_id, Task.no, Task.status, Task.deadline_text,
                Task.deadline_kind, Task.due, Task.milestones, Task.rrule, Task.start,
                Task.created_at)
@@ -85,10 +84,12 @@ def read_snapshot(
     if partial:
         assert scope is not None
         query = query.where(_in_scope(scope))
+    if plan_id is not None:
+        query = query.where(Task.plan_id == plan_id)
     rows = session.execute(query).all()
     chosen = [row.id for row in rows] if partial else None
-    units = _task_units(session, chosen)
-    reports = _latest_reports(session, chosen)
+    units = _task_units(session, chosen, plan_id)
+    reports = _latest_reports(session, chosen, plan_id)
     tasks = []
     for row in rows:
         roles = units.get(row.id, [])
@@ -132,13 +133,18 @@ def _chunks(ids: list[int], size: int = 500) -> Iterable[list[int]]:
         yield ids[start : start + size]
 
 
-def _task_units(session: Session, ids: list[int] | None) -> dict[int, list[tuple[str, str]]]:
-    """Each task's units as (role, name) in order: of every task, or of the tasks `ids`."""
+def _task_units(
+    session: Session, ids: list[int] | None, plan_id: str | None = None
+) -> dict[int, list[tuple[str, str]]]:
+    """Each task's units as (role, name) in order: of every task (of the plan `plan_id`), or of
+    the tasks `ids`."""
     query = (
         select(TaskUnit.task_id, TaskUnit.role, Unit.name)
         .join(Unit, TaskUnit.unit_id == Unit.id)
         .order_by(TaskUnit.task_id, TaskUnit.position)
     )
+    if plan_id is not None:
+        query = query.join(Task, TaskUnit.task_id == Task.id).where(Task.plan_id == plan_id)
     units: dict[int, list[tuple[str, str]]] = {}
     queries = (
         [query] if ids is None
@@ -150,13 +156,20 @@ def _task_units(session: Session, ids: list[int] | None) -> dict[int, list[tuple
     return units
 
 
-def _latest_reports(session: Session, ids: list[int] | None) -> dict[int, dict[str, datetime]]:
-    """Each unit's latest progress report per task: of every task, or of the tasks `ids`."""
+def _latest_reports(
+    session: Session, ids: list[int] | None, plan_id: str | None = None
+) -> dict[int, dict[str, datetime]]:
+    """Each unit's latest progress report per task: of every task (of the plan `plan_id`), or of
+    the tasks `ids`."""
     query = (
         select(ProgressReport.task_id, Unit.name, func.max(ProgressReport.at))
         .join(Unit, ProgressReport.unit_id == Unit.id)
         .group_by(ProgressReport.task_id, Unit.name)
     )
+    if plan_id is not None:
+        query = query.join(Task, ProgressReport.task_id == Task.id).where(
+            Task.plan_id == plan_id
+        )
     queries = (
         [query] if ids is None
         else [query.where(ProgressReport.task_id.in_(c)) for c in _chunks(ids)]
@@ -298,27 +311,26 @@ def plan_pass(
         mark = Mark(stored.day, stored.revision, stored.fingerprint) if stored else None
         # A caller that keeps its own index of every key (the simulator) reads every task.
         chosen = scope(mark, today, policy, calendar, dues, print_) if sent is None else EVERY_TASK
-        snapshot = read_snapshot(session, settings, chosen)
-        if sent is None:
-            refs = None if chosen.full else [t.key for t in snapshot.tasks] + [
-                task_key(plan_id, PLAN_WIDE) for plan_id in snapshot.plans
-            ]
-            sent = SentIndex(sent_keys(session, refs))
-        notices: list[PlannedNotice] = plan_notices(snapshot, now, policy, calendar, sent)
-        digests = plan_digests(snapshot, now, policy, calendar, sent)
-        notices.extend(with_digest_content(session, settings, digests, now))
-        rows = enqueue(session, notices, now)
-        _list_digest_tasks(rows, notices)
-        for notice in notices:
-            for key in notice.keys:
-                sent.add(key)
+        rows: list[OutboxNotice] = []
+        read = 0
+        for snapshot, index in _pieces(session, settings, chosen, sent):
+            notices: list[PlannedNotice] = plan_notices(snapshot, now, policy, calendar, index)
+            digests = plan_digests(snapshot, now, policy, calendar, index)
+            notices.extend(with_digest_content(session, settings, digests, now))
+            added = enqueue(session, notices, now)
+            _list_digest_tasks(added, notices)
+            for notice in notices:
+                for key in notice.keys:
+                    index.add(key)
+            rows.extend(added)
+            read += len(snapshot.tasks)
         write_mark(session, now, revision, print_, policy.timezone)
-        result = PassResult(rows, chosen, len(snapshot.tasks))
+        result = PassResult(rows, chosen, read)
         if simulated:
             mark_sent(session, rows, now)
             return result
-        logger.bind(read=len(snapshot.tasks), full=chosen.full).debug(
-            "本轮检查读取任务 {} 项（{}）", len(snapshot.tasks),
+        logger.bind(read=read, full=chosen.full).debug(
+            "本轮检查读取任务 {} 项（{}）", read,
             "全部任务" if chosen.full else "到期或有变化的任务",
         )
         for row in rows:
@@ -327,6 +339,37 @@ def plan_pass(
                 level=row.level, tasks=",".join(map(str, row.tasks)), plan=row.plan_id,
             ).info("已生成通知")
         return result
+
+
+def _pieces(
+    session: Session, settings: Settings, chosen: Scope, sent: SentIndex | None
+) -> Iterator[tuple[Snapshot, SentIndex]]:
+    """What a pass plans, in pieces, each with the keys already sent of its tasks.
+
+    A pass reading every task (no mark yet, another calendar or policy) reads one plan at a
+    time, each with its own keys: the memory it takes is a plan's, not a province's (2.6 GB at
+    1,000,000 tasks in one piece). That is the same plan: each notice and digest the planner
+    makes is of one plan (tests/test_planner_delta.py compares a run of such passes with passes
+    reading one piece). A partial pass is one piece, with the keys of the tasks it read; the
+    simulator's is one piece of every task, with the index of every key it keeps (`sent`).
+    """
+    if sent is not None:
+        yield read_snapshot(session, settings, chosen), sent
+        return
+    if not chosen.full:
+        snapshot = read_snapshot(session, settings, chosen)
+        yield snapshot, SentIndex(sent_keys(session, _refs(snapshot)))
+        return
+    for (plan_id,) in session.execute(select(Plan.id).order_by(Plan.id)).all():
+        snapshot = read_snapshot(session, settings, chosen, plan_id=plan_id)
+        yield snapshot, SentIndex(sent_keys(session, _refs(snapshot)))
+
+
+def _refs(snapshot: Snapshot) -> list[str]:
+    """The tasks whose keys a piece needs: its tasks, and its plans' plan-wide notices."""
+    return [t.key for t in snapshot.tasks] + [
+        task_key(plan_id, PLAN_WIDE) for plan_id in snapshot.plans
+    ]
 
 
 def with_digest_content(
