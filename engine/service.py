@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import signal
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import FrameType
@@ -48,6 +48,7 @@ from engine.planner.snapshot import task_key
 from engine.store import Database
 from engine.store.calendar_days import Calendars
 from engine.store.instances import beat, leave, register
+from engine.store.members import one_of
 from engine.store.models import Plan, ProgressReport, Task, TaskUnit, Unit
 from engine.store.outbox import OutboxNotice, enqueue, mark_sent, prune_keys, sent_keys
 from engine.store.revision import PRUNED_ON, claim_daily, current_revision, read_mark, write_mark
@@ -65,15 +66,18 @@ def make_policy(settings: Settings) -> Policy:
 
 
 def read_snapshot(
-    session: Session, settings: Settings, scope: Scope | None = None, plan_id: str | None = None
+    session: Session,
+    settings: Settings,
+    scope: Scope | None = None,
+    plan_ids: Sequence[str] | None = None,
 ) -> Snapshot:
     """Plans and the tasks still in their plan files, with units, reports and contacts: every
     task, or (a `scope` that is not full) only those the pass must look at; of every plan, or of
-    the plan `plan_id` only."""
+    the plans `plan_ids` only."""
     zone = ZoneInfo(settings.service.timezone)
     plan_query = select(Plan.id, Unit.name).outerjoin(Unit, Plan.coordinator_id == Unit.id)
-    if plan_id is not None:
-        plan_query = plan_query.where(Plan.id == plan_id)
+    if plan_ids is not None:
+        plan_query = plan_query.where(Plan.id.in_(plan_ids))
     plans = [PlanState(found, coordinator) for found, coordinator in session.execute(plan_query)]
     columns = (Task.id, Task.plan_id, Task.no, Task.status, Task.deadline_text,
                Task.deadline_kind, Task.due, Task.milestones, Task.rrule, Task.start,
@@ -84,12 +88,13 @@ def read_snapshot(
     if partial:
         assert scope is not None
         query = query.where(_in_scope(scope))
-    if plan_id is not None:
-        query = query.where(Task.plan_id == plan_id)
+    if plan_ids is not None:
+        query = query.where(Task.plan_id.in_(plan_ids))
     rows = session.execute(query).all()
-    chosen = [row.id for row in rows] if partial else None
-    units = _task_units(session, chosen, plan_id)
-    reports = _latest_reports(session, chosen, plan_id)
+    # a part of the tasks: their units and reports by their ids (one_of: few queries)
+    chosen = [row.id for row in rows] if partial or plan_ids is not None else None
+    units = _task_units(session, chosen)
+    reports = _latest_reports(session, chosen)
     tasks = []
     for row in rows:
         roles = units.get(row.id, [])
@@ -128,27 +133,17 @@ def _in_scope(scope: Scope) -> Any:
     return or_(*wanted)
 
 
-def _chunks(ids: list[int], size: int = 500) -> Iterable[list[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
-def _task_units(
-    session: Session, ids: list[int] | None, plan_id: str | None = None
-) -> dict[int, list[tuple[str, str]]]:
-    """Each task's units as (role, name) in order: of every task (of the plan `plan_id`), or of
-    the tasks `ids`."""
+def _task_units(session: Session, ids: list[int] | None) -> dict[int, list[tuple[str, str]]]:
+    """Each task's units as (role, name) in order: of every task, or of the tasks `ids`."""
     query = (
         select(TaskUnit.task_id, TaskUnit.role, Unit.name)
         .join(Unit, TaskUnit.unit_id == Unit.id)
         .order_by(TaskUnit.task_id, TaskUnit.position)
     )
-    if plan_id is not None:
-        query = query.join(Task, TaskUnit.task_id == Task.id).where(Task.plan_id == plan_id)
     units: dict[int, list[tuple[str, str]]] = {}
     queries = (
         [query] if ids is None
-        else [query.where(TaskUnit.task_id.in_(c)) for c in _chunks(ids)]
+        else [query.where(c) for c in one_of(session, TaskUnit.task_id, ids)]
     )
     for chosen in queries:
         for task_id, role, name in session.execute(chosen):
@@ -156,23 +151,16 @@ def _task_units(
     return units
 
 
-def _latest_reports(
-    session: Session, ids: list[int] | None, plan_id: str | None = None
-) -> dict[int, dict[str, datetime]]:
-    """Each unit's latest progress report per task: of every task (of the plan `plan_id`), or of
-    the tasks `ids`."""
+def _latest_reports(session: Session, ids: list[int] | None) -> dict[int, dict[str, datetime]]:
+    """Each unit's latest progress report per task: of every task, or of the tasks `ids`."""
     query = (
         select(ProgressReport.task_id, Unit.name, func.max(ProgressReport.at))
         .join(Unit, ProgressReport.unit_id == Unit.id)
         .group_by(ProgressReport.task_id, Unit.name)
     )
-    if plan_id is not None:
-        query = query.join(Task, ProgressReport.task_id == Task.id).where(
-            Task.plan_id == plan_id
-        )
     queries = (
         [query] if ids is None
-        else [query.where(ProgressReport.task_id.in_(c)) for c in _chunks(ids)]
+        else [query.where(c) for c in one_of(session, ProgressReport.task_id, ids)]
     )
     reports: dict[int, dict[str, datetime]] = {}
     for chosen in queries:
@@ -346,12 +334,13 @@ def _pieces(
 ) -> Iterator[tuple[Snapshot, SentIndex]]:
     """What a pass plans, in pieces, each with the keys already sent of its tasks.
 
-    A pass reading every task (no mark yet, another calendar or policy) reads one plan at a
-    time, each with its own keys: the memory it takes is a plan's, not a province's (2.6 GB at
-    1,000,000 tasks in one piece). That is the same plan: each notice and digest the planner
-    makes is of one plan (tests/test_planner_delta.py compares a run of such passes with passes
-    reading one piece). A partial pass is one piece, with the keys of the tasks it read; the
-    simulator's is one piece of every task, with the index of every key it keeps (`sent`).
+    A pass reading every task (no mark yet, another calendar or policy) reads a few whole plans
+    at a time (PIECE_TASKS), each piece with its own keys: the memory it takes is a piece's, not
+    a province's (2.6 GB at 1,000,000 tasks in one piece). That is the same plan: each notice
+    and digest the planner makes is of one plan (tests/test_planner_delta.py compares a run of
+    such passes with passes reading one piece). A partial pass is one piece, with the keys of
+    the tasks it read; the simulator's is one piece of every task, with the index of every key
+    it keeps (`sent`).
     """
     if sent is not None:
         yield read_snapshot(session, settings, chosen), sent
@@ -360,9 +349,35 @@ def _pieces(
         snapshot = read_snapshot(session, settings, chosen)
         yield snapshot, SentIndex(sent_keys(session, _refs(snapshot)))
         return
-    for (plan_id,) in session.execute(select(Plan.id).order_by(Plan.id)).all():
-        snapshot = read_snapshot(session, settings, chosen, plan_id=plan_id)
+    for plan_ids in _plan_groups(session):
+        snapshot = read_snapshot(session, settings, chosen, plan_ids=plan_ids)
         yield snapshot, SentIndex(sent_keys(session, _refs(snapshot)))
+
+
+PIECE_TASKS = 50_000
+"""The most tasks a piece of a full pass holds, unless one plan alone has more (about 130 MB)."""
+PIECE_PLANS = 500
+"""The most plans a piece holds (their ids are parameters of its queries)."""
+
+
+def _plan_groups(session: Session) -> list[list[str]]:
+    """Every plan, in groups of whole plans of at most PIECE_TASKS tasks together (a plan with
+    more is a group of its own) and PIECE_PLANS plans."""
+    counts = dict(
+        session.execute(
+            select(Task.plan_id, func.count()).where(Task.in_plan.is_(True)).group_by(Task.plan_id)
+        ).all()
+    )
+    groups: list[list[str]] = []
+    size = 0
+    for (plan_id,) in session.execute(select(Plan.id).order_by(Plan.id)):
+        count = counts.get(plan_id, 0)
+        if not groups or size + count > PIECE_TASKS or len(groups[-1]) >= PIECE_PLANS:
+            groups.append([])
+            size = 0
+        groups[-1].append(plan_id)
+        size += count
+    return groups
 
 
 def _refs(snapshot: Snapshot) -> list[str]:

@@ -152,15 +152,18 @@ def runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("delta")
     calendar, policy = make_calendar(SETTINGS), make_policy(SETTINGS)
     results = {}
-    for name in ("marked", "every-task"):
+    for name in ("marked", "every-task", "every-task, a plan a piece"):
         database = open_database(f"sqlite:///{folder / f'{name}.db'}")
+        pieces = pytest.MonkeyPatch()
+        if name.endswith("a piece"):  # a full pass plans each plan in a piece of its own
+            pieces.setattr("engine.service.PIECE_TASKS", 1)
         try:
             for plan in _plans():
                 load_plan(database, plan, SETTINGS, datetime(2021, 1, 4, 8, tzinfo=ZONE))
             planned, read = [], []
             for day, at in _working_moments(date(2021, 1, 4), date(2021, 5, 31)):
                 _events(database, day, at)
-                if name == "every-task":
+                if name.startswith("every-task"):
                     with database.transaction() as session:
                         session.execute(delete(PlanningMarkRecord))
                 result = plan_pass(database, SETTINGS, at, calendar, policy, simulated=True)
@@ -173,6 +176,7 @@ def runs(tmp_path_factory):
                 revision = current_revision(session)
         finally:
             database.close()
+            pieces.undo()
         results[name] = (planned, read, revision)
     return results
 
@@ -181,6 +185,8 @@ def test_reading_what_fell_due_plans_what_reading_every_task_plans(runs):
     marked, every = runs["marked"][0], runs["every-task"][0]
     assert len(every) > 200
     assert marked == every
+    # and a full pass read a plan at a time plans what one reading every plan at once plans
+    assert runs["every-task, a plan a piece"][0] == every
     kinds = {row[2] for row in every}
     assert {"reminder", "overdue", "escalation", "progress_request", "progress_missing",
             "digest"} <= kinds

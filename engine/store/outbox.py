@@ -33,6 +33,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, relationship
 
 from engine.planner.notices import PLAN_WIDE
+from engine.store.members import one_of
 from engine.store.models import Base, UTCDateTime
 
 if TYPE_CHECKING:
@@ -192,11 +193,8 @@ def enqueue(
 
 def _existing(session: Session, keys: Sequence[str]) -> set[str]:
     found: set[str] = set()
-    for start in range(0, len(keys), 500):  # stay under the database's parameter limit
-        chunk = keys[start : start + 500]
-        found.update(
-            session.scalars(select(NoticeKeyRecord.key).where(NoticeKeyRecord.key.in_(chunk)))
-        )
+    for condition in one_of(session, NoticeKeyRecord.key, keys):
+        found.update(session.scalars(select(NoticeKeyRecord.key).where(condition)))
     return found
 
 
@@ -206,11 +204,8 @@ def sent_keys(session: Session, tasks: Sequence[str] | None = None) -> list[str]
     if tasks is None:
         return list(session.scalars(select(NoticeKeyRecord.key)))
     found: list[str] = []
-    for start in range(0, len(tasks), 500):  # stay under the database's parameter limit
-        chunk = tasks[start : start + 500]
-        found.extend(
-            session.scalars(select(NoticeKeyRecord.key).where(NoticeKeyRecord.task.in_(chunk)))
-        )
+    for condition in one_of(session, NoticeKeyRecord.task, tasks):
+        found.extend(session.scalars(select(NoticeKeyRecord.key).where(condition)))
     return found
 
 
