@@ -11,7 +11,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from support.plans import COORDINATOR, race_approvals, small_plan
 from support.postgres import scratch_database
 
@@ -125,3 +125,56 @@ def test_two_processes_approving_on_postgres_exactly_one_wins(db, pg_url):
     assert [code for code, _, _ in outcomes] == [0, 2], outcomes
     history = task_detail(db, plan_id=None, no=1, now=NOW, settings=SETTINGS).history
     assert [h["action"] for h in history].count("approve") == 1
+
+
+def _outbox_after_passes(url: str) -> list[tuple]:
+    """The seed plan's first pass (a Monday: its digest, every overdue chase), then the next
+    working day's, planned on the database at `url`: every outbox row and key, as stored."""
+    from engine.planfile import read_plan
+    from engine.service import make_calendar, make_policy, plan_pass
+    from engine.store.outbox import NoticeKeyRecord, OutboxNotice
+    from tests.conftest import SEED_PLAN
+
+    zone = ZoneInfo("Asia/Shanghai")
+    database = open_database(url)
+    try:
+        load_plan(database, read_plan(SEED_PLAN), SETTINGS, datetime(2021, 1, 4, 8, tzinfo=zone))
+        calendar, policy = make_calendar(SETTINGS), make_policy(SETTINGS)
+        for day in (date(2022, 3, 7), date(2022, 3, 8)):
+            moment = datetime.combine(day, datetime.min.time(), zone).replace(hour=10)
+            plan_pass(database, SETTINGS, moment, calendar, policy)
+        with database.read() as session:
+            rows = session.scalars(select(OutboxNotice).order_by(OutboxNotice.id)).all()
+            keys = {
+                notice_id: sorted(found)
+                for notice_id, found in _grouped(session, NoticeKeyRecord)
+            }
+            return [
+                (r.kind, r.recipient, r.channel, r.level, r.is_copy, tuple(r.tasks),
+                 r.occurrence, r.dedupe_key, r.context, r.send_at, r.status, r.parts_sent,
+                 tuple(keys.get(r.id, ())))
+                for r in rows
+            ]
+    finally:
+        database.close()
+
+
+def _grouped(session, record):
+    found: dict[int, list[tuple]] = {}
+    query = select(record.notice_id, record.key, record.task, record.series, record.occurs_on)
+    for notice_id, *rest in session.execute(query):
+        found.setdefault(notice_id, []).append(tuple(rest))
+    return found.items()
+
+
+def test_the_outbox_is_written_the_same_as_on_sqlite(pg_url, tmp_path):
+    # PostgreSQL takes the planned rows and their keys by COPY (engine.store.outbox): the rows,
+    # the digest's listed tasks set after the insert, and every key's columns are what SQLite
+    # stores through the session.
+    on_postgres = _outbox_after_passes(pg_url)
+    on_sqlite = _outbox_after_passes(f"sqlite:///{tmp_path / 'same.db'}")
+    assert len(on_sqlite) > 20
+    assert {row[0] for row in on_sqlite} >= {"digest", "overdue", "escalation"}
+    digest = next(row for row in on_sqlite if row[0] == "digest")
+    assert digest[5]  # the overdue tasks it lists
+    assert on_postgres == on_sqlite

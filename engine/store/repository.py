@@ -399,7 +399,7 @@ def task_ids_of_plan(session: Session, plan_id: str) -> dict[int, int]:
 def insert_rows(
     session: Session, model: type[Base], rows: list[dict[str, Any]], *, restamp: bool = True
 ) -> None:
-    """INSERT every row (dicts with the same keys) at once (_insert_many). New tasks, and tasks
+    """INSERT every row (dicts with the same keys) at once (insert_many). New tasks, and tasks
     given new units, carry this transaction's task revision (engine.store.revision).
 
     `restamp=False` (units only): the caller knows that every task of these units already
@@ -411,12 +411,12 @@ def insert_rows(
     if model is Task:
         revision = stamp(session)
         rows = [{**row, "revision": revision} for row in rows]
-    _insert_many(session, _table(model), rows)
+    insert_many(session, _table(model), rows)
     if model is TaskUnit and restamp:
         _restamp(session, {row["task_id"] for row in rows})
 
 
-def _insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+def insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """INSERT rows with the same keys, each value made by its column's own type for this
     database (what SQLAlchemy's executemany would send), without SQLAlchemy's work per row:
     PostgreSQL (psycopg) takes them by COPY, SQLite by one executemany. A table whose columns
