@@ -51,7 +51,14 @@ from engine.store.instances import beat, leave, register
 from engine.store.members import one_of
 from engine.store.models import Plan, ProgressReport, Task, TaskUnit, Unit
 from engine.store.outbox import OutboxNotice, enqueue, mark_sent, prune_keys, sent_keys
-from engine.store.revision import PRUNED_ON, claim_daily, current_revision, read_mark, write_mark
+from engine.store.revision import (
+    PRUNED_ON,
+    claim_daily,
+    current_revision,
+    marked_dues,
+    read_mark,
+    write_mark,
+)
 
 
 def make_calendar(settings: Settings) -> WorkCalendar:
@@ -293,9 +300,13 @@ def plan_pass(
     with database.transaction() as session:
         planning_lock(session)
         revision = current_revision(session)  # before any task is read (engine.store.revision)
-        dues = _open_dues(session)
-        print_ = fingerprint(policy, calendar, *calendar_span(today, dues))
         stored = read_mark(session)
+        # no task changed since the marked pass: the due dates it read (a GROUP BY over every
+        # open task, 0.6 s at 1,000,000 tasks, otherwise)
+        dues = marked_dues(stored, revision)
+        if dues is None:
+            dues = _open_dues(session)
+        print_ = fingerprint(policy, calendar, *calendar_span(today, dues))
         mark = Mark(stored.day, stored.revision, stored.fingerprint) if stored else None
         # A caller that keeps its own index of every key (the simulator) reads every task.
         chosen = scope(mark, today, policy, calendar, dues, print_) if sent is None else EVERY_TASK
@@ -312,7 +323,7 @@ def plan_pass(
                     index.add(key)
             rows.extend(added)
             read += len(snapshot.tasks)
-        write_mark(session, now, revision, print_, policy.timezone)
+        write_mark(session, now, revision, print_, policy.timezone, dues)
         result = PassResult(rows, chosen, read)
         if simulated:
             mark_sent(session, rows, now)
@@ -561,16 +572,24 @@ class Service:
     def long_past_plans(self) -> list[str]:
         """A line for each plan whose dated deadlines all lie more than LONG_PAST before today
         while tasks are still open: its first pass will chase every one of them as years
-        overdue (the bundled seed plan on a fresh clone), which is rarely what is meant."""
+        overdue (the bundled seed plan on a fresh clone), which is rarely what is meant. Once
+        the database has had a pass, only the tasks added since count."""
         today = self.now().date()
         open_statuses = (Status.NOT_STARTED.value, Status.IN_PROGRESS.value)
+        query = (
+            select(Task.plan_id, func.max(Task.due), func.count())
+            .where(Task.in_plan.is_(True), Task.due.is_not(None), Task.status.in_(open_statuses))
+            .group_by(Task.plan_id)
+        )
         with self.database.read() as session:
-            rows = session.execute(
-                select(Task.plan_id, func.max(Task.due), func.count())
-                .where(Task.in_plan.is_(True), Task.due.is_not(None),
-                       Task.status.in_(open_statuses))
-                .group_by(Task.plan_id)
-            ).all()
+            mark = read_mark(session)
+            if mark is not None:
+                # After a pass, only the tasks added since are still to be chased for the first
+                # time; with none (the revision unchanged) there is nothing to read.
+                if current_revision(session) == mark.revision:
+                    return []
+                query = query.where(Task.revision > mark.revision, Task.created_at > mark.at)
+            rows = session.execute(query).all()
         lines = []
         for plan_id, latest, count in rows:
             if latest is not None and latest < today - LONG_PAST:

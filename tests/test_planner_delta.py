@@ -30,7 +30,7 @@ from engine.planner.delta import Mark, calendar_span, fingerprint, scope, wanted
 from engine.planner.policy import Policy
 from engine.service import make_calendar, make_policy, plan_pass
 from engine.store import open_database
-from engine.store.revision import PlanningMarkRecord, current_revision
+from engine.store.revision import PlanningMarkRecord, current_revision, marked_dues
 from tests.conftest import SEED_PLAN
 from tests.support.plans import big_plan, small_plan, with_task
 
@@ -206,3 +206,31 @@ def test_most_passes_read_a_small_part_of_the_tasks(runs):
 def test_every_change_between_passes_moved_the_revision_on(runs):
     # Loads (3 + 1), a report's start, two decisions (and their requests' locks).
     assert runs["marked"][2] >= 7
+
+
+def test_the_marked_due_dates_serve_only_while_no_task_changed(tmp_path):
+    # The mark keeps the open tasks' due dates it read; the next pass takes them from there when
+    # the task revision is the same, and reads them again (a changed due date included) when not.
+    database = open_database(f"sqlite:///{tmp_path / 'dues.db'}")
+    calendar, policy = make_calendar(SETTINGS), make_policy(SETTINGS)
+    try:
+        plan = small_plan("trial-plan")
+        load_plan(database, plan, SETTINGS, datetime(2021, 1, 4, 8, tzinfo=ZONE))
+        first = datetime(2021, 1, 5, 9, 30, tzinfo=ZONE)
+        plan_pass(database, SETTINGS, first, calendar, policy)
+        with database.read() as session:
+            mark = session.get(PlanningMarkRecord, 1)
+            before = list(mark.dues)
+            assert before and marked_dues(mark, mark.revision) == [
+                date.fromisoformat(d) for d in before
+            ]
+            assert marked_dues(mark, mark.revision + 1) is None
+        dated = next(t for t in plan.tasks if t.deadline.kind is DeadlineKind.DATE)
+        moved = Deadline("2021年9月30日前", DeadlineKind.DATE, date(2021, 9, 30))
+        load_plan(database, with_task(plan, dated.no, deadline=moved), SETTINGS, first)
+        plan_pass(database, SETTINGS, first + timedelta(days=1), calendar, policy)
+        with database.read() as session:
+            after = session.get(PlanningMarkRecord, 1).dues
+        assert "2021-09-30" in after and after != before
+    finally:
+        database.close()

@@ -49,3 +49,19 @@ def test_a_plan_whose_deadlines_all_lie_long_past_is_named_at_start(duban, workd
     # In the plan's own years, nothing is said.
     timely = duban("--db", "sqlite:///trial.db", "--now", "2021-03-01T10:00", "run", "--once")
     assert timely.code == 0 and "已过去很久" not in timely.err
+    # Once the late run has chased them, the next start does not say it again (nothing new)...
+    again = duban("--db", "sqlite:///real.db", "--now", "2026-06-02T10:00", "run", "--once")
+    assert again.code == 0 and "已过去很久" not in again.err
+    # ...but a plan loaded after that pass is named at the next start.
+    other = workdir / "other.yaml"
+    other.write_text(
+        SEED_PLAN.read_text(encoding="utf-8").replace(
+            "id: zhuhai-gba-legal-services", "id: other-plan", 1
+        ),
+        encoding="utf-8",
+    )
+    assert duban("--db", "sqlite:///real.db", "--now", "2026-06-02T11:00", "load",
+                 str(other)).code == 0
+    later = duban("--db", "sqlite:///real.db", "--now", "2026-06-03T10:00", "run", "--once")
+    named = [line for line in later.err.splitlines() if "已过去很久" in line]
+    assert len(named) == 1 and "other-plan" in named[0], later.err

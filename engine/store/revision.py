@@ -19,10 +19,11 @@ ORM writes are stamped by a `before_flush` hook; the bulk Core writes of the loa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, tzinfo
 from typing import Any, cast
 
-from sqlalchemy import Date, Integer, String, event, insert, select, update
+from sqlalchemy import JSON, Date, Integer, String, event, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -105,6 +106,9 @@ class PlanningMarkRecord(Base):
     """The pass's business moment (`run` refuses to plan before it: engine.cli)."""
     revision: Mapped[int] = mapped_column(Integer)
     fingerprint: Mapped[str] = mapped_column(String(64))
+    dues: Mapped[list[str] | None] = mapped_column(JSON)
+    """The distinct due dates of the open chased tasks at `revision` (ISO dates), or None: a pass
+    that finds the task revision unchanged takes them from here (migration 0012)."""
 
 
 MARK_ID = 1
@@ -115,15 +119,26 @@ def read_mark(session: Session) -> PlanningMarkRecord | None:
 
 
 def write_mark(session: Session, at: datetime, revision: int, fingerprint: str,
-               zone: tzinfo) -> None:
-    """Record a pass in the caller's transaction (it commits with what the pass enqueued)."""
+               zone: tzinfo, dues: Sequence[date] | None = None) -> None:
+    """Record a pass in the caller's transaction (it commits with what the pass enqueued), with
+    the open tasks' due dates it read at `revision`."""
     day = at.astimezone(zone).date()
+    stored = None if dues is None else [d.isoformat() for d in dues]
     mark = session.get(PlanningMarkRecord, MARK_ID)
     if mark is None:
         session.add(PlanningMarkRecord(id=MARK_ID, day=day, at=at, revision=revision,
-                                       fingerprint=fingerprint))
+                                       fingerprint=fingerprint, dues=stored))
     else:
         mark.day, mark.at, mark.revision, mark.fingerprint = day, at, revision, fingerprint
+        mark.dues = stored
+
+
+def marked_dues(mark: PlanningMarkRecord | None, revision: int) -> list[date] | None:
+    """The due dates the marked pass read, when no task has changed since (the same revision);
+    else None, and the pass reads them."""
+    if mark is None or mark.revision != revision or mark.dues is None:
+        return None
+    return [date.fromisoformat(d) for d in mark.dues]
 
 
 def claim_daily(session: Session, name: str, today: date) -> bool:
