@@ -150,7 +150,7 @@ def board_table(rows: list[dict[str, Any]], *, colour: bool) -> str:
 def load_command(app: AppContext, plan_files: tuple[Path, ...], as_json: bool) -> None:
     """载入或更新计划文件（保留状态、进展、历史与已批准的延期），可一次载入多个。"""
     from engine.actions.loading import load_plan
-    from engine.errors import UserError
+    from engine.errors import DubanError, UserError
     from engine.planfile import read_plan
 
     # One file after another, each read, then stored in a transaction of its own, so that a
@@ -166,12 +166,15 @@ def load_command(app: AppContext, plan_files: tuple[Path, ...], as_json: bool) -
                     f"计划文件 {plan_file} 与 {loaded[plan.id]} 的计划标识相同（{plan.id}），"
                     "同一计划只能载入一次"
                 )
-        except UserError as exc:
-            if loaded:
-                done = "、".join(str(path) for path in loaded.values())
-                raise UserError(f"{exc}（此前的 {done} 已载入，其后的文件未载入）") from None
-            raise
-        report = load_plan(app.database, plan, app.settings, app.now(), path=str(plan_file))
+            report = load_plan(app.database, plan, app.settings, app.now(), path=str(plan_file))
+        except DubanError as exc:
+            if not loaded:
+                raise
+            # the same kind of error (a user's mistake, or the database failing), saying what
+            # of this command stands: each earlier file was loaded in its own transaction
+            where = "" if str(plan_file) in str(exc) else f"计划文件 {plan_file}："
+            done = "、".join(str(path) for path in loaded.values())
+            raise type(exc)(f"{where}{exc}（此前的 {done} 已载入，其后的文件未载入）") from None
         loaded[plan.id] = plan_file
         # what a person must check is said on stderr, with --json too
         named = f"计划文件 {plan_file} " if len(plan_files) > 1 else "计划文件"
