@@ -14,13 +14,14 @@ import hashlib
 import hmac
 import json
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import requests
 
-from engine.notify.channels.base import Delivery, Outcome
+from engine.notify.channels.base import Delivery, Message, Outcome
 from engine.notify.deadline import (
     DeadlineExceeded,
     RewrittenURL,
@@ -142,6 +143,37 @@ def deferred_off_round(at: datetime, shift_minutes: int, parts_sent: int) -> Del
         retry_at=at,
         parts_sent=parts_sent,
     )
+
+
+def send_parts(
+    message: Message,
+    count: int,
+    now: datetime,
+    wait: Callable[[], timedelta | None],
+    deferred: str,
+    post: Callable[[int], Delivery],
+    nothing: str = "无需发送",
+) -> Delivery:
+    """Send the parts `message.first_part` … `count - 1` of a notice, in order, as the robots and
+    the WeCom application do: before each, `wait()` — the robot's pace, in real time — and a wait
+    puts the rest off (`deferred`, retried at `now` plus the wait, on the business clock); a part
+    that fails stops there. Each part sent is recorded at once through `message.on_part` (when
+    there are several), so that a restart resumes after it. The parts sent so far travel in
+    `parts_sent`; the answers, joined, are the detail (`nothing` when no part was left)."""
+    sent = message.first_part
+    answers: list[str] = []
+    while sent < count:
+        pause = wait()
+        if pause is not None:
+            return Delivery(Outcome.DEFERRED, deferred, retry_at=now + pause, parts_sent=sent)
+        result = post(sent)
+        if not result.ok:
+            return Delivery(result.outcome, result.detail, parts_sent=sent)
+        answers.append(result.detail)
+        sent += 1
+        if message.on_part is not None and count > 1:
+            message.on_part(sent)
+    return Delivery.sent("；".join(answers) or nothing, parts_sent=sent)
 
 
 def _fits(text: str, limit: int) -> bool:

@@ -29,12 +29,13 @@ from urllib.parse import quote_plus
 
 from engine.config import DingtalkSettings, Settings
 from engine.errors import UserError
-from engine.notify.channels.base import Delivery, Message, Outcome
+from engine.notify.channels.base import Delivery, Message
 from engine.notify.channels.common import (
     TEST_KIND,
     Sessions,
     hmac_base64,
     post_json,
+    send_parts,
     split_text,
     with_keyword,
 )
@@ -126,29 +127,22 @@ class DingtalkChannel:
         mentioned = message.kind in self.config.mention_kinds or message.kind == TEST_KIND
         mobiles = list(contact.mobiles) if mentioned else []
         texts = self.texts(message)
-        sent = message.first_part
-        answers: list[str] = []
-        while sent < len(texts):
-            wait = self.pacer.wait([(self.pace, url)])
-            if wait is not None:
-                return Delivery(
-                    Outcome.DEFERRED,
-                    f"钉钉机器人每分钟最多 {self.pace.limit} 条，已推迟",
-                    retry_at=now + wait,
-                    parts_sent=sent,
-                )
+
+        def post(part: int) -> Delivery:
             title = None
             if message.markdown:
-                title = clip(message.subject, TITLE_CHARS) + (f"（续{sent}）" if sent else "")
-            payload = self.payload(texts[sent], mobiles, sent == len(texts) - 1, title)
-            result = self._post(url, secret, payload)
-            if not result.ok:
-                return Delivery(result.outcome, result.detail, parts_sent=sent)
-            answers.append(result.detail)
-            sent += 1
-            if message.on_part is not None and len(texts) > 1:
-                message.on_part(sent)
-        return Delivery.sent("；".join(answers) or "无需发送", parts_sent=sent)
+                title = clip(message.subject, TITLE_CHARS) + (f"（续{part}）" if part else "")
+            payload = self.payload(texts[part], mobiles, part == len(texts) - 1, title)
+            return self._post(url, secret, payload)
+
+        return send_parts(
+            message,
+            len(texts),
+            now,
+            lambda: self.pacer.wait([(self.pace, url)]),
+            f"钉钉机器人每分钟最多 {self.pace.limit} 条，已推迟",
+            post,
+        )
 
     def signed_url(self, url: str, secret: str | None) -> str:
         if secret is None:

@@ -34,7 +34,7 @@ from typing import Any
 
 from engine.config import FeishuSettings, Settings
 from engine.errors import UserError
-from engine.notify.channels.base import Delivery, Message, Outcome
+from engine.notify.channels.base import Delivery, Message
 from engine.notify.channels.common import (
     Sessions,
     body_bytes,
@@ -42,6 +42,7 @@ from engine.notify.channels.common import (
     hmac_base64,
     off_round,
     post_json,
+    send_parts,
     split_text,
     with_keyword,
 )
@@ -183,26 +184,15 @@ class FeishuChannel:
             if message.markdown
             else [(None, text) for text in self.texts(message)]
         )
-        sent = message.first_part
-        answers: list[str] = []
-        while sent < len(posts):
-            wait = self.pacer.wait([(pace, url) for pace in self.paces])
-            if wait is not None:
-                return Delivery(
-                    Outcome.DEFERRED,
-                    f"飞书机器人每分钟最多 {self.paces[0].limit} 条、每秒最多 "
-                    f"{self.paces[1].limit} 条，已推迟",
-                    retry_at=now + wait,
-                    parts_sent=sent,
-                )
-            result = self._post(url, secret, *posts[sent])
-            if not result.ok:
-                return Delivery(result.outcome, result.detail, parts_sent=sent)
-            answers.append(result.detail)
-            sent += 1
-            if message.on_part is not None and len(posts) > 1:
-                message.on_part(sent)
-        return Delivery.sent("；".join(answers) or "无需发送", parts_sent=sent)
+        return send_parts(
+            message,
+            len(posts),
+            now,
+            lambda: self.pacer.wait([(pace, url) for pace in self.paces]),
+            f"飞书机器人每分钟最多 {self.paces[0].limit} 条、每秒最多 "
+            f"{self.paces[1].limit} 条，已推迟",
+            lambda part: self._post(url, secret, *posts[part]),
+        )
 
     def _post(self, url: str, secret: str | None, title: str | None, text: str) -> Delivery:
         timestamp = signature = None

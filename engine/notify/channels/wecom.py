@@ -33,8 +33,8 @@ from urllib3.util import parse_url
 
 from engine.config import WecomSettings
 from engine.errors import UserError
-from engine.notify.channels.base import Delivery, Message, Outcome
-from engine.notify.channels.common import deferred_off_round, off_round, reason
+from engine.notify.channels.base import Delivery, Message
+from engine.notify.channels.common import deferred_off_round, off_round, reason, send_parts
 from engine.notify.deadline import DeadlineExceeded, RewrittenURL, deadline_session, post, target
 from engine.notify.directory import wecom_url_problem
 from engine.notify.ratelimit import Limiter, RobotLimiter
@@ -196,27 +196,16 @@ class WecomChannel:
         except UserError as exc:
             return Delivery.permanent(mask(f"{exc}，未发送"))
         payloads = self.payloads(message)
-        sent = message.first_part
-        answers: list[str] = []
-        while sent < len(payloads):
-            # the window moves in real time; the retry moment is on the business clock (`now`,
-            # fixed by --now in a trial), as the queue's due moments are
-            wait = self.limiter.wait(url)
-            if wait is not None:
-                return Delivery(
-                    Outcome.DEFERRED,
-                    f"机器人每分钟最多 {self.limiter.per_minute} 条，已推迟",
-                    retry_at=now + wait,
-                    parts_sent=sent,
-                )
-            result = self._post(url, payloads[sent])
-            if not result.ok:
-                return Delivery(result.outcome, result.detail, parts_sent=sent)
-            answers.append(result.detail)
-            sent += 1
-            if message.on_part is not None and len(payloads) > 1:
-                message.on_part(sent)  # recorded now: a restart resumes after this message
-        return Delivery.sent("；".join(answers) or "无需发送", parts_sent=sent)
+        # the window moves in real time; the retry moment is on the business clock (`now`,
+        # fixed by --now in a trial), as the queue's due moments are
+        return send_parts(
+            message,
+            len(payloads),
+            now,
+            lambda: self.limiter.wait(url),
+            f"机器人每分钟最多 {self.limiter.per_minute} 条，已推迟",
+            lambda part: self._post(url, payloads[part]),
+        )
 
     def _post(self, url: str, payload: dict[str, Any]) -> Delivery:
         timeout = self.settings.timeout_seconds

@@ -43,6 +43,7 @@ from engine.notify.channels.common import (
     deferred_off_round,
     off_round,
     post_json,
+    send_parts,
     split_text,
 )
 from engine.notify.channels.hosts import check_url
@@ -180,28 +181,27 @@ class WecomAppChannel:
                 f"单位“{message.recipient}”未配置 wecom_users（企业微信成员账号）"
             )
         payloads = self.payloads(message, users)
-        sent = message.first_part
-        answers: list[str] = []
         invalid: list[str] = []
-        while sent < len(payloads):
-            wait = self.pacer.wait(self.member_checks(users))
-            if wait is not None:
-                return Delivery(
-                    Outcome.DEFERRED,
-                    f"企业微信应用每位成员每分钟最多 {self.paces[0].limit} 条、每小时最多 "
-                    f"{self.paces[1].limit} 条，已推迟",
-                    retry_at=now + wait,
-                    parts_sent=sent,
-                )
-            result, rejected = self._send_one(payloads[sent])
-            if not result.ok:
-                return Delivery(result.outcome, result.detail, parts_sent=sent)
-            answers.append(result.detail)
-            invalid.extend(u for u in rejected if u not in invalid)
-            sent += 1
-            if message.on_part is not None and len(payloads) > 1:
-                message.on_part(sent)
-        detail = "；".join(answers)
+
+        def post(part: int) -> Delivery:
+            result, rejected = self._send_one(payloads[part])
+            if result.ok:
+                invalid.extend(u for u in rejected if u not in invalid)
+            return result
+
+        delivery = send_parts(
+            message,
+            len(payloads),
+            now,
+            lambda: self.pacer.wait(self.member_checks(users)),
+            f"企业微信应用每位成员每分钟最多 {self.paces[0].limit} 条、每小时最多 "
+            f"{self.paces[1].limit} 条，已推迟",
+            post,
+            nothing="",
+        )
+        if not delivery.ok:
+            return delivery
+        detail, sent = delivery.detail, delivery.parts_sent
         if invalid:
             shown = "、".join(invalid)
             key = f'units."{message.recipient}".wecom_users'
