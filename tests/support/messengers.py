@@ -23,15 +23,16 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from support.loopback import JsonHandler, serve, shut
 
 
 def real_now() -> datetime:
@@ -82,16 +83,8 @@ class Peer:
     def start(self) -> Any:
         peer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                peer.connections += 1
-                super().setup()
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
+        class Handler(JsonHandler):
+            owner = peer
 
             def do_GET(self) -> None:
                 self._serve("GET")
@@ -101,8 +94,7 @@ class Peer:
 
             def _serve(self, method: str) -> None:
                 parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length", "0"))
-                raw = self.rfile.read(length)
+                raw = self.body()
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 with peer._lock:
                     peer.requests += 1
@@ -120,30 +112,12 @@ class Peer:
                     status, body = peer.handle(method, parts.path, query, raw, scripted)
                 self._reply(status, body)
 
-            def _reply(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        server = ThreadingHTTPServer((self.host, 0), Handler)
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._server, self._thread = serve(self.host, Handler)
         return self
 
     def stop(self) -> None:
         self.released.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        shut(self._server, self._thread)
 
     def __enter__(self) -> Any:
         return self.start()

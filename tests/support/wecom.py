@@ -13,9 +13,11 @@ import socket
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from support.loopback import JsonHandler, serve, shut
 
 ERRMSG = {
     0: "ok",
@@ -76,23 +78,12 @@ class WecomServer:
     def start(self) -> WecomServer:
         sink = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                sink.connections += 1
-                super().setup()
-                # headers and body are two writes: without this, Nagle's algorithm and the
-                # client's delayed ACK stall every keep-alive answer by ~40 ms
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
+        class Handler(JsonHandler):
+            owner = sink
 
             def do_POST(self) -> None:
                 parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length", "0"))
-                raw = self.rfile.read(length)
+                raw = self.body()
                 if parts.path != "/cgi-bin/webhook/send":
                     self._reply(404, {"errcode": 404, "errmsg": "not found"})
                     return
@@ -117,30 +108,12 @@ class WecomServer:
                 code = answer.errcode
                 self._reply(200, {"errcode": code, "errmsg": ERRMSG.get(code, "error")})
 
-            def _reply(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        server = ThreadingHTTPServer((self.host, 0), Handler)
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._server, self._thread = serve(self.host, Handler)
         return self
 
     def stop(self) -> None:
         self.released.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        shut(self._server, self._thread)
 
     # `with WecomServer() as server:` starts it and always stops it: a fixture in three lines.
     def __enter__(self) -> WecomServer:
