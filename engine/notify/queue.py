@@ -179,17 +179,24 @@ def notify_unit(
     return enqueue(session, notices, now)
 
 
+def _coordinator(session: Session, row: OutboxNotice, matter: str) -> str | None:
+    """The coordinator of `row`'s plan, who is told of `matter`; None, with a warning that no one
+    hears of it, when the plan names none."""
+    plan = session.get(Plan, row.plan_id)
+    if plan is None or plan.coordinator is None:
+        logger.warning(f"计划未设置统筹单位，{matter}一事无人接收", notice=row.id, plan=row.plan_id)
+        return None
+    return plan.coordinator.name
+
+
 def report_failure(
     session: Session, row: OutboxNotice, error: str, settings: Settings, now: datetime
 ) -> list[OutboxNotice]:
     """Tell the plan's coordinator that `row` went dead; never about a failure report itself."""
     if row.kind == "delivery_failure" or not row.plan_id:
         return []
-    plan = session.get(Plan, row.plan_id)
-    if plan is None or plan.coordinator is None:
-        logger.warning(
-            "计划未设置统筹单位，通知无法送达一事无人接收", notice=row.id, plan=row.plan_id
-        )
+    coordinator = _coordinator(session, row, "通知无法送达")
+    if coordinator is None:
         return []
     context = {
         "failed_id": row.id,
@@ -204,8 +211,8 @@ def report_failure(
     return notify_unit(
         session,
         settings,
-        plan_id=plan.id,
-        unit=plan.coordinator.name,
+        plan_id=row.plan_id,
+        unit=coordinator,
         kind="delivery_failure",
         tasks=tuple(row.tasks or ()),
         # one report per death: a notice retried by hand and dead again is reported again
@@ -224,11 +231,8 @@ def report_invalid_members(
     later notice to the unit does not say it again; never about a failure report itself."""
     if row.kind == "delivery_failure" or not row.plan_id or not members:
         return []
-    plan = session.get(Plan, row.plan_id)
-    if plan is None or plan.coordinator is None:
-        logger.warning(
-            "计划未设置统筹单位，企业微信成员账号无效一事无人接收", notice=row.id, plan=row.plan_id
-        )
+    coordinator = _coordinator(session, row, "企业微信成员账号无效")
+    if coordinator is None:
         return []
     shown = sorted(set(members))
     digest = hashlib.sha256("|".join(shown).encode("utf-8")).hexdigest()[:16]
@@ -245,8 +249,8 @@ def report_invalid_members(
     return notify_unit(
         session,
         settings,
-        plan_id=plan.id,
-        unit=plan.coordinator.name,
+        plan_id=row.plan_id,
+        unit=coordinator,
         kind="delivery_failure",
         tasks=(),
         occurrence=f"invalid-members/{row.recipient}/{digest}",

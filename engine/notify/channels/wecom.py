@@ -19,97 +19,36 @@ together take at most `timeout_seconds` (`engine.notify.deadline`), however slow
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import threading
-import unicodedata
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
-from urllib3.exceptions import LocationParseError
-from urllib3.util import parse_url
 
 from engine.config import WecomSettings
 from engine.errors import UserError
 from engine.notify.channels.base import Delivery, Message
 from engine.notify.channels.common import deferred_off_round, off_round, reason, send_parts
-from engine.notify.deadline import DeadlineExceeded, RewrittenURL, deadline_session, post, target
+from engine.notify.channels.hosts import check_url, checked_url
+from engine.notify.deadline import DeadlineExceeded, RewrittenURL, deadline_session, post
 from engine.notify.directory import wecom_url_problem
 from engine.notify.ratelimit import Limiter, RobotLimiter
-from engine.notify.secrets import expand_secret, mask
+from engine.notify.secrets import mask
 
 TRANSIENT_CODES = frozenset({-1, 45009})
 MENTION_TEXT = "请以上单位相关负责同志及时查阅并办理督办通知。"
 TEST_KIND = "test"  # `duban send-test`: it checks the mentions too
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-_USERINFO = "企业微信机器人地址的主机部分含有“@”（用户信息），可能被发往其他主机，拒绝使用"
-
-
-def _unsafe(url: str) -> str | None:
-    """Why the text of a robot URL could be read differently by two parsers, or None.
-
-    A backslash ends the host for requests but not for `urlsplit`, and userinfo (`…@host`) moves
-    the host: either lets a URL that passes the host check send the key elsewhere. Blanks and
-    control characters are no part of a robot URL and are re-encoded by the HTTP client.
-    """
-    if "\\" in url:
-        return "企业微信机器人地址含有反斜杠“\\”，不同程序对其主机的解析不一致，拒绝使用"
-    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Zs")
-           for ch in url):
-        return "企业微信机器人地址含有空格、换行或其他控制字符，拒绝使用"
-    authority = url.partition("://")[2]
-    for end in "/?#":
-        authority = authority.partition(end)[0]
-    if "@" in authority:
-        return _USERINFO
-    return None
+LABEL = "企业微信机器人地址"
+SECTION = "channels.wecom"
 
 
 def check_robot_url(url: str, allowed_hosts: list[str]) -> str | None:
-    """Why this robot URL may not be used, or None. Plain http only to a listed loopback host.
-
-    The URL is read both by `urlsplit` and by urllib3's `parse_url` (what requests connects to);
-    they must agree on scheme, host and port, and that host must be listed.
-    """
-    unsafe = _unsafe(url)
-    if unsafe:
-        return unsafe
-    try:
-        parts = urlsplit(url)
-        split = ((parts.scheme or "").lower(), (parts.hostname or "").lower(), parts.port)
-        connects = target(url)
-    except (ValueError, LocationParseError):
-        return "企业微信机器人地址无法解析（主机或端口无效）"
-    if parts.username is not None or parse_url(url).auth is not None:
-        return _USERINFO
-    scheme, host, port = connects
-    host = host.strip("[]")  # an IPv6 address: [::1] to urllib3, ::1 to urlsplit
-    if split != (scheme, host, port):
-        return (
-            f"企业微信机器人地址的解析结果不一致（{split[1] or '（空）'} 与 {host or '（空）'}），"
-            "拒绝使用"
-        )
-    if host not in {h.lower() for h in allowed_hosts}:
-        allowed = "、".join(allowed_hosts) or "（无）"
-        return (
-            f"企业微信机器人地址的主机 {host or '（空）'} 不在 channels.wecom.allowed_hosts 中"
-            f"（允许：{allowed}）"
-        )
-    if scheme != "https" and not (scheme == "http" and _is_loopback(host)):
-        return f"企业微信机器人地址应使用 https，而不是 {scheme or '（空）'}"
-    return None
+    """Why this robot URL may not be used, or None (engine.notify.channels.hosts.check_url: one
+    reading by every parser, a listed host, plain http only to a listed loopback host)."""
+    return check_url(url, allowed_hosts, label=LABEL, section=SECTION)
 
 
 def checked_robot_url(template: str, allowed_hosts: list[str], *, where: str) -> str:
@@ -118,16 +57,7 @@ def checked_robot_url(template: str, allowed_hosts: list[str], *, where: str) ->
     Raises UserError with the reason (masked, never the key). The caller sends exactly the
     returned string: nothing re-expands or rebuilds it between this check and the request.
     """
-    before = _unsafe(template)
-    if before:
-        raise UserError(before)
-    url = expand_secret(template, where=where)
-    refused = check_robot_url(url, allowed_hosts)
-    if refused:
-        if url != template:
-            refused = f"{refused}（展开环境变量后）"
-        raise UserError(mask(refused))
-    return url
+    return checked_url(template, allowed_hosts, label=LABEL, section=SECTION, where=where)
 
 
 class WecomChannel:
