@@ -16,9 +16,10 @@ import unicodedata
 from collections import deque
 from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -65,6 +66,19 @@ MAX_DAYS = 3660  # ten years: remind_before_days, yellow_within_days
 MAX_WORKING_DAYS = 250  # about a year of working days
 MAX_TIMEOUT = 600.0  # seconds a channel waits for its server
 
+
+
+def _known_kinds(value: list[str]) -> list[str]:
+    from engine.notify.kinds import KINDS
+
+    unknown = [kind for kind in value if kind not in KINDS]
+    if unknown:
+        raise ValueError(f"未知的通知类别 {'、'.join(unknown)}，可用的类别：{'、'.join(KINDS)}")
+    return list(dict.fromkeys(value))
+
+
+MentionKinds = Annotated[list[str], AfterValidator(_known_kinds)]
+"""Notice kinds that @-mention a unit's people: known kinds, each once."""
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -194,24 +208,12 @@ class WecomSettings(_Section):
     timeout_seconds: float = Field(default=10.0, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)
     shift_minutes: int = Field(default=0, ge=0, le=10)
     """Send this many minutes after a full or half hour instead of on it (0: off)."""
-    mention_kinds: list[str] = Field(default_factory=lambda: ["overdue", "escalation"])
+    mention_kinds: MentionKinds = Field(default_factory=lambda: ["overdue", "escalation"])
     """The notice kinds followed by a text message @-mentioning the unit's mobiles.
 
     Each mention is one more message against the robot's 20 a minute and pings the whole group,
     so by default only a task overdue or escalated does it, not every routine reminder.
     """
-
-    @field_validator("mention_kinds")
-    @classmethod
-    def _known_kinds(cls, value: list[str]) -> list[str]:
-        from engine.notify.kinds import KINDS
-
-        unknown = [kind for kind in value if kind not in KINDS]
-        if unknown:
-            raise ValueError(
-                f"未知的通知类别 {'、'.join(unknown)}，可用的类别：{'、'.join(KINDS)}"
-            )
-        return list(dict.fromkeys(value))
 
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -277,20 +279,8 @@ class RobotSettings(_Section):
 class DingtalkSettings(RobotSettings):
     allowed_hosts: list[str] = Field(default_factory=lambda: ["oapi.dingtalk.com"])
     per_robot_per_minute: int = Field(default=20, ge=1)
-    mention_kinds: list[str] = Field(default_factory=lambda: ["overdue", "escalation"])
+    mention_kinds: MentionKinds = Field(default_factory=lambda: ["overdue", "escalation"])
     """The notice kinds that @-mention the unit's `mobiles` (Feishu robots cannot: no key)."""
-
-    @field_validator("mention_kinds")
-    @classmethod
-    def _known_kinds(cls, value: list[str]) -> list[str]:
-        from engine.notify.kinds import KINDS
-
-        unknown = [kind for kind in value if kind not in KINDS]
-        if unknown:
-            raise ValueError(
-                f"未知的通知类别 {'、'.join(unknown)}，可用的类别：{'、'.join(KINDS)}"
-            )
-        return list(dict.fromkeys(value))
 
 
 class FeishuSettings(RobotSettings):
