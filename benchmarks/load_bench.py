@@ -28,7 +28,6 @@ server): each measurement gets a scratch database of its own, dropped afterwards
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
 import tempfile
@@ -44,6 +43,7 @@ from scale_bench import (
     TASKS_PER_PLAN,
     Run,
     line,
+    machine_floor,
     measure,
     measure_naive,
     scratch,
@@ -133,10 +133,7 @@ def main() -> int:
     if "postgres" in kinds and not server_url():
         parser.error("--db postgres needs DUBAN_BENCH_POSTGRES_URL or DUBAN_TEST_POSTGRES_URL")
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
-    print(f"{os.cpu_count()} CPUs, load average "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at start")
-    floor = min(measure([*DUBAN, "--version"], args.cap).seconds for _ in range(3))
-    print(f"duban --version (CLI start-up floor): {floor:.2f} s")
+    machine_floor(args.cap)
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

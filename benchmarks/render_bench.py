@@ -38,9 +38,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from scale_bench import Run, duban, measure, write_config  # noqa: E402
+from scale_bench import Run, duban, measure, seed_tasks, write_config  # noqa: E402
 
-from engine.deadlines.deadline import Deadline, DeadlineKind  # noqa: E402
 from engine.planfile import read_plan, write_plan  # noqa: E402
 
 SEED_PLAN = REPO / "workflows" / "zhuhai-gba-legal-services.yaml"
@@ -62,21 +61,7 @@ def due_of(index: int) -> date:
 
 def write_plan_file(folder: Path, tasks: int) -> Path:
     seed = read_plan(SEED_PLAN)
-    generated = []
-    for n in range(1, tasks + 1):
-        source = seed.tasks[(n - 1) % len(seed.tasks)]
-        due = due_of(n - 1)
-        generated.append(
-            replace(
-                source,
-                no=n,
-                label=None,
-                title=f"{source.title}（第{n}项）",
-                deadline=Deadline(
-                    f"{due.year}年{due.month}月{due.day}日前", DeadlineKind.DATE, due
-                ),
-            )
-        )
+    generated = seed_tasks(seed, tasks, due_of)
     plan = replace(seed, id=PLAN_ID, tasks=generated, source=None, warnings=[])
     path = folder / f"{PLAN_ID}.yaml"
     write_plan(plan, path)

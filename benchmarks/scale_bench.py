@@ -52,7 +52,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -65,6 +65,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from engine.deadlines.deadline import Deadline, DeadlineKind  # noqa: E402
+from engine.model.plan import Plan, Task  # noqa: E402
 from engine.planfile import read_plan, write_plan  # noqa: E402
 
 SEED_PLAN = REPO / "workflows" / "zhuhai-gba-legal-services.yaml"
@@ -143,6 +144,34 @@ def due_of(index: int) -> date:
     return DUE_DAY + timedelta(days=400 + index % 500)
 
 
+def seed_tasks(seed: Plan, count: int, due: Callable[[int], date], first: int = 0) -> list[Task]:
+    """Tasks 1 … `count` from the seed's tasks in turn, the n-th due on `due(first + n - 1)`."""
+    out = []
+    for n in range(1, count + 1):
+        source = seed.tasks[(n - 1) % len(seed.tasks)]
+        day = due(first + n - 1)
+        out.append(
+            replace(
+                source,
+                no=n,
+                label=None,
+                title=f"{source.title}（第{n}项）",
+                deadline=Deadline(
+                    f"{day.year}年{day.month}月{day.day}日前", DeadlineKind.DATE, day
+                ),
+            )
+        )
+    return out
+
+
+def machine_floor(cap: float, lead: str = "") -> None:
+    """Print the machine (CPUs, load average) and the CLI's start-up floor (`duban --version`)."""
+    print(f"{lead}{os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at start")
+    floor = min(measure([*DUBAN, "--version"], cap).seconds for _ in range(3))
+    print(f"duban --version (CLI start-up floor): {floor:.2f} s")
+
+
 def write_province(folder: Path, tasks: int) -> list[Path]:
     """`tasks` tasks over max(1, tasks // 5000) plan files, from the seed's tasks."""
     seed = read_plan(SEED_PLAN)
@@ -150,22 +179,8 @@ def write_province(folder: Path, tasks: int) -> list[Path]:
     paths, index = [], 0
     for p in range(plans):
         size = tasks // plans + (1 if p < tasks % plans else 0)
-        generated = []
-        for n in range(1, size + 1):
-            source = seed.tasks[(n - 1) % len(seed.tasks)]
-            due = due_of(index)
-            index += 1
-            generated.append(
-                replace(
-                    source,
-                    no=n,
-                    label=None,
-                    title=f"{source.title}（第{n}项）",
-                    deadline=Deadline(
-                        f"{due.year}年{due.month}月{due.day}日前", DeadlineKind.DATE, due
-                    ),
-                )
-            )
+        generated = seed_tasks(seed, size, due_of, first=index)
+        index += size
         plan = replace(
             seed,
             id=f"province-{p + 1:03d}",
@@ -496,10 +511,7 @@ def main() -> int:
     if args.db == "postgres" and not server_url():
         parser.error(f"--db postgres needs {' or '.join(SERVER_VARIABLES)}")
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
-    print(f"database: {args.db}; {os.cpu_count()} CPUs, load average "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at start")
-    floor = min(measure([*DUBAN, "--version"], args.cap).seconds for _ in range(3))
-    print(f"duban --version (CLI start-up floor): {floor:.2f} s")
+    machine_floor(args.cap, lead=f"database: {args.db}; ")
     ok = True
     for tasks in sizes:
         plans = max(1, tasks // TASKS_PER_PLAN)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -39,7 +38,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from scale_bench import DUBAN, SEED_PLAN, Run, measure, write_config, write_province  # noqa: E402
+from scale_bench import (  # noqa: E402
+    DUBAN,
+    SEED_PLAN,
+    Run,
+    machine_floor,
+    measure,
+    write_config,
+    write_province,
+)
 
 from engine.config import load_settings  # noqa: E402
 from engine.simulation import simulate  # noqa: E402
@@ -140,10 +147,7 @@ def main() -> int:
                         help="also time the former way (the service's pass each day)")
     parser.add_argument("--cap", type=float, default=600.0, help="seconds before a run is cut")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} CPUs, load average "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at start")
-    floor = min(measure([*DUBAN, "--version"], args.cap).seconds for _ in range(3))
-    print(f"duban --version (CLI start-up floor): {floor:.2f} s")
+    machine_floor(args.cap)
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
