@@ -18,6 +18,9 @@ checked and sent as it is (no redirects, no rebuilding), and the answer is read 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
+import os
 import socket
 import threading
 import time
@@ -38,6 +41,47 @@ MAX_ANSWER_BYTES = 64 * 1024
 _current = threading.local()
 
 
+class _Alarms:
+    """One thread for every watchdog's deadline, instead of a timer thread per exchange (starting
+    one cost more than a loopback request). Ends of watchdogs that finished early are skipped."""
+
+    def __init__(self) -> None:
+        self._count = itertools.count()
+        self.reset()
+
+    def reset(self) -> None:
+        """Start afresh: at first, and in a forked child (which has no thread, and a copy of the
+        lock in whatever state the parent's threads held it)."""
+        self._lock = threading.Condition()
+        self._due: list[tuple[float, int, Watchdog]] = []
+        self._thread: threading.Thread | None = None
+
+    def add(self, at: float, dog: Watchdog) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="duban-deadlines", daemon=True
+                )
+                self._thread.start()
+            heapq.heappush(self._due, (at, next(self._count), dog))
+            if self._due[0][2] is dog:
+                self._lock.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._due and (self._due[0][0] <= now or self._due[0][2].done):
+                    _, _, dog = heapq.heappop(self._due)
+                    if not dog.done:
+                        dog.fire()
+                self._lock.wait(self._due[0][0] - now if self._due else None)
+
+
+_alarms = _Alarms()
+os.register_at_fork(after_in_child=_alarms.reset)
+
+
 class Watchdog:
     """`with Watchdog(seconds) as dog:` shuts the sockets registered inside down at the deadline."""
 
@@ -48,14 +92,11 @@ class Watchdog:
         self._sockets: list[socket.socket] = []
         self._fired = False
         self._done = False
-        self._timer: threading.Timer | None = None
         self._outer: Watchdog | None = None
 
     def __enter__(self) -> Watchdog:
         self._deadline = time.monotonic() + self.seconds
-        self._timer = threading.Timer(self.seconds, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+        _alarms.add(self._deadline, self)
         self._outer = getattr(_current, "watchdog", None)
         _current.watchdog = self
         return self
@@ -67,13 +108,16 @@ class Watchdog:
         tb: TracebackType | None,
     ) -> None:
         _current.watchdog = self._outer
-        if self._timer is not None:
-            self._timer.cancel()
         with self._lock:
             self._done = True
             for sock in self._sockets:
                 sock.close()
             self._sockets = []
+
+    @property
+    def done(self) -> bool:
+        """True once the exchange has ended (its deadline no longer matters)."""
+        return self._done
 
     @property
     def fired(self) -> bool:
@@ -97,7 +141,7 @@ class Watchdog:
             if self._fired:  # opened after the deadline: end it at once
                 _shut(duplicate)
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
         with self._lock:  # held while shutting down, so that __exit__ cannot close one meanwhile
             if self._done:
                 return
@@ -199,6 +243,52 @@ def target(url: str) -> tuple[str, str, int | None]:
     return (parts.scheme or "").lower(), (parts.host or "").lower(), parts.port
 
 
+_ENVIRONMENT = (
+    "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+    "no_proxy", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "REQUEST_METHOD",
+)  # fmt: skip
+"""Every variable requests reads for an http or https request (the proxies of both schemes
+are in its answer)."""
+
+
+def environment_settings(session: requests.Session, url: str) -> dict[str, Any]:
+    """What `session.merge_environment_settings` gives for `url` (proxies, CA bundle), worked out
+    once per target and environment: requests reads the whole environment twice for each request
+    (a fifth of a notice's sending time). The key holds every variable the answer can depend on,
+    read again for each request, so that a changed proxy or bundle takes effect at once."""
+    scheme, host, port = target(url)
+    key = (
+        scheme, host, port, tuple(os.environ.get(name) for name in _ENVIRONMENT),
+        session.trust_env, tuple(sorted(session.proxies.items())), session.verify, session.cert,
+    )  # fmt: skip
+    known: dict[tuple[Any, ...], dict[str, Any]] = session.__dict__.setdefault(
+        "_duban_environment", {}
+    )
+    found = known.get(key)
+    if found is None:
+        found = known[key] = dict(session.merge_environment_settings(url, {}, True, None, None))
+    return {**found, "proxies": dict(found["proxies"] or {})}
+
+
+def _prepared(
+    session: requests.Session, method: str, url: str, *, json: Any, data: bytes | None
+) -> requests.PreparedRequest:
+    """The request as `session.prepare_request` builds it, with the session's headers, cookies
+    and hooks, less its two costs: it copies the cookie jar twice for each request, and looks in
+    ~/.netrc for a password for the host (never wanted: a robot's URL carries its own key)."""
+    prepared = requests.PreparedRequest()
+    prepared.prepare(
+        method=method,
+        url=url,
+        data=data,
+        json=json,
+        headers=session.headers,
+        cookies=session.cookies,
+        hooks=session.hooks,
+    )
+    return prepared
+
+
 def post(
     session: requests.Session,
     url: str,
@@ -231,11 +321,11 @@ def request(
     `RewrittenURL` if the prepared request would go to another host than `url` names, and other
     `requests.RequestException`s as requests does.
     """
-    prepared = session.prepare_request(requests.Request(method, url, json=json, data=data))
+    prepared = _prepared(session, method, url, json=json, data=data)
     if prepared.url is None or target(prepared.url) != target(url):
         raise RewrittenURL("prepared request changed the host")
     # proxies and CA bundle from the environment, as session.request() would; stream the answer
-    extra = session.merge_environment_settings(prepared.url, {}, True, None, None)
+    extra = environment_settings(session, prepared.url)
     with Watchdog(seconds) as dog:
         try:
             per_read = max(min(dog.remaining(), seconds), 0.001)
