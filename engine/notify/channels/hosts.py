@@ -11,7 +11,9 @@ and exactly the checked string is sent.
 from __future__ import annotations
 
 import ipaddress
+import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from urllib3.exceptions import LocationParseError
@@ -31,13 +33,19 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+_ASCII_BLANK = re.compile(r"[\x00-\x20\x7f]")
+"""The ASCII characters `_blank` refuses: controls, blanks and DEL."""
+
+
+def _blank(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Zs")
+
+
 def unsafe(url: str, label: str) -> str | None:
     """Why the text of this URL could be read differently by two parsers, or None."""
     if "\\" in url:
         return f"{label}含有反斜杠“\\”，不同程序对其主机的解析不一致，拒绝使用"
-    if any(
-        ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Zs") for ch in url
-    ):
+    if _ASCII_BLANK.search(url) if url.isascii() else any(map(_blank, url)):
         return f"{label}含有空格、换行或其他控制字符，拒绝使用"
     authority = url.partition("://")[2]
     for end in "/?#":
@@ -49,7 +57,15 @@ def unsafe(url: str, label: str) -> str | None:
 
 def check_url(url: str, allowed_hosts: list[str], *, label: str, section: str) -> str | None:
     """Why `url` may not be used, or None. `label` names the address in Chinese (e.g.
-    "钉钉机器人地址"), `section` the config table whose `allowed_hosts` lists hosts."""
+    "钉钉机器人地址"), `section` the config table whose `allowed_hosts` lists hosts.
+
+    The answer depends on nothing else, and a robot's URL is checked before each message it is
+    sent: it is worked out once per URL and list."""
+    return _checked(url, tuple(allowed_hosts), label, section)
+
+
+@lru_cache(maxsize=4096)
+def _checked(url: str, allowed_hosts: tuple[str, ...], label: str, section: str) -> str | None:
     why = unsafe(url, label)
     if why:
         return why
