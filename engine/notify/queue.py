@@ -10,10 +10,21 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
 from loguru import logger
-from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from engine.config import Settings
@@ -91,18 +102,15 @@ def held_rows(session: Session, ids: list[int], token: str) -> dict[int, OutboxN
     return {row.id: row for row in found}
 
 
-def record_sent(
-    session: Session, outcomes: list[tuple[int, str, int]], token: str, now: datetime
-) -> int:
-    """Record (id, provider answer, parts sent) as sent where `token` still holds the row;
-    returns how many were recorded."""
+@cache
+def _sent_statement() -> Update:
     o = cast(Table, OutboxNotice.__table__)
-    statement = (
+    return (
         update(o)
-        .where(o.c.id == bindparam("notice_id"), o.c.claimed_by == token)
+        .where(o.c.id == bindparam("notice_id"), o.c.claimed_by == bindparam("token"))
         .values(
             status=SENT,
-            sent_at=now,
+            sent_at=bindparam("now"),
             provider_response=bindparam("answer"),
             parts_sent=bindparam("parts"),
             error=None,
@@ -111,9 +119,19 @@ def record_sent(
             lease_until=None,
         )
     )
-    result = session.connection().execute(
-        statement,
-        [{"notice_id": i, "answer": answer, "parts": parts} for i, answer, parts in outcomes],
+
+
+def record_sent(
+    conn: Connection, outcomes: list[tuple[int, str, int]], token: str, now: datetime
+) -> int:
+    """Record (id, provider answer, parts sent) as sent where `token` still holds the row;
+    returns how many were recorded."""
+    result = conn.execute(
+        _sent_statement(),
+        [
+            {"notice_id": i, "answer": answer, "parts": parts, "token": token, "now": now}
+            for i, answer, parts in outcomes
+        ],
     )
     counted = int(result.rowcount)
     # some drivers cannot count an executemany (-1): the rows are recorded all the same
@@ -124,8 +142,8 @@ def record_part(db: Database, notice_id: int, token: str, parts: int) -> None:
     """Record that the first `parts` messages of a notice were accepted, while `token` holds it:
     a dispatcher that dies before the rest resumes after them instead of from the first."""
     o = cast(Table, OutboxNotice.__table__)
-    with db.transaction() as session:
-        session.connection().execute(
+    with db.write(relaxed=True) as conn:  # lost only in a power cut: those parts go again
+        conn.execute(
             update(o)
             .where(o.c.id == notice_id, o.c.claimed_by == token, o.c.parts_sent < parts)
             .values(parts_sent=parts)

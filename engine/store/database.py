@@ -39,6 +39,7 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writer = engine.execution_options(duban_write=True)
+        self._relaxed_writer = engine.execution_options(duban_write=True, duban_relaxed=True)
 
     # The ORM is imported on first use: the board reads through Core and starts faster without it.
     @cached_property
@@ -84,6 +85,22 @@ class Database:
             yield session
 
     @contextmanager
+    def write(self, *, relaxed: bool = False) -> Iterator[Connection]:
+        """One write transaction on a Core connection, without the ORM's session (for statements
+        that need no objects): committed when the block ends, rolled back when it raises.
+
+        `relaxed`: the commit does not wait for the disk (SQLite `synchronous = NORMAL` in WAL
+        mode, PostgreSQL `synchronous_commit = off` for this transaction). It survives the death
+        of duban's process like any other; only a power cut or a crash of the database's host
+        may undo the last fraction of a second of such commits, never corrupting anything. For
+        records whose loss only repeats work (a notice recorded as sent is then sent again)."""
+        writer = self._relaxed_writer if relaxed else self._writer
+        with self._guard(), writer.begin() as conn:
+            if relaxed and self.dialect == "postgresql":
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            yield conn
+
+    @contextmanager
     def _guard(self) -> Iterator[None]:
         """Turn a database failure into one line that names the database."""
         try:
@@ -127,7 +144,13 @@ def _prepare_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        write = conn.get_execution_options().get("duban_write", False)
+        options = conn.get_execution_options()
+        write = options.get("duban_write", False)
+        if write:  # FULL: a commit waits for the disk; NORMAL only for a relaxed write
+            synchronous = "NORMAL" if options.get("duban_relaxed", False) else "FULL"
+            if conn.info.get("duban_synchronous") != synchronous:
+                conn.exec_driver_sql(f"PRAGMA synchronous = {synchronous}")
+                conn.info["duban_synchronous"] = synchronous
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
