@@ -28,7 +28,7 @@ class Peer:
         owner = self
 
         class Handler(JsonHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 owner.lines.append(self.requestline)
                 self.body()
                 self._reply(200, {"errcode": 0, "errmsg": "ok"})
