@@ -103,7 +103,8 @@ class RobotLimiter(Limiter):
 class DatabaseRobotLimiter(Limiter):
     """The windows in the database, shared by every instance that uses it.
 
-    Each `take` is a short transaction of its own. On PostgreSQL the row is inserted if missing
+    Each `take` is a short transaction of its own, whose commit does not wait for the disk
+    (`Database.transaction(relaxed=True)`). On PostgreSQL the row is inserted if missing
     (ON CONFLICT DO NOTHING) and then locked (SELECT … FOR UPDATE), so that instances sending
     to one robot at once queue on that row; on SQLite the write transaction (BEGIN
     IMMEDIATE) serialises them.
@@ -118,7 +119,9 @@ class DatabaseRobotLimiter(Limiter):
         from engine.store.robot_buckets import locked_window, sent_moments, stored_moments
 
         now = now or self.clock()
-        with self.db.transaction() as session:
+        # relaxed: a power cut of the database host may forget the last moments, so that a robot
+        # gets a few more in that minute (WeCom then refuses them, and they are tried again)
+        with self.db.transaction(relaxed=True) as session:
             row = locked_window(session, robot_key(robot))
             after, free_at = admit(Window(sent_moments(row)), now, self.per_minute)
             row.sent = stored_moments(after.sent)
