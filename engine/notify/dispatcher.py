@@ -21,7 +21,9 @@ outcome as soon as its send returns:
 Guarantee: at-least-once. A notice is sent again only when the process dies between the provider
 accepting it and duban recording that (the claim's lease then runs out and the row is due again);
 a WeCom notice of several messages records each message as it is accepted, and resumes after the
-last one recorded.
+last one recorded. Those records commit without waiting for the disk (`Database.write(relaxed=
+True)`): a kill of the process loses none; a power cut of the database host may undo the last
+moment of them, and those notices go again.
 """
 
 from __future__ import annotations
