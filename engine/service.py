@@ -469,7 +469,6 @@ class Service:
         """One planner pass and one dispatch pass at `now` (default: the clock; the dispatch
         then at `queue_now`)."""
         from engine.notify.dispatcher import dispatch_due
-        from engine.notify.replies import poll_replies
 
         outbox_now = now or self.queue_now(self.now())
         now = now or self.now()
@@ -484,7 +483,11 @@ class Service:
         summary.dispatch = dispatch_due(
             self.database, self.settings, outbox_now, real_clock=self.real.now
         )
-        poll_replies(self.database, self.settings, now)  # progress by reply; logs, never raises
+        email = self.settings.channels.email
+        if email is not None and email.imap_host:  # imaplib and the reply reader only then
+            from engine.notify.replies import poll_replies
+
+            poll_replies(self.database, self.settings, now)  # logs, never raises
         self.prune_daily(now)
         return summary
 
@@ -629,8 +632,6 @@ class Service:
 
     def start(self) -> None:
         """At start: load the plans, then say what runs, where notices go, and when."""
-        from engine.notify.channels.email import plaintext_login_problem
-
         self.refuse_an_earlier_moment()
         self.load_plans()
         for line in self.describe_start():
@@ -639,7 +640,11 @@ class Service:
             logger.warning(line)
         self.log_calendar_warnings()
         email = self.settings.channels.email
-        plaintext = plaintext_login_problem(email) if email else None
+        if email is None:
+            return
+        from engine.notify.channels.email import plaintext_login_problem  # only with e-mail
+
+        plaintext = plaintext_login_problem(email)
         if plaintext:  # it still sends: a relay inside the network may be meant, doctor says more
             logger.warning(plaintext)
 

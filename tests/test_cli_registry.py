@@ -60,3 +60,19 @@ def test_every_mapped_command_is_a_click_command():
     _registered()
     for name in cli_main.COMMANDS:
         assert isinstance(cli_main.cli.commands[name], click.Command)
+
+
+def test_a_pass_without_mail_imports_no_mail_library(tmp_path):
+    # `run --once` with no [channels.email]: neither the SMTP client nor the IMAP reader is
+    # imported (each start pays for what it imports)
+    probe = (
+        "import sys\n"
+        "from engine.cli.main import main\n"
+        f"code = main(['--db', 'sqlite:///{tmp_path / 'duban.db'}', '--now',"
+        " '2026-12-01T10:00:00+08:00', 'run', '--once'])\n"
+        "print(code or 0, 'smtplib' in sys.modules, 'imaplib' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path
+    ).stdout.splitlines()
+    assert out[-1] == "0 False False"

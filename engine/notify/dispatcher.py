@@ -45,7 +45,6 @@ from engine.errors import DubanError
 from engine.notify import queue
 from engine.notify.channels import messenger_channels
 from engine.notify.channels.base import Channel, Delivery, Message, Outcome
-from engine.notify.channels.email import EmailChannel
 from engine.notify.channels.file import FileChannel
 from engine.notify.channels.wecom import WecomChannel
 from engine.notify.compose import NoticeSpec, StoreView, build_context
@@ -95,6 +94,9 @@ def build_channels(
         "wecom": WecomChannel(settings.channels.wecom, limiter, settings.service.timezone),
     }
     if settings.channels.email is not None:
+        # imported only when configured: smtplib and the email package cost every start ~0.1 s
+        from engine.notify.channels.email import EmailChannel
+
         channels["email"] = EmailChannel(settings.channels.email)
     channels.update(messenger_channels(settings, db, real_clock))
     return channels
