@@ -4,6 +4,7 @@ token expiry, message/send with a textcard, invaliduser, the duplicate check."""
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -29,6 +30,9 @@ AFTER_THE_HOUR = NOW + timedelta(minutes=7)
 @pytest.fixture
 def server():
     with WecomAppServer() as srv:
+        # an application of its own: the process keeps access_tokens by API address, corp and
+        # Secret, and a later test's server may get an earlier one's port
+        srv.secret = f"app-secret-{uuid.uuid4().hex}"
         yield srv
 
 
