@@ -251,12 +251,15 @@ _ENVIRONMENT = (
 are in its answer)."""
 
 
-def environment_settings(session: requests.Session, url: str) -> dict[str, Any]:
+def environment_settings(
+    session: requests.Session, url: str, aimed: tuple[str, str, int | None] | None = None
+) -> dict[str, Any]:
     """What `session.merge_environment_settings` gives for `url` (proxies, CA bundle), worked out
     once per target and environment: requests reads the whole environment twice for each request
     (a fifth of a notice's sending time). The key holds every variable the answer can depend on,
-    read again for each request, so that a changed proxy or bundle takes effect at once."""
-    scheme, host, port = target(url)
+    read again for each request, so that a changed proxy or bundle takes effect at once.
+    `aimed`: `target(url)`, when the caller has it already."""
+    scheme, host, port = aimed or target(url)
     key = (
         scheme, host, port, tuple(os.environ.get(name) for name in _ENVIRONMENT),
         session.trust_env, tuple(sorted(session.proxies.items())), session.verify, session.cert,
@@ -322,10 +325,11 @@ def request(
     `requests.RequestException`s as requests does.
     """
     prepared = _prepared(session, method, url, json=json, data=data)
-    if prepared.url is None or target(prepared.url) != target(url):
+    aimed = target(url)
+    if prepared.url is None or target(prepared.url) != aimed:
         raise RewrittenURL("prepared request changed the host")
     # proxies and CA bundle from the environment, as session.request() would; stream the answer
-    extra = environment_settings(session, prepared.url)
+    extra = environment_settings(session, prepared.url, aimed)
     with Watchdog(seconds) as dog:
         try:
             per_read = max(min(dog.remaining(), seconds), 0.001)

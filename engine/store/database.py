@@ -24,13 +24,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import (
-    ArgumentError,
-    DBAPIError,
-    NoSuchModuleError,
-    OperationalError,
-    SQLAlchemyError,
-)
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from engine.errors import DubanError, ServiceError, UserError
 
@@ -57,15 +51,15 @@ class Database:
     # The ORM is imported on first use: the board reads through Core and starts faster without it.
     @cached_property
     def _sessions(self) -> sessionmaker[Session]:
-        from sqlalchemy.orm import sessionmaker
-
-        return sessionmaker(bind=self.engine, expire_on_commit=False)
+        return _session_maker(self.engine)
 
     @cached_property
     def _write_sessions(self) -> sessionmaker[Session]:
-        from sqlalchemy.orm import sessionmaker
+        return _session_maker(self._writer)
 
-        return sessionmaker(bind=self._writer, expire_on_commit=False)
+    @cached_property
+    def _relaxed_sessions(self) -> sessionmaker[Session]:
+        return _session_maker(self._relaxed_writer)
 
     @property
     def dialect(self) -> str:
@@ -91,20 +85,12 @@ class Database:
         with self._guard(), self.engine.connect() as conn:
             yield conn
 
-    @cached_property
-    def _relaxed_sessions(self) -> sessionmaker[Session]:
-        from sqlalchemy.orm import sessionmaker
-
-        return sessionmaker(bind=self._relaxed_writer, expire_on_commit=False)
-
     @contextmanager
     def transaction(self, *, relaxed: bool = False) -> Iterator[Session]:
         """One write transaction: committed when the block ends, rolled back when it raises.
         `relaxed`: its commit does not wait for the disk (see `write`)."""
         sessions = self._relaxed_sessions if relaxed else self._write_sessions
         with self._guard(), self._writing(), sessions() as session, session.begin():
-            if relaxed and self.dialect == "postgresql":
-                session.execute(text("SET LOCAL synchronous_commit = off"))
             yield session
 
     @contextmanager
@@ -119,8 +105,6 @@ class Database:
         records whose loss only repeats work (a notice recorded as sent is then sent again)."""
         writer = self._relaxed_writer if relaxed else self._writer
         with self._guard(), self._writing(), writer.begin() as conn:
-            if relaxed and self.dialect == "postgresql":
-                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
             yield conn
 
     @contextmanager
@@ -131,9 +115,8 @@ class Database:
             yield
             return
         if not self._write_lock.acquire(timeout=BUSY_TIMEOUT_SECONDS):
-            raise ServiceError(
-                describe_failure(self.display_url, OperationalError("", None, _Busy()))
-            )
+            held = f"database is locked (another writer held it for {BUSY_TIMEOUT_SECONDS} s)"
+            raise ServiceError(failure_text(self.display_url, held))
         try:
             yield
         finally:
@@ -153,14 +136,19 @@ class Database:
         self.engine.dispose()
 
 
-class _Busy(Exception):
-    def __str__(self) -> str:
-        return f"database is locked (another writer held it for {BUSY_TIMEOUT_SECONDS} s)"
+def _session_maker(bind: Engine) -> sessionmaker[Session]:
+    from sqlalchemy.orm import sessionmaker
+
+    return sessionmaker(bind=bind, expire_on_commit=False)
 
 
 def describe_failure(url: str, exc: SQLAlchemyError) -> str:
     raw = str(getattr(exc, "orig", None) or exc).strip()
-    detail = raw.splitlines()[0] if raw else type(exc).__name__
+    return failure_text(url, raw.splitlines()[0] if raw else type(exc).__name__)
+
+
+def failure_text(url: str, detail: str) -> str:
+    """The one line for a database failure whose driver said `detail`."""
     lowered = detail.lower()
     if "readonly" in lowered or "read-only" in lowered:
         return f"数据库 {url} 是只读的，无法写入（{detail}）"
@@ -345,7 +333,17 @@ def create_database_engine(url: str) -> Engine:
         ) from None
     if engine.dialect.name == "sqlite":
         _prepare_sqlite(engine)
+    elif engine.dialect.name == "postgresql":
+        _prepare_postgresql(engine)
     return engine
+
+
+def _prepare_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # a relaxed write: this transaction's commit does not wait for the WAL to reach the disk
+        if conn.get_execution_options().get("duban_relaxed", False):
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
 
 
 # --- migrations ------------------------------------------------------------------------------
