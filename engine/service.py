@@ -537,10 +537,9 @@ class Service:
     def describe_start(self) -> list[str]:
         """What a person starting the service wants to see: what, where, when."""
         with self.database.read() as session:
-            plans = session.scalar(select(func.count()).select_from(Plan)) or 0
-            tasks = session.scalar(
-                select(func.count()).select_from(Task).where(Task.in_plan.is_(True))
-            ) or 0
+            plans, tasks = session.execute(
+                select(func.count(), func.coalesce(func.sum(Plan.task_count), 0))
+            ).one()
         now = self.now()
         # Touch this year and next so that a year without official data is said at start.
         for year in (now.year, now.year + 1):

@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import inspect as sa_inspect
 from support.plans import COORDINATOR, dump, small_plan, with_task
 
 from engine.actions.loading import load_plan
@@ -138,6 +139,56 @@ def test_a_task_missing_from_the_new_file_is_kept_and_reported(db):
     assert [h["action"] for h in history].count("missing_from_plan") == 1
     load_plan(db, small_plan(), SETTINGS, LATER)
     assert rows(db)[3]["attention"] == []
+
+
+def _counts(db) -> list[tuple[str, int, int]]:
+    """Each plan's kept task count beside a count of its tasks in the file."""
+    from sqlalchemy import func, select
+
+    from engine.store.models import Plan, Task
+
+    counted = (
+        select(func.count()).where(Task.plan_id == Plan.id, Task.in_plan.is_(True))
+        .scalar_subquery()
+    )
+    with db.read() as session:
+        return [tuple(r) for r in session.execute(
+            select(Plan.id, Plan.task_count, counted).order_by(Plan.id)
+        )]
+
+
+def test_each_plan_keeps_the_count_of_its_tasks_in_the_file_across_loads(db):
+    # The start line sums these counts instead of counting every task of the database.
+    load_plan(db, small_plan(), SETTINGS, NOW)
+    load_plan(db, small_plan("other-plan"), SETTINGS, NOW)
+    assert _counts(db) == [("other-plan", 5, 5), ("trial-plan", 5, 5)]
+    shorter = replace(small_plan(), tasks=[t for t in small_plan().tasks if t.no not in (2, 3)])
+    load_plan(db, shorter, SETTINGS, LATER)
+    assert _counts(db) == [("other-plan", 5, 5), ("trial-plan", 3, 3)]
+    load_plan(db, small_plan(), SETTINGS, LATER)
+    assert _counts(db) == [("other-plan", 5, 5), ("trial-plan", 5, 5)]
+
+
+def test_a_database_loaded_before_the_count_was_kept_is_counted_by_the_upgrade(db):
+    # Migration 0013 fills in each plan's count from its tasks, those out of the file not
+    # counted: plans loaded, the database taken back to 0012 (the column dropped), upgraded.
+    from alembic import command
+    from alembic.config import Config
+
+    from engine.store.database import MIGRATIONS
+
+    load_plan(db, small_plan(), SETTINGS, NOW)
+    load_plan(db, small_plan("other-plan"), SETTINGS, NOW)
+    shorter = replace(small_plan(), tasks=[t for t in small_plan().tasks if t.no != 4])
+    load_plan(db, shorter, SETTINGS, LATER)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0012")
+        assert "task_count" not in {c["name"] for c in sa_inspect(conn).get_columns("plan")}
+        command.upgrade(config, "head")
+    assert _counts(db) == [("other-plan", 5, 5), ("trial-plan", 4, 4)]
 
 
 def test_aliases_from_the_config_resolve_at_load(db):

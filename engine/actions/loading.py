@@ -210,6 +210,7 @@ def _plan_row(
     row.columns = list(plan.columns)
     row.file_path = path
     row.load_digest = digest
+    row.task_count = len(plan.tasks)
     row.loaded_at = now
     _sections(row, plan.sections)
     return created

@@ -96,6 +96,9 @@ class Plan(Base):
     load_digest: Mapped[str | None] = mapped_column(String(64))
     """The plan file's bytes and the config's unit aliases it was last loaded with (sha256): at
     start, a file with the same digest is not read again (engine.plans.sync_plans)."""
+    task_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """How many of its tasks the file held when last loaded (those in_plan): kept by the load,
+    the only writer of in_plan, so that the start line sums plans instead of counting tasks."""
 
     coordinator: Mapped[Unit | None] = relationship()
     sections: Mapped[list[Section]] = relationship(
