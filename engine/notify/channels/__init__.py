@@ -3,6 +3,7 @@ messengers wecom_app (企业微信应用消息), dingtalk (钉钉) and feishu (�
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -14,19 +15,31 @@ if TYPE_CHECKING:
 
 def messenger_channels(
     settings: Settings, db: Database | None = None, real_clock: RealClock | None = None
-) -> dict[str, Channel]:
-    """The messenger channels, for the dispatcher. Their rate limits count in the database with
-    `db` (across instances), else in this process, in the real time `real_clock` reads; their
-    signatures always carry the wall clock's time, which the providers check."""
-    from engine.notify.channels.dingtalk import DingtalkChannel
-    from engine.notify.channels.feishu import FeishuChannel
-    from engine.notify.channels.pacing import pacer_for
-    from engine.notify.channels.wecom_app import WecomAppChannel
+) -> dict[str, Callable[[], Channel]]:
+    """How to make each messenger channel, for the dispatcher (each module is imported when its
+    channel is first made). Their rate limits count in the database with `db` (across
+    instances), else in this process, in the real time `real_clock` reads; their signatures
+    always carry the wall clock's time, which the providers check."""
 
-    channels: dict[str, Channel] = {
-        "dingtalk": DingtalkChannel(settings, pacer_for("dingtalk", db, real_clock)),
-        "feishu": FeishuChannel(settings, pacer_for("feishu", db, real_clock)),
-    }
+    def dingtalk() -> Channel:
+        from engine.notify.channels.dingtalk import DingtalkChannel
+        from engine.notify.channels.pacing import pacer_for
+
+        return DingtalkChannel(settings, pacer_for("dingtalk", db, real_clock))
+
+    def feishu() -> Channel:
+        from engine.notify.channels.feishu import FeishuChannel
+        from engine.notify.channels.pacing import pacer_for
+
+        return FeishuChannel(settings, pacer_for("feishu", db, real_clock))
+
+    def wecom_app() -> Channel:
+        from engine.notify.channels.pacing import pacer_for
+        from engine.notify.channels.wecom_app import WecomAppChannel
+
+        return WecomAppChannel(settings, pacer_for("wecom_app", db, real_clock))
+
+    makers: dict[str, Callable[[], Channel]] = {"dingtalk": dingtalk, "feishu": feishu}
     if settings.channels.wecom_app is not None:
-        channels["wecom_app"] = WecomAppChannel(settings, pacer_for("wecom_app", db, real_clock))
-    return channels
+        makers["wecom_app"] = wecom_app
+    return makers
