@@ -23,7 +23,7 @@ from engine import plainyaml
 from engine.clock import FIRST_YEAR, LAST_YEAR
 from engine.config import control_character, is_time_zone
 from engine.deadlines.deadline import Deadline, DeadlineKind, Milestone
-from engine.errors import UserError, os_reason
+from engine.errors import UserError
 from engine.model.plan import ImportWarning, Plan, Section, Source, Status, Task
 
 # --- writing -------------------------------------------------------------------------------
@@ -621,16 +621,6 @@ def parse_plan(text: str, path: Path) -> Plan:
     return _Reader(path).plan(doc)
 
 
-def read_plan_bytes(path: Path) -> bytes:
-    """A plan file's bytes; a missing or unreadable file is a user error naming it."""
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"计划文件 {path} 不存在") from None
-    except OSError as exc:
-        raise UserError(f"无法读取计划文件 {path}：{os_reason(exc)}") from None
-
-
 def decode_plan_file(data: bytes, path: Path) -> str:
     try:
         return data.decode("utf-8")
@@ -639,5 +629,7 @@ def decode_plan_file(data: bytes, path: Path) -> str:
 
 
 def read_plan(path: Path) -> Plan:
+    from engine.plans import read_plan_bytes
+
     path = Path(path)
     return parse_plan(decode_plan_file(read_plan_bytes(path), path), path)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.config import Settings
-from engine.errors import UserError
+from engine.errors import UserError, os_reason
 from engine.paths import bundled_plans_dir
 
 if TYPE_CHECKING:
@@ -126,12 +126,19 @@ class PlanSync:
         return sum(len(item.plan.tasks) if item.plan else item.tasks for item in self.loaded)
 
 
+def read_plan_bytes(path: Path) -> bytes:
+    """A plan file's bytes; a missing or unreadable file is a user error naming it."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"计划文件 {path} 不存在") from None
+    except OSError as exc:
+        raise UserError(f"无法读取计划文件 {path}：{os_reason(exc)}") from None
+
+
 def sync_plans(db: Database, settings: Settings, now: datetime,
                folder: PlanFolder | None = None) -> PlanSync:
     """Load (create or update) every plan file of the plan folder into the store."""
-    from engine.actions.loading import load_plan
-    from engine.planfile import decode_plan_file, parse_plan, read_plan_bytes
-
     folder = folder or plans_folder(settings)
     result = PlanSync(folder)
     if folder.origin == NONE or not folder.path.is_dir():
@@ -144,6 +151,10 @@ def sync_plans(db: Database, settings: Settings, now: datetime,
             if unchanged is not None:  # not parsed again: a large plan takes seconds to parse
                 result.loaded.append(unchanged)
                 continue
+            # imported for a changed file only: the YAML parser and the loader cost a start ~0.04 s
+            from engine.actions.loading import load_plan
+            from engine.planfile import decode_plan_file, parse_plan
+
             plan = parse_plan(decode_plan_file(data, path), path)
             report = load_plan(db, plan, settings, now, path=str(path), digest=digest)
         except UserError as exc:

@@ -86,7 +86,7 @@ def _pass_imports(tmp_path, now: str) -> list[str]:
         "from engine.cli.main import main\n"
         f"code = main(['--config', 'duban.toml', '--now', {now!r}, 'run', '--once'])\n"
         "print(code or 0, *(m in sys.modules for m in"
-        " ('jinja2', 'requests', 'sqlalchemy.dialects.postgresql')))\n"
+        " ('jinja2', 'requests', 'sqlalchemy.dialects.postgresql', 'yaml')))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path
@@ -98,13 +98,15 @@ def test_a_pass_imports_only_what_its_notices_need(tmp_path):
     # Each channel is made, and the templates' environment, when a notice first needs it: a
     # pass with nothing to send imports neither Jinja nor requests; one that writes files only
     # imports Jinja. On SQLite the PostgreSQL dialect is not imported once the database exists
-    # (creating it runs Alembic, which imports every dialect's migration support).
+    # (creating it runs Alembic, which imports every dialect's migration support). The YAML
+    # parser is imported for a plan file that changed, not for one the database already holds.
     (tmp_path / "plans").mkdir()
     config = '[service]\nplans_dir = "plans"\n\n[database]\nurl = "sqlite:///duban.db"\n'
     (tmp_path / "duban.toml").write_text(config, encoding="utf-8")
     now = "2026-12-01T10:00:00+08:00"
     _pass_imports(tmp_path, now)  # creates the database
-    assert _pass_imports(tmp_path, now) == ["0", "False", "False", "False"]
+    assert _pass_imports(tmp_path, now) == ["0", "False", "False", "False", "False"]
     shutil.copy(SEED_PLAN, tmp_path / "plans")  # every task years overdue: chased at once
-    assert _pass_imports(tmp_path, now) == ["0", "True", "False", "False"]
+    assert _pass_imports(tmp_path, now) == ["0", "True", "False", "False", "True"]
+    assert _pass_imports(tmp_path, now) == ["0", "False", "False", "False", "False"]
     assert list((tmp_path / "var" / "outbox").rglob("*.txt"))
