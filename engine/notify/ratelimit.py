@@ -103,11 +103,11 @@ class RobotLimiter(Limiter):
 class DatabaseRobotLimiter(Limiter):
     """The windows in the database, shared by every instance that uses it.
 
-    Each `take` is a short transaction of its own, whose commit does not wait for the disk
-    (`Database.transaction(relaxed=True)`). On PostgreSQL the row is inserted if missing
-    (ON CONFLICT DO NOTHING) and then locked (SELECT … FOR UPDATE), so that instances sending
-    to one robot at once queue on that row; on SQLite the write transaction (BEGIN
-    IMMEDIATE) serialises them.
+    Each `take` is a short transaction of its own, on a Core connection (no session: it runs
+    for every message), whose commit does not wait for the disk (`Database.write(relaxed=True)`).
+    The row is read and locked (SELECT … FOR UPDATE on PostgreSQL), inserted first if missing
+    (ON CONFLICT DO NOTHING), so that instances sending to one robot at once queue on that row;
+    on SQLite the write transaction (BEGIN IMMEDIATE) serialises them.
     """
 
     def __init__(self, db: Database, per_minute: int, clock: RealClock = real_now) -> None:
@@ -116,13 +116,14 @@ class DatabaseRobotLimiter(Limiter):
         self.clock = clock
 
     def take(self, robot: str, now: datetime | None = None) -> datetime | None:
-        from engine.store.robot_buckets import locked_window, sent_moments, stored_moments
+        from engine.store.robot_buckets import locked_windows, store_windows
 
         now = now or self.clock()
+        key = robot_key(robot)
         # relaxed: a power cut of the database host may forget the last moments, so that a robot
         # gets a few more in that minute (WeCom then refuses them, and they are tried again)
-        with self.db.transaction(relaxed=True) as session:
-            row = locked_window(session, robot_key(robot))
-            after, free_at = admit(Window(sent_moments(row)), now, self.per_minute)
-            row.sent = stored_moments(after.sent)
+        with self.db.write(relaxed=True) as conn:
+            (moments,) = locked_windows(conn, [key]).values()
+            after, free_at = admit(Window(moments), now, self.per_minute)
+            store_windows(conn, {key: after.sent})
             return free_at
