@@ -393,12 +393,22 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def _from_snapshot(engine: Engine, heads: set[str]) -> bool:
+    """A new SQLite file gets the migrated schema in one transaction (engine.store.snapshot)."""
+    if engine.dialect.name != "sqlite":
+        return False
+    from engine.store.snapshot import create_from_snapshot
+
+    return create_from_snapshot(engine, heads)
+
+
 def open_database(url: str) -> Database:
     """Open the database at `url`, creating it or upgrading its schema as needed."""
     engine = create_database_engine(url)
     display = engine.url.render_as_string(hide_password=True)
     try:
-        if _current_heads(engine) != _script_heads():
+        current, heads = _current_heads(engine), _script_heads()
+        if current != heads and not (current is None and _from_snapshot(engine, heads)):
             upgrade(engine)
     except DubanError:
         engine.dispose()
