@@ -544,3 +544,17 @@ def test_the_token_outlives_the_channel_as_the_service_builds_one_each_tick(tmp_
         assert ch.send(message(subject=f"第{tick}次"), NOW).ok
         ch.close()
     assert server.token_calls == 1
+
+
+def test_run_refuses_to_start_with_the_secret_unset(tmp_path, duban, server, monkeypatch):
+    # The application's channel is made at start, though the others wait for their first notice:
+    # a missing Secret is the operator's mistake, said before anything is sent, not a dead notice.
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    config = _toml(tmp_path, server)
+    url = f"sqlite:///{tmp_path / 'duban.db'}"
+    result = duban("--config", str(config), "--db", url, "--now", "2021-06-23T10:00:00+08:00",
+                   "run", "--once")
+    assert result.code == 2
+    (line,) = [line for line in result.err.splitlines() if line.startswith("duban:")]
+    assert f"channels.wecom_app.secret_env 指定的环境变量 {SECRET_ENV} 未设置" in line
+    assert server.token_calls == 0 and server.delivered == []

@@ -96,10 +96,11 @@ class Channels(Mapping[str, Channel]):
             self[name]
 
     def __getitem__(self, name: str) -> Channel:
+        maker = self._makers[name]  # KeyError for a channel not configured, and only for that
         with self._lock:
             made = self._made.get(name)
             if made is None:
-                made = self._made[name] = self._makers[name]()
+                made = self._made[name] = maker()
             return made
 
     def __iter__(self) -> Iterator[str]:
@@ -148,7 +149,7 @@ def build_channels(
     if settings.channels.email is not None:
         makers["email"] = email
     makers.update(messenger_channels(settings, db, real_clock))
-    return Channels(makers, now=[name for name in ("wecom_app",) if name in makers])
+    return Channels(makers, now=("wecom_app",) if "wecom_app" in makers else ())
 
 
 @dataclass
