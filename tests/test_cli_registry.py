@@ -64,34 +64,29 @@ def test_every_mapped_command_is_a_click_command():
         assert isinstance(cli_main.cli.commands[name], click.Command)
 
 
+def _pass_imports(folder, modules: tuple[str, ...], *args: str) -> list[str]:
+    """`run --once` in a process of its own in `folder`, with `args` before the command: its exit
+    status and, for each of `modules`, whether it was imported."""
+    probe = (
+        "import sys\n"
+        "from engine.cli.main import main\n"
+        f"code = main([*{list(args)!r}, 'run', '--once'])\n"
+        f"print(code or 0, *(m in sys.modules for m in {modules!r}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=folder
+    ).stdout.splitlines()
+    return out[-1].split()
+
+
 def test_a_pass_without_mail_imports_no_mail_library(tmp_path):
     # `run --once` with no [channels.email]: neither the SMTP client nor the IMAP reader is
     # imported (each start pays for what it imports)
-    probe = (
-        "import sys\n"
-        "from engine.cli.main import main\n"
-        f"code = main(['--db', 'sqlite:///{tmp_path / 'duban.db'}', '--now',"
-        " '2026-12-01T10:00:00+08:00', 'run', '--once'])\n"
-        "print(code or 0, 'smtplib' in sys.modules, 'imaplib' in sys.modules)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path
-    ).stdout.splitlines()
-    assert out[-1] == "0 False False"
-
-
-def _pass_imports(tmp_path, now: str) -> list[str]:
-    probe = (
-        "import sys\n"
-        "from engine.cli.main import main\n"
-        f"code = main(['--config', 'duban.toml', '--now', {now!r}, 'run', '--once'])\n"
-        "print(code or 0, *(m in sys.modules for m in"
-        " ('jinja2', 'requests', 'sqlalchemy.dialects.postgresql', 'yaml')))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path
-    ).stdout.splitlines()
-    return out[-1].split()
+    url = f"sqlite:///{tmp_path / 'duban.db'}"
+    now = "2026-12-01T10:00:00+08:00"
+    assert _pass_imports(tmp_path, ("smtplib", "imaplib"), "--db", url, "--now", now) == [
+        "0", "False", "False"
+    ]
 
 
 def test_a_pass_imports_only_what_its_notices_need(tmp_path):
@@ -103,10 +98,11 @@ def test_a_pass_imports_only_what_its_notices_need(tmp_path):
     (tmp_path / "plans").mkdir()
     config = '[service]\nplans_dir = "plans"\n\n[database]\nurl = "sqlite:///duban.db"\n'
     (tmp_path / "duban.toml").write_text(config, encoding="utf-8")
-    now = "2026-12-01T10:00:00+08:00"
-    _pass_imports(tmp_path, now)  # creates the database
-    assert _pass_imports(tmp_path, now) == ["0", "False", "False", "False", "False"]
+    modules = ("jinja2", "requests", "sqlalchemy.dialects.postgresql", "yaml")
+    args = ("--config", "duban.toml", "--now", "2026-12-01T10:00:00+08:00")
+    _pass_imports(tmp_path, modules, *args)  # creates the database
+    assert _pass_imports(tmp_path, modules, *args) == ["0", "False", "False", "False", "False"]
     shutil.copy(SEED_PLAN, tmp_path / "plans")  # every task years overdue: chased at once
-    assert _pass_imports(tmp_path, now) == ["0", "True", "False", "False", "True"]
-    assert _pass_imports(tmp_path, now) == ["0", "False", "False", "False", "False"]
+    assert _pass_imports(tmp_path, modules, *args) == ["0", "True", "False", "False", "True"]
+    assert _pass_imports(tmp_path, modules, *args) == ["0", "False", "False", "False", "False"]
     assert list((tmp_path / "var" / "outbox").rglob("*.txt"))
