@@ -187,9 +187,12 @@ class Dispatcher:
     ) -> None:
         self.db = db
         self.settings = settings
-        self.own_channels = channels is None
-        self.channels = (
-            dict(channels) if channels is not None else build_channels(settings, db, real_clock)
+        # the channels this dispatcher made, and so closes (none when they were handed in)
+        self.own_channels = None if channels is not None else build_channels(
+            settings, db, real_clock
+        )
+        self.channels: Mapping[str, Channel] = (
+            self.own_channels if self.own_channels is not None else dict(channels or {})
         )
         self.rng = rng or random.Random()
         self.workers = workers
@@ -207,9 +210,8 @@ class Dispatcher:
         return self._env
 
     def close(self) -> None:
-        if self.own_channels:
-            made = self.channels.made() if isinstance(self.channels, Channels) else []
-            for channel in made:
+        if self.own_channels is not None:
+            for channel in self.own_channels.made():
                 channel.close()
 
     # -- one pass ---------------------------------------------------------------------------
