@@ -3,6 +3,7 @@
 import shutil
 import subprocess
 import sys
+import textwrap
 from importlib import import_module
 
 import click
@@ -106,3 +107,48 @@ def test_a_pass_imports_only_what_its_notices_need(tmp_path):
     assert _pass_imports(tmp_path, modules, *args) == ["0", "True", "False", "False", "True"]
     assert _pass_imports(tmp_path, modules, *args) == ["0", "False", "False", "False", "False"]
     assert list((tmp_path / "var" / "outbox").rglob("*.txt"))
+
+
+
+def _freezes(launch: str, cwd=None) -> list[int]:
+    """The objects frozen by each gc.freeze() while `launch` runs, in a process of its own."""
+    probe = (
+        "import gc\n"
+        "import engine.cli.main as m\n"
+        "frozen, real = [], gc.freeze\n"
+        "def freeze():\n"
+        "    before = gc.get_freeze_count()\n"
+        "    real()\n"
+        "    frozen.append(gc.get_freeze_count() - before)\n"
+        "gc.freeze = freeze\n"
+        "try:\n"
+        f"{textwrap.indent(launch, '    ')}\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(*frozen)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=cwd
+    ).stdout.splitlines()
+    return [int(n) for n in out[-1].split()]
+
+
+def test_the_duban_process_freezes_its_start_up(tmp_path):
+    # The console script and `python -m engine` leave what the start-up made out of every later
+    # collection (engine.cli.main.entry), and `load` and `run` what their own imports made, once
+    # imported (settled); a test calling `main` keeps its collector as it is.
+    console = (
+        "from importlib.metadata import entry_points\n"
+        "(script,) = entry_points(group='console_scripts', name='duban')\n"
+        "script.load()()"
+    )
+    module = "import runpy\nrunpy.run_module('engine', run_name='__main__')"
+    for launch in (console, module):
+        frozen = _freezes(f"import sys\nsys.argv = ['duban', '--version']\n{launch}")
+        assert len(frozen) == 1 and frozen[0] > 10_000, (launch, frozen)
+    url = f"sqlite:///{tmp_path / 'duban.db'}"
+    for command in (["load", str(SEED_PLAN)], ["run", "--once"]):
+        argv = ["--db", url, "--now", "2026-12-01T10:00:00+08:00", *command]
+        frozen = _freezes(f"import sys\nsys.argv = ['duban', *{argv!r}]\nm.entry()", tmp_path)
+        assert len(frozen) == 2 and min(frozen) > 1_000, (command, frozen)
+        assert _freezes(f"m.main({argv!r})", tmp_path) == []

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import click
 
 from engine.cli.context import AppContext
-from engine.cli.main import cli
+from engine.cli.main import cli, settled
 from engine.cli.output import emit_json, info, json_option
 from engine.clock import check_year, local_iso
 from engine.errors import UserError
@@ -38,6 +38,7 @@ def run_command(ctx: AppContext, once: bool) -> None:
 
     configure_logging(ctx.settings)
     service = Service(ctx.settings, ctx.database, ctx.clock)
+    settled()
     if not once:
         raise SystemExit(service.serve())
     service.start()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from engine.cli.context import AppContext
-from engine.cli.main import cli
+from engine.cli.main import cli, settled
 from engine.cli.output import NUMBER, emit_json, info, json_option
 from engine.model.plan import STATUS_LABELS, Status
 
@@ -153,6 +153,7 @@ def load_command(app: AppContext, plan_files: tuple[Path, ...], as_json: bool) -
     from engine.errors import DubanError, UserError
     from engine.planfile import read_plan
 
+    settled()
     # One file after another, each read, then stored in a transaction of its own, so that a
     # province's 200 plans pay the start-up once and hold one plan in memory at a time. A file
     # refused stops the command there; the message names the files already loaded before it.
