@@ -183,8 +183,8 @@ def end_to_end(channel: str, units: dict, config: dict, notices: int, folder: Pa
     started = time.perf_counter()
     command = [
         sys.executable,
-        "-c",
-        "import sys; from engine.cli.main import main; sys.exit(main())",
+        "-m",
+        "engine",
         "--config",
         str(path),
         "--db",
