@@ -43,6 +43,7 @@ from pdfplumber.table import (
 
 from engine.errors import UserError
 from engine.importers.base import Cell, Document, Grid, Row, collapse, text_of
+from engine.importers.fonts import chinese_font_installed
 from engine.importers.limits import MAX_SOURCE_BYTES, Budget
 from engine.importers.pdfbounds import check_streams
 from engine.importers.pdflines import (
@@ -66,6 +67,13 @@ MAX_PAGE_EDGES = 1_500
 MAX_PAGE_SEGMENTS = 100_000
 _FORM_DEPTH = 8
 _SETTINGS = TableSettings.resolve(None)
+# The PDF standard's own fonts: every reader has them (or their metric twins), embedded or not.
+_STANDARD_FONTS = frozenset(
+    ["Courier", "Helvetica", "Times", "Symbol", "ZapfDingbats"]
+    + [f"{base}-{style}" for base in ("Courier", "Helvetica")
+       for style in ("Bold", "Oblique", "BoldOblique")]
+    + ["Times-Roman", "Times-Bold", "Times-Italic", "Times-BoldItalic"]
+)  # fmt: skip
 
 
 def _damaged(path: Path) -> UserError:
@@ -190,6 +198,9 @@ class _Drawing:
         self.pictures = 0
         self.segments = 0
         self.overflow = False
+        self.loose_fonts: set[str] = set()
+        """The fonts the page's text names without embedding them (the standard ones aside)."""
+        self._fonts_seen: set[int] = set()
         self._walk(pdfium_c.FPDFPage_CountObjects, pdfium_c.FPDFPage_GetObject, page,
                    (1.0, 0.0, 0.0, 1.0, 0.0, 0.0), 0)  # fmt: skip
 
@@ -207,6 +218,9 @@ class _Drawing:
             if kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
                 self.pictures += 1
                 continue
+            if kind == pdfium_c.FPDF_PAGEOBJ_TEXT:
+                self._font(obj)
+                continue
             if kind not in (pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_FORM):
                 continue
             if not pdfium_c.FPDFPageObj_GetMatrix(obj, ctypes.byref(matrix)):
@@ -219,6 +233,18 @@ class _Drawing:
                                obj, placed, depth + 1)  # fmt: skip
                 continue
             self._path(obj, placed)
+
+    def _font(self, text: Any) -> None:
+        font = pdfium_c.FPDFTextObj_GetFont(text)
+        address = ctypes.cast(font, ctypes.c_void_p).value if font else None
+        if address is None or address in self._fonts_seen:
+            return
+        self._fonts_seen.add(address)
+        if pdfium_c.FPDFFont_GetIsEmbedded(font):
+            return
+        name = _font_name(font)
+        if name.split("+")[-1] not in _STANDARD_FONTS:
+            self.loose_fonts.add(name or "未命名字体")
 
     def _path(self, path: Any, m: tuple[float, ...]) -> None:
         fill, stroke = ctypes.c_int(0), ctypes.c_int(0)
@@ -265,6 +291,17 @@ class _Drawing:
             {"object_type": "line", "orientation": orientation, "x0": x0, "x1": x1, "top": top,
              "bottom": bottom, "doctop": top, "width": x1 - x0, "height": bottom - top}
         )  # fmt: skip
+
+
+def _font_name(font: Any) -> str:
+    """A font's name as the PDF gives it (its BaseFont; the family with an older PDFium)."""
+    get = getattr(pdfium_c, "FPDFFont_GetBaseFontName", None) or pdfium_c.FPDFFont_GetFamilyName
+    size = get(font, None, 0)
+    if size <= 0:
+        return ""
+    buffer = ctypes.create_string_buffer(size)
+    get(font, buffer, size)
+    return buffer.value.decode("utf-8", errors="replace")
 
 
 def _tables(edges: list[dict[str, Any]]) -> list[list[tuple[float, float, float, float]]] | None:
@@ -369,6 +406,8 @@ def _read_page(document: Any, index: int, budget: Budget, path: Path, notes: lis
     finally:
         page.close()
     result.chars, result.pictures, result.unmapped = len(chars), drawing.pictures, unmapped
+    if drawing.loose_fonts and any(_is_chinese(char.text) for char in chars):
+        result.loose_fonts = sorted(drawing.loose_fonts)
     tables = _tables(drawing.edges) if drawing.edges and not drawing.overflow else []
     if tables is None or drawing.overflow:
         notes.append(f"第 {number} 页绘有大量线条，未在其中识别表格，该页文字按正文导入，请核对")
@@ -433,6 +472,10 @@ def _spans(numbers: list[int]) -> str:
     return "、".join(parts)
 
 
+def _is_chinese(text: str) -> bool:
+    return "\u2e80" <= text <= "\u9fff" or "\uf900" <= text <= "\ufaff"
+
+
 def _check_text_layer(path: Path, pages: list[Page], notes: list[str]) -> None:
     chars = sum(p.chars for p in pages)
     if chars == 0:
@@ -447,6 +490,14 @@ def _check_text_layer(path: Path, pages: list[Page], notes: list[str]) -> None:
         raise UserError(
             f"{path}：PDF 的文字无法识别（字体没有文字编码），请使用原始的 Word/WPS 文件导入，"
             "或先用 OCR 软件识别文字后再导入"
+        )
+    loose = [p for p in pages if p.loose_fonts]
+    if loose and not chinese_font_installed():
+        fonts = "、".join(sorted({name for p in loose for name in p.loose_fonts}))
+        notes.append(
+            f"第 {_spans([p.number for p in loose])} 页的中文使用了未嵌入文件的字体（{fonts}），"
+            "本机没有可替代的中文字体，个别文字可能缺失；请在本机安装中文字体（如 Debian 的 "
+            "fonts-noto-cjk 或 fonts-wqy-microhei）后重新导入，或使用原始的 Word/WPS 文件导入"
         )
     scanned = [p.number for p in pages if p.chars == 0 and p.pictures]
     if scanned:

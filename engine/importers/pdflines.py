@@ -85,6 +85,8 @@ class Page:
     chars: int = 0
     pictures: int = 0
     unmapped: int = 0
+    loose_fonts: list[str] = field(default_factory=list)
+    """The fonts its Chinese text may be in that the file names without embedding them."""
     columns: dict[int, list[float]] = field(default_factory=dict)
     """Where each table's columns start, by id() of its grid."""
 
