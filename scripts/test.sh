@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install duban with its test extra into .venv, start a loopback PostgreSQL for the store's
 # contract tests and Dovecot for the e-mail reply tests (each stopped again at the end unless it
-# was running before), install Chromium for the web console's browser tests and LibreOffice for
-# importing .doc/.xls plans, lint, and run the suite.
+# was running before), install Chromium for the web console's browser tests, LibreOffice for
+# importing .doc/.xls plans and a Chinese font for PDFs that do not embed theirs, lint, and run the
+# suite.
 # This is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,9 @@ if driver=$(bash scripts/browser.sh); then
   export DUBAN_TEST_CHROMEDRIVER="$driver"
 else
   echo "warning: no Chromium; the browser tests will be skipped (on CI they fail)" >&2
+fi
+if ! bash scripts/fonts.sh >/dev/null; then
+  echo "warning: no Chinese font; the PDF import tests fail without one" >&2
 fi
 if soffice=$(bash scripts/libreoffice.sh); then
   export DUBAN_TEST_SOFFICE="$soffice"
