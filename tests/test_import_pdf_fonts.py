@@ -1,9 +1,11 @@
 """A PDF whose Chinese text is in a font the file does not embed: imported with a note that names
 the pages and the font when the machine has no Chinese font to lay it out with, since PDFium then
-loses characters; with one installed (scripts/fonts.sh), no such note."""
+loses characters; with one installed (scripts/fonts.sh), no such note. `doctor` notes the missing
+font too."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -60,3 +62,21 @@ def test_with_a_chinese_font_there_is_no_such_note(tmp_path):
     warnings = [w.message for w in read_plan(tmp_path / "plan.yaml").warnings]
     assert not [w for w in warnings if "未嵌入" in w], warnings
     assert len(read_plan(tmp_path / "plan.yaml").tasks) == 18
+
+
+def _doctor_notes(folder: Path, env: dict[str, str]) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "--db", f"sqlite:///{folder / 'duban.db'}", "doctor",
+         "--json"],
+        capture_output=True, text=True, env={**os.environ, **env}, cwd=folder,
+    )  # fmt: skip
+    return json.loads(done.stdout)["notes"]
+
+
+def test_doctor_notes_a_machine_without_a_chinese_font(tmp_path):
+    fonts = [n for n in _doctor_notes(tmp_path, _no_fonts(tmp_path)) if "中文的字体" in n]
+    assert fonts == [
+        "本机没有覆盖中文的字体：导入未嵌入字体的 PDF 时个别文字可能缺失，"
+        "请安装中文字体（如 apt install fonts-noto-cjk）"
+    ]
+    assert not [n for n in _doctor_notes(tmp_path, {}) if "中文的字体" in n]

@@ -119,6 +119,7 @@ def run_checks(app: AppContext, settings: Settings, findings: Findings, *, netwo
     check_outbox(settings, findings)
     check_templates(settings, findings)
     check_calendar(app, settings, plans, findings)
+    check_fonts(findings)
     for plan in plans:
         for line in plan.attention:
             findings.problem(line)
@@ -461,6 +462,18 @@ def check_templates(settings: Settings, findings: Findings) -> None:
     if settings.templates.dir and not settings.resolve_path(settings.templates.dir).is_dir():
         path = settings.resolve_path(settings.templates.dir)
         findings.problem(f"自定义模板目录 {path} 不存在（配置键 templates.dir）")
+
+
+def check_fonts(findings: Findings) -> None:
+    """A note when no font covers Chinese: a PDF that does not embed its fonts may then lose
+    characters on import (engine.importers.fonts). Not a problem: most plans are no such PDF."""
+    from engine.importers.fonts import chinese_font_installed
+
+    if not chinese_font_installed():
+        findings.notes.append(
+            "本机没有覆盖中文的字体：导入未嵌入字体的 PDF 时个别文字可能缺失，"
+            "请安装中文字体（如 apt install fonts-noto-cjk）"
+        )
 
 
 def check_calendar(
