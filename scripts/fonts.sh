@@ -4,14 +4,12 @@
 # and loses characters without one); installs Debian's fonts-wqy-microhei with apt-get when none
 # is (as root). Prints the font's family.
 set -euo pipefail
-packages=(fonts-wqy-microhei)
+# shellcheck source=scripts/apt.sh
+source "$(dirname "$0")/apt.sh"
+packages=(fonts-wqy-microhei fontconfig)  # fc-list: how duban asks for the font
 found() { command -v fc-list >/dev/null && fc-list :lang=zh family | grep -q .; }
 if ! found; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" \
-      || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-          apt-get install -y -qq --no-install-recommends "${packages[@]}")) >&2
-  fi
+  apt_install "${packages[@]}"
   if ! found; then
     echo "no font covering Chinese is installed, and none can be installed here" >&2
     exit 1

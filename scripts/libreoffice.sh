@@ -3,6 +3,8 @@
 # .doc, .xls, .rtf, .odt, .ods and .wps plans through `soffice --convert-to`; installs them with
 # apt-get when missing (as root). Prints the soffice path.
 set -euo pipefail
+# shellcheck source=scripts/apt.sh
+source "$(dirname "$0")/apt.sh"
 packages=(libreoffice-writer-nogui libreoffice-calc-nogui)
 installed() {
   # soffice itself, and Writer's and Calc's libraries next to it (either may come alone).
@@ -12,11 +14,7 @@ installed() {
   [ -e "$program/libswlo.so" ] && [ -e "$program/libsclo.so" ]
 }
 if ! installed; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" \
-      || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-          apt-get install -y -qq --no-install-recommends "${packages[@]}")) >&2
-  fi
+  apt_install "${packages[@]}"
   if ! installed; then
     echo "LibreOffice Writer and Calc (soffice) are not installed and cannot be installed here" >&2
     exit 1
