@@ -80,3 +80,17 @@ def test_doctor_notes_a_machine_without_a_chinese_font(tmp_path):
         "请安装中文字体（如 apt install fonts-noto-cjk）"
     ]
     assert not [n for n in _doctor_notes(tmp_path, {}) if "中文的字体" in n]
+
+
+def test_the_font_is_named_with_printable_characters_only(tmp_path):
+    # The name is the file's own bytes: a control character in it (here a BEL, as #07 in the
+    # PDF name, the same length so that the file's offsets hold) is left out of the warning.
+    source = write_table_pdf(seed_spec(), tmp_path / "plan.pdf", column_widths=WIDTHS, font_size=7)
+    data = source.read_bytes()
+    assert b"/STSong-Light" in data
+    source.write_bytes(data.replace(b"/STSong-Light", b"/STSong#07Lit"))
+    done = _import(source, tmp_path / "plan.yaml", _no_fonts(tmp_path))
+    assert done.returncode == 0, done.stderr
+    warnings = [w.message for w in read_plan(tmp_path / "plan.yaml").warnings]
+    assert [w for w in warnings if "未嵌入文件的字体（STSongLit）" in w], warnings
+    assert not [w for w in warnings if "\x07" in w]

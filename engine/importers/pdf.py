@@ -301,7 +301,9 @@ def _font_name(font: Any) -> str:
         return ""
     buffer = ctypes.create_string_buffer(size)
     get(font, buffer, size)
-    return buffer.value.decode("utf-8", errors="replace")
+    # the file's own bytes, quoted in a warning and the plan file: printable, and not too long
+    name = "".join(c for c in buffer.value.decode("utf-8", errors="replace") if c.isprintable())
+    return name[:60]
 
 
 def _tables(edges: list[dict[str, Any]]) -> list[list[tuple[float, float, float, float]]] | None:
