@@ -74,10 +74,14 @@ def _pass_imports(folder, modules: tuple[str, ...], *args: str) -> list[str]:
         f"code = main([*{list(args)!r}, 'run', '--once'])\n"
         f"print(code or 0, *(m in sys.modules for m in {modules!r}))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=folder
-    ).stdout.splitlines()
-    return out[-1].split()
+    return _probe(probe, folder).split()
+
+
+def _probe(code: str, cwd=None) -> str:
+    """The last line `code` prints, run in a Python process of its own in `cwd`."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=cwd
+    ).stdout.splitlines()[-1]
 
 
 def test_a_pass_without_mail_imports_no_mail_library(tmp_path):
@@ -109,7 +113,6 @@ def test_a_pass_imports_only_what_its_notices_need(tmp_path):
     assert list((tmp_path / "var" / "outbox").rglob("*.txt"))
 
 
-
 def _freezes(launch: str, cwd=None) -> list[int]:
     """The objects frozen by each gc.freeze() while `launch` runs, in a process of its own."""
     probe = (
@@ -127,10 +130,7 @@ def _freezes(launch: str, cwd=None) -> list[int]:
         "    pass\n"
         "print(*frozen)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=cwd
-    ).stdout.splitlines()
-    return [int(n) for n in out[-1].split()]
+    return [int(n) for n in _probe(probe, cwd).split()]
 
 
 def test_the_duban_process_freezes_its_start_up(tmp_path):

@@ -118,16 +118,10 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"内部错误：{type(exc).__name__}: {exc}（设置 DUBAN_DEBUG=1 可查看详细信息）", 1)
 
 
-_FREEZES = False
-"""Whether this process is the `duban` command (entry): only then does `settled` freeze."""
-
-
 def entry() -> None:
     """The `duban` process (the console script, `python -m engine`): `main`, the start-up so far
-    frozen (`settled`)."""
-    global _FREEZES
-    _FREEZES = True
-    settled()
+    frozen (see `settled`)."""
+    gc.freeze()
     main()
 
 
@@ -137,12 +131,12 @@ def settled() -> None:
     What a start-up makes (modules, classes, functions, SQLAlchemy's and pydantic's machinery)
     lives as long as the process, and there is no garbage among it. Without this each full
     collection walks it all again, to free nothing: a short command (a pass, a load) spent a
-    fifth to a third of its time so (benchmarks/scale_bench.py, load_bench.py). Called by `entry`,
-    and by a command once it has imported what it needs (`load`, `run`); objects frozen are still
-    freed when their last reference goes. In-process callers of `main` (tests) keep their
-    collector as it is.
+    fifth to a third of its time so (benchmarks/scale_bench.py, load_bench.py). `entry` freezes
+    first; a command calls this once it has imported what it needs (`load`, `run`). Objects frozen
+    are still freed when their last reference goes. Only a process whose entry froze (its freeze
+    count) freezes again: in-process callers of `main` (tests) keep their collector as it is.
     """
-    if _FREEZES:
+    if gc.get_freeze_count():
         gc.freeze()
 
 

@@ -47,6 +47,7 @@ from engine.importers.fonts import chinese_font_installed
 from engine.importers.limits import MAX_SOURCE_BYTES, Budget
 from engine.importers.pdfbounds import check_streams
 from engine.importers.pdflines import (
+    CJK,
     Char,
     Line,
     Page,
@@ -408,7 +409,7 @@ def _read_page(document: Any, index: int, budget: Budget, path: Path, notes: lis
     finally:
         page.close()
     result.chars, result.pictures, result.unmapped = len(chars), drawing.pictures, unmapped
-    if drawing.loose_fonts and any(_is_chinese(char.text) for char in chars):
+    if drawing.loose_fonts and any(CJK.match(char.text) for char in chars):
         result.loose_fonts = sorted(drawing.loose_fonts)
     tables = _tables(drawing.edges) if drawing.edges and not drawing.overflow else []
     if tables is None or drawing.overflow:
@@ -472,10 +473,6 @@ def _spans(numbers: list[int]) -> str:
         if n is not None:
             start = previous = n
     return "、".join(parts)
-
-
-def _is_chinese(text: str) -> bool:
-    return "\u2e80" <= text <= "\u9fff" or "\uf900" <= text <= "\ufaff"
 
 
 def _check_text_layer(path: Path, pages: list[Page], notes: list[str]) -> None:

@@ -20,7 +20,7 @@ from itertools import pairwise
 
 from engine.importers.base import Grid, Paragraph
 
-_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 _ASCII_LETTER = re.compile("[A-Za-z]")
 # A line's start that stays together: a Latin word or number, or a character, with the opening
 # punctuation before it and the closing punctuation after it ("例》", "〔2019〕", "《珠").
@@ -119,7 +119,7 @@ def text_lines(chars: list[Char], page: int) -> list[Line]:
             kept.append(char)
             if previous is not None and char.text != " " and previous.text != " ":
                 gap = char.x0 - previous.x1
-                latin = not _CJK.match(char.text) and not _CJK.match(previous.text)
+                latin = not CJK.match(char.text) and not CJK.match(previous.text)
                 if gap > (0.2 if latin else 1.0) * max(char.size, previous.size):
                     text.append(" ")  # a word space PDFium did not keep, or a gap in a line
             text.append(char.text)
