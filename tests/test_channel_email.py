@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 import pytest
@@ -12,7 +16,15 @@ from support.wecom import closed_port
 
 from engine.config import EmailSettings
 from engine.notify.channels.base import Message, Outcome
-from engine.notify.channels.email import EmailChannel
+from engine.notify.channels.email import (
+    MESSAGES_PER_CONNECTION,
+    EmailChannel,
+    ascii_address,
+    build_message,
+    notice_message_id,
+    reply_address,
+    sender_address,
+)
 
 # aiosmtpd itself reads a deprecated attribute when it checks a login
 pytestmark = pytest.mark.filterwarnings("ignore:Session.login_data is deprecated")
@@ -287,3 +299,179 @@ def test_a_notice_to_a_bad_address_is_dead_at_once_in_the_outbox(duban, workdir)
     assert "“fgj@example”" in row["error"]
     # and the coordinator is told
     assert any(r["kind"] == "delivery_failure" for r in rows.values())
+
+
+# --- the message as written -----------------------------------------------------------------------
+
+
+def written_by_the_email_package(message: Message, s: EmailSettings, now: datetime) -> bytes:
+    """The notice as the email package writes it (how the channel built it before it wrote the
+    bytes itself): the reference the channel's own bytes must parse the same as."""
+    sender = sender_address(s.from_)
+    mail = EmailMessage()
+    mail["Subject"] = message.subject
+    mail["From"] = sender
+    mail["To"] = [
+        Address(display_name=message.recipient, addr_spec=ascii_address(address))
+        for address in message.emails
+    ]
+    if reply_address(s):
+        mail["Reply-To"] = reply_address(s)
+    mail["Date"] = format_datetime(now)
+    if message.notice_id is not None:
+        mail["Message-ID"] = notice_message_id(message.notice_id, sender)
+    else:
+        mail["Message-ID"] = make_msgid(idstring="duban.test", domain=sender.domain)
+    mail["List-Id"] = f"duban notices <notices.duban.{sender.domain}>"
+    mail["Auto-Submitted"] = "auto-generated"
+    mail["X-Auto-Response-Suppress"] = "All"
+    mail.set_content(message.text, charset="utf-8")
+    if message.html:
+        mail.add_alternative(message.html, subtype="html", charset="utf-8")
+    return mail.as_bytes(policy=policy.SMTP)
+
+
+def plain_settings(**changes: object) -> EmailSettings:
+    values: dict[str, object] = {
+        "host": "127.0.0.1", "port": 25, "security": "none",
+        "from": "督办系统 <noreply@example.gov.cn>",
+    }
+    values.update(changes)
+    return EmailSettings.model_validate(values)
+
+
+HEADERS = ("Subject", "From", "To", "Reply-To", "Date", "List-Id", "Auto-Submitted",
+           "X-Auto-Response-Suppress", "MIME-Version")
+CASES: dict[str, tuple[dict[str, object], dict[str, object]]] = {
+    "a notice": ({}, {}),
+    "an ASCII subject": ({"subject": "Reminder: task 3 is due"}, {}),
+    "a long subject": ({"subject": "关于" + "统筹谋划大湾区法律服务体系建设" * 8 + "的提醒"}, {}),
+    "text only": ({"html": None}, {}),
+    "no last line break": ({"text": "请抓紧推进。", "html": "<p>请抓紧推进。</p>"}, {}),
+    "a test message": ({"notice_id": None}, {}),
+    "an ASCII name with specials": ({"recipient": 'Office "A", Zhuhai'}, {}),
+    "thirty addresses": ({"emails": tuple(f"u{i}@example.gov.cn" for i in range(30))}, {}),
+    "a Chinese domain": ({"emails": ("fgj@例子.中国",)}, {}),
+    "a Chinese Reply-To": ({}, {"reply_to": "珠海市司法局督办室 <dbs@example.gov.cn>"}),
+    "an ASCII sender": ({}, {"from": "duban@example.gov.cn"}),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_notice_written_is_the_message_the_email_package_writes(case):
+    changes, setting_changes = CASES[case]
+    message, s = notice(**changes), plain_settings(**setting_changes)
+    data = build_message(message, s, NOW)
+    ours = message_from_bytes(data, policy=policy.default)
+    theirs = message_from_bytes(written_by_the_email_package(message, s, NOW),
+                                policy=policy.default)
+    for name in HEADERS:
+        assert str(ours[name]) == str(theirs[name]), name
+    if message.notice_id is None:
+        assert str(ours["Message-ID"]).startswith("<") and "duban.test" in ours["Message-ID"]
+    else:
+        assert ours["Message-ID"] == theirs["Message-ID"] == "<duban.notice.12@example.gov.cn>"
+    assert ours.get_content_type() == theirs.get_content_type()
+    for kind in ("plain", "html"):
+        got, want = ours.get_body((kind,)), theirs.get_body((kind,))
+        assert (got is None) == (want is None), kind
+        if got is not None and want is not None:
+            assert got.get_content() == want.get_content(), kind
+            assert got.get_content_charset() == "utf-8"
+    assert [part.defects for part in ours.walk()] == [[] for _ in ours.walk()]
+    # on the wire: ASCII, every line ended by CRLF and at most 78 characters (RFC 5322's
+    # "should"; a test message's random Message-ID, one token, may be longer: at most 998)
+    assert data.isascii() and data.endswith(b"\r\n")
+    lines = data.split(b"\r\n")
+    assert all(b"\r" not in line and b"\n" not in line for line in lines)
+    assert max(len(line) for line in lines if not line.startswith(b"Message-ID:")) <= 78
+    assert max(map(len, lines)) <= 998
+
+
+@pytest.mark.parametrize(
+    "name", ["市发改局\r\nBcc: spy@example.com", "Office\r\nBcc: spy@example.com"]
+)
+def test_a_line_break_in_a_name_or_subject_adds_no_header(name):
+    message = notice(recipient=name, subject="提醒\nBcc: spy@example.com")
+    parsed = message_from_bytes(build_message(message, plain_settings(), NOW),
+                                policy=policy.default)
+    assert parsed["Bcc"] is None
+    assert "spy@example.com" in str(parsed["Subject"])
+    assert parsed["To"].addresses[0].addr_spec == "fgj@example.gov.cn"
+    assert "spy@example.com" in parsed["To"].addresses[0].display_name
+
+
+def test_a_sender_address_that_cannot_be_written_fails_for_good_naming_the_key():
+    channel = EmailChannel(plain_settings(**{"from": "督办系统 <督办@example.gov.cn>"}))
+    delivery = channel.send(notice(), NOW)
+    assert delivery.outcome is Outcome.PERMANENT
+    assert "channels.email.from" in delivery.detail and "督办@example.gov.cn" in delivery.detail
+
+
+# --- connections kept for a pass ----------------------------------------------------------------
+
+
+def _context(server: SmtpServer):
+    return server.client_context() if server.cafile else None
+
+
+@pytest.mark.parametrize("smtp_server", ["none", "starttls", "ssl"], indirect=True)
+def test_a_kept_connection_carries_the_next_messages_and_is_quit_at_close(smtp_server):
+    s = settings(smtp_server, smtp_server.mode)
+    channel = EmailChannel(s, ssl_context=_context(smtp_server), reuse=True)
+    for i in range(1, 6):
+        assert channel.send(notice(notice_id=i), NOW).ok
+    assert smtp_server.connections == 1
+    assert smtp_server.handler.quits == 0  # kept open for the next message
+    channel.close()
+    assert smtp_server.handler.quits == 1
+    ids = [got.message["Message-ID"] for got in smtp_server.received]
+    assert ids == [f"<duban.notice.{i}@example.gov.cn>" for i in range(1, 6)]
+
+
+@pytest.mark.parametrize("smtp_server", ["none"], indirect=True)
+def test_without_reuse_each_message_has_a_connection_of_its_own(smtp_server):
+    channel = EmailChannel(settings(smtp_server, "none"))
+    for i in range(1, 4):
+        assert channel.send(notice(notice_id=i), NOW).ok
+    assert smtp_server.connections == 3
+    assert smtp_server.handler.quits == 3
+
+
+@pytest.mark.parametrize("smtp_server", ["none"], indirect=True)
+def test_a_connection_the_server_dropped_is_replaced_and_nothing_is_sent_twice(smtp_server):
+    channel = EmailChannel(settings(smtp_server, "none"), reuse=True)
+    assert channel.send(notice(notice_id=1), NOW).ok
+    smtp_server.drop()  # the server ends the idle connection, as at its idle timeout
+    delivery = channel.send(notice(notice_id=2), NOW)
+    assert delivery.ok, delivery.detail
+    channel.close()
+    ids = [got.message["Message-ID"] for got in smtp_server.received]
+    assert ids == ["<duban.notice.1@example.gov.cn>", "<duban.notice.2@example.gov.cn>"]
+    assert smtp_server.connections == 2
+    assert smtp_server.handler.quits == 1  # the second; the first was gone
+
+
+@pytest.mark.parametrize("smtp_server", ["none"], indirect=True)
+def test_a_connection_carries_at_most_its_share_of_messages(smtp_server):
+    channel = EmailChannel(settings(smtp_server, "none"), reuse=True)
+    for i in range(MESSAGES_PER_CONNECTION + 1):
+        assert channel.send(notice(notice_id=i + 1), NOW).ok
+    assert smtp_server.handler.quits == 1  # the full one, at once
+    channel.close()
+    assert smtp_server.connections == 2 and smtp_server.handler.quits == 2
+    first = smtp_server.received[0].peer
+    assert sum(got.peer == first for got in smtp_server.received) == MESSAGES_PER_CONNECTION
+
+
+@pytest.mark.parametrize("smtp_server", ["none"], indirect=True)
+def test_a_refused_message_leaves_no_connection_kept(smtp_server):
+    channel = EmailChannel(settings(smtp_server, "none"), reuse=True)
+    smtp_server.handler.reject_with = "452 4.3.1 Insufficient system storage"
+    assert channel.send(notice(), NOW).outcome is Outcome.TRANSIENT
+    assert channel._idle == []
+    smtp_server.handler.reject_with = None
+    assert channel.send(notice(notice_id=13), NOW).ok
+    channel.close()
+    (got,) = smtp_server.received
+    assert got.message["Message-ID"] == "<duban.notice.13@example.gov.cn>"

@@ -270,6 +270,33 @@ def test_an_email_notice_arrives_rendered_from_the_store(tmp_path, monkeypatch):
         smtp.stop()
 
 
+@pytest.mark.filterwarnings("ignore:Session.login_data is deprecated")
+def test_a_pass_sends_its_emails_over_kept_connections_and_quits_them(tmp_path, monkeypatch):
+    from support.smtp import SmtpServer
+
+    with SmtpServer("none", tmp_path, username="duban@example.gov.cn", password="pw") as smtp:
+        monkeypatch.setenv("DUBAN_TEST_PW", "pw")
+        email = {
+            "host": "127.0.0.1", "port": smtp.port, "security": "none",
+            "username": "duban@example.gov.cn", "password_env": "DUBAN_TEST_PW",
+            "from": "督办系统 <duban@example.gov.cn>", "timeout_seconds": 5,
+        }
+        units = ("市发改局", "市司法局", "市财政局", "市人社局", "市住建局", "市商务局")
+        contacts = {unit: {"email": [f"unit{i}@example.gov.cn"]} for i, unit in enumerate(units)}
+        settings = settings_for(tmp_path, contacts, email=email)
+        db = database_with_plan(tmp_path, settings)
+        queued = [i for unit in units for i in queue(db, settings, unit, tasks=(1, 2))]
+        summary = dispatch_due(db, settings, NOW, rng=random.Random(1), workers=2)
+        assert summary.sent == len(queued) == len(units)
+        assert sorted(got.rcpt_tos[0] for got in smtp.received) == sorted(
+            f"unit{i}@example.gov.cn" for i in range(len(units))
+        )
+        # two senders: at most two connections, each logged in once, and both ended by the pass
+        assert 1 <= smtp.connections <= 2, smtp.connections
+        assert smtp.handler.quits == smtp.connections
+        db.close()
+
+
 def test_a_notice_that_cannot_be_built_is_retried_not_stuck(setup, monkeypatch):
     from engine.notify import dispatcher as module
 

@@ -143,7 +143,7 @@ def build_channels(
         from engine.notify.channels.email import EmailChannel
 
         assert settings.channels.email is not None
-        return EmailChannel(settings.channels.email)
+        return EmailChannel(settings.channels.email, reuse=True)
 
     makers: dict[str, Callable[[], Channel]] = {"file": file, "wecom": wecom}
     if settings.channels.email is not None:

@@ -76,6 +76,10 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    peer: Any = None
+    """The client's (host, port): one per connection."""
+    raw: bytes = b""
+    """The message as it came after DATA."""
 
 
 @dataclass
@@ -87,14 +91,29 @@ class _Handler:
     holding: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
     reject_with: str | None = None
+    quits: int = 0
+    """Connections the client ended with QUIT."""
+    servers: list[Any] = field(default_factory=list)
+    """The connections' protocol objects, for `drop`."""
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        self.quits += 1
+        return "221 Bye"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.data_count += 1
+        if server not in self.servers:
+            self.servers.append(server)
         if self.reject_with:
             return self.reject_with
         parsed = message_from_bytes(envelope.original_content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
+        self.received.append(
+            Received(
+                envelope.mail_from, list(envelope.rcpt_tos), parsed, session.peer,
+                envelope.original_content,
+            )
+        )
         if self.data_count == self.hold_message:
             # the message is taken (a real server has queued it) but the client is not told yet:
             # the window in which a sender that dies has sent a message it never recorded
@@ -166,6 +185,25 @@ class SmtpServer:
         returns the event set when that message is being held."""
         self.handler.hold_message = message
         return self.handler.holding
+
+    @property
+    def connections(self) -> int:
+        """How many connections carried the messages received."""
+        return len({r.peer for r in self.received})
+
+    def drop(self) -> None:
+        """Close every connection that carried a message, as a server does with idle ones;
+        returns once they are closed."""
+        done = threading.Event()
+
+        def close() -> None:
+            for server in self.handler.servers:
+                if server.transport is not None:
+                    server.transport.close()
+            done.set()
+
+        self.controller.loop.call_soon_threadsafe(close)
+        assert done.wait(5)
 
     def release(self) -> None:
         self.handler.released.set()
