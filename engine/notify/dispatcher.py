@@ -31,10 +31,11 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from queue import SimpleQueue
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -239,6 +240,8 @@ class Dispatcher:
         dropped: list[tuple[int, str]] = []
         prepared: list[tuple[int, Message, Channel]] = []
         pending: dict[Future[Delivery], int] = {}
+        returned: SimpleQueue[Future[Delivery]] = SimpleQueue()
+        """Each send as it comes back (its done-callback): found without scanning all pending."""
         for notice_id, built in self._prepare(ids, now, token):
             if isinstance(built, Delivery):
                 refused.append((notice_id, built))
@@ -247,11 +250,13 @@ class Dispatcher:
             elif self.workers == 1:
                 prepared.append((notice_id, *built))
             else:  # sending starts while the rest of the batch is rendered
-                pending[pool.submit(_send_safely, built[1], built[0], now)] = notice_id
+                future = pool.submit(_send_safely, built[1], built[0], now)
+                pending[future] = notice_id
+                future.add_done_callback(returned.put)
                 # what came back meanwhile is recorded now, not once the batch is rendered: a
                 # crash repeats only the sends still in flight
-                if returned := [f for f in pending if f.done()]:
-                    outcomes = [(pending.pop(f), f.result()) for f in returned]
+                if not returned.empty():
+                    outcomes = [(pending.pop(f), f.result()) for f in _drained(returned)]
                     self._record(outcomes, token, now, summary)
         if refused:
             self._record(refused, token, now, summary)
@@ -261,7 +266,7 @@ class Dispatcher:
         for notice_id, message, channel in prepared:
             self._record([(notice_id, _send_safely(channel, message, now))], token, now, summary)
         while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done = [returned.get(), *_drained(returned)]
             # each outcome is recorded as soon as it has come back (with any that came back at
             # the same moment): a crash repeats at most the notices still in flight, never one
             # whose send had already returned
@@ -482,6 +487,14 @@ def _decided_requests(session: Session, rows: Iterable[OutboxNotice]) -> dict[in
         select(Request).where(Request.id.in_(ids), Request.state != "pending")
     )
     return {request.id: request for request in found}
+
+
+def _drained(returned: SimpleQueue[Future[Delivery]]) -> list[Future[Delivery]]:
+    """The sends that have come back and are not yet taken, without waiting."""
+    done = []
+    while not returned.empty():
+        done.append(returned.get_nowait())
+    return done
 
 
 def _send_safely(channel: Channel, message: Message, now: datetime) -> Delivery:
