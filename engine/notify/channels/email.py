@@ -36,6 +36,7 @@ import smtplib
 import socket
 import ssl
 import threading
+from collections.abc import Sequence
 from contextlib import suppress
 from datetime import datetime
 from email import policy
@@ -222,13 +223,14 @@ def _body(text: str) -> bytes:
     return base64.encodebytes(canonical).replace(b"\n", b"\r\n")
 
 
-def _words(text: str, header: str | None = None) -> list[str]:
+@lru_cache(maxsize=1024)  # the same unit names and many of the same subjects, pass after pass
+def _words(text: str, header: str | None = None) -> tuple[str, ...]:
     """`text` as the tokens of a header: itself, split at its spaces, when printable ASCII; else
     UTF-8 encoded words of at most 75 characters, the first short enough to follow `header`'s
     name (a line break or a control character in `text` cannot get through)."""
     if _PRINTABLE.fullmatch(text):
-        return text.split(" ")
-    return Header(text, "utf-8", header_name=header).encode(linesep="\r\n").split()
+        return tuple(text.split(" "))
+    return tuple(Header(text, "utf-8", header_name=header).encode(linesep="\r\n").split())
 
 
 def _mailbox(name: str, addr: str, header: str | None = None) -> list[str]:
@@ -246,7 +248,7 @@ def _listed(mailboxes: list[list[str]]) -> list[list[str]]:
     return [[*m[:-1], m[-1] + ","] for m in mailboxes[:-1]] + mailboxes[-1:]
 
 
-def _folded(name: str, tokens: list[str]) -> str:
+def _folded(name: str, tokens: Sequence[str]) -> str:
     """`Name: token token …`, folded (CRLF and a space) before a token that would take the
     line past 78 characters; unfolding gives back the single spaces between them."""
     lines, line = [], f"{name}:"
