@@ -4,7 +4,7 @@ Queues N reminder notices (SQLite outbox, the trial plan) for R units, each with
 (or, for `wecom_app`, its own member), then times one dispatch pass: claim, render (Jinja, from
 the store), send to a loopback server speaking the channel's protocol (`wecom` robot webhook;
 `wecom_app` gettoken and message/send; `dingtalk` and `feishu` robots checking each signature;
-`email` to aiosmtpd, each connection kept for up to 50 messages, as the dispatcher's channel),
+`email` to aiosmtpd, each connection kept for up to 20 messages, as the dispatcher's channel),
 record each outcome. Prints, per channel, the rate in notices per second and per CPU second and
 their ratio to the target (≥ 500 notices/s per process; a ratio ≥ 1.00 meets it), and exits 1
 when one is missed. Robots are many enough that no rate limit defers a notice: the figure is the
