@@ -465,14 +465,15 @@ def check_templates(settings: Settings, findings: Findings) -> None:
 
 
 def check_fonts(findings: Findings) -> None:
-    """A note when no font covers Chinese: a PDF that does not embed its fonts may then lose
-    characters on import (engine.importers.fonts). Not a problem: most plans are no such PDF."""
+    """A note when no font covers Chinese: the pages of a PDF that does not embed its fonts are
+    then read by pdfminer, slower (engine.importers.pdf). Not a problem: most plans are no such
+    PDF."""
     from engine.importers.fonts import chinese_font_installed
 
     if not chinese_font_installed():
         findings.notes.append(
-            "本机没有覆盖中文的字体：导入未嵌入字体的 PDF 时个别文字可能缺失，"
-            "请安装中文字体（如 apt install fonts-noto-cjk）"
+            "本机没有覆盖中文的字体：未嵌入字体的 PDF 页面将改用较慢的方式读取，"
+            "建议安装中文字体（如 apt install fonts-noto-cjk）"
         )
 
 

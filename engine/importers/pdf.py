@@ -16,6 +16,12 @@ being wrapped and joined to the next.
 The text outside tables becomes paragraphs, page headers, footers and numbers left out
 (`engine.importers.pdflines`).
 
+A page whose Chinese text is in a font the file does not embed needs a Chinese font of the
+machine's for PDFium to lay it out; without one PDFium loses characters, without a word. On such
+a machine those pages are read by pdfminer instead (`_Miner`: slower, but it maps the font's
+codes itself), in the same coordinates; a page pdfminer cannot read either keeps PDFium's
+characters and the import says which pages may miss some.
+
 A PDF without a text layer (a scan: pictures, no characters) is refused with a line saying how
 to get one; so is one that needs a password, one cut short, and one PDFium cannot open. The
 work is bounded: what the file's streams inflate to is checked before PDFium lays anything out
@@ -33,6 +39,7 @@ from typing import Any
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+from loguru import logger
 from pdfplumber.table import (
     TableSettings,
     cells_to_tables,
@@ -164,8 +171,7 @@ def _chars(textpage: Any, view: _View, budget: Budget, count: int) -> tuple[list
         if generated(textpage, index) == 1:
             continue
         code = unicode(textpage, index)
-        # no line breaks, control characters or lone surrogates (clean_text's rule)
-        if code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF or code >= 0x110000:
+        if not _usable(code):
             continue
         if code == 0xFFFE or code == 0xFFFD or 0xE000 <= code <= 0xF8FF:
             unmapped += 1
@@ -179,6 +185,92 @@ def _chars(textpage: Any, view: _View, budget: Budget, count: int) -> tuple[list
             baseline = bottom - 0.2 * size
         out.append(Char(chr(code), x0, x1, top, bottom, size, baseline))
     return out, unmapped
+
+
+def _usable(code: int) -> bool:
+    """A character to keep: not a line break, control character or lone surrogate (clean_text's
+    rule)."""
+    return not (code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF
+                or code >= 0x110000)  # fmt: skip
+
+
+class _Miner:
+    """pdfminer's reading of a page's characters, for the pages PDFium cannot lay out (see the
+    module's docstring); the file is parsed once, when a first page needs it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._pages: list[Any] | None = None
+        self._device: Any = None
+        self._interpreter: Any = None
+
+    def _open(self) -> list[Any]:
+        if self._pages is None:
+            from io import BytesIO
+
+            from pdfminer.converter import PDFPageAggregator
+            from pdfminer.pdfdocument import PDFDocument
+            from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+            from pdfminer.pdfpage import PDFPage
+            from pdfminer.pdfparser import PDFParser
+
+            with self.path.open("rb") as source:
+                data = BytesIO(source.read(MAX_SOURCE_BYTES + 1))
+            self._pages = list(PDFPage.create_pages(PDFDocument(PDFParser(data))))
+            resources = PDFResourceManager()
+            self._device = PDFPageAggregator(resources, laparams=None)
+            self._interpreter = PDFPageInterpreter(resources, self._device)
+        return self._pages
+
+    def chars(self, index: int, view: _View) -> list[Char] | None:
+        """The characters of page `index` as PDFium's reading gives them (shown coordinates, top
+        down), or None when pdfminer cannot read the page."""
+        from pdfminer.layout import LTChar, LTContainer
+
+        def walk(items: Any) -> Iterator[Any]:
+            for item in items:
+                if isinstance(item, LTChar):
+                    yield item
+                elif isinstance(item, LTContainer):
+                    yield from walk(item)
+
+        try:
+            page = self._open()[index]
+            self._interpreter.process_page(page)
+            layout = self._device.get_result()
+            rotate, mediabox = page.rotate % 360, tuple(page.mediabox)
+            out: list[Char] = []
+            for char in walk(layout):
+                text = char.get_text()
+                if len(text) != 1 or not _usable(ord(text)):
+                    continue  # "(cid:12)": a code no map gives a character for
+                # pdfminer's device space is the page turned by /Rotate, from the media box's
+                # corner: back to user space, then as PDFium's characters are shown
+                left, bottom = _user(rotate, mediabox, char.x0, char.y0)
+                right, top = _user(rotate, mediabox, char.x1, char.y1)
+                x0, top_, x1, bottom_ = view.box(
+                    min(left, right), max(top, bottom), max(left, right), min(top, bottom)
+                )
+                origin = _user(rotate, mediabox, char.matrix[4], char.matrix[5])
+                size = char.size or (bottom_ - top_) or 1.0
+                out.append(Char(text, x0, x1, top_, bottom_, size, view.point(*origin)[1]))
+            return out
+        except Exception:  # a file pdfminer reads differently or not at all: PDFium's stand
+            return None
+
+
+def _user(
+    rotate: int, mediabox: tuple[float, ...], u: float, v: float
+) -> tuple[float, float]:
+    """PDF user space of a point of pdfminer's device space (its page matrix undone)."""
+    x0, y0, x1, y1 = mediabox
+    if rotate == 90:
+        return x1 - v, u + y0
+    if rotate == 180:
+        return x1 - u, y1 - v
+    if rotate == 270:
+        return v + x0, y1 - u
+    return u + x0, v + y0
 
 
 def _multiply(m: tuple[float, ...], n: tuple[float, ...]) -> tuple[float, ...]:
@@ -386,7 +478,9 @@ def _grid(
     return grid
 
 
-def _read_page(document: Any, index: int, budget: Budget, path: Path, notes: list[str]) -> Page:
+def _read_page(
+    document: Any, index: int, budget: Budget, path: Path, notes: list[str], miner: _Miner
+) -> Page:
     number = index + 1
     try:
         page = document[index]
@@ -408,9 +502,12 @@ def _read_page(document: Any, index: int, budget: Budget, path: Path, notes: lis
         raise UserError(f"{path}：第 {number} 页无法读取，文件可能已损坏") from None
     finally:
         page.close()
-    result.chars, result.pictures, result.unmapped = len(chars), drawing.pictures, unmapped
     if drawing.loose_fonts and any(CJK.match(char.text) for char in chars):
         result.loose_fonts = sorted(drawing.loose_fonts)
+        if not chinese_font_installed() and (mined := miner.chars(index, view)) is not None:
+            budget.add_text(" " * max(len(mined) - count, 0))
+            chars, result.mined = mined, True
+    result.chars, result.pictures, result.unmapped = len(chars), drawing.pictures, unmapped
     tables = _tables(drawing.edges) if drawing.edges and not drawing.overflow else []
     if tables is None or drawing.overflow:
         notes.append(f"第 {number} 页绘有大量线条，未在其中识别表格，该页文字按正文导入，请核对")
@@ -456,7 +553,10 @@ def _pages(path: Path, notes: list[str]) -> list[Page]:
         if count == 0:
             raise _damaged(path)
         budget = Budget(path)
-        return [_read_page(document, index, budget, path, notes) for index in range(count)]
+        miner = _Miner(path)
+        return [
+            _read_page(document, index, budget, path, notes, miner) for index in range(count)
+        ]
     finally:
         document.close()
 
@@ -490,7 +590,13 @@ def _check_text_layer(path: Path, pages: list[Page], notes: list[str]) -> None:
             f"{path}：PDF 的文字无法识别（字体没有文字编码），请使用原始的 Word/WPS 文件导入，"
             "或先用 OCR 软件识别文字后再导入"
         )
-    loose = [p for p in pages if p.loose_fonts]
+    mined = [p.number for p in pages if p.mined]
+    if mined:
+        logger.info(
+            "{}：第 {} 页的中文字体未嵌入文件，本机没有中文字体，已改用 pdfminer 读取这些页的文字",
+            path, _spans(mined),
+        )
+    loose = [p for p in pages if p.loose_fonts and not p.mined]
     if loose and not chinese_font_installed():
         fonts = "、".join(sorted({name for p in loose for name in p.loose_fonts}))
         notes.append(

@@ -87,6 +87,8 @@ class Page:
     unmapped: int = 0
     loose_fonts: list[str] = field(default_factory=list)
     """The fonts its Chinese text may be in that the file names without embedding them."""
+    mined: bool = False
+    """Its characters were read by pdfminer, PDFium having no font to lay those fonts out."""
     columns: dict[int, list[float]] = field(default_factory=dict)
     """Where each table's columns start, by id() of its grid."""
 
