@@ -139,7 +139,8 @@ def test_one_digest_per_channel_to_the_coordinator_with_the_plans_figures(
     stats = json.loads(_ok(duban(*cfg, "--now", MONDAY, "stats", "--json")).out)
     board = json.loads(_ok(duban(*cfg, "--now", MONDAY, "tasks", "--json")).out)
     mail = next(m for m in inbox.messages if "督办任务推进情况周报" in str(m["Subject"]))
-    text = mail.get_body(preferencelist=("plain",)).get_content()
+    # the text as a mail client shows it: MIME's canonical text ends its lines with CRLF
+    text = mail.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
     html = mail.get_body(preferencelist=("html",)).get_content()
     totals = stats["totals"]
     assert (
