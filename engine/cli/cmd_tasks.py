@@ -21,7 +21,10 @@ from engine.cli.output import NUMBER, emit_json, info, json_option
 from engine.model.plan import STATUS_LABELS, Status
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from engine.actions.loading import LoadReport
+    from engine.readahead import ReadAhead
 
 _LIGHTS = {
     "red": ("红灯", "red"),
@@ -149,19 +152,34 @@ def board_table(rows: list[dict[str, Any]], *, colour: bool) -> str:
 @click.pass_obj
 def load_command(app: AppContext, plan_files: tuple[Path, ...], as_json: bool) -> None:
     """载入或更新计划文件（保留状态、进展、历史与已批准的延期），可一次载入多个。"""
-    from engine.actions.loading import load_plan
-    from engine.errors import DubanError, UserError
-    from engine.planfile import read_plan
+    from engine.readahead import ReadAhead
 
-    settled()
+    # several files: each read in a child (engine.readahead) while the one before is stored
+    with ReadAhead(plan_files) as plans:
+        from engine.actions.loading import load_plan
+
+        settled()
+        _load_files(app, plans, len(plan_files), load_plan, as_json)
+
+
+def _load_files(
+    app: AppContext,
+    plans: ReadAhead,
+    count: int,
+    load_plan: Callable[..., LoadReport],
+    as_json: bool,
+) -> None:
+    from engine.errors import DubanError, UserError
+
     # One file after another, each read, then stored in a transaction of its own, so that a
-    # province's 200 plans pay the start-up once and hold one plan in memory at a time. A file
-    # refused stops the command there; the message names the files already loaded before it.
+    # province's 200 plans pay the start-up once and hold at most two plans in memory (the one
+    # stored and the next, read meanwhile). A file refused stops the command there; the message
+    # names the files already loaded before it.
     loaded: dict[str, Path] = {}
     reports: list[dict[str, Any]] = []
-    for plan_file in plan_files:
+    for plan_file, plan_of in plans:
         try:
-            plan = read_plan(plan_file)
+            plan = plan_of()
             if plan.id in loaded:
                 raise UserError(
                     f"计划文件 {plan_file} 与 {loaded[plan.id]} 的计划标识相同（{plan.id}），"
@@ -178,7 +196,7 @@ def load_command(app: AppContext, plan_files: tuple[Path, ...], as_json: bool) -
             raise type(exc)(f"{where}{exc}（此前的 {done} 已载入，其后的文件未载入）") from None
         loaded[plan.id] = plan_file
         # what a person must check is said on stderr, with --json too
-        named = f"计划文件 {plan_file} " if len(plan_files) > 1 else "计划文件"
+        named = f"计划文件 {plan_file} " if count > 1 else "计划文件"
         if not plan.coordinator:
             info(f"注意：{named}未填写统筹单位（plan.coordinator），状态变更和延期申请将无法审批")
         if plan.warnings:
@@ -197,7 +215,7 @@ def load_command(app: AppContext, plan_files: tuple[Path, ...], as_json: bool) -
             _say_loaded(report, plan.title)
     if as_json:
         # one file: its object, as before; several: a list of them, in the order given
-        emit_json(reports[0] if len(plan_files) == 1 else reports)
+        emit_json(reports[0] if count == 1 else reports)
 
 
 def _say_loaded(report: LoadReport, title: str | None) -> None:
