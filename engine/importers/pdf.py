@@ -203,6 +203,8 @@ class _Miner:
         self._pages: list[Any] | None = None
         self._device: Any = None
         self._interpreter: Any = None
+        self._failed = False
+        """pdfminer could not parse the file: not tried again for each page."""
 
     def _open(self) -> list[Any]:
         if self._pages is None:
@@ -234,6 +236,8 @@ class _Miner:
                 elif isinstance(item, LTContainer):
                     yield from walk(item)
 
+        if self._failed:
+            return None
         try:
             page = self._open()[index]
             self._interpreter.process_page(page)
@@ -256,6 +260,7 @@ class _Miner:
                 out.append(Char(text, x0, x1, top_, bottom_, size, view.point(*origin)[1]))
             return out
         except Exception:  # a file pdfminer reads differently or not at all: PDFium's stand
+            self._failed = self._pages is None
             return None
 
 
