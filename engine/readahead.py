@@ -74,14 +74,14 @@ class ReadAhead:
         path = next(self._waiting, None)
         if path is None:
             return
-        future: Future[Plan] | None = None
+        future: Future[Plan] | None = None  # None: read here
         if self._pool is not None:
             from concurrent.futures.process import BrokenProcessPool
 
             try:
                 future = self._pool.submit(read_plan, path)
             except BrokenProcessPool:  # the child died before: this one is read here
-                future = _gone()
+                _read_here(path)
         self._queued.append((path, future))
 
     def __iter__(self) -> Iterator[tuple[Path, Callable[[], Plan]]]:
@@ -104,13 +104,8 @@ class ReadAhead:
         self.close()
 
 
-def _gone() -> Future[Plan]:
-    """The future of a file the child could not be given (it had died): read here instead."""
-    from concurrent.futures.process import BrokenProcessPool
-
-    future: Future[Plan] = Future()
-    future.set_exception(BrokenProcessPool("the reading process is gone"))
-    return future
+def _read_here(path: Path) -> None:
+    logger.warning("读取计划文件的子进程已退出，改在本进程读取 {}", path)
 
 
 def _plan(future: Future[Plan], path: Path) -> Plan:
@@ -119,5 +114,5 @@ def _plan(future: Future[Plan], path: Path) -> Plan:
     try:
         return future.result()
     except BrokenProcessPool:
-        logger.warning("读取计划文件的子进程已退出，改在本进程读取 {}", path)
+        _read_here(path)
         return read_plan(path)

@@ -21,8 +21,6 @@ from engine.cli.output import NUMBER, emit_json, info, json_option
 from engine.model.plan import STATUS_LABELS, Status
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from engine.actions.loading import LoadReport
     from engine.readahead import ReadAhead
 
@@ -156,20 +154,15 @@ def load_command(app: AppContext, plan_files: tuple[Path, ...], as_json: bool) -
 
     # several files: each read in a child (engine.readahead) while the one before is stored
     with ReadAhead(plan_files) as plans:
-        from engine.actions.loading import load_plan
-
-        settled()
-        _load_files(app, plans, len(plan_files), load_plan, as_json)
+        _load_files(app, plans, len(plan_files), as_json)
 
 
-def _load_files(
-    app: AppContext,
-    plans: ReadAhead,
-    count: int,
-    load_plan: Callable[..., LoadReport],
-    as_json: bool,
-) -> None:
+def _load_files(app: AppContext, plans: ReadAhead, count: int, as_json: bool) -> None:
+    # imported while the child reads the first file
+    from engine.actions.loading import load_plan
     from engine.errors import DubanError, UserError
+
+    settled()
 
     # One file after another, each read, then stored in a transaction of its own, so that a
     # province's 200 plans pay the start-up once and hold at most two plans in memory (the one

@@ -196,32 +196,33 @@ def build_message(message: Message, settings: EmailSettings, now: datetime) -> b
         "X-Auto-Response-Suppress: All",
         "MIME-Version: 1.0",
     ]
-    if not message.html:
-        return _joined(lines, _TEXT_PART % b"plain", _body(message.text))
+    if not message.html:  # the part's own headers follow the message's
+        return _headers(lines) + _part(b"plain", message.text)
     # "=_" cannot occur in base64, so the boundary cannot occur in a part
     boundary = f"=_duban_{secrets.token_hex(12)}".encode("ascii")
     lines.append(f'Content-Type: multipart/alternative;\r\n boundary="{boundary.decode()}"')
-    head = "\r\n".join(lines).encode("ascii") + b"\r\n\r\n"
-    parts = [
-        b"--" + boundary + b"\r\n" + _TEXT_PART % kind + b"\r\n" + _body(body)
+    parts = b"".join(
+        b"--" + boundary + b"\r\n" + _part(kind, body)
         for kind, body in ((b"plain", message.text), (b"html", message.html))
-    ]
-    return head + b"".join(parts) + b"--" + boundary + b"--\r\n"
+    )
+    return _headers(lines) + b"\r\n" + parts + b"--" + boundary + b"--\r\n"
 
 
 _TEXT_PART = b'Content-Type: text/%s; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n'
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 
 
-def _joined(lines: list[str], part_head: bytes, body: bytes) -> bytes:
-    return "\r\n".join(lines).encode("ascii") + b"\r\n" + part_head + b"\r\n" + body
+def _headers(lines: list[str]) -> bytes:
+    return "\r\n".join(lines).encode("ascii") + b"\r\n"
 
 
-def _body(text: str) -> bytes:
-    """A text part's body: its lines ended by CRLF, as MIME's canonical form of text wants (and the
-    email package writes), in UTF-8 and base64, 76 characters a line."""
+def _part(kind: bytes, text: str) -> bytes:
+    """A text part (its headers, a blank line, its body): its lines ended by CRLF, as MIME's
+    canonical form of text wants (and the email package writes), in UTF-8 and base64, 76
+    characters a line."""
     canonical = b"\r\n".join(text.encode("utf-8").splitlines()) + b"\r\n"
-    return base64.encodebytes(canonical).replace(b"\n", b"\r\n")
+    body = base64.encodebytes(canonical).replace(b"\n", b"\r\n")
+    return _TEXT_PART % kind + b"\r\n" + body
 
 
 @lru_cache(maxsize=1024)  # the same unit names and many of the same subjects, pass after pass
@@ -338,8 +339,7 @@ class EmailChannel:
                 if not self._idle:
                     break
                 smtp, carried = self._idle.pop()
-            if smtp.sock is not None:
-                watch(smtp.sock)
+            _watched(smtp)
             try:
                 code, _ = smtp.rset()
             except (smtplib.SMTPException, OSError):
@@ -365,8 +365,7 @@ class EmailChannel:
             return
         with Watchdog(self.settings.timeout_seconds):
             for smtp, _ in idle:
-                if smtp.sock is not None:
-                    watch(smtp.sock)
+                _watched(smtp)
                 _quit(smtp)
 
     def send(self, message: Message, now: datetime) -> Delivery:
@@ -427,6 +426,13 @@ class EmailChannel:
         if refused:
             detail += "；被拒收的地址：" + "、".join(refused)
         return Delivery.sent(mask(detail))
+
+
+def _watched(smtp: Client) -> None:
+    """A kept connection's socket registered with this thread's watchdog (`_Watched` does that
+    for a new one)."""
+    if smtp.sock is not None:
+        watch(smtp.sock)
 
 
 def _quit(smtp: Client) -> None:
