@@ -37,8 +37,8 @@ def seed_file(suffix: str) -> bytes:
     """The seed table, in Word's text layout, as .docx or as .xlsx."""
     if suffix == ".txt":
         return SEED.read_bytes()
-    folder = Path(tempfile.mkdtemp(prefix="duban-fuzz-seed-"))
-    return write_table(seed_spec(), folder / f"seed{suffix}").read_bytes()
+    with tempfile.TemporaryDirectory(prefix="duban-fuzz-seed-") as folder:
+        return write_table(seed_spec(), Path(folder) / f"seed{suffix}").read_bytes()
 
 
 @cache
@@ -54,8 +54,12 @@ def repack(suffix: str, name: str, data: bytes) -> bytes:
 
 def check_import(data: bytes, suffix: str) -> None:
     """Import `data` as a file: a plan that reads back, or one clear line and exit 2."""
-    folder = Path(tempfile.mkdtemp(prefix="duban-fuzz-"))
-    source, target = folder / f"表{suffix}", folder / "plan.yaml"
+    # each example's folder is removed afterwards: a run of thousands must not fill /tmp
+    with tempfile.TemporaryDirectory(prefix="duban-fuzz-") as folder:
+        _check_import(data, Path(folder) / f"表{suffix}", Path(folder) / "plan.yaml")
+
+
+def _check_import(data: bytes, source: Path, target: Path) -> None:
     source.write_bytes(data)
     out, err = io.StringIO(), io.StringIO()
     code = 0

@@ -16,6 +16,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -43,7 +44,19 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 UNIT = "市发改局"  # leads task 1 of the seed plan
 
 
-def _chrome(width: int, height: int) -> WebDriver:
+@contextmanager
+def _chrome(width: int, height: int) -> Iterator[WebDriver]:
+    """A headless Chromium of that window size, quit at the end, its profile folder removed
+    (a few MB each: a test run must not leave them in /tmp)."""
+    with tempfile.TemporaryDirectory(prefix="duban-chrome-", ignore_cleanup_errors=True) as profile:
+        driver = _started(width, height, profile)
+        try:
+            yield driver
+        finally:
+            driver.quit()
+
+
+def _started(width: int, height: int, profile: str) -> WebDriver:
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
     for flag in (
@@ -58,7 +71,7 @@ def _chrome(width: int, height: int) -> WebDriver:
         "--disable-sync",
         "--disable-extensions",
         f"--window-size={width},{height}",
-        f"--user-data-dir={tempfile.mkdtemp(prefix='duban-chrome-')}",
+        f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
@@ -106,20 +119,14 @@ def site(tmp_path: Path) -> Iterator[WebSite]:
 
 @pytest.fixture
 def chrome() -> Iterator[WebDriver]:
-    driver = _chrome(1280, 900)
-    try:
+    with _chrome(1280, 900) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture
 def phone() -> Iterator[WebDriver]:
-    driver = _chrome(375, 812)
-    try:
+    with _chrome(375, 812) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _button(driver: WebDriver, text: str, scope: object | None = None):
