@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+import chinese_calendar
 import pytest
 
 from engine.deadlines.calendar import WorkCalendar
@@ -114,6 +115,23 @@ def test_workdays_between_agrees_with_add_workdays_across_years(calendar: WorkCa
 
 def test_year_2021_has_250_working_days(calendar: WorkCalendar) -> None:
     assert calendar.workdays_between(date(2020, 12, 31), date(2021, 12, 31)) == 250
+
+
+def test_every_day_the_package_covers_is_as_the_package_says(calendar: WorkCalendar) -> None:
+    # the calendar reads the package's tables itself, not through is_workday: the same answer
+    # for every day of every year it covers, 调休 days and holidays on weekdays among them
+    years = sorted({d.year for d in chinese_calendar.holidays})
+    day, last = date(years[0], 1, 1), date(years[-1], 12, 31)
+    differing = []
+    while day <= last:
+        if calendar.covers(day.year) and calendar.is_workday(day) != chinese_calendar.is_workday(
+            day
+        ):
+            differing.append(day)
+        day += timedelta(days=1)
+    assert differing == []
+    assert calendar.is_workday(date(2021, 2, 7))  # a Sunday made a working day
+    assert not calendar.is_workday(date(2021, 10, 4))  # a Monday of the National Day week
 
 
 def test_covered_and_uncovered_years(calendar: WorkCalendar) -> None:

@@ -36,6 +36,15 @@ Days = Mapping[date, str] | Iterable[date]
 _PACKAGE_NAMES = {h.value: h.chinese for h in chinese_calendar.Holiday}
 
 
+def _package_workday(d: date) -> bool:
+    """chinese_calendar.is_workday for a year the package covers, without its check of the
+    year, which scans every day it knows on each call (8 ms a year built, most of a pass's
+    calendar): a working day is an adjusted working day, or a weekday that is no holiday."""
+    if d in chinese_calendar.workdays:
+        return True
+    return d.weekday() < 5 and d not in chinese_calendar.holidays
+
+
 @dataclass(frozen=True)
 class MarkedDay:
     """A day a source makes a holiday or a working day, as `marked_days` lists it."""
@@ -231,7 +240,7 @@ class WorkCalendar:
             elif d in notice:
                 working = notice[d][0]
             elif source == PACKAGE:
-                working = chinese_calendar.is_workday(d)
+                working = _package_workday(d)
             else:
                 working = d.weekday() < 5
             flags[i] = working
