@@ -116,15 +116,16 @@ def test_the_digest_read_in_queries_is_the_same_on_postgresql(duban, workdir, pg
 
 
 TASK_TABLE = re.compile(r"\bFROM task\b(?!_)")
+PLAN_TABLE = re.compile(r"\bFROM \"?plan\"?(?![_\w])")
 
 
 @contextmanager
-def task_reads(db: Database) -> Iterator[list[str]]:
-    """The statements that read the task table while the block runs."""
+def task_reads(db: Database, table: re.Pattern[str] = TASK_TABLE) -> Iterator[list[str]]:
+    """The statements that read the task table (or `table`) while the block runs."""
     statements: list[str] = []
 
     def seen(conn, cursor, statement, parameters, context, executemany):
-        if TASK_TABLE.search(statement):
+        if table.search(statement):
             statements.append(statement)
 
     event.listen(db.engine, "before_cursor_execute", seen)
@@ -179,6 +180,28 @@ def test_a_batch_prefetched_reads_its_tasks_at_once(duban, workdir):
             assert len(reads) == 1
         assert [[t.no for t in ctx.tasks] for ctx in contexts] == [[11, 4], [6], [4]]
         with db.read() as session:  # the same lines as read notice by notice
+            view = StoreView(session)
+            assert [build_context(view, one, settings, now) for one in batch] == contexts
+    finally:
+        db.close()
+
+
+def test_a_batch_prefetched_reads_its_plans_at_once(duban, workdir):
+    make_history(duban, workdir)
+    db = open_database(f"sqlite:///{workdir / 'var' / 'duban.db'}")
+    settings, now = Settings(), at(NOWS[1])
+    gone = dataclasses.replace(spec(4), plan_id="a-plan-since-deleted")
+    batch = [spec(11, 4), gone, spec(6)]
+    try:
+        with db.read() as session, task_reads(db, PLAN_TABLE) as reads:
+            view = StoreView(session)
+            view.prefetch(batch)
+            assert len(reads) == 1 and " IN (" in reads[0]
+            contexts = [build_context(view, one, settings, now) for one in batch]
+            assert len(reads) == 1  # no plan read again, the one not found neither
+        assert [ctx.plan_id for ctx in contexts] == [PLAN, "", PLAN]
+        assert contexts[0].coordinator == "市司法局" and contexts[1].tasks == ()
+        with db.read() as session:  # the same as read notice by notice
             view = StoreView(session)
             assert [build_context(view, one, settings, now) for one in batch] == contexts
     finally:

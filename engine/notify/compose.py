@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.actions import people
@@ -157,12 +158,20 @@ class StoreView:
         return self._plans[plan_id]
 
     def prefetch(self, specs: Iterable[NoticeSpec]) -> None:
-        """Read the tasks these notices list, a few queries per plan for the whole batch rather
-        than two per notice (optional: `tasks` reads what was not prefetched)."""
+        """Read the plans of these notices (two queries for them all) and the tasks they list
+        (a few queries per plan), for the whole batch rather than per notice (optional: `plan`
+        and `tasks` read what was not prefetched)."""
         wanted: dict[str, set[int]] = {}
         for spec in specs:
             if spec.plan_id:
                 wanted.setdefault(spec.plan_id, set()).update(int(no) for no in spec.tasks)
+        unread = [plan_id for plan_id in wanted if plan_id not in self._plans]
+        if unread:
+            found = self.session.scalars(
+                select(Plan).where(Plan.id.in_(unread)).options(selectinload(Plan.coordinator))
+            )
+            self._plans.update(dict.fromkeys(unread))  # a plan since deleted: None, as `plan`
+            self._plans.update((plan.id, plan) for plan in found)
         for plan_id, numbers in wanted.items():
             self._read(plan_id, numbers)
 
