@@ -152,9 +152,7 @@ class StoreView:
         if not plan_id:
             return None
         if plan_id not in self._plans:
-            self._plans[plan_id] = self.session.get(
-                Plan, plan_id, options=[selectinload(Plan.coordinator)]
-            )
+            self._read_plans([plan_id])
         return self._plans[plan_id]
 
     def prefetch(self, specs: Iterable[NoticeSpec]) -> None:
@@ -167,13 +165,17 @@ class StoreView:
                 wanted.setdefault(spec.plan_id, set()).update(int(no) for no in spec.tasks)
         unread = [plan_id for plan_id in wanted if plan_id not in self._plans]
         if unread:
-            found = self.session.scalars(
-                select(Plan).where(Plan.id.in_(unread)).options(selectinload(Plan.coordinator))
-            )
-            self._plans.update(dict.fromkeys(unread))  # a plan since deleted: None, as `plan`
-            self._plans.update((plan.id, plan) for plan in found)
+            self._read_plans(unread)
         for plan_id, numbers in wanted.items():
             self._read(plan_id, numbers)
+
+    def _read_plans(self, plan_ids: list[str]) -> None:
+        """Read these plans with their coordinators; one no longer stored is kept as None."""
+        found = self.session.scalars(
+            select(Plan).where(Plan.id.in_(plan_ids)).options(selectinload(Plan.coordinator))
+        )
+        self._plans.update(dict.fromkeys(plan_ids))
+        self._plans.update((plan.id, plan) for plan in found)
 
     def tasks(self, plan_id: str, numbers: Iterable[int]) -> dict[int, StoredTask]:
         """The plan's tasks with these numbers, by number; a number the plan lacks is absent."""
