@@ -57,6 +57,16 @@ def test_the_files_are_read_in_another_process(tmp_path, monkeypatch):
         assert {plan_of() for _, plan_of in plans} == {os.getpid()}
 
 
+def test_one_file_alone_is_read_in_a_child_where_one_helps(tmp_path, monkeypatch):
+    # read while the command imports what storing it needs (the default, as `duban load` uses it)
+    monkeypatch.setattr(readahead, "read_plan", _pid_of_reader)
+    helps = readahead.child_helps()
+    with ReadAhead(_files(tmp_path, 1)) as plans:
+        ((_, plan_of),) = plans
+        reader = plan_of()
+    assert (reader != os.getpid()) is helps
+
+
 def test_a_file_that_cannot_be_read_raises_what_reading_it_here_raises(tmp_path):
     good, bad = _files(tmp_path, 2)
     bad.write_text("plan:\n  id: [unclosed\n", encoding="utf-8")

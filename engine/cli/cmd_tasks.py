@@ -152,7 +152,8 @@ def load_command(app: AppContext, plan_files: tuple[Path, ...], as_json: bool) -
     """载入或更新计划文件（保留状态、进展、历史与已批准的延期），可一次载入多个。"""
     from engine.readahead import ReadAhead
 
-    # several files: each read in a child (engine.readahead) while the one before is stored
+    # each file read in a child (engine.readahead): the first while the storing's modules are
+    # imported, each next one while the one before is stored
     with ReadAhead(plan_files) as plans:
         _load_files(app, plans, len(plan_files), as_json)
 
