@@ -452,6 +452,52 @@ def test_a_connection_the_server_dropped_is_replaced_and_nothing_is_sent_twice(s
     assert smtp_server.handler.quits == 1  # the second; the first was gone
 
 
+@pytest.mark.parametrize("smtp_server", ["none", "ssl"], indirect=True)
+def test_on_a_kept_connection_the_next_message_begins_at_once_without_rset(smtp_server):
+    # its own MAIL FROM is what asks whether the server still holds the connection
+    channel = EmailChannel(
+        settings(smtp_server, smtp_server.mode), ssl_context=_context(smtp_server), reuse=True
+    )
+    for i in range(1, 5):
+        assert channel.send(notice(notice_id=i), NOW).ok
+    channel.close()
+    assert smtp_server.connections == 1
+    assert smtp_server.handler.rsets == 0
+    assert len(smtp_server.received) == 4
+    assert {got.mail_from for got in smtp_server.received} == {"duban@example.gov.cn"}
+
+
+@pytest.mark.parametrize("smtp_server", ["none"], indirect=True)
+def test_a_kept_connection_the_server_is_closing_is_replaced_and_nothing_is_sent_twice(
+    smtp_server,
+):
+    channel = EmailChannel(settings(smtp_server, "none"), reuse=True)
+    assert channel.send(notice(notice_id=1), NOW).ok
+    smtp_server.handler.sender_answers = ["421 4.3.2 Service shutting down"]
+    delivery = channel.send(notice(notice_id=2), NOW)
+    assert delivery.ok, delivery.detail
+    channel.close()
+    ids = [got.message["Message-ID"] for got in smtp_server.received]
+    assert ids == ["<duban.notice.1@example.gov.cn>", "<duban.notice.2@example.gov.cn>"]
+    assert smtp_server.connections == 2
+
+
+@pytest.mark.parametrize("smtp_server", ["none"], indirect=True)
+def test_a_sender_refused_on_a_kept_connection_is_said_and_the_connection_not_kept(smtp_server):
+    channel = EmailChannel(settings(smtp_server, "none"), reuse=True)
+    assert channel.send(notice(notice_id=1), NOW).ok
+    smtp_server.handler.sender_answers = ["451 4.3.0 Try again later"]
+    delivery = channel.send(notice(notice_id=2), NOW)
+    assert delivery.outcome is Outcome.TRANSIENT
+    assert "451" in delivery.detail
+    assert channel._idle == []
+    assert channel.send(notice(notice_id=3), NOW).ok  # on a new connection
+    channel.close()
+    ids = [got.message["Message-ID"] for got in smtp_server.received]
+    assert ids == ["<duban.notice.1@example.gov.cn>", "<duban.notice.3@example.gov.cn>"]
+    assert smtp_server.connections == 2
+
+
 @pytest.mark.parametrize("smtp_server", ["none"], indirect=True)
 def test_a_connection_carries_at_most_its_share_of_messages(smtp_server):
     channel = EmailChannel(settings(smtp_server, "none"), reuse=True)

@@ -93,12 +93,30 @@ class _Handler:
     reject_with: str | None = None
     quits: int = 0
     """Connections the client ended with QUIT."""
+    rsets: int = 0
+    """RSET commands received."""
+    sender_answers: list[str] = field(default_factory=list)
+    """Answers to the next MAIL FROMs instead of 250, one each (the sender refused, or the
+    server closing)."""
     servers: list[Any] = field(default_factory=list)
     """The connections' protocol objects, for `drop`."""
 
     async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
         self.quits += 1
         return "221 Bye"
+
+    async def handle_RSET(self, server: Any, session: Any, envelope: Any) -> str:
+        self.rsets += 1
+        return "250 OK"
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.sender_answers:
+            return self.sender_answers.pop(0)
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.data_count += 1
