@@ -65,9 +65,12 @@ class ReadAhead:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("fork")
-            )
+            try:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1, mp_context=multiprocessing.get_context("fork")
+                )
+            except (OSError, ImportError) as exc:  # no working semaphores (/dev/shm), say
+                logger.info("无法创建读取计划文件的子进程（{}），改在本进程读取", exc)
         self._submit()
 
     def _submit(self) -> None:

@@ -94,6 +94,19 @@ def test_when_the_child_dies_the_file_is_read_here(tmp_path, monkeypatch):
         assert held_of() == os.getpid()
 
 
+def test_without_a_child_to_be_had_the_files_are_read_here(tmp_path, monkeypatch):
+    # a system without working semaphores (no /dev/shm) cannot make the pool: not an error
+    import concurrent.futures
+
+    def no_semaphores(*_: object, **__: object) -> None:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_semaphores)
+    monkeypatch.setattr(readahead, "read_plan", _pid_of_reader)
+    with ReadAhead(_files(tmp_path, 2), child=True) as plans:
+        assert {plan_of() for _, plan_of in plans} == {os.getpid()}
+
+
 def test_no_child_is_forked_while_another_thread_runs():
     # a fork copies only the forking thread: a lock another one held would stay locked
     stop = threading.Event()
