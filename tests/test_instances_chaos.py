@@ -141,6 +141,7 @@ class Instance:
     lines: list[str] = field(default_factory=list)
     ready: threading.Event = field(default_factory=threading.Event)
     ended: threading.Event = field(default_factory=threading.Event)
+    ready_or_ended: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def start(cls, name: str, clock: datetime, config: Path, url: str, cwd: Path) -> Instance:
@@ -161,19 +162,20 @@ class Instance:
             self.lines.append(line)
             if READY in line:
                 self.ready.set()
+                self.ready_or_ended.set()
         self.process.stderr.close()
         self.ended.set()
+        self.ready_or_ended.set()
 
     def wait_ready(self, trigger: Trigger | None = None) -> None:
         """Until the instance says it is running; or, with `trigger`, until it has ended killed
         by it: the messages of the instances already running may fire it while this one still
         starts, and its second victim is any instance, whatever it is doing."""
-        deadline = time.monotonic() + WAIT
-        while not self.ready.wait(0.05):
-            killed = trigger is not None and any(v is self for v in trigger.victims)
-            if killed and self.ended.is_set():
-                return
-            assert time.monotonic() < deadline, f"{self.name} was not ready:\n{self.said}"
+        self.ready_or_ended.wait(WAIT)
+        killed = trigger is not None and any(v is self for v in trigger.victims)
+        assert self.ready.is_set() or (killed and self.ended.is_set()), (
+            f"{self.name} was not ready:\n{self.said}"
+        )
 
     @property
     def alive(self) -> bool:
