@@ -9,10 +9,8 @@ when the value is used, so that secrets never sit in the settings object.
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import tomllib
-import unicodedata
 from collections import deque
 from datetime import date, time
 from pathlib import Path
@@ -32,35 +30,9 @@ from pydantic import (
 
 from engine.clock import FIRST_YEAR, LAST_YEAR
 from engine.errors import UserError, os_reason
+from engine.values import control_character, is_time_zone
 
 DEFAULT_DATABASE_URL = "sqlite:///var/duban.db"
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def expand_env(value: str, *, where: str = "") -> str:
-    """Replace `${NAME}` with the environment's value; a missing variable is a user error."""
-
-    def repl(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in os.environ:
-            raise UserError(f"环境变量 {name} 未设置{f'（{where} 需要它）' if where else ''}")
-        return os.environ[name]
-
-    return _ENV_REF.sub(repl, value)
-
-
-def is_time_zone(name: str) -> bool:
-    """Whether `name` is an IANA time zone this system knows (Asia/Shanghai)."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(name)
-    # a folder of zones ("Asia") or a name too long for a file name is an OSError
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return False
-    return True
-
-
 # Bounds that keep the date arithmetic of the planner within Python's dates and its loops short.
 MAX_DAYS = 3660  # ten years: remind_before_days, yellow_within_days
 MAX_WORKING_DAYS = 250  # about a year of working days
@@ -449,14 +421,6 @@ def _check_values(doc: dict[str, Any], path: Path) -> None:
                               depth + 1))
         elif isinstance(value, list):
             queue.extend((f"{key}[{i}]", item, depth + 1) for i, item in enumerate(value))
-
-
-def control_character(text: str) -> str | None:
-    """The first control character or line break in `text` ("U+000A"), or None."""
-    for char in text:
-        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
-            return f"U+{ord(char):04X}"
-    return None
 
 
 def _key_part(name: str) -> str:

@@ -14,12 +14,14 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import IO, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from loguru import logger
 
-from engine.config import Settings
 from engine.notify.secrets import install_log_masking, mask
+
+if TYPE_CHECKING:
+    from engine.config import Settings
 
 # journald's priority prefixes (sd-daemon(3)).
 _PRIORITY = {"TRACE": 7, "DEBUG": 7, "INFO": 6, "SUCCESS": 5, "WARNING": 4, "ERROR": 3,
@@ -89,12 +91,12 @@ def configure_logging(
     Returns the loguru handler id. Secrets named by the settings are masked from here on.
     """
     level: str
-    if isinstance(settings, Settings):
-        level = settings.service.log_level
-        install_log_masking(settings)
-    else:
+    if settings is None or isinstance(settings, str):
         level = (settings or "INFO").upper()
         install_log_masking(None)
+    else:
+        level = settings.service.log_level
+        install_log_masking(settings)
     stream = stream or sys.stderr
     journald = _to_journald(stream)
     verbose = level in _VERBOSE

@@ -21,10 +21,10 @@ from yaml.error import Mark
 
 from engine import plainyaml
 from engine.clock import FIRST_YEAR, LAST_YEAR
-from engine.config import control_character, is_time_zone
 from engine.deadlines.deadline import Deadline, DeadlineKind, Milestone
 from engine.errors import UserError
 from engine.model.plan import ImportWarning, Plan, Section, Source, Status, Task
+from engine.values import control_character, is_time_zone
 
 # --- writing -------------------------------------------------------------------------------
 
@@ -339,7 +339,7 @@ def _shown(value: Any) -> str:
 
 
 _BAD_CHARACTERS = re.compile("[\0\ud800-\udfff]")
-# What engine.config.control_character looks for (categories Cc, Zl, Zp), to find in one search
+# What engine.values.control_character looks for (categories Cc, Zl, Zp), to find in one search
 # that a text has none; the message names the character as control_character does.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import DEFAULT_DATABASE_URL, Settings, expand_env, load_settings
+from engine.config import DEFAULT_DATABASE_URL, Settings, load_settings
 from engine.errors import UserError
+from engine.values import expand_env
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "config"

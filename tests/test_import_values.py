@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from support.tables import TableSpec, write_table
 
-from engine.config import control_character
 from engine.importers.build import import_plan
 from engine.planfile import read_plan, write_plan
+from engine.values import control_character
 
 HEADER = ["序号", "任务", "责任单位", "完成时限"]
 

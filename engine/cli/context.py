@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from engine.clock import Clock, FixedClock, SystemClock, parse_now
-from engine.config import Settings, load_settings
 from engine.errors import UserError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from engine.config import Settings
     from engine.store import Database
 
 
@@ -39,6 +39,9 @@ class AppContext:
 
     @cached_property
     def settings(self) -> Settings:
+        # imported here: `load` forks the child reading its files before pydantic is imported
+        from engine.config import load_settings
+
         settings = load_settings(self._config_path)
         from engine.notify.secrets import install_log_masking
 

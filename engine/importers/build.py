@@ -16,7 +16,6 @@ from datetime import date
 from pathlib import Path
 
 from engine.clock import FIRST_YEAR, LAST_YEAR
-from engine.config import control_character
 from engine.deadlines.deadline import Deadline, DeadlineKind
 from engine.deadlines.grammar import counts_working_days, is_relative, parse_deadline
 from engine.errors import UserError
@@ -27,6 +26,7 @@ from engine.importers.table import PlanTable, TaskRow, read_table
 from engine.importers.units import parse_units
 from engine.model.plan import ImportWarning, Plan, Source, Status, Task
 from engine.planfile import MAX_UNIT
+from engine.values import control_character
 
 PLAN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 COORDINATOR_MISSING = (

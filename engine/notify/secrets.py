@@ -12,12 +12,15 @@ import os
 import re
 import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.config import Settings, expand_env
+from engine.values import ENV_REF as _ENV_REF
+from engine.values import expand_env
+
+if TYPE_CHECKING:
+    from engine.config import Settings
 
 MASK = "***"
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # key=… in a query string; also the common names for credentials in URLs and messages
 _URL_SECRET = re.compile(
     r"(?i)(\b(?:key|access_token|token|password|passwd|pwd|secret)=)([^&\s\"'<>#]+)"
