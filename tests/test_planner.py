@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -299,6 +300,29 @@ def test_a_unit_without_contact_falls_back_to_file_and_the_coordinator_is_told()
     assert notices[0].context["missing_contacts"] == ["市发改局"]
     assert notices[0].context["failed_kind"] == "reminder"
     assert run.at(at("2021-06-29", 10)) == []
+
+
+def _missing_contact_report_bytes(tasks: int, units: int) -> int:
+    """The stored context of the coordinator's missing-contact report when `tasks` tasks of
+    `units` units without a contact are reminded on one day, as the outbox keeps it."""
+    leads = [f"单位{u}" for u in range(units)]
+    missing = Contact(("file",), missing=True)
+    plan = snap(
+        *(task(no, date(2021, 6, 30), lead=leads[no % units]) for no in range(1, tasks + 1)),
+        **dict.fromkeys(leads, missing),
+    )
+    (report,) = [n for n in Run(plan).at(at("2021-06-29")) if n.kind == "delivery_failure"]
+    assert len(report.tasks) == tasks and len(report.context["missing_kinds"]) == units
+    return len(json.dumps(report.context, ensure_ascii=False).encode())
+
+
+def test_the_missing_contact_report_keeps_its_units_once_not_once_a_task() -> None:
+    # The units without a contact are the notice's, written once: a copy of that map in each
+    # task's facts made the report grow with tasks x units (1,000 tasks of 40 units: 1.4 MB).
+    few, many = _missing_contact_report_bytes(1_000, 10), _missing_contact_report_bytes(1_000, 40)
+    assert many < few + 40 * 200, (few, many)  # a couple of hundred bytes a unit more
+    assert many < 200 * 1_000 + 200 * 40, many  # and a task
+    assert _missing_contact_report_bytes(4_000, 40) < 4.5 * many
 
 
 def test_a_coordinator_without_contact_is_not_told_about_itself() -> None:

@@ -161,8 +161,9 @@ def group(items: Iterable[Item], send_at: datetime) -> list[PlannedNotice]:
 
 # Facts that many tasks of one notice share, and that the notice keeps once (not per task): the
 # coordinator's `progress_missing` lists every unit's missing tasks, and a copy of that map in
-# each task's detail would make the stored notice grow with the square of the tasks.
-_SHARED = ("missing_units",)
+# each task's detail would make the stored notice grow with the square of the tasks; the
+# missing-contact report's units and kinds (`missing_kinds`), with tasks x units.
+_SHARED = ("missing_units", "missing_kinds")
 
 
 def _own(detail: dict[str, Any], slim: dict[int, dict[str, Any]]) -> dict[str, Any]:
