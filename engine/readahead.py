@@ -4,8 +4,9 @@
 them) and stores it, one file after another. Here a forked child reads the next file while the
 command stores the one before: a province's files load in little more than the time their
 storing takes, on two cores or more (four files of 5,000 tasks: 3.6 → 2.5 s). The first file is
-read while the command imports what storing needs (SQLAlchemy, the models: about as long as
-reading 5,000 tasks), so one file alone gains too (5,000 tasks: 1.30 → 1.14 s end to end; the
+read while the command imports what storing needs (the config's pydantic models, SQLAlchemy,
+the store's models: about as long as reading 5,000 tasks; none is imported before the fork, see
+engine.values), so one file alone gains too (5,000 tasks: 1.30 → 1.14 s end to end; the
 plan crosses back pickled in ~0.03 s). At most the plan being stored and the next one are held
 at once.
 
