@@ -7,6 +7,7 @@ import textwrap
 from importlib import import_module
 
 import click
+from support.plans import small_plan, write_small_plan
 
 from engine.cli import main as cli_main
 from tests.conftest import SEED_PLAN
@@ -82,6 +83,42 @@ def _probe(code: str, cwd=None) -> str:
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=cwd
     ).stdout.splitlines()[-1]
+
+
+def test_duban_load_forks_its_reader_before_it_imports_the_config_models(tmp_path):
+    # The child reading the plan file (engine.readahead) starts while the command imports
+    # pydantic and the config's models, and everything storing needs: nothing the reading needs
+    # waits for them. In a fresh interpreter, as `duban load` starts; the plan is loaded all the
+    # same.
+    plan = write_small_plan(tmp_path / "plan.yaml", small_plan("p"))
+    args = ["--db", f"sqlite:///{tmp_path / 'd.db'}", "load", str(plan)]
+    probe = (
+        "import sys\n"
+        "from engine import readahead\n"
+        "made = readahead.ReadAhead.__init__\n"
+        "seen = []\n"
+        "def spy(self, *args, **kwargs):\n"
+        "    seen.append('pydantic' in sys.modules)\n"
+        "    made(self, *args, **kwargs)\n"
+        "readahead.ReadAhead.__init__ = spy\n"
+        "from engine.cli.main import main\n"
+        f"code = main({args!r})\n"
+        "print(code or 0, *seen, 'pydantic' in sys.modules)\n"
+    )
+    assert _probe(probe, tmp_path).split() == ["0", "False", "True"]
+
+
+def test_the_version_needs_no_config_models():
+    probe = (
+        "import sys\n"
+        "from engine.cli.main import main\n"
+        "try:\n"
+        "    main(['--version'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('pydantic' in sys.modules)\n"
+    )
+    assert _probe(probe) == "False"
 
 
 def test_a_pass_without_mail_imports_no_mail_library(tmp_path):

@@ -318,7 +318,7 @@ def _missing_contact_report_bytes(tasks: int, units: int) -> int:
 
 def test_the_missing_contact_report_keeps_its_units_once_not_once_a_task() -> None:
     # The units without a contact are the notice's, written once: a copy of that map in each
-    # task's facts made the report grow with tasks x units (1,000 tasks of 40 units: 1.4 MB).
+    # task's facts made the report grow with tasks x units (1,000 tasks of 40 units: 1.1 MB).
     few, many = _missing_contact_report_bytes(1_000, 10), _missing_contact_report_bytes(1_000, 40)
     assert many < few + 40 * 200, (few, many)  # a couple of hundred bytes a unit more
     assert many < 200 * 1_000 + 200 * 40, many  # and a task

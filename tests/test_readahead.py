@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import select
 import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -119,39 +117,3 @@ def test_no_child_is_forked_while_another_thread_runs():
     finally:
         stop.set()
         other.join()
-
-
-def test_duban_load_forks_its_reader_before_it_imports_the_config_models(tmp_path):
-    # The child starts reading the file while the command imports pydantic and the config's
-    # models, and everything storing needs: nothing the reading needs waits for them. In a fresh
-    # interpreter, as `duban load` starts; the plan is loaded all the same.
-    probe = (
-        "import sys\n"
-        "from engine import readahead\n"
-        "made = readahead.ReadAhead.__init__\n"
-        "seen = []\n"
-        "def spy(self, *args, **kwargs):\n"
-        "    seen.append('pydantic' in sys.modules)\n"
-        "    made(self, *args, **kwargs)\n"
-        "readahead.ReadAhead.__init__ = spy\n"
-        "from engine.cli.main import main\n"
-        "code = main(['--db', sys.argv[1], 'load', sys.argv[2]])\n"
-        "print(code or 0, *seen, 'pydantic' in sys.modules)\n"
-    )
-    plan = write_small_plan(tmp_path / "plan.yaml", small_plan("p"))
-    out = subprocess.run(
-        [sys.executable, "-c", probe, f"sqlite:///{tmp_path / 'd.db'}", str(plan)],
-        capture_output=True, text=True, check=True,
-        cwd=tmp_path,
-    ).stdout.split()
-    assert out[-3:] == ["0", "False", "True"]
-
-
-def test_the_version_needs_no_config_models():
-    out = subprocess.run(
-        [sys.executable, "-c", "import sys\nfrom engine.cli.main import main\n"
-         "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
-         "print('pydantic' in sys.modules)"],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()
-    assert out[-1] == "False"
