@@ -24,7 +24,7 @@ from engine.clock import FIRST_YEAR, LAST_YEAR
 from engine.deadlines.deadline import Deadline, DeadlineKind, Milestone
 from engine.errors import UserError
 from engine.model.plan import ImportWarning, Plan, Section, Source, Status, Task
-from engine.values import control_character, is_time_zone
+from engine.values import control_character, is_time_zone, read_plan_bytes
 
 # --- writing -------------------------------------------------------------------------------
 
@@ -629,7 +629,5 @@ def decode_plan_file(data: bytes, path: Path) -> str:
 
 
 def read_plan(path: Path) -> Plan:
-    from engine.plans import read_plan_bytes
-
     path = Path(path)
     return parse_plan(decode_plan_file(read_plan_bytes(path), path), path)

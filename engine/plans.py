@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.config import Settings
-from engine.errors import UserError, os_reason
+from engine.errors import UserError
 from engine.paths import bundled_plans_dir
+from engine.values import read_plan_bytes
 
 if TYPE_CHECKING:
     from engine.actions.loading import LoadReport
@@ -124,16 +125,6 @@ class PlanSync:
     @property
     def task_count(self) -> int:
         return sum(len(item.plan.tasks) if item.plan else item.tasks for item in self.loaded)
-
-
-def read_plan_bytes(path: Path) -> bytes:
-    """A plan file's bytes; a missing or unreadable file is a user error naming it."""
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"计划文件 {path} 不存在") from None
-    except OSError as exc:
-        raise UserError(f"无法读取计划文件 {path}：{os_reason(exc)}") from None
 
 
 def sync_plans(db: Database, settings: Settings, now: datetime,

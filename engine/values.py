@@ -1,8 +1,10 @@
-"""Checks on values that the config and a plan file both make, and `${NAME}` expansion.
+"""Checks on values that the config and a plan file both make, `${NAME}` expansion, and the
+reading of a plan file's bytes.
 
-Reading a plan file needs the two checks, and the logging set-up `expand_env` (to mask secrets);
-neither needs pydantic, which `duban load` imports only once it has forked the child that reads
-its files (engine.readahead), so that the child starts sooner.
+Reading a plan file needs the two checks and its bytes (which the service's start reads too, to
+compare their digest with the store's), and the logging set-up `expand_env` (to mask secrets);
+none needs pydantic, which `duban load` imports only once it has forked the child that reads its
+files (engine.readahead), so that the child reads sooner and imports nothing more to read.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from pathlib import Path
 
-from engine.errors import UserError
+from engine.errors import UserError, os_reason
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 """`${NAME}` in a config value: read from the environment when the value is used."""
@@ -47,3 +50,13 @@ def control_character(text: str) -> str | None:
         if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
             return f"U+{ord(char):04X}"
     return None
+
+
+def read_plan_bytes(path: Path) -> bytes:
+    """A plan file's bytes; a missing or unreadable file is a user error naming it."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"计划文件 {path} 不存在") from None
+    except OSError as exc:
+        raise UserError(f"无法读取计划文件 {path}：{os_reason(exc)}") from None

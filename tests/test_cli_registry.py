@@ -108,6 +108,22 @@ def test_duban_load_forks_its_reader_before_it_imports_the_config_models(tmp_pat
     assert _probe(probe, tmp_path).split() == ["0", "False", "True"]
 
 
+def test_reading_a_plan_file_imports_neither_the_config_models_nor_the_store(tmp_path):
+    # What the forked reader runs: with only what `duban load` imported before the fork, reading
+    # a file imports nothing heavy of its own (pydantic and the config's models cost it ~0.06 s,
+    # through engine.plans). The plan is read all the same.
+    plan = write_small_plan(tmp_path / "plan.yaml", small_plan("p"))
+    probe = (
+        "import sys\n"
+        "import engine.cli.main, engine.readahead\n"
+        "from engine.planfile import read_plan\n"
+        f"tasks = len(read_plan({str(plan)!r}).tasks)\n"
+        "print(tasks, *(name in sys.modules for name in ('pydantic', 'sqlalchemy', "
+        "'engine.config', 'engine.plans')))\n"
+    )
+    assert _probe(probe).split() == [str(len(small_plan("p").tasks)), *["False"] * 4]
+
+
 def test_the_version_needs_no_config_models():
     probe = (
         "import sys\n"
