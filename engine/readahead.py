@@ -74,6 +74,11 @@ class ReadAhead:
                 logger.info("无法创建读取计划文件的子进程（{}），改在本进程读取", exc)
         self._submit()
 
+    @property
+    def reading_elsewhere(self) -> bool:
+        """Whether the files are read in the child (the caller may do other work meanwhile)."""
+        return self._pool is not None
+
     def _submit(self) -> None:
         path = next(self._waiting, None)
         if path is None:

@@ -76,3 +76,18 @@ def test_a_database_that_holds_something_is_never_removed(duban, workdir):
 def test_a_command_that_succeeds_still_makes_the_database(duban, workdir):
     assert duban(*NOW, "requests").code == 0
     assert (workdir / "var" / "duban.db").is_file()
+
+
+
+def test_a_plan_file_refused_leaves_no_database_though_it_was_opened_meanwhile(duban, workdir):
+    # `duban load` opens (makes) the database while its child still reads the file: a file then
+    # refused (here, for its tasks' status) leaves the folder as it was, with the reason.
+    write_small_plan(workdir / "plan.yaml")
+    text = (workdir / "plan.yaml").read_text(encoding="utf-8")
+    (workdir / "bad.yaml").write_text(text.replace("status: not_started", "status: 办结"),
+                                      encoding="utf-8")
+    result = duban(*NOW, "load", "bad.yaml")
+    assert result.code == 2 and "bad.yaml" in result.err and result.err.count("\n") == 1
+    assert contents(workdir) == ["bad.yaml", "plan.yaml"]
+    assert duban(*NOW, "load", "plan.yaml").code == 0
+    assert "var/duban.db" in contents(workdir)

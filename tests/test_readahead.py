@@ -117,3 +117,41 @@ def test_no_child_is_forked_while_another_thread_runs():
     finally:
         stop.set()
         other.join()
+
+
+_OPENED, _SAY_OPENED = os.pipe()
+"""A byte on _SAY_OPENED: the command has opened its database (a pipe of its own: what the other
+tests leave in _HOLD cannot release this one)."""
+
+
+def _read_once_opened(path: Path):
+    """Stands in for read_plan in the child: waits (at most 10 s) for the database to be open."""
+    ready, _, _ = select.select([_OPENED], [], [], 10)
+    assert ready, "the reading was never released"
+    os.read(_OPENED, 1)
+    return read_plan(path)
+
+
+def test_duban_load_makes_its_database_while_the_child_still_reads(tmp_path, monkeypatch):
+    # The child's reading waits until the database has been opened (a fresh one made): were the
+    # database opened only once the plan is taken, the reading would never be released.
+    if not readahead.child_helps():
+        pytest.skip("no child is forked here (one CPU, or another thread running)")
+    from engine.cli import context
+    from engine.cli.main import main
+
+    monkeypatch.setattr(readahead, "read_plan", _read_once_opened)
+    opened = context.AppContext._open_database
+    seen: list[bool] = []
+
+    def open_then_release(self):
+        database = opened(self)
+        seen.append((tmp_path / "d.db").is_file())
+        os.write(_SAY_OPENED, b"x")
+        return database
+
+    monkeypatch.setattr(context.AppContext, "_open_database", open_then_release)
+    plan = write_small_plan(tmp_path / "plan.yaml", small_plan("p"))
+    code = main(["--db", f"sqlite:///{tmp_path / 'd.db'}", "--now", "2021-06-10T09:00:00+08:00",
+                 "load", str(plan)])
+    assert (code or 0, seen) == (0, [True])
