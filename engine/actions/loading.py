@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -114,12 +114,14 @@ _COMPARED = (
 """The stored columns a re-load compares with the file (or quotes in the history)."""
 
 
-def _wanted_units(source: model.Task, canonical: Callable[[str], str]) -> Units:
-    """The task's units under their canonical names, each once, the lead first."""
+def _wanted_units(
+    lead: str | None, co_units: tuple[str, ...], canonical: Callable[[str], str]
+) -> Units:
+    """A task's units under their canonical names, each once, the lead first."""
     wanted: Units = []
     seen: set[str] = set()
-    named = [("lead", source.lead)] if source.lead else []
-    for role, name in named + [("co", n) for n in source.co_units]:
+    named = [("lead", lead)] if lead else []
+    for role, name in named + [("co", n) for n in co_units]:
         unit = canonical(name)
         if unit and unit not in seen:
             seen.add(unit)
@@ -241,12 +243,14 @@ def load_plan(
         stored = task_rows_of_plan(session, plan.id, *_COMPARED)
         stored_units = task_units_of_plan(session, plan.id) if stored else {}
         writes = _Writes()
-        # Thousands of tasks name the same few units: resolve each name once.
+        # Thousands of tasks name the same few units: resolve each name, and each task's list
+        # of them, once (the lists are shared, and read only from here on).
         canonical = cache(lambda name: units.canonical(name.strip()))
+        units_of = cache(partial(_wanted_units, canonical=canonical))
         # …and a few deadlines: make each one's record once (read-only from here on).
         record_of = cache(deadline_record)
         for position, source in enumerate(plan.tasks):
-            wanted = _wanted_units(source, canonical)
+            wanted = units_of(source.lead, tuple(source.co_units))
             row = stored.pop(source.no, None)
             if row is None:
                 record = record_of(source.deadline)
