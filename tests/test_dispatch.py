@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -311,3 +312,36 @@ def test_a_notice_that_cannot_be_built_is_retried_not_stuck(setup, monkeypatch):
     failed = row(db, notice)
     assert failed.status == FAILED and "RuntimeError: store read failed" in (failed.error or "")
     assert failed.claimed_by is None and failed.next_attempt_at > NOW
+
+
+def test_an_outcome_is_recorded_while_the_next_notice_is_still_rendered(setup, monkeypatch):
+    # The rendering of the second notice waits (at most 10 s) until the first one's outcome has
+    # been recorded: were outcomes recorded only by the thread that renders, between two
+    # notices, it would wait in vain, and a crash then would repeat a message already sent.
+    from engine.notify import dispatcher as module
+
+    db, settings = setup
+    (first,) = queue(db, settings, "市司法局")
+    (second,) = queue(db, settings, "市司法局", occurrence="2021-06-30/T-3")
+    recorded = threading.Event()
+    record_sent = module.Dispatcher._record_sent
+
+    def noting(self, conn, sent, *args, **kwargs):
+        record_sent(self, conn, sent, *args, **kwargs)
+        if any(notice_id == first for notice_id, _ in sent):
+            recorded.set()
+
+    message = module.Dispatcher._message
+    waited: list[bool] = []
+
+    def held(self, view, notice, now, token):
+        if notice.id == second:
+            waited.append(recorded.wait(10))
+            waited.append(row(db, first).status == SENT)  # committed, read on another connection
+        return message(self, view, notice, now, token)
+
+    monkeypatch.setattr(module.Dispatcher, "_record_sent", noting)
+    monkeypatch.setattr(module.Dispatcher, "_message", held)
+    assert dispatch(db, settings, NOW).sent == 2
+    assert waited == [True, True]
+    assert {row(db, first).status, row(db, second).status} == {SENT}

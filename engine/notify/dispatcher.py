@@ -2,7 +2,8 @@
 
 One pass claims due rows in batches (a lease, see `queue.py`), renders each in the main thread
 (the store is read there), sends them from a small thread pool (network only) and records each
-outcome as soon as its send returns:
+outcome as soon as its send returns, in a thread of its own (`_Recorder`: what came back while it
+recorded the last ones goes in its next record, and rendering never waits for the database):
 
 - sent → `sent`, with the time and the provider's answer;
 - transient → `failed`, tried again after an exponential backoff with jitter (about 1 minute,
@@ -239,25 +240,29 @@ class Dispatcher:
         refused: list[tuple[int, Delivery]] = []
         dropped: list[tuple[int, str]] = []
         prepared: list[tuple[int, Message, Channel]] = []
-        pending: dict[Future[Delivery], int] = {}
-        returned: SimpleQueue[Future[Delivery]] = SimpleQueue()
-        """Each send as it comes back (its done-callback): found without scanning all pending."""
-        for notice_id, built in self._prepare(ids, now, token):
-            if isinstance(built, Delivery):
-                refused.append((notice_id, built))
-            elif isinstance(built, str):
-                dropped.append((notice_id, built))
-            elif self.workers == 1:
-                prepared.append((notice_id, *built))
-            else:  # sending starts while the rest of the batch is rendered
-                future = pool.submit(_send_safely, built[1], built[0], now)
-                pending[future] = notice_id
-                future.add_done_callback(returned.put)
-                # what came back meanwhile is recorded now, not once the batch is rendered: a
-                # crash repeats only the sends still in flight
-                if not returned.empty():
-                    outcomes = [(pending.pop(f), f.result()) for f in _drained(returned)]
-                    self._record(outcomes, token, now, summary)
+        sending: list[Future[Delivery]] = []
+        # Each outcome is recorded by the recorder's thread as soon as it has come back (with any
+        # that came back meanwhile), while this thread renders the next notices: a crash repeats
+        # at most the notices in flight, never one whose record had its turn.
+        recorder = _Recorder(partial(self._record, token=token, now=now, summary=summary))
+        try:
+            for notice_id, built in self._prepare(ids, now, token):
+                if isinstance(built, Delivery):
+                    refused.append((notice_id, built))
+                elif isinstance(built, str):
+                    dropped.append((notice_id, built))
+                elif self.workers == 1:
+                    prepared.append((notice_id, *built))
+                else:  # sending starts while the rest of the batch is rendered
+                    future = pool.submit(_send_safely, built[1], built[0], now)
+                    future.add_done_callback(partial(recorder.returned, notice_id))
+                    sending.append(future)
+        finally:
+            # the sends already made are recorded even when rendering failed; the recorder's own
+            # failure (the database gone) is raised once every send has come back
+            for future in sending:
+                future.exception()  # waits; _send_safely does not raise
+            recorder.close()
         if refused:
             self._record(refused, token, now, summary)
         if dropped:
@@ -265,12 +270,6 @@ class Dispatcher:
         # one at a time: each outcome is recorded before the next notice is sent
         for notice_id, message, channel in prepared:
             self._record([(notice_id, _send_safely(channel, message, now))], token, now, summary)
-        while pending:
-            done = [returned.get(), *_drained(returned)]
-            # each outcome is recorded as soon as it has come back (with any that came back at
-            # the same moment): a crash repeats at most the notices still in flight, never one
-            # whose send had already returned
-            self._record([(pending.pop(f), f.result()) for f in done], token, now, summary)
 
     def _prepare(
         self, ids: list[int], now: datetime, token: str
@@ -489,12 +488,49 @@ def _decided_requests(session: Session, rows: Iterable[OutboxNotice]) -> dict[in
     return {request.id: request for request in found}
 
 
-def _drained(returned: SimpleQueue[Future[Delivery]]) -> list[Future[Delivery]]:
-    """The sends that have come back and are not yet taken, without waiting."""
-    done = []
-    while not returned.empty():
-        done.append(returned.get_nowait())
-    return done
+class _Recorder:
+    """A thread recording the outcomes of a batch's sends as they come back: each time it is
+    free, all that came back meanwhile, in one record (one statement for the sent ones). The
+    thread rendering the batch is not held by the database's round trips. A record that fails
+    (the database gone) stops the recording: the rest stay claimed and are sent again once their
+    lease runs out; `close` raises the failure."""
+
+    def __init__(self, record: Callable[[list[tuple[int, Delivery]]], None]) -> None:
+        self._record = record
+        self._came: SimpleQueue[tuple[int, Delivery] | None] = SimpleQueue()
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="duban-record", daemon=True)
+        self._thread.start()
+
+    def returned(self, notice_id: int, future: Future[Delivery]) -> None:
+        """A send's done-callback (in the sending thread)."""
+        self._came.put((notice_id, future.result()))
+
+    def _run(self) -> None:
+        ended = False
+        while not ended:
+            outcomes: list[tuple[int, Delivery]] = []
+            item = self._came.get()
+            while True:
+                if item is None:
+                    ended = True
+                else:
+                    outcomes.append(item)
+                if ended or self._came.empty():
+                    break
+                item = self._came.get_nowait()
+            if outcomes and self._failure is None:
+                try:
+                    self._record(outcomes)
+                except BaseException as exc:  # raised by close, in the dispatching thread
+                    self._failure = exc
+
+    def close(self) -> None:
+        """Once every send has come back: wait for their records; raise a record's failure."""
+        self._came.put(None)
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
 
 
 def _send_safely(channel: Channel, message: Message, now: datetime) -> Delivery:
