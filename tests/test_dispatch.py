@@ -345,3 +345,34 @@ def test_an_outcome_is_recorded_while_the_next_notice_is_still_rendered(setup, m
     assert dispatch(db, settings, NOW).sent == 2
     assert waited == [True, True]
     assert {row(db, first).status, row(db, second).status} == {SENT}
+
+
+def test_once_an_outcome_cannot_be_recorded_nothing_more_is_sent(setup, monkeypatch, tmp_path):
+    # The database fails as the first outcome is recorded: the second notice, rendered after
+    # that, is not sent (its outcome could not be recorded either: a restart would send it
+    # again), and the failure is raised, one line, once the send in flight has come back.
+    from engine.errors import ServiceError
+    from engine.notify import dispatcher as module
+
+    db, settings = setup
+    ids = [queue(db, settings, "市司法局", occurrence=f"2021-06-30/T-{n}")[0] for n in (7, 3, 1)]
+    failed = threading.Event()
+
+    def failing(self, conn, sent, *args, **kwargs):
+        failed.set()
+        raise ServiceError("数据库 sqlite:///duban.db 无法连接")
+
+    message = module.Dispatcher._message
+
+    def after_the_failure(self, view, notice, now, token):
+        if notice.id != ids[0]:
+            assert failed.wait(10)
+        return message(self, view, notice, now, token)
+
+    monkeypatch.setattr(module.Dispatcher, "_record_sent", failing)
+    monkeypatch.setattr(module.Dispatcher, "_message", after_the_failure)
+    with pytest.raises(ServiceError, match="无法连接"):
+        dispatch(db, settings, NOW)
+    written = sorted(p.name for p in (tmp_path / "outbox").rglob("*.txt"))
+    assert len(written) == 1 and written[0].startswith(f"{ids[0]}-")
+    assert [row(db, i).status for i in ids] == [PENDING] * 3  # held by the claim's lease

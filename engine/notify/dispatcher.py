@@ -253,6 +253,8 @@ class Dispatcher:
                     dropped.append((notice_id, built))
                 elif self.workers == 1:
                     prepared.append((notice_id, *built))
+                elif recorder.failed:  # the database is gone: send no more than is in flight
+                    break
                 else:  # sending starts while the rest of the batch is rendered
                     future = pool.submit(_send_safely, built[1], built[0], now)
                     future.add_done_callback(partial(recorder.returned, notice_id))
@@ -501,6 +503,11 @@ class _Recorder:
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="duban-record", daemon=True)
         self._thread.start()
+
+    @property
+    def failed(self) -> bool:
+        """Whether a record failed: what is sent from now on could not be recorded."""
+        return self._failure is not None
 
     def returned(self, notice_id: int, future: Future[Delivery]) -> None:
         """A send's done-callback (in the sending thread)."""
