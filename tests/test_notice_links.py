@@ -251,6 +251,39 @@ def test_a_render_pass_reads_the_secret_and_the_link_generations_once(db, settin
     assert sum("unit_link" in s for s in statements) == 1
 
 
+def test_a_render_pass_signs_each_units_link_once_per_moment(db, settings, monkeypatch):
+    # The notices of a batch to one unit, signed at one moment, share one signature, which is
+    # the one signing it alone gives; another moment is signed anew.
+    from engine.actions import people
+
+    context(db, settings, "reminder", "email")  # the installation's secret is made once, here
+    signed: list[tuple[int, int]] = []
+    sign = people.sign_link
+
+    def counting(secret, unit_id, generation, now):
+        signed.append((unit_id, int(now.timestamp())))
+        return sign(secret, unit_id, generation, now)
+
+    monkeypatch.setattr(people, "sign_link", counting)
+    links: dict[tuple[str, object], set[str]] = {}
+    with db.read() as session:
+        view = StoreView(session)
+        for unit, no, at in [
+            (u, n, t) for t in (NOW, NOW + timedelta(hours=1)) for u, n in
+            (("市发改局", 1), ("市财政局", 1), ("市发改局", 4), ("市发改局", 1), ("市财政局", 4))
+        ]:
+            spec = NoticeSpec(kind="reminder", recipient=unit, channel="email",
+                              plan_id="trial-plan", tasks=(no,), send_at=at)
+            link = build_context(view, spec, settings, at + timedelta(minutes=5)).link
+            assert link is not None
+            links.setdefault((unit, at), set()).add(link.url)
+    assert len(signed) == len(set(signed)) == 4  # two units, two moments
+    assert all(len(urls) == 1 for urls in links.values()) and len(links) == 4
+    # the shared signature is the one a notice signed alone carries
+    alone = context(db, settings, "reminder", "email")
+    assert alone.link is not None and alone.link.url in links[("市发改局", NOW)]
+
+
 def test_a_name_that_is_no_unit_gets_no_link_but_its_notice(db, settings):
     ctx = context(db, settings, "reminder", "email", recipient="未载入的单位")
     assert ctx.link is None

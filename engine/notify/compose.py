@@ -147,6 +147,7 @@ class StoreView:
         self._secret: str | None = None
         self._units: UnitDirectory | None = None
         self._generations: dict[int, int] | None = None
+        self._signed: dict[tuple[int, int, int], str] = {}
 
     def plan(self, plan_id: str | None) -> Plan | None:
         if not plan_id:
@@ -206,7 +207,13 @@ class StoreView:
         if found is None:
             return None
         generation = self._generations.get(found.id, 0)
-        return people.sign_link(self._secret, found.id, generation, now)
+        # one signature per unit and second: a batch's notices to a unit, signed at the same
+        # moment, carry the same token (itsdangerous signs the same payload to the same text)
+        key = (found.id, generation, int(now.timestamp()))
+        token = self._signed.get(key)
+        if token is None:
+            token = self._signed[key] = people.sign_link(self._secret, *key[:2], now)
+        return token
 
 
 def _stored(row: Any, units: list[tuple[str, str]]) -> StoredTask:
