@@ -331,17 +331,17 @@ def test_an_outcome_is_recorded_while_the_next_notice_is_still_rendered(setup, m
         if any(notice_id == first for notice_id, _ in sent):
             recorded.set()
 
-    message = module.Dispatcher._message
+    draft = module.Dispatcher._draft
     waited: list[bool] = []
 
     def held(self, view, notice, now, token):
         if notice.id == second:
             waited.append(recorded.wait(10))
             waited.append(row(db, first).status == SENT)  # committed, read on another connection
-        return message(self, view, notice, now, token)
+        return draft(self, view, notice, now, token)
 
     monkeypatch.setattr(module.Dispatcher, "_record_sent", noting)
-    monkeypatch.setattr(module.Dispatcher, "_message", held)
+    monkeypatch.setattr(module.Dispatcher, "_draft", held)
     assert dispatch(db, settings, NOW).sent == 2
     assert waited == [True, True]
     assert {row(db, first).status, row(db, second).status} == {SENT}
@@ -359,18 +359,32 @@ def test_once_an_outcome_cannot_be_recorded_nothing_more_is_sent(setup, monkeypa
     failed = threading.Event()
 
     def failing(self, conn, sent, *args, **kwargs):
-        failed.set()
         raise ServiceError("数据库 sqlite:///duban.db 无法连接")
 
-    message = module.Dispatcher._message
+    class Noting(module._Recorder):
+        """The recorder, telling the test once it holds the failure (not merely once the
+        database raised it: the dispatcher can only stop after that)."""
+
+        @property
+        def _failure(self):
+            return self.__dict__.get("failure")
+
+        @_failure.setter
+        def _failure(self, value):
+            self.__dict__["failure"] = value
+            if value is not None:
+                failed.set()
+
+    draft = module.Dispatcher._draft
 
     def after_the_failure(self, view, notice, now, token):
         if notice.id != ids[0]:
             assert failed.wait(10)
-        return message(self, view, notice, now, token)
+        return draft(self, view, notice, now, token)
 
+    monkeypatch.setattr(module, "_Recorder", Noting)
     monkeypatch.setattr(module.Dispatcher, "_record_sent", failing)
-    monkeypatch.setattr(module.Dispatcher, "_message", after_the_failure)
+    monkeypatch.setattr(module.Dispatcher, "_draft", after_the_failure)
     with pytest.raises(ServiceError, match="无法连接"):
         dispatch(db, settings, NOW)
     written = sorted(p.name for p in (tmp_path / "outbox").rglob("*.txt"))

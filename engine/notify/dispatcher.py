@@ -1,7 +1,8 @@
 """The dispatcher: takes due notices from the outbox, renders and sends them, records the outcome.
 
-One pass claims due rows in batches (a lease, see `queue.py`), renders each in the main thread
-(the store is read there), sends them from a small thread pool (network only) and records each
+One pass claims due rows in batches (a lease, see `queue.py`), drafts each notice in the main
+thread (the store is read there) and renders it there or, in a large pass, in renderer processes
+beside it (`renderpool.py`), sends them from a small thread pool (network only) and records each
 outcome as soon as its send returns, in a thread of its own (`_Recorder`: what came back while it
 recorded the last ones goes in its next record, and rendering never waits for the database):
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,7 +48,7 @@ from sqlalchemy.orm import Session
 
 from engine.config import Settings
 from engine.errors import DubanError
-from engine.notify import queue
+from engine.notify import queue, renderpool
 from engine.notify.channels import messenger_channels
 from engine.notify.channels.base import Channel, Delivery, Message, Outcome
 from engine.notify.compose import NoticeSpec, StoreView, build_context
@@ -59,6 +61,9 @@ from engine.store.outbox import DROPPED, FAILED, SENT, OutboxNotice
 
 if TYPE_CHECKING:
     from jinja2 import Environment
+
+    from engine.notify.context import NoticeContext
+    from engine.notify.render import Rendered
 
 FIRST_RETRY = timedelta(minutes=1)
 LAST_RETRY = timedelta(hours=1)
@@ -186,6 +191,8 @@ class Dispatcher:
         batch: int = 200,
         lease: timedelta = queue.LEASE,
         real_clock: RealClock | None = None,
+        renderers: int | None = None,
+        render_elsewhere_from: int = renderpool.FROM,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -201,6 +208,13 @@ class Dispatcher:
         self.batch = batch
         self.lease = lease
         self._env: Environment | None = None
+        # processes rendering beside this thread, for a batch of `render_elsewhere_from` notices
+        # or more (renderpool.py); None: by the machine's CPUs; 0: never
+        self.renderers = renderpool.renderers_for_machine() if renderers is None else renderers
+        self.render_elsewhere_from = render_elsewhere_from
+        self._pool: renderpool.RenderPool | None = None
+        self.rendered_elsewhere = 0
+        """How many notices the renderers rendered (for the tests and the benchmarks)."""
 
     @property
     def env(self) -> Environment:
@@ -211,7 +225,20 @@ class Dispatcher:
             self._env = environment_for(self.settings)
         return self._env
 
+    def _renderers(self, batch: int) -> renderpool.RenderPool | None:
+        """The renderers for a batch of `batch` notices: started for the first that is large
+        enough (None: this batch is rendered here)."""
+        if self._pool is None:
+            if batch < self.render_elsewhere_from or self.renderers < 1 or self.workers == 1:
+                return None
+            from engine.notify.render import templates_override
+
+            self._pool = renderpool.RenderPool(templates_override(self.settings), self.renderers)
+        return None if self._pool.broken else self._pool
+
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
         if self.own_channels is not None:
             for channel in self.own_channels.made():
                 channel.close()
@@ -241,24 +268,57 @@ class Dispatcher:
         dropped: list[tuple[int, str]] = []
         prepared: list[tuple[int, Message, Channel]] = []
         sending: list[Future[Delivery]] = []
+        # notices handed to the renderers, in the order they were drafted
+        rendering: deque[tuple[int, _Draft, Future[Rendered]]] = deque()
+        renderers = self._renderers(len(ids))
         # Each outcome is recorded by the recorder's thread as soon as it has come back (with any
         # that came back meanwhile), while this thread renders the next notices: a crash repeats
         # at most the notices in flight, never one whose record had its turn.
         recorder = _Recorder(partial(self._record, token=token, now=now, summary=summary))
+
+        def take(notice_id: int, built: tuple[Message, Channel] | Delivery) -> bool:
+            """Send a rendered notice (or keep its refusal); False once nothing more may go."""
+            if isinstance(built, Delivery):
+                refused.append((notice_id, built))
+            elif self.workers == 1:
+                prepared.append((notice_id, *built))
+            elif recorder.failed:  # the database is gone: send no more than is in flight
+                return False
+            else:  # sending starts while the rest of the batch is rendered
+                future = pool.submit(_send_safely, built[1], built[0], now)
+                future.add_done_callback(partial(recorder.returned, notice_id))
+                sending.append(future)
+            return True
+
+        def took_rendered(wait: bool) -> bool:
+            """Take the notices the renderers are done with, in order (with `wait`: all)."""
+            if renderers is not None:
+                renderers.poll()
+            while rendering and (wait or rendering[0][2].done()):
+                notice_id, draft, elsewhere = rendering.popleft()
+                if renderers is not None and not elsewhere.done():
+                    renderers.poll(elsewhere)
+                if not take(notice_id, self._finish(notice_id, draft, elsewhere)):
+                    return False
+            return True
+
         try:
-            for notice_id, built in self._prepare(ids, now, token):
-                if isinstance(built, Delivery):
-                    refused.append((notice_id, built))
-                elif isinstance(built, str):
-                    dropped.append((notice_id, built))
-                elif self.workers == 1:
-                    prepared.append((notice_id, *built))
-                elif recorder.failed:  # the database is gone: send no more than is in flight
+            for notice_id, drafted in self._prepare(ids, now, token):
+                if isinstance(drafted, str):
+                    dropped.append((notice_id, drafted))
+                    continue
+                if isinstance(drafted, Delivery):
+                    refused.append((notice_id, drafted))
+                    continue
+                elsewhere = renderers.submit(drafted.ctx) if renderers is not None else None
+                if elsewhere is not None:
+                    rendering.append((notice_id, drafted, elsewhere))
+                elif not take(notice_id, self._finish(notice_id, drafted)):
                     break
-                else:  # sending starts while the rest of the batch is rendered
-                    future = pool.submit(_send_safely, built[1], built[0], now)
-                    future.add_done_callback(partial(recorder.returned, notice_id))
-                    sending.append(future)
+                if not took_rendered(wait=False):
+                    break
+            else:
+                took_rendered(wait=True)
         finally:
             # the sends already made are recorded even when rendering failed; the recorder's own
             # failure (the database gone) is raised once every send has come back
@@ -275,9 +335,9 @@ class Dispatcher:
 
     def _prepare(
         self, ids: list[int], now: datetime, token: str
-    ) -> Iterator[tuple[int, tuple[Message, Channel] | Delivery | str]]:
-        """Render the batch in one read of the store; a notice that cannot be is refused, one no
-        longer true is dropped (the reason, a string)."""
+    ) -> Iterator[tuple[int, _Draft | Delivery | str]]:
+        """Draft the batch's notices in one read of the store; a notice that cannot be is
+        refused, one no longer true is dropped (the reason, a string)."""
         with self.db.read() as session:
             view = StoreView(session)
             found = {
@@ -293,38 +353,24 @@ class Dispatcher:
                     yield row.id, self._decided_reason(view, row, request)
                     continue
                 try:
-                    yield row.id, self._message(view, row, now, token)
-                except DubanError as exc:
-                    yield row.id, Delivery.permanent(mask(exc))
-                except Exception as exc:  # a fault of ours: retried, and dead in the end
-                    logger.opt(exception=exc).error("生成通知时出错", notice=row.id)
-                    yield (
-                        row.id,
-                        Delivery.transient(mask(f"生成通知时出错：{type(exc).__name__}: {exc}")),
-                    )
+                    draft: _Draft | Delivery = self._draft(view, row, now, token)
+                except Exception as exc:
+                    draft = _refusal(row.id, exc)
+                yield row.id, draft
 
-    def _message(
-        self, view: StoreView, row: OutboxNotice, now: datetime, token: str
-    ) -> tuple[Message, Channel]:
+    def _draft(self, view: StoreView, row: OutboxNotice, now: datetime, token: str) -> _Draft:
         channel = self.channels.get(row.channel)
         if channel is None:
             raise DubanError(f"渠道 {row.channel} 未配置（配置文件缺少 [channels.{row.channel}]）")
-        from engine.notify.render import render_notice
-
         ctx = build_context(view, NoticeSpec.of_row(row), self.settings, now)
-        rendered = render_notice(ctx, self.env)
         plan = view.plan(row.plan_id)
         zone = ZoneInfo(plan.timezone if plan else self.settings.service.timezone)
         contact = contact_of(row.recipient, self.settings)
-        message = Message(
+        message = partial(
+            Message,
             notice_id=row.id,
             kind=row.kind,
             recipient=row.recipient,
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
-            markdown=rendered.markdown,
-            card=rendered.card,
             send_date=row.send_at.astimezone(zone).date(),
             emails=tuple(contact.email) if contact else (),
             webhook=contact.wecom if contact else None,
@@ -333,7 +379,41 @@ class Dispatcher:
             first_part=row.parts_sent or 0,
             on_part=partial(queue.record_part, self.db, row.id, token),
         )
-        return message, channel
+        return _Draft(ctx, channel, message)
+
+    def _finish(
+        self, notice_id: int, draft: _Draft, elsewhere: Future[Rendered] | None = None
+    ) -> tuple[Message, Channel] | Delivery:
+        """The notice's message, rendered here or by a renderer (`elsewhere`), or its refusal."""
+        from engine.notify.render import render_notice
+
+        try:
+            rendered = None
+            if elsewhere is not None:
+                rendered = self._rendered_elsewhere(elsewhere)
+            if rendered is None:
+                rendered = render_notice(draft.ctx, self.env)
+        except Exception as exc:
+            return _refusal(notice_id, exc)
+        message = draft.message(
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            markdown=rendered.markdown,
+            card=rendered.card,
+        )
+        return message, draft.channel
+
+    def _rendered_elsewhere(self, future: Future[Rendered]) -> Rendered | None:
+        """What a renderer rendered (raising what rendering raised); None when it died."""
+        try:
+            rendered = future.result()
+        except renderpool.RendererGone as exc:
+            if self._pool is not None:
+                self._pool.lost(exc)
+            return None
+        self.rendered_elsewhere += 1
+        return rendered
 
     def _decided_reason(self, view: StoreView, row: OutboxNotice, request: Request) -> str:
         """Why a 请示 is not sent: its request was decided (when, and how) before it went."""
@@ -465,6 +545,26 @@ class Dispatcher:
 _DECISIONS = {"approved": "批准", "rejected": "驳回"}
 
 
+@dataclass(frozen=True)
+class _Draft:
+    """A notice ready to be rendered: its context, its channel, and its message but the parts
+    rendering gives (`message(subject=…, text=…, …)`)."""
+
+    ctx: NoticeContext
+    channel: Channel
+    message: Callable[..., Message]
+
+
+def _refusal(notice_id: int, exc: Exception) -> Delivery:
+    """The outcome of a notice that could not be drafted or rendered: permanent for a reason
+    duban gives (a template an operator got wrong, a channel not configured), else a fault of
+    ours, logged, retried and dead in the end."""
+    if isinstance(exc, DubanError):
+        return Delivery.permanent(mask(exc))
+    logger.opt(exception=exc).error("生成通知时出错", notice=notice_id)
+    return Delivery.transient(mask(f"生成通知时出错：{type(exc).__name__}: {exc}"))
+
+
 def _invalid_members(delivery: Delivery) -> list[object]:
     """The member ids a notice could not reach though it was sent (wecom_app), or []."""
     members = delivery.extra.get("invalid_users")
@@ -557,10 +657,18 @@ def dispatch_due(
     rng: random.Random | None = None,
     workers: int = 8,
     real_clock: RealClock | None = None,
+    renderers: int | None = None,
 ) -> DispatchSummary:
-    """Send every notice due at `now`; returns what happened (see the module's docstring)."""
+    """Send every notice due at `now`; returns what happened (see the module's docstring).
+    `renderers`: processes rendering beside (renderpool.py; None: by the machine, 0: none)."""
     dispatcher = Dispatcher(
-        db, settings, channels=channels, rng=rng, workers=workers, real_clock=real_clock
+        db,
+        settings,
+        channels=channels,
+        rng=rng,
+        workers=workers,
+        real_clock=real_clock,
+        renderers=renderers,
     )
     try:
         return dispatcher.dispatch_due(now)

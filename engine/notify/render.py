@@ -240,9 +240,14 @@ def html_environment(env: Environment) -> Environment:
     return env.overlay(autoescape=True, cache_size=400)
 
 
-def environment_for(settings: Settings) -> Environment:
+def templates_override(settings: Settings) -> str | None:
+    """The operator's template folder (`[templates] dir`), resolved; None for the bundled ones."""
     override = settings.templates.dir
-    return environment(str(settings.resolve_path(override)) if override else None)
+    return str(settings.resolve_path(override)) if override else None
+
+
+def environment_for(settings: Settings) -> Environment:
+    return environment(templates_override(settings))
 
 
 def _render(
