@@ -324,11 +324,11 @@ def test_an_outcome_is_recorded_while_the_next_notice_is_still_rendered(setup, m
     (first,) = queue(db, settings, "市司法局")
     (second,) = queue(db, settings, "市司法局", occurrence="2021-06-30/T-3")
     recorded = threading.Event()
-    record_sent = module.Dispatcher._record_sent
+    record = module.Dispatcher._record
 
-    def noting(self, conn, sent, *args, **kwargs):
-        record_sent(self, conn, sent, *args, **kwargs)
-        if any(notice_id == first for notice_id, _ in sent):
+    def noting(self, outcomes, *args, **kwargs):
+        record(self, outcomes, *args, **kwargs)  # returns once its transaction has committed
+        if any(notice_id == first for notice_id, _ in outcomes):
             recorded.set()
 
     draft = module.Dispatcher._draft
@@ -340,7 +340,7 @@ def test_an_outcome_is_recorded_while_the_next_notice_is_still_rendered(setup, m
             waited.append(row(db, first).status == SENT)  # committed, read on another connection
         return draft(self, view, notice, now, token)
 
-    monkeypatch.setattr(module.Dispatcher, "_record_sent", noting)
+    monkeypatch.setattr(module.Dispatcher, "_record", noting)
     monkeypatch.setattr(module.Dispatcher, "_draft", held)
     assert dispatch(db, settings, NOW).sent == 2
     assert waited == [True, True]
