@@ -238,13 +238,15 @@ def bench(channel: str, notices: int, robots: int, workers: int) -> tuple[float,
                 channel: _channel(channel, settings),
                 "file": FileChannel(folder / "outbox"),
             }
-            started, cpu_started = time.perf_counter(), time.process_time()
+            # the CPU of the pass counts its renderers' too (engine.notify.renderpool): they
+            # end, and are waited for, within it
+            started, cpu_started = time.perf_counter(), time.process_time() + _children_cpu()
             summary = dispatch_due(
                 db, settings, NOW, channels=channels, rng=random.Random(1), workers=workers
             )
             channels[channel].close()  # part of the pass: the dispatcher closes its own
             elapsed = time.perf_counter() - started
-            cpu = time.process_time() - cpu_started
+            cpu = time.process_time() + _children_cpu() - cpu_started
             db.close()
             e2e_rate, e2e_cpu, e2e_sent = end_to_end(channel, units, config, notices, folder)
     finally:
@@ -263,6 +265,12 @@ def bench(channel: str, notices: int, robots: int, workers: int) -> tuple[float,
         f"in the database); ratio to the inner pass {e2e_rate / rate:.2f} (wall)"
     )
     return rate, per_cpu, summary.sent == notices
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's children that have ended and been waited for."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def main() -> int:
