@@ -77,3 +77,38 @@ def test_notice_folders_are_not_writable_by_others_whatever_the_umask(tmp_path, 
     notice = tmp_path / "outbox" / "2021-06-10" / "1-reminder.txt"
     assert stat.S_IMODE(notice.stat().st_mode) & 0o077 == 0
     assert notice.read_text(encoding="utf-8") == "正文"
+
+
+def test_a_folder_removed_while_the_service_runs_is_made_again(tmp_path: Path):
+    import shutil
+
+    channel = FileChannel(tmp_path / "outbox")
+    assert channel.send(notice("第一版\n"), NOW).outcome is Outcome.SENT
+    shutil.rmtree(tmp_path / "outbox")  # an operator clearing the folder
+    delivery = channel.send(notice("第二版\n"), NOW)
+    assert delivery.outcome is Outcome.SENT
+    path = tmp_path / "outbox" / "2021-06-23" / "41-reminder-市发改局_办公室-file.txt"
+    assert path.read_text(encoding="utf-8").endswith("第二版\n")
+
+
+def test_a_temporary_file_a_crash_left_is_overwritten_and_gone(tmp_path: Path):
+    import os
+    import threading
+
+    from engine.notify.channels.file import write_atomically
+
+    folder = tmp_path / "2021-06-10"
+    folder.mkdir()
+    left = folder / f".1-reminder.txt.{os.getpid()}-{threading.get_ident()}.tmp"
+    left.write_text("半截" * 5000, encoding="utf-8")  # longer than what replaces it
+    write_atomically(folder / "1-reminder.txt", "正文")
+    assert (folder / "1-reminder.txt").read_text(encoding="utf-8") == "正文"
+    assert not left.exists()
+
+
+def test_a_large_notice_is_written_whole(tmp_path: Path):
+    from engine.notify.channels.file import write_atomically
+
+    text = "第一行\n" + "很长的推进情况。" * 200_000  # several megabytes: more than one write
+    write_atomically(tmp_path / "1-reminder.txt", text)
+    assert (tmp_path / "1-reminder.txt").read_text(encoding="utf-8") == text

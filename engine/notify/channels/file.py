@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -38,17 +38,38 @@ def make_folders(folder: Path) -> None:
             one.mkdir(mode=0o750)
 
 
+_FOLDERS: set[Path] = set()
+"""Folders this process has seen or made: a pass writes thousands of notices into one."""
+_TEMPORARY = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
 def write_atomically(path: Path, content: str) -> None:
-    make_folders(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write `content` to a temporary file beside `path` (private, rw-------), made durable, then
+    renamed into place. The temporary name is this process's and thread's own: two senders never
+    share one, and one a crash left behind is overwritten by the next that has its name."""
+    folder = path.parent
+    if folder not in _FOLDERS:
+        make_folders(folder)
+        _FOLDERS.add(folder)
+    tmp = folder / f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp"
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
+        fd = os.open(tmp, _TEMPORARY, 0o600)
+    except FileNotFoundError:  # the folder was removed meanwhile: made again
+        _FOLDERS.discard(folder)
+        make_folders(folder)
+        _FOLDERS.add(folder)
+        fd = os.open(tmp, _TEMPORARY, 0o600)
+    try:
+        try:
+            data = memoryview(content.encode("utf-8"))
+            while data:
+                data = data[os.write(fd, data) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
