@@ -46,3 +46,26 @@ def _reads_per_task(count: int) -> float:
 @pytest.mark.parametrize("count", [400, 1600])
 def test_each_task_of_a_long_wecom_notice_is_rendered_a_bounded_number_of_times(count: int):
     assert _reads_per_task(count) <= 16
+
+
+def test_templates_hold_their_globals_in_one_dict_that_renders_the_same(tmp_path):
+    """Jinja copies a template's globals into each render and compares them at each import: over
+    its ChainMap both walk the maps in Python. Each template holds one dict instead, with every
+    global of the environment (bundled, and in the sandbox of an override folder)."""
+    from engine.notify import kinds
+    from engine.notify.render import html_environment
+    from engine.notify.samples import sample_context
+
+    (tmp_path / "reminder").mkdir()
+    (tmp_path / "reminder" / "subject.txt.j2").write_text(
+        '{% import "_macros.j2" as m %}{{ kind_labels[notice.kind] }}：{{ m.role(notice) }}',
+        encoding="utf-8",
+    )
+    for env in (environment(None), environment(str(tmp_path))):
+        rendered = render_notice(sample_context("reminder", "email"), env)
+        for name in ("reminder/subject.txt.j2", "reminder/body.txt.j2", "_macros.j2"):
+            for one in (env, html_environment(env)):
+                template = one.get_template(name)
+                assert type(template.globals) is dict
+                assert template.globals["kind_labels"] is kinds.KIND_LABELS
+    assert rendered.subject == f"{kinds.KIND_LABELS['reminder']}：牵头"

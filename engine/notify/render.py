@@ -21,7 +21,7 @@ it is given, never reach Python's internals (`cycler.__init__.__globals__…`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -171,7 +171,21 @@ def _loaders(override: str | None) -> list[BaseLoader]:
     return loaders
 
 
-class _Sandbox(SandboxedEnvironment):
+class _FlatGlobals(Environment):
+    """A template's globals as one dict, not Jinja's ChainMap over the environment's.
+
+    Jinja copies a template's globals into every render's context (`dict(globals, **vars)`) and,
+    at each `{% import %}`, compares them with the imported template's (`globals_keys -
+    globals.keys()`): over a ChainMap both walk its maps in Python, six times a notice. The
+    environment's globals are complete before any template is loaded and never change after
+    (`environment` sets them once), so the copy a template takes when loaded stays true.
+    """
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **d} if d else dict(self.globals)
+
+
+class _Sandbox(_FlatGlobals, SandboxedEnvironment):
     """Jinja's sandbox, with its verdict on an attribute remembered per type and name.
 
     `SandboxedEnvironment.is_safe_attribute` looks only at the attribute's name and the kind of
@@ -203,7 +217,7 @@ def environment(override: str | None = None) -> Environment:
     # (`[templates] dir`) is other code: with one, every template renders in Jinja's sandbox,
     # which costs about half of a notice's rendering time (benchmarks/render_bench.py).
     # tests/test_templates.py renders every kind on every channel both ways and compares.
-    kind = _Sandbox if override else Environment
+    kind: type[Environment] = _Sandbox if override else _FlatGlobals
     env = kind(
         loader=ChoiceLoader(_loaders(override)),
         undefined=StrictUndefined,
