@@ -92,14 +92,12 @@ def test_a_folder_removed_while_the_service_runs_is_made_again(tmp_path: Path):
 
 
 def test_a_temporary_file_a_crash_left_is_overwritten_and_gone(tmp_path: Path):
-    import os
-    import threading
-
-    from engine.notify.channels.file import write_atomically
+    from engine.notify.channels.file import temporary_for, write_atomically
 
     folder = tmp_path / "2021-06-10"
     folder.mkdir()
-    left = folder / f".1-reminder.txt.{os.getpid()}-{threading.get_ident()}.tmp"
+    left = temporary_for(folder / "1-reminder.txt")
+    assert left.parent == folder and left.name.startswith(".1-reminder.txt.")
     left.write_text("半截" * 5000, encoding="utf-8")  # longer than what replaces it
     write_atomically(folder / "1-reminder.txt", "正文")
     assert (folder / "1-reminder.txt").read_text(encoding="utf-8") == "正文"
@@ -112,3 +110,25 @@ def test_a_large_notice_is_written_whole(tmp_path: Path):
     text = "第一行\n" + "很长的推进情况。" * 200_000  # several megabytes: more than one write
     write_atomically(tmp_path / "1-reminder.txt", text)
     assert (tmp_path / "1-reminder.txt").read_text(encoding="utf-8") == text
+
+
+def test_senders_writing_one_notice_at_once_leave_one_of_them_whole(tmp_path: Path):
+    import threading
+
+    from engine.notify.channels.file import write_atomically
+
+    path = tmp_path / "1-reminder.txt"
+    texts = [f"第{n}版\n" + str(n) * 1_000_000 for n in range(8)]  # each larger than a pipe's write
+    start = threading.Barrier(len(texts))
+
+    def write(text: str) -> None:
+        start.wait()
+        write_atomically(path, text)
+
+    threads = [threading.Thread(target=write, args=(text,)) for text in texts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert path.read_text(encoding="utf-8") in texts
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import socket
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -40,18 +41,26 @@ def make_folders(folder: Path) -> None:
 
 _FOLDERS: set[Path] = set()
 """Folders this process has seen or made: a pass writes thousands of notices into one."""
+_HOST = re.sub(r"[^A-Za-z0-9.-]+", "_", socket.gethostname())
 _TEMPORARY = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def temporary_for(path: Path) -> Path:
+    """The temporary file `write_atomically` writes `path` through, in this host, process and
+    thread."""
+    return path.parent / f".{path.name}.{_HOST}-{os.getpid()}-{threading.get_ident()}.tmp"
 
 
 def write_atomically(path: Path, content: str) -> None:
     """Write `content` to a temporary file beside `path` (private, rw-------), made durable, then
-    renamed into place. The temporary name is this process's and thread's own: two senders never
-    share one, and one a crash left behind is overwritten by the next that has its name."""
+    renamed into place. The temporary name is this host's, process's and thread's own
+    (`temporary_for`): two senders never share one, even in a folder that instances on several
+    hosts share, and one a crash left behind is overwritten by the next that has its name."""
     folder = path.parent
     if folder not in _FOLDERS:
         make_folders(folder)
         _FOLDERS.add(folder)
-    tmp = folder / f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp"
+    tmp = temporary_for(path)
     try:
         fd = os.open(tmp, _TEMPORARY, 0o600)
     except FileNotFoundError:  # the folder was removed meanwhile: made again
