@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+from scale_bench import children_cpu  # noqa: E402
 from support.notices import NOW, database_with_plan, settings_for  # noqa: E402
 from support.plans import small_plan  # noqa: E402
 
@@ -179,7 +179,7 @@ def end_to_end(channel: str, units: dict, config: dict, notices: int, folder: Pa
     load_plan(db, small_plan(), settings, NOW)
     _queue(db, channel, list(units), notices)
     db.close()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_before = children_cpu()
     started = time.perf_counter()
     command = [
         sys.executable,
@@ -202,8 +202,7 @@ def end_to_end(channel: str, units: dict, config: dict, notices: int, folder: Pa
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     elapsed = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = children_cpu() - cpu_before
     db = open_database(url)
     with db.read() as session:
         sent = sum(
@@ -240,13 +239,13 @@ def bench(channel: str, notices: int, robots: int, workers: int) -> tuple[float,
             }
             # the CPU of the pass counts its renderers' too (engine.notify.renderpool): they
             # end, and are waited for, within it
-            started, cpu_started = time.perf_counter(), time.process_time() + _children_cpu()
+            started, cpu_started = time.perf_counter(), time.process_time() + children_cpu()
             summary = dispatch_due(
                 db, settings, NOW, channels=channels, rng=random.Random(1), workers=workers
             )
             channels[channel].close()  # part of the pass: the dispatcher closes its own
             elapsed = time.perf_counter() - started
-            cpu = time.process_time() + _children_cpu() - cpu_started
+            cpu = time.process_time() + children_cpu() - cpu_started
             db.close()
             e2e_rate, e2e_cpu, e2e_sent = end_to_end(channel, units, config, notices, folder)
     finally:
@@ -265,12 +264,6 @@ def bench(channel: str, notices: int, robots: int, workers: int) -> tuple[float,
         f"in the database); ratio to the inner pass {e2e_rate / rate:.2f} (wall)"
     )
     return rate, per_cpu, summary.sent == notices
-
-
-def _children_cpu() -> float:
-    """CPU seconds of this process's children that have ended and been waited for."""
-    used = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return used.ru_utime + used.ru_stime
 
 
 def main() -> int:

@@ -28,7 +28,6 @@ server): each measurement gets a scratch database of its own, dropped afterwards
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import tempfile
 import time
@@ -42,6 +41,7 @@ from scale_bench import (
     REPO,
     TASKS_PER_PLAN,
     Run,
+    children_cpu,
     line,
     machine_floor,
     measure,
@@ -77,12 +77,6 @@ for path, plan in zip({paths!r}, plans):
     load_plan(db, plan, settings, now, path=path)
 print(parsed, time.perf_counter() - started)
 """
-
-
-def children_cpu() -> float:
-    """The CPU seconds (user and system) of every child process waited for so far."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def load_all(

@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -174,6 +175,12 @@ def compile_bytecode() -> None:
     import compileall
 
     compileall.compile_dir(REPO / "engine", quiet=1, force=False)
+
+
+def children_cpu() -> float:
+    """The CPU seconds (user and system) of every child process waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def machine_floor(cap: float, lead: str = "") -> None:
