@@ -29,6 +29,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 from scale_bench import children_cpu  # noqa: E402
 from support.notices import NOW, database_with_plan, settings_for  # noqa: E402
