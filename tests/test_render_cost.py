@@ -69,3 +69,86 @@ def test_templates_hold_their_globals_in_one_dict_that_renders_the_same(tmp_path
                 assert type(template.globals) is dict
                 assert template.globals["kind_labels"] is kinds.KIND_LABELS
     assert rendered.subject == f"{kinds.KIND_LABELS['reminder']}：牵头"
+
+
+def test_a_template_calls_macros_functions_and_built_ins_without_jinjas_lookup(monkeypatch):
+    """Jinja's `Context.call` looks for a `pass_context`-like mark on everything a template calls
+    (three failed attribute lookups, a hundred calls a notice). The notices' environments call a
+    macro, a built-in or an unmarked function at once: only a method (whose function may carry
+    the mark) is left to Jinja."""
+    from jinja2.runtime import Context
+
+    from engine.notify.render import html_environment
+
+    looked_up: list[object] = []
+    jinja_call = Context.call
+
+    def counted(self, obj, *args, **kwargs):
+        looked_up.append(obj)
+        return jinja_call(self, obj, *args, **kwargs)
+
+    monkeypatch.setattr(Context, "call", counted)
+    env = environment(None)
+    rendered = render_notice(sample_context("reminder", "email"), env)
+    assert rendered.text and rendered.html
+    assert html_environment(env).context_class is env.context_class
+    assert all(type(obj).__name__ == "method" for obj in looked_up), looked_up
+
+
+class _Marked:
+    """A global whose method asks for the context (Jinja gives it through the method)."""
+
+    from jinja2 import pass_context as _pass_context
+
+    @_pass_context
+    def name(self, context, suffix):
+        return f"{context['who']}{suffix}"
+
+
+def test_what_a_template_calls_gets_what_jinja_would_pass_it(tmp_path):
+    """Functions marked `pass_context`, `pass_eval_context` or `pass_environment`, a marked
+    method, a class, a built-in, a macro given a caller and a function that raises StopIteration
+    render as in Jinja's own environments, bundled and sandboxed."""
+    from jinja2 import (
+        DictLoader,
+        Environment,
+        StrictUndefined,
+        UndefinedError,
+        pass_context,
+        pass_environment,
+        pass_eval_context,
+    )
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from engine.notify import render
+
+    def stops():
+        raise StopIteration
+
+    source = (
+        "{% macro box(x) %}[{{ x }}|{{ caller() }}]{% endmacro %}"
+        "{{ ctx('!') }} {{ evc() }} {{ envf() }} {{ marked.name('?') }} {{ plain(2) }} "
+        "{{ {'a': 1}.get('a') }} {{ kind('x') }} {% call box(3) %}{{ who }}{% endcall %} "
+        "{{ 'a b'.split() | join(',') }}"
+    )
+    functions = {
+        "ctx": pass_context(lambda c, s: c["who"] + s),
+        "evc": pass_eval_context(lambda e: e.autoescape),
+        "envf": pass_environment(lambda e: e.undefined.__name__),
+        "marked": _Marked(),
+        "plain": lambda n: n * 2,
+        "kind": str,
+        "stops": stops,
+    }
+    for ours, theirs in ((render._FlatGlobals, Environment), (render._Sandbox,
+                                                               SandboxedEnvironment)):
+        outputs = []
+        for kind in (ours, theirs):
+            env = kind(loader=DictLoader({"t": source, "s": "{{ stops() }}"}),
+                       undefined=StrictUndefined)
+            env.globals.update(functions)
+            outputs.append(env.get_template("t").render(who="甲"))
+            with pytest.raises(UndefinedError, match="StopIteration"):
+                env.get_template("s").render()
+        assert outputs[0] == outputs[1]
+        assert outputs[0] == "甲! False StrictUndefined 甲? 4 1 x [3|甲] a,b"

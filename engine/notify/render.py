@@ -25,6 +25,7 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from types import BuiltinFunctionType, FunctionType
 from typing import Any
 
 from jinja2 import (
@@ -35,7 +36,9 @@ from jinja2 import (
     StrictUndefined,
     TemplateError,
 )
+from jinja2.runtime import Context, Macro
 from jinja2.sandbox import SandboxedEnvironment
+from jinja2.utils import internalcode
 
 from engine.config import Settings
 from engine.errors import UserError
@@ -171,8 +174,40 @@ def _loaders(override: str | None) -> list[BaseLoader]:
     return loaders
 
 
+class _Context(Context):
+    """Jinja's context, calling a template's macros and plain functions straight away.
+
+    `Context.call` runs for every call in a template (a notice makes about a hundred: the
+    macros of each task line, `cn_date`, `light_label`, `dict.get`…) and looks each time for a
+    `pass_context`-like mark, on the object and on its `__call__`: three failed attribute
+    lookups each, a sixth of a notice's rendering (a tenth in the sandbox, which checks the
+    callable before it comes here). A macro or a built-in never has one, nor does a
+    function without the mark; anything else (a marked function, a method, which takes its
+    function's mark, a class) goes through Jinja's own.
+    """
+
+    @internalcode
+    def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        kind = type(__obj)
+        if kind is FunctionType:
+            if hasattr(__obj, "jinja_pass_arg"):
+                return super().call(__obj, *args, **kwargs)
+        elif kind is not Macro and kind is not BuiltinFunctionType:
+            return super().call(__obj, *args, **kwargs)
+        if kwargs:
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+        try:
+            return __obj(*args, **kwargs)
+        except StopIteration:  # as Jinja says it
+            return __self.environment.undefined(
+                "value was undefined because a callable raised a StopIteration exception"
+            )
+
+
 class _FlatGlobals(Environment):
-    """A template's globals as one dict, not Jinja's ChainMap over the environment's.
+    """A template's globals as one dict, not Jinja's ChainMap over the environment's; calls
+    made by `_Context`.
 
     Jinja copies a template's globals into every render's context (`dict(globals, **vars)`) and,
     at each `{% import %}`, compares them with the imported template's (`globals_keys -
@@ -180,6 +215,8 @@ class _FlatGlobals(Environment):
     environment's globals are complete before any template is loaded and never change after
     (`environment` sets them once), so the copy a template takes when loaded stays true.
     """
+
+    context_class = _Context
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return {**self.globals, **d} if d else dict(self.globals)
