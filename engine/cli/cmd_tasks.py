@@ -163,12 +163,18 @@ def _load_files(app: AppContext, plans: ReadAhead, count: int, as_json: bool) ->
     from engine.actions.loading import load_plan
     from engine.errors import DubanError, UserError
 
-    settled()
     # …and the database opened (made or migrated on first use) while the child still reads: a
     # fresh database's schema costs ~0.04 s. A file then refused leaves no new SQLite file
     # behind (AppContext.close removes it when untouched), as when the file was read first.
     if plans.reading_elsewhere:
         app.database.dialect  # noqa: B018 - the access opens it
+        # …and the ORM's mappers set up (~0.02 s), which the store's first query would do
+        from sqlalchemy.orm import configure_mappers
+
+        configure_mappers()
+    # what all that made lives as long as the command: out of every later collection, before
+    # the plan arrives (a collection then walks the plan's objects, not these again)
+    settled()
 
     # One file after another, each read, then stored in a transaction of its own, so that a
     # province's 200 plans pay the start-up once and hold at most two plans in memory (the one
