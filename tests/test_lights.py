@@ -68,3 +68,29 @@ def test_attention_reasons():
     assert "计划文件中已无此任务" in attention(
         lead="市发改局", kind="date", deadline_text="x", in_plan=False
     )
+
+
+def test_a_status_and_a_kind_light_alike_as_members_or_as_stored_text():
+    # The store gives the codes as text; the model gives members. Text that is no status or
+    # kind is refused as the enum refuses it.
+    late = datetime(2022, 1, 1, tzinfo=SH)
+    for status in Status:
+        for kind in DeadlineKind:
+            assert light(status, DUE, late, kind=kind) is light(
+                status.value, DUE, late, kind=kind.value
+            ), (status, kind)
+    assert light("in_progress", DUE, late, kind="long_term") is Light.GREEN
+    assert light("completed", DUE, late, kind="date") is Light.DONE
+    with pytest.raises(ValueError, match="'finished' is not a valid Status"):
+        light("finished", DUE, late)
+    with pytest.raises(ValueError, match="'someday' is not a valid DeadlineKind"):
+        light("in_progress", DUE, late, kind="someday")
+
+
+def test_a_status_label_is_the_status_label_or_the_code_itself():
+    from engine.model.plan import STATUS_LABELS, status_label
+
+    for status, label in STATUS_LABELS.items():
+        assert status_label(status) == status_label(status.value) == label
+    assert status_label("finished") == "finished"  # a code of no status is shown as it is
+    assert status_label(None) == status_label("") == ""

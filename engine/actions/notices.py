@@ -14,21 +14,12 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from engine.config import Settings
-from engine.model.plan import Status
+from engine.model.plan import status_label
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from engine.store.models import Request
-
-def _status_label(code: str | None) -> str:
-    if not code:
-        return ""
-    try:
-        return Status(code).label
-    except ValueError:
-        return code
-
 
 def _request_facts(request: Request) -> dict[str, Any]:
     return {
@@ -36,7 +27,7 @@ def _request_facts(request: Request) -> dict[str, Any]:
         "type": request.type,
         "unit": request.unit.name,
         "to": request.to_status or "",
-        "to_label": _status_label(request.to_status),
+        "to_label": status_label(request.to_status),
         "until": request.until.isoformat() if request.until else "",
         "request_reason": request.reason or "",
     }

@@ -22,7 +22,7 @@ from engine.ledger.stats import (
     unit_figures,
 )
 from engine.model.lights import Light
-from engine.model.plan import Status
+from engine.model.plan import status_label
 
 # The timing lives with the planner, which decides when a digest is planned; named here too for
 # the ledger's readers.
@@ -51,13 +51,6 @@ _REQUEST_TYPES = {"transition": "状态变更", "extension": "延期"}
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
-
-
-def _status_label(value: str | None) -> str:
-    try:
-        return Status(value).label if value else ""
-    except ValueError:
-        return value or ""
 
 
 @dataclass(frozen=True)
@@ -144,7 +137,7 @@ def digest_document(figures: DigestFigures) -> dict[str, Any]:
             "type": r.type,
             "type_label": _REQUEST_TYPES.get(r.type, r.type),
             "to": r.to,
-            "to_label": _status_label(r.to),
+            "to_label": status_label(r.to),
             "until": _iso(r.until),
             "reason": r.reason,
             "at": r.at.astimezone(tz).date().isoformat(),

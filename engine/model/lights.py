@@ -35,6 +35,10 @@ LIGHT_LABELS: dict[Light, str] = {
 }
 
 _ALWAYS_GREEN = frozenset({DeadlineKind.LONG_TERM, DeadlineKind.RECURRING})
+# A status or a kind by its value (or itself: a StrEnum member hashes as its value), without
+# the enum's call, ~1 µs: the ledger and the notices light every task they list.
+_STATUSES: dict[str, Status] = {status.value: status for status in Status}
+_KINDS: dict[str, DeadlineKind] = {kind.value: kind for kind in DeadlineKind}
 
 
 def light(
@@ -47,10 +51,12 @@ def light(
     kind: DeadlineKind | str | None = None,
 ) -> Light:
     """The light of one task at `now`."""
-    status = Status(status)
+    status = _STATUSES.get(status) or Status(status)  # an unknown one raises ValueError
     if status is Status.COMPLETED:
         return Light.DONE
-    if status is Status.LONG_TERM or (kind is not None and DeadlineKind(kind) in _ALWAYS_GREEN):
+    if status is Status.LONG_TERM or (
+        kind is not None and (_KINDS.get(kind) or DeadlineKind(kind)) in _ALWAYS_GREEN
+    ):
         return Light.GREEN
     if due is None:
         return Light.NONE

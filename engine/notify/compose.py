@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, selectinload
 from engine.actions import people
 from engine.config import Settings
 from engine.model.lights import light
-from engine.model.plan import Status
+from engine.model.plan import status_label
 from engine.notify.context import NoticeContext, TaskLine
 from engine.store.models import Plan
 from engine.store.outbox import OutboxNotice
@@ -106,13 +106,6 @@ def _as_date(value: Any) -> date | None:
         except ValueError:
             return None
     return None
-
-
-def _status_label(code: str) -> str:
-    try:
-        return Status(code).label
-    except ValueError:
-        return code
 
 
 @dataclass(frozen=True)
@@ -261,7 +254,7 @@ def task_lines(
                 deadline_text=task.deadline_text,
                 due=due,
                 status=task.status,
-                status_label=_status_label(task.status),
+                status_label=status_label(task.status),
                 light=str(
                     light(
                         task.status,
