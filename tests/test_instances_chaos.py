@@ -376,10 +376,32 @@ def all_sent(url: str, expected: int) -> bool:
     return len(rows) == expected and all(r.status == SENT for r in rows)
 
 
+ATTEMPTS = 3
+"""Runs of a schedule at most, until one gets through 3 kills (see the test)."""
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_instances_killed_at_random_deliver_every_notice_planned_once(
     tmp_path: Path, seed: int
 ) -> None:
+    # Every run must deliver each notice planned once, repeats within what was in flight, and
+    # keep every robot's limit (`run_schedule`). A run must also get through 3 kills or more to
+    # count: the survivors of a kill finish their tick, and if they held most of the outbox
+    # (which instance claimed what is a matter of timing) they send it all, and the schedule
+    # ends early (once in CI, at seed 2). Such a run is run again, never counted as a pass.
+    kills_made = []
+    for attempt in range(ATTEMPTS):
+        folder = tmp_path / f"run-{attempt}"
+        folder.mkdir()
+        kills_made.append(len(run_schedule(folder, seed)))
+        if kills_made[-1] >= 3:
+            break
+    assert kills_made[-1] >= 3, kills_made  # the schedule was not cut short every time
+
+
+def run_schedule(tmp_path: Path, seed: int) -> list[Kill]:
+    """Three instances killed and restarted by the schedule of `seed`, then checked: the kills
+    made."""
     rng = random.Random(seed)
     kills_wanted = rng.randint(4, 6)
     clocks = [NOW + PHASE * p for p in range(kills_wanted + 1 + DRAINS)]
@@ -481,7 +503,6 @@ def test_instances_killed_at_random_deliver_every_notice_planned_once(
         assert n - 1 <= may_repeat[h], (h, n, may_repeat[h])
     repeats = sum(got.values()) - len(got)
     assert repeats <= sum(k.in_flight for k in kills)
-    assert len(kills) >= 3, kills  # the schedule was not cut short
     # each kill repeats at most what the dispatcher had in flight: its workers' sends, and those
     # that came back while an outcome was being recorded or the next notice rendered (9 seen;
     # before outcomes were recorded during rendering, 18 from one kill)
@@ -502,6 +523,7 @@ def test_instances_killed_at_random_deliver_every_notice_planned_once(
     # minute (59 s windows: the moment between admitting a message and its arrival)
     for robot, times in by_robot.items():
         assert max_in_a_minute(times, 59) <= PER_MINUTE, (robot, max_in_a_minute(times, 59))
+    return kills
 
 
 # --- killed inside the planner's transaction --------------------------------------------------
