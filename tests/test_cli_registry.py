@@ -85,27 +85,39 @@ def _probe(code: str, cwd=None) -> str:
     ).stdout.splitlines()[-1]
 
 
+def _spied_load(tmp_path, spy: str, *, entry: bool = False, also: str = "") -> list[str]:
+    """`duban load` of a small plan file in a fresh interpreter, once `spy` has run (code that
+    patches `readahead` and appends to `seen`): the exit code, then `seen`, then `also` (more
+    expressions, evaluated at the end). `entry`: started as the console script starts it (whose
+    start-up freezes), else by calling `main`."""
+    plan = write_small_plan(tmp_path / "plan.yaml", small_plan("p"))
+    argv = ["--db", f"sqlite:///{tmp_path / 'd.db'}", "load", str(plan)]
+    run = (
+        f"sys.argv = ['duban', *{argv!r}]\ncode = 0\ntry:\n    m.entry()\n"
+        "except SystemExit as exc:\n    code = exc.code or 0\n"
+        if entry else f"code = m.main({argv!r}) or 0\n"
+    )
+    probe = (
+        "import gc, sys\nfrom engine import readahead\nseen = []\n" + textwrap.dedent(spy)
+        + "import engine.cli.main as m\n" + run + f"print(code, *seen{also})\n"
+    )
+    return _probe(probe, tmp_path).split()
+
+
 def test_duban_load_forks_its_reader_before_it_imports_the_config_models(tmp_path):
     # The child reading the plan file (engine.readahead) starts while the command imports
     # pydantic and the config's models, and everything storing needs: nothing the reading needs
     # waits for them. In a fresh interpreter, as `duban load` starts; the plan is loaded all the
     # same.
-    plan = write_small_plan(tmp_path / "plan.yaml", small_plan("p"))
-    args = ["--db", f"sqlite:///{tmp_path / 'd.db'}", "load", str(plan)]
-    probe = (
-        "import sys\n"
-        "from engine import readahead\n"
-        "made = readahead.ReadAhead.__init__\n"
-        "seen = []\n"
-        "def spy(self, *args, **kwargs):\n"
-        "    seen.append('pydantic' in sys.modules)\n"
-        "    made(self, *args, **kwargs)\n"
-        "readahead.ReadAhead.__init__ = spy\n"
-        "from engine.cli.main import main\n"
-        f"code = main({args!r})\n"
-        "print(code or 0, *seen, 'pydantic' in sys.modules)\n"
-    )
-    assert _probe(probe, tmp_path).split() == ["0", "False", "True"]
+    spy = """
+        made = readahead.ReadAhead.__init__
+        def spy(self, *args, **kwargs):
+            seen.append('pydantic' in sys.modules)
+            made(self, *args, **kwargs)
+        readahead.ReadAhead.__init__ = spy
+    """
+    also = ", 'pydantic' in sys.modules"
+    assert _spied_load(tmp_path, spy, also=also) == ["0", "False", "True"]
 
 
 def test_reading_a_plan_file_imports_neither_the_config_models_nor_the_store(tmp_path):
@@ -211,32 +223,21 @@ def test_duban_load_sets_up_the_orm_while_its_reader_reads(tmp_path):
     # While the child reads the first file, the command opens the database and sets up the ORM's
     # mappers (which the store's first query would do, with the plan already in memory), then
     # freezes what that made: when it takes the plan, every mapper is configured, and frozen.
-    plan = write_small_plan(tmp_path / "plan.yaml", small_plan("p"))
-    argv = ["--db", f"sqlite:///{tmp_path / 'd.db'}", "load", str(plan)]
-    probe = (
-        "import gc, sys\n"
-        "from engine import readahead\n"
-        "readahead.child_helps = lambda: True\n"
-        "take = readahead._plan\n"
-        "seen = []\n"
-        "def spy(future, path):\n"
-        "    from engine.store.models import Base\n"
-        "    mappers = list(Base.registry.mappers)\n"
-        "    seen.append(all(m.configured for m in mappers) and len(mappers) > 10)\n"
-        "    frozen = gc.get_freeze_count()\n"
-        "    gc.freeze()\n"
-        "    seen.append(gc.get_freeze_count() - frozen)\n"
-        "    return take(future, path)\n"
-        "readahead._plan = spy\n"
-        "import engine.cli.main as m\n"
-        f"sys.argv = ['duban', *{argv!r}]\n"
-        "try:\n"
-        "    m.entry()\n"
-        "except SystemExit as exc:\n"
-        "    assert not exc.code, exc.code\n"
-        "print(*seen)\n"
-    )
-    configured, made_since = _probe(probe, tmp_path).split()
+    spy = """
+        readahead.child_helps = lambda: True
+        take = readahead._plan
+        def spy(future, path):
+            from engine.store.models import Base
+            mappers = list(Base.registry.mappers)
+            seen.append(all(m.configured for m in mappers) and len(mappers) > 10)
+            frozen = gc.get_freeze_count()
+            gc.freeze()
+            seen.append(gc.get_freeze_count() - frozen)
+            return take(future, path)
+        readahead._plan = spy
+    """
+    code, configured, made_since = _spied_load(tmp_path, spy, entry=True)
+    assert code == "0"
     assert configured == "True"
     # next to nothing was made between the freeze and the plan: the database and the mappers
     # were set up before the command froze (frozen before them, some 5,600 objects)
