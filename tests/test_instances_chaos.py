@@ -376,8 +376,10 @@ def all_sent(url: str, expected: int) -> bool:
     return len(rows) == expected and all(r.status == SENT for r in rows)
 
 
+KILLS = 3
+"""Kills a run must get through to count (see the test)."""
 ATTEMPTS = 3
-"""Runs of a schedule at most, until one gets through 3 kills (see the test)."""
+"""Runs of a schedule at most, until one gets through `KILLS` kills."""
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -385,7 +387,7 @@ def test_instances_killed_at_random_deliver_every_notice_planned_once(
     tmp_path: Path, seed: int
 ) -> None:
     # Every run must deliver each notice planned once, repeats within what was in flight, and
-    # keep every robot's limit (`run_schedule`). A run must also get through 3 kills or more to
+    # keep every robot's limit (`run_schedule`). A run must also get through KILLS kills or more to
     # count: the survivors of a kill finish their tick, and if they held most of the outbox
     # (which instance claimed what is a matter of timing) they send it all, and the schedule
     # ends early (once in CI, at seed 2). Such a run is run again, never counted as a pass.
@@ -394,9 +396,9 @@ def test_instances_killed_at_random_deliver_every_notice_planned_once(
         folder = tmp_path / f"run-{attempt}"
         folder.mkdir()
         kills_made.append(len(run_schedule(folder, seed)))
-        if kills_made[-1] >= 3:
+        if kills_made[-1] >= KILLS:
             break
-    assert kills_made[-1] >= 3, kills_made  # the schedule was not cut short every time
+    assert kills_made[-1] >= KILLS, kills_made  # the schedule was not cut short every time
 
 
 def run_schedule(tmp_path: Path, seed: int) -> list[Kill]:

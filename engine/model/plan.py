@@ -26,15 +26,14 @@ STATUS_LABELS: dict[Status, str] = {
     Status.COMPLETED: "已完成",
     Status.LONG_TERM: "长期推进",
 }
-_LABEL_OF: dict[str, str] = {status.value: label for status, label in STATUS_LABELS.items()}
 
 
 def status_label(code: str | None) -> str:
-    """The label of a status code (a `Status` or its value): the code itself when it is no
-    status, "" for none. (A dict: a notice labels every task line it lists.)"""
+    """The label of a status code (a `Status` or its value, which finds the same entry: a
+    StrEnum member hashes as its value): the code itself when it is no status, "" for none."""
     if not code:
         return ""
-    return _LABEL_OF.get(code, code)
+    return STATUS_LABELS.get(code, code)  # type: ignore[call-overload]  # text finds its member
 
 
 @dataclass(frozen=True)

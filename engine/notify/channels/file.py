@@ -64,9 +64,7 @@ def write_atomically(path: Path, content: str) -> None:
     try:
         fd = os.open(tmp, _TEMPORARY, 0o600)
     except FileNotFoundError:  # the folder was removed meanwhile: made again
-        _FOLDERS.discard(folder)
         make_folders(folder)
-        _FOLDERS.add(folder)
         fd = os.open(tmp, _TEMPORARY, 0o600)
     try:
         try:
