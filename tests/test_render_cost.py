@@ -152,3 +152,72 @@ def test_what_a_template_calls_gets_what_jinja_would_pass_it(tmp_path):
                 env.get_template("s").render()
         assert outputs[0] == outputs[1]
         assert outputs[0] == "甲! False StrictUndefined 甲? 4 1 x [3|甲] a,b"
+
+
+class _Html:
+    """An object that says what its HTML is (`__html__`), as markup of a library would."""
+
+    def __html__(self):
+        return "<i>已转义</i>"
+
+
+class _StrSubclass(str):
+    """A str subclass: not a plain string, so escaped the way MarkupSafe escapes any object."""
+
+
+def test_html_escaping_is_markupsafes_for_every_kind_of_value():
+    """The HTML environment escapes with its own `_escape`, fast for a plain string, an integer
+    and safe markup: for every kind of value it gives what `markupsafe.escape` gives."""
+    from enum import StrEnum
+
+    import markupsafe
+    from markupsafe import Markup
+
+    from engine.notify.render import _escape
+
+    class Status(StrEnum):
+        ODD = "<未启动>"
+
+    class Subclass(Markup):
+        pass
+
+    hostile = "<script>alert('x')</script> & \"引号\""
+    values = [hostile, "", "普通文字", Markup("<b>安全</b>"), Subclass("<u>子类</u>"), 0, -12,
+              2**70, True, None, 3.5, Status.ODD, _Html(), _StrSubclass("<s>"), ["<列表>"]]
+    for value in values:
+        ours, theirs = _escape(value), markupsafe.escape(value)
+        assert (ours, type(ours)) == (theirs, type(theirs)), value
+    escaped = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &#34;引号&#34;"
+    assert _escape(hostile) == escaped
+
+
+def test_an_html_notice_is_escaped_without_markups_python_constructor(monkeypatch, tmp_path):
+    """An HTML notice writes about 150 values and 190 macro outputs, each marked safe by `Markup`,
+    whose constructor is Python since MarkupSafe 3. The notices' templates (bundled, and in the
+    sandbox of an override folder) escape and mark them without it, and a hostile title is
+    still escaped."""
+    from markupsafe import Markup
+
+    made: list[object] = []
+    constructor = Markup.__new__
+
+    def counted(cls, *args, **kwargs):
+        made.append(args[0] if args else "")
+        return constructor(cls, *args, **kwargs)
+
+    (tmp_path / "reminder").mkdir()
+    (tmp_path / "reminder" / "subject.txt.j2").write_text("{{ notice.kind }}", encoding="utf-8")
+    hostile = "<script>alert(1)</script>"
+    tasks = tuple(
+        dataclasses.replace(SAMPLE_TASKS[0], no=n, title=f"{hostile}第{n}项")
+        for n in range(1, 21)
+    )
+    ctx = sample_context("reminder", "email", tasks=tasks)
+    for env in (environment(None), environment(str(tmp_path))):
+        render_notice(ctx, env)  # compiling a template makes markup of its text: not counted
+        monkeypatch.setattr(Markup, "__new__", counted)
+        html = render_notice(ctx, env).html
+        monkeypatch.undo()
+        assert hostile not in html and html.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 20
+        assert len(made) < len(tasks), made
+        made.clear()

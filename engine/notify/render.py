@@ -28,17 +28,20 @@ from functools import lru_cache
 from types import BuiltinFunctionType, FunctionType
 from typing import Any
 
+import markupsafe
 from jinja2 import (
     BaseLoader,
     ChoiceLoader,
     Environment,
     FileSystemLoader,
     StrictUndefined,
+    Template,
     TemplateError,
 )
 from jinja2.runtime import Context, Macro
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import internalcode
+from markupsafe import Markup
 
 from engine.config import Settings
 from engine.errors import UserError
@@ -174,6 +177,57 @@ def _loaders(override: str | None) -> list[BaseLoader]:
     return loaders
 
 
+_escape_text: Callable[[str], str] | None = getattr(markupsafe, "_escape_inner", None)
+"""MarkupSafe's escaping of a plain string, in C, without the `Markup` around it (3.x)."""
+_safe = str.__new__
+"""`_safe(Markup, text)` is `Markup(text)` for a text that is no markup, without `Markup.__new__`,
+which is Python since MarkupSafe 3 and looks for `__html__` first."""
+
+
+def _escape(value: Any) -> Markup:
+    """`markupsafe.escape`, without its Python steps for the values a notice writes most: a plain
+    string, an integer and markup already safe (a macro's output)."""
+    kind = type(value)
+    if kind is str and _escape_text is not None:
+        return _safe(Markup, _escape_text(value))
+    if kind is Markup:
+        return value
+    if kind is int:
+        return _safe(Markup, str(value))
+    return markupsafe.escape(value)
+
+
+class _Macro(Macro):
+    """Jinja's macro, marking an autoescaped macro's output safe without `Markup.__new__`."""
+
+    def _invoke(self, arguments: list[Any], autoescape: bool) -> str:
+        if autoescape and not self._environment.is_async:
+            return _safe(Markup, self._func(*arguments))
+        return super()._invoke(arguments, autoescape)
+
+
+class _Template(Template):
+    """A template whose compiled code escapes with `_escape` and makes its macros `_Macro`.
+
+    In an autoescaped template every value written goes through `escape`, and every macro's
+    output through `Markup`: about 150 and 190 times an HTML notice, in Python since MarkupSafe
+    3, a quarter of the HTML body's rendering. The compiled code finds both by name in its
+    module's namespace at each call, so they are replaced there once, when it is loaded."""
+
+    @classmethod
+    def from_code(
+        cls,
+        environment: Environment,
+        code: Any,
+        globals: MutableMapping[str, Any],
+        uptodate: Callable[[], bool] | None = None,
+    ) -> Template:
+        template = super().from_code(environment, code, globals, uptodate)
+        names = template.root_render_func.__globals__
+        names["escape"], names["Macro"] = _escape, _Macro
+        return template
+
+
 class _Context(Context):
     """Jinja's context, calling a template's macros and plain functions straight away.
 
@@ -192,7 +246,7 @@ class _Context(Context):
         if kind is FunctionType:
             if hasattr(__obj, "jinja_pass_arg"):
                 return super().call(__obj, *args, **kwargs)
-        elif kind is not Macro and kind is not BuiltinFunctionType:
+        elif kind is not _Macro and kind is not Macro and kind is not BuiltinFunctionType:
             return super().call(__obj, *args, **kwargs)
         if kwargs:
             kwargs.pop("_block_vars", None)
@@ -217,6 +271,7 @@ class _FlatGlobals(Environment):
     """
 
     context_class = _Context
+    template_class = _Template
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return {**self.globals, **d} if d else dict(self.globals)
