@@ -206,3 +206,56 @@ def test_a_batch_prefetched_reads_its_plans_at_once(duban, workdir):
             assert [build_context(view, one, settings, now) for one in batch] == contexts
     finally:
         db.close()
+
+
+UNIT_TABLE = re.compile(r"\bFROM task_unit\b")
+
+
+def several_plans_batch(duban, workdir: Path, *db: str) -> list[NoticeSpec]:
+    """A batch listing tasks of the seed plan and of a second plan loaded beside it."""
+    second = workdir / "second.yaml"
+    plan = read_plan(SEED_PLAN)
+    write_plan(dataclasses.replace(plan, id="second-plan", title="第二个方案"), second)
+    loaded = duban(*db, "--now", NOWS[0], "load", str(second))
+    assert loaded.code == 0, loaded.err
+    other = [dataclasses.replace(spec(2, 3), plan_id="second-plan")]
+    return [spec(11, 4), *other, spec(6)]
+
+
+def check_several_plans(db: Database, batch: list[NoticeSpec], dialect: str) -> None:
+    settings, now = Settings(), at(NOWS[1])
+    with db.read() as session, task_reads(db) as tasks, task_reads(db, UNIT_TABLE) as units:
+        view = StoreView(session)
+        view.prefetch(batch)
+        assert len(tasks) == 2  # one per plan
+        assert len(units) == 1  # one for the units of every task of the batch
+        if dialect == "postgresql":  # the numbers as one array: the same statement every time
+            assert all("ANY" in one and " IN (" not in one for one in tasks + units)
+        contexts = [build_context(view, one, settings, now) for one in batch]
+        assert len(tasks) == 2 and len(units) == 1
+    assert [[t.no for t in ctx.tasks] for ctx in contexts] == [[11, 4], [2, 3], [6]]
+    assert contexts[1].plan_id == "second-plan" and contexts[1].tasks[0].lead
+    with db.read() as session:  # the same lines as read notice by notice
+        view = StoreView(session)
+        assert [build_context(view, one, settings, now) for one in batch] == contexts
+
+
+def test_a_batch_over_several_plans_reads_their_units_at_once(duban, workdir):
+    make_history(duban, workdir)
+    batch = several_plans_batch(duban, workdir)
+    db = open_database(f"sqlite:///{workdir / 'var' / 'duban.db'}")
+    try:
+        check_several_plans(db, batch, "sqlite")
+    finally:
+        db.close()
+
+
+@pytest.mark.postgres
+def test_a_batch_over_several_plans_reads_in_array_queries_on_postgresql(duban, workdir, pg_url):
+    make_history(duban, workdir, "--db", pg_url)
+    batch = several_plans_batch(duban, workdir, "--db", pg_url)
+    db = open_database(pg_url)
+    try:
+        check_several_plans(db, batch, "postgresql")
+    finally:
+        db.close()

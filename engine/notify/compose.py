@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import RowMapping, select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.actions import people
@@ -151,8 +151,8 @@ class StoreView:
 
     def prefetch(self, specs: Iterable[NoticeSpec]) -> None:
         """Read the plans of these notices (two queries for them all) and the tasks they list
-        (a few queries per plan), for the whole batch rather than per notice (optional: `plan`
-        and `tasks` read what was not prefetched)."""
+        (a query per plan, and one for all their units), for the whole batch rather than per
+        notice (optional: `plan` and `tasks` read what was not prefetched)."""
         wanted: dict[str, set[int]] = {}
         for spec in specs:
             if spec.plan_id:
@@ -160,8 +160,7 @@ class StoreView:
         unread = [plan_id for plan_id in wanted if plan_id not in self._plans]
         if unread:
             self._read_plans(unread)
-        for plan_id, numbers in wanted.items():
-            self._read(plan_id, numbers)
+        self._read(wanted)
 
     def _read_plans(self, plan_ids: list[str]) -> None:
         """Read these plans with their coordinators; one no longer stored is kept as None."""
@@ -174,20 +173,28 @@ class StoreView:
     def tasks(self, plan_id: str, numbers: Iterable[int]) -> dict[int, StoredTask]:
         """The plan's tasks with these numbers, by number; a number the plan lacks is absent."""
         wanted = [int(no) for no in numbers]
-        known = self._read(plan_id, wanted)
+        self._read({plan_id: set(wanted)})
+        known = self._tasks[plan_id]
         return {no: task for no in wanted if (task := known[no]) is not None}
 
-    def _read(self, plan_id: str, numbers: Iterable[int]) -> dict[int, StoredTask | None]:
-        """The tasks of the plan read so far, after reading those of `numbers` not yet read."""
-        known = self._tasks.setdefault(plan_id, {})
-        missing = {no for no in numbers if no not in known}
-        if missing:
-            rows = listed_task_rows(self.session, plan_id, missing, *_TASK_COLUMNS)
-            units = units_of_tasks(self.session, (row["id"] for row in rows.values()))
+    def _read(self, wanted: dict[str, set[int]]) -> None:
+        """Read the tasks of these plans and numbers not read yet, and the units of them all."""
+        read: list[tuple[dict[int, StoredTask | None], set[int], dict[int, RowMapping]]] = []
+        for plan_id, numbers in wanted.items():
+            known = self._tasks.setdefault(plan_id, {})
+            missing = {no for no in numbers if no not in known}
+            if missing:
+                rows = listed_task_rows(self.session, plan_id, missing, *_TASK_COLUMNS)
+                read.append((known, missing, rows))
+        if not read:
+            return
+        units = units_of_tasks(
+            self.session, (row["id"] for _, _, rows in read for row in rows.values())
+        )
+        for known, missing, rows in read:
             for no in missing:
                 row = rows.get(no)
                 known[no] = None if row is None else _stored(row, units.get(row["id"], []))
-        return known
 
     def link_token(self, settings: Settings, unit: str, now: datetime) -> str | None:
         """A fresh token for `unit`'s page, signed at `now`; None for a name that is no unit."""

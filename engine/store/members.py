@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam
+from sqlalchemy import Column, ColumnElement, bindparam
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import any_
 
@@ -20,7 +20,9 @@ CHUNK = 500
 
 
 def one_of(
-    session: Session, column: InstrumentedAttribute[Any], values: Sequence[Any]
+    session: Session,
+    column: InstrumentedAttribute[Any] | Column[Any],
+    values: Sequence[Any],
 ) -> list[ColumnElement[bool]]:
     """Conditions, one a query, that together select the rows whose `column` is in `values`
     (none for no values)."""

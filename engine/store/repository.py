@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine.errors import UserError
 from engine.store.board import BoardTask, board_tasks, unknown_unit, unplanned
+from engine.store.members import one_of
 from engine.store.models import (
     Base,
     History,
@@ -211,23 +212,18 @@ def tasks_of_plan(session: Session, plan_id: str) -> dict[int, Task]:
     return {t.no: t for t in session.scalars(query)}
 
 
-_CHUNK = 500
-"""Task numbers or ids per IN list: far below every back end's limit on bound parameters."""
-
-
 def listed_task_rows(
     session: Session, plan_id: str, numbers: Iterable[int], *columns: str
 ) -> dict[int, RowMapping]:
     """The tasks of the plan with these numbers, as rows of these columns (and `id`, `no`), by
-    task number: column queries, one per 500 numbers, that read only the tasks asked for."""
+    task number: column queries that read only the tasks asked for (`one_of`: one on
+    PostgreSQL, one per 500 numbers on SQLite)."""
     table = _table(Task)
     chosen = [table.c.id, table.c.no, *(table.c[c] for c in columns if c not in ("id", "no"))]
     wanted = sorted({int(no) for no in numbers})
     out: dict[int, RowMapping] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        query = select(*chosen).where(
-            table.c.plan_id == plan_id, table.c.no.in_(wanted[start : start + _CHUNK])
-        )
+    for among in one_of(session, table.c.no, wanted):
+        query = select(*chosen).where(table.c.plan_id == plan_id, among)
         out.update((row["no"], row) for row in session.execute(query).mappings())
     return out
 
@@ -237,11 +233,11 @@ def units_of_tasks(session: Session, task_ids: Iterable[int]) -> dict[int, list[
     without units is absent)."""
     wanted = sorted(set(task_ids))
     units: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for start in range(0, len(wanted), _CHUNK):
+    for among in one_of(session, TaskUnit.task_id, wanted):
         query = (
             select(TaskUnit.task_id, TaskUnit.role, Unit.name)
             .join(Unit, Unit.id == TaskUnit.unit_id)
-            .where(TaskUnit.task_id.in_(wanted[start : start + _CHUNK]))
+            .where(among)
             .order_by(TaskUnit.task_id, TaskUnit.position)
         )
         for task_id, role, name in session.execute(query):
