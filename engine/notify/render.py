@@ -177,8 +177,11 @@ def _loaders(override: str | None) -> list[BaseLoader]:
     return loaders
 
 
-_escape_text: Callable[[str], str] | None = getattr(markupsafe, "_escape_inner", None)
-"""MarkupSafe's escaping of a plain string, in C, without the `Markup` around it (3.x)."""
+_escape_text: Callable[[str], str] = getattr(
+    markupsafe, "_escape_inner", lambda text: str(markupsafe.escape(text))
+)
+"""MarkupSafe's escaping of a plain string, in C, without the `Markup` around it (3.x; with
+another MarkupSafe, its public `escape`)."""
 _safe = str.__new__
 """`_safe(Markup, text)` is `Markup(text)` for a text that is no markup, without `Markup.__new__`,
 which is Python since MarkupSafe 3 and looks for `__html__` first."""
@@ -188,7 +191,7 @@ def _escape(value: Any) -> Markup:
     """`markupsafe.escape`, without its Python steps for the values a notice writes most: a plain
     string, an integer and markup already safe (a macro's output)."""
     kind = type(value)
-    if kind is str and _escape_text is not None:
+    if kind is str:
         return _safe(Markup, _escape_text(value))
     if kind is Markup:
         return value
@@ -246,7 +249,7 @@ class _Context(Context):
         if kind is FunctionType:
             if hasattr(__obj, "jinja_pass_arg"):
                 return super().call(__obj, *args, **kwargs)
-        elif kind is not _Macro and kind is not Macro and kind is not BuiltinFunctionType:
+        elif kind is not _Macro and kind is not BuiltinFunctionType:  # every macro (`_Template`)
             return super().call(__obj, *args, **kwargs)
         if kwargs:
             kwargs.pop("_block_vars", None)
