@@ -48,6 +48,7 @@ from engine.actions.loading import load_plan
 from engine.config import load_settings
 from engine.notify.dispatcher import dispatch_due
 from engine.notify.queue import LEASE
+from engine.notify.ratelimit import WINDOW
 from engine.planfile import read_plan
 from engine.service import make_calendar, make_policy, plan_and_enqueue
 from engine.store import open_database
@@ -371,6 +372,15 @@ def settled(url: str, expected: int, clock: datetime) -> bool:
     )
 
 
+def window_wait(url: str, clock: datetime) -> float:
+    """Real seconds from the start of the phase on `clock` until the first row put off may go:
+    its time beyond the clock (a rate limit's wait, at most a window; a retry's backoff is left
+    to the next phase's clock)."""
+    put_off = [aware(r.next_attempt_at) - clock for r in outbox(url)
+               if r.status != SENT and r.next_attempt_at is not None]
+    return min([*put_off, WINDOW]).total_seconds()
+
+
 def all_sent(url: str, expected: int) -> bool:
     rows = outbox(url)
     return len(rows) == expected and all(r.status == SENT for r in rows)
@@ -468,9 +478,14 @@ def run_schedule(tmp_path: Path, seed: int) -> list[Kill]:
                 if all_sent(url, len(alone.rows)):
                     break
                 # Put off by a robot's limit, a row is due again at this phase's fixed clock
-                # plus the real wait, so never for an instance on this clock: a later one.
+                # plus the real wait, so never for an instance on this clock: a later one,
+                # started once that wait has passed in real time (the limiter counts real
+                # seconds: one started sooner finds the robot's window still full).
                 drains += 1
                 assert drains <= DRAINS, "the rate limit put notices off too many times"
+                opens = phase_at[p] + window_wait(url, clocks[p])
+                wait_for(lambda opens=opens: time.monotonic() >= opens,
+                         "the robots' windows to open", WINDOW.total_seconds() + WAIT)
                 p += 1
                 phase_start.append(len(arrivals))
                 phase_at.append(time.monotonic())
