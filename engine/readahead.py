@@ -21,6 +21,7 @@ are read in the command, as before.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -67,8 +68,12 @@ class ReadAhead:
             from concurrent.futures import ProcessPoolExecutor
 
             try:
+                # the fork may come while the command's start-up keeps the collector off
+                # (engine.cli.main.settled): the child collects as any process does
                 self._pool = ProcessPoolExecutor(
-                    max_workers=1, mp_context=multiprocessing.get_context("fork")
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("fork"),
+                    initializer=gc.enable,
                 )
             except (OSError, ImportError) as exc:  # no working semaphores (/dev/shm), say
                 logger.info("无法创建读取计划文件的子进程（{}），改在本进程读取", exc)

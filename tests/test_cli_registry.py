@@ -219,6 +219,57 @@ def test_the_duban_process_freezes_its_start_up(tmp_path):
         assert _freezes(f"m.main({argv!r})", tmp_path) == []
 
 
+def test_the_start_up_runs_no_collection_and_every_command_does(tmp_path):
+    # entry keeps the collector off until the start-up is over: in `load` no collection runs
+    # before the command has imported what storing needs (settled; some 200 ran there before),
+    # and the collector is on again after it, in the command and in the child reading the file.
+    spy = """
+        readahead.child_helps = lambda: True
+        import engine.cli.main as m
+        counts = {'before': 0, 'after': 0}
+        over = m.settled
+        def settled():
+            seen.append(counts['before'])
+            over()
+            seen.append(gc.isenabled())
+        m.settled = settled
+        gc.callbacks.append(
+            lambda phase, info: phase == 'stop' and counts.__setitem__(
+                'after' if seen else 'before', counts['after' if seen else 'before'] + 1
+            )
+        )
+        read = readahead.read_plan
+        def child_read(path):
+            import os
+            with open(os.environ['CHILD_GC'], 'w') as out:
+                out.write(str(gc.isenabled()))
+            return read(path)
+        readahead.read_plan = child_read
+    """
+    (tmp_path / "child").write_text("", encoding="utf-8")
+    import os
+
+    os.environ["CHILD_GC"] = str(tmp_path / "child")
+    try:
+        found = _spied_load(tmp_path, spy, entry=True, also=", gc.isenabled()")
+    finally:
+        del os.environ["CHILD_GC"]
+    assert found == ["0", "0", "True", "True"], found
+    assert (tmp_path / "child").read_text(encoding="utf-8") == "True"
+    # every other command: on again as the command starts, and to its end
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    probe = (
+        "import gc, sys\nimport engine.cli.main as m, engine.cli.cmd_tasks\nseen = []\n"
+        "command = m.cli.commands['tasks']\ninner = command.callback\n"
+        "def callback(**params):\n    seen.append(gc.isenabled())\n    return inner(**params)\n"
+        "command.callback = callback\n"
+        f"sys.argv = ['duban', '--db', {url!r}, 'tasks']\n"
+        "try:\n    m.entry()\nexcept SystemExit:\n    pass\n"
+        "print(*seen, gc.isenabled())\n"
+    )
+    assert _probe(probe, tmp_path).split() == ["True", "True"]
+
+
 def test_duban_load_sets_up_the_orm_while_its_reader_reads(tmp_path):
     # While the child reads the first file, the command opens the database and sets up the ORM's
     # mappers (which the store's first query would do, with the plan already in memory), then
