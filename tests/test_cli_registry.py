@@ -219,7 +219,7 @@ def test_the_duban_process_freezes_its_start_up(tmp_path):
         assert _freezes(f"m.main({argv!r})", tmp_path) == []
 
 
-def test_the_start_up_runs_no_collection_and_every_command_does(tmp_path):
+def test_the_start_up_runs_no_collection_and_every_command_does(tmp_path, monkeypatch):
     # entry keeps the collector off until the start-up is over: in `load` no collection runs
     # before the command has imported what storing needs (settled; some 200 ran there before),
     # and the collector is on again after it, in the command and in the child reading the file.
@@ -247,13 +247,8 @@ def test_the_start_up_runs_no_collection_and_every_command_does(tmp_path):
         readahead.read_plan = child_read
     """
     (tmp_path / "child").write_text("", encoding="utf-8")
-    import os
-
-    os.environ["CHILD_GC"] = str(tmp_path / "child")
-    try:
-        found = _spied_load(tmp_path, spy, entry=True, also=", gc.isenabled()")
-    finally:
-        del os.environ["CHILD_GC"]
+    monkeypatch.setenv("CHILD_GC", str(tmp_path / "child"))
+    found = _spied_load(tmp_path, spy, entry=True, also=", gc.isenabled()")
     assert found == ["0", "0", "True", "True"], found
     assert (tmp_path / "child").read_text(encoding="utf-8") == "True"
     # every other command: on again as the command starts, and to its end
